@@ -1,0 +1,134 @@
+//! Capture sources: where raw link-layer packets come from (pcap/pcapng files, stdin, live).
+//!
+//! This layer knows nothing of IP or TCP: it yields timestamped byte slices tagged with
+//! their link type.
+
+pub mod file;
+
+use std::fmt;
+
+/// Seconds and nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    /// Whole seconds since the Unix epoch.
+    pub secs: i64,
+    /// Nanoseconds within the second (0..1_000_000_000).
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Signed difference `self - earlier` in nanoseconds.
+    pub fn nanos_since(self, earlier: Timestamp) -> i128 {
+        (self.secs as i128 - earlier.secs as i128) * 1_000_000_000 + self.nanos as i128
+            - earlier.nanos as i128
+    }
+}
+
+/// A link-layer header type (the LINKTYPE_* registry used by pcap and pcapng).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback: 4-byte address family in the capturing host's byte order.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II (Linux `lo` included).
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IPv4 or IPv6, version from the first nibble.
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1 (`tcpdump -i any` on older libpcap).
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2 (`tcpdump -i any`).
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    /// Short name, as Wireshark shows it in the protocol column for undecodable packets.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkType::NULL => "Null/Loopback",
+            LinkType::ETHERNET => "Ethernet",
+            LinkType::RAW => "Raw IP",
+            LinkType::LOOP => "OpenBSD Loopback",
+            LinkType::LINUX_SLL => "Linux SLL",
+            LinkType::IPV4 => "IPv4",
+            LinkType::IPV6 => "IPv6",
+            LinkType::LINUX_SLL2 => "Linux SLL2",
+            _ => "Unknown link type",
+        }
+    }
+}
+
+/// One captured packet, borrowed from the source's buffer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPacket<'a> {
+    /// When the packet was captured.
+    pub timestamp: Timestamp,
+    /// How to decode `data`.
+    pub link_type: LinkType,
+    /// The captured bytes (possibly cut short by the snapshot length).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire (`data.len()` when nothing was cut).
+    pub original_len: u32,
+}
+
+/// Something that yields packets one at a time, streaming.
+pub trait PacketSource {
+    /// The next packet, `Ok(None)` at the clean end of the input.
+    ///
+    /// After an error the source may be unusable; callers stop reading.
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+}
+
+/// Why a capture could not be read (further).
+#[derive(Debug)]
+pub enum CaptureError {
+    /// The underlying reader failed.
+    Io(std::io::Error),
+    /// The input does not start with a pcap or pcapng magic number.
+    UnknownFormat,
+    /// The input ended in the middle of a record; `packets_read` packets were fine before it.
+    Truncated {
+        /// Packets delivered before the cut.
+        packets_read: u64,
+    },
+    /// A record could not be parsed.
+    Malformed {
+        /// Packets delivered before the bad record.
+        packets_read: u64,
+        /// What the parser reported.
+        reason: String,
+    },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Io(e) => write!(f, "read error: {e}"),
+            CaptureError::UnknownFormat => {
+                write!(f, "not a pcap or pcapng capture (unknown magic number)")
+            }
+            CaptureError::Truncated { packets_read } => write!(
+                f,
+                "capture cut off in the middle of packet {}",
+                packets_read + 1
+            ),
+            CaptureError::Malformed {
+                packets_read,
+                reason,
+            } => write!(f, "packet {}: malformed record: {reason}", packets_read + 1),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaptureError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}

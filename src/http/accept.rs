@@ -1,0 +1,1 @@
+//! Sec-WebSocket-Accept computation and verdict (RFC 6455 §4.2.2).

@@ -1,0 +1,1 @@
+//! Streaming frame decoder for one direction of one connection.

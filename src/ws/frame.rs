@@ -1,0 +1,1 @@
+//! Frame header view (RFC 6455 §5.2).

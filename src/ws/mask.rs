@@ -1,0 +1,1 @@
+//! Payload masking (RFC 6455 §5.3), word-wise.

@@ -1,0 +1,13 @@
+//! WebSocket (RFC 6455): opcodes and close codes, frame header view, masking, and the
+//! streaming frame decoder.
+
+pub mod close;
+pub mod decoder;
+pub mod frame;
+pub mod mask;
+pub mod opcode;
+
+pub use close::CloseCode;
+pub use decoder::{DecodedFrame, DecoderLimits, FrameDecoder};
+pub use frame::{FrameHeader, HeaderError, LengthEncoding};
+pub use opcode::OpCode;

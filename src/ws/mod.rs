@@ -8,6 +8,4 @@ pub mod mask;
 pub mod opcode;
 
 pub use close::CloseCode;
-pub use decoder::{DecodedFrame, DecoderLimits, FrameDecoder};
-pub use frame::{FrameHeader, HeaderError, LengthEncoding};
 pub use opcode::OpCode;

@@ -1,0 +1,14 @@
+//! wsdissect: WebSocket dissection of packet captures.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! [`capture`] (pcap/pcapng, stdin, live) → [`wire`] (link/IP/TCP) → [`flow`] (TCP
+//! reassembly and analysis) → [`http`] (Upgrade and accept check) → [`ws`] (frames) →
+//! [`conn`] (per-connection state) → [`event`] (the contract renderers read) → [`render`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod flow;
+pub mod http;
+pub mod wire;
+pub mod ws;

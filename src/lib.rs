@@ -12,3 +12,8 @@ pub mod flow;
 pub mod http;
 pub mod wire;
 pub mod ws;
+pub mod app;
+pub mod conn;
+pub mod dissect;
+pub mod event;
+pub mod render;

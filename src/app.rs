@@ -1,0 +1,48 @@
+//! The one loop: source → dissector → events → renderer.
+
+use crate::capture::{CaptureError, PacketSource};
+use crate::dissect::Dissector;
+use crate::event::{CaptureProblem, Event, EventSink};
+use std::io;
+
+/// How a run over a capture ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Packets read and processed.
+    pub packets: u64,
+    /// Why reading stopped early, if it did (everything before was processed).
+    pub error: Option<CaptureError>,
+}
+
+/// Reads every packet of `source` through `dissector` into `sink`, then flushes the
+/// dissector. A capture error ends the reading but not the run: it is reported as an
+/// event and returned. Only a failing sink (e.g. a closed pipe) is an `Err`.
+pub fn run(
+    source: &mut dyn PacketSource,
+    dissector: &mut Dissector,
+    sink: &mut dyn EventSink,
+) -> io::Result<RunOutcome> {
+    let mut packets = 0u64;
+    let mut error = None;
+    loop {
+        match source.next_packet() {
+            Ok(Some(packet)) => {
+                packets += 1;
+                dissector.process(&packet, sink)?;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let problem = CaptureProblem {
+                    packets_read: packets,
+                    message: e.to_string(),
+                };
+                sink.event(&Event::CaptureError(&problem))?;
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    dissector.finish(sink)?;
+    sink.finish()?;
+    Ok(RunOutcome { packets, error })
+}

@@ -1,0 +1,760 @@
+//! One TCP connection's journey: TCP → HTTP request → response → WebSocket → closed.
+//!
+//! A [`Connection`] owns both directions' reassemblers and application-layer state and
+//! turns reassembled bytes into events. It never prints; it calls an [`EventSink`].
+
+use crate::event::{
+    Anomaly, ConnId, ConnectionSummary, Endpoints, Event, EventSink, FrameEvent, Handshake,
+    HttpRequestEvent, HttpResponseEvent, Severity, TcpEnd, UpgradeState,
+};
+use crate::flow::analysis::{Direction, SegmentAnalysis, TcpAnalyzer};
+use crate::flow::reassembly::{Delivery, ReassemblyLimits, Reassembler};
+use crate::http::accept::{self, AcceptVerdict};
+use crate::http::body::BodySkipper;
+use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
+use crate::wire::{TcpFlags, TcpSegment};
+use crate::ws::{DecodedFrame, DecoderLimits, FrameDecoder, GapOutcome, parse_close_body};
+use std::io;
+use std::net::SocketAddr;
+
+/// Limits and decoding choices shared by every connection.
+#[derive(Debug, Clone)]
+pub struct ConnConfig {
+    /// Ports whose connections are decoded as WebSocket even without a captured
+    /// handshake (Wireshark's "Decode As").
+    pub ws_ports: Vec<u16>,
+    /// Out-of-order buffering caps.
+    pub reassembly: ReassemblyLimits,
+    /// Payload retention cap per frame.
+    pub decoder: DecoderLimits,
+    /// Largest HTTP head accepted.
+    pub max_http_head: usize,
+    /// Most bytes held from a client between its upgrade request and the response.
+    pub max_held_bytes: usize,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            ws_ports: Vec::new(),
+            reassembly: ReassemblyLimits::default(),
+            decoder: DecoderLimits {
+                max_retained_payload: 16 << 20,
+            },
+            max_http_head: 64 << 10,
+            max_held_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Index of the endpoint that sent a segment: 0 for the connection's first sender.
+type SideIdx = usize;
+
+/// What one direction's bytes are being parsed as.
+#[derive(Debug)]
+enum App {
+    /// Nothing seen yet: decide from the first bytes.
+    Detect,
+    /// Inside an HTTP head.
+    Head(HeadBuffer),
+    /// Skipping an HTTP body.
+    Body(BodySkipper),
+    /// Client sent an upgrade request; bytes after it wait for the server's answer.
+    AwaitResponse(Vec<(u64, Vec<u8>)>),
+    /// WebSocket frames.
+    WebSocket(Box<FrameDecoder>),
+    /// Not something wsdissect follows (or lost after a gap).
+    Opaque,
+}
+
+/// Per-packet bookkeeping the timeline needs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PacketOutcome {
+    /// HTTP heads and frames this packet completed.
+    pub pdus_completed: u32,
+    /// Bytes of this packet went into a PDU left unfinished.
+    pub partial_pdu: bool,
+}
+
+/// State of the application layers above TCP (everything but the reassemblers), kept in
+/// its own struct so reassembly can call into it while borrowed.
+#[derive(Debug)]
+struct Session {
+    id: ConnId,
+    /// Addresses of side 0 (first sender) and side 1.
+    addrs: [SocketAddr; 2],
+    /// Which side is the client.
+    client_side: SideIdx,
+    /// Whether `client_side` is known (from a SYN or an HTTP request) or only guessed.
+    roles_known: bool,
+    apps: [App; 2],
+    config: ConnConfig,
+    state: Option<UpgradeState>,
+    request: Option<(u64, Request)>,
+    response: Option<(u64, Response)>,
+    frames: [u64; 2],
+    payload_bytes: [u64; 2],
+    close: [Option<Option<u16>>; 2],
+    /// Per-packet scratch.
+    outcome: PacketOutcome,
+    /// Bytes the current packet delivered into an unfinished PDU.
+    delivered_into_pdu: bool,
+}
+
+/// Everything a delivery needs from the dissector for the current packet.
+struct PacketCtx<'s> {
+    packet: u64,
+    rel_time: f64,
+    sink: &'s mut dyn EventSink,
+    visible: bool,
+    error: Option<io::Error>,
+}
+
+impl PacketCtx<'_> {
+    fn emit(&mut self, event: &Event<'_>) {
+        if self.visible && self.error.is_none() {
+            if let Err(e) = self.sink.event(event) {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+/// A TCP connection and everything decoded from it.
+#[derive(Debug)]
+pub struct Connection {
+    session: Session,
+    reassemblers: [Reassembler; 2],
+    analyzer: TcpAnalyzer,
+    first_packet: u64,
+    last_packet: u64,
+    fin: [bool; 2],
+    reset: bool,
+    ended: bool,
+}
+
+impl Connection {
+    /// A new connection whose first packet went from `first_sender` to `first_receiver`.
+    pub fn new(
+        id: ConnId,
+        first_sender: SocketAddr,
+        first_receiver: SocketAddr,
+        first_packet: u64,
+        config: &ConnConfig,
+    ) -> Self {
+        // Until a SYN or an HTTP request says otherwise, guess that the side talking to a
+        // Decode-As port is the client, else the first sender.
+        let client_side = if config.ws_ports.contains(&first_sender.port())
+            && !config.ws_ports.contains(&first_receiver.port())
+        {
+            1
+        } else {
+            0
+        };
+        Connection {
+            session: Session {
+                id,
+                addrs: [first_sender, first_receiver],
+                client_side,
+                roles_known: false,
+                apps: [App::Detect, App::Detect],
+                config: config.clone(),
+                state: None,
+                request: None,
+                response: None,
+                frames: [0; 2],
+                payload_bytes: [0; 2],
+                close: [None; 2],
+                outcome: PacketOutcome::default(),
+                delivered_into_pdu: false,
+            },
+            reassemblers: [
+                Reassembler::new(config.reassembly),
+                Reassembler::new(config.reassembly),
+            ],
+            analyzer: TcpAnalyzer::new(),
+            first_packet,
+            last_packet: first_packet,
+            fin: [false; 2],
+            reset: false,
+            ended: false,
+        }
+    }
+
+    /// Connection number.
+    pub fn id(&self) -> ConnId {
+        self.session.id
+    }
+
+    /// Whether the TCP connection is over (FIN both ways, or RST).
+    pub fn is_closed(&self) -> bool {
+        self.reset || (self.fin[0] && self.fin[1])
+    }
+
+    /// Client and server addresses as currently known.
+    pub fn endpoints(&self) -> Endpoints {
+        self.session.endpoints()
+    }
+
+    /// Whether either endpoint uses `port`.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.session.addrs.iter().any(|a| a.port() == port)
+    }
+
+    /// Side index of `sender` (0 for the first sender).
+    pub fn side_of(&self, sender: SocketAddr) -> SideIdx {
+        usize::from(sender != self.session.addrs[0])
+    }
+
+    /// Direction of a segment from `side`.
+    pub fn direction(&self, side: SideIdx) -> Direction {
+        self.session.direction(side)
+    }
+
+    /// Processes one segment from `side`; events go to `sink` when `visible`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_segment(
+        &mut self,
+        packet: u64,
+        rel_time: f64,
+        side: SideIdx,
+        seg: &TcpSegment<'_>,
+        sink: &mut dyn EventSink,
+        visible: bool,
+    ) -> io::Result<(Direction, SegmentAnalysis, PacketOutcome)> {
+        self.last_packet = packet;
+        let flags = seg.flags;
+        if flags.has(TcpFlags::SYN) && !self.session.roles_known {
+            // SYN without ACK comes from the client; SYN+ACK from the server.
+            let from_client = !flags.has(TcpFlags::ACK);
+            self.session.client_side = if from_client { side } else { 1 - side };
+            self.session.roles_known = true;
+        }
+        let dir = self.session.direction(side);
+        let analysis = self.analyzer.analyze(packet, Direction::from_side(side), seg);
+        self.session.outcome = PacketOutcome::default();
+        self.session.delivered_into_pdu = false;
+
+        let mut ctx = PacketCtx {
+            packet,
+            rel_time,
+            sink,
+            visible,
+            error: None,
+        };
+        let Connection {
+            session,
+            reassemblers,
+            ..
+        } = self;
+        if !flags.has(TcpFlags::RST) {
+            reassemblers[side].push(
+                packet,
+                seg.seq,
+                flags.has(TcpFlags::SYN),
+                seg.payload,
+                &mut |d| session.deliver(side, d, &mut ctx),
+            );
+            if seg.missing_payload > 0 {
+                // Snaplen cut the segment: the rest was sent but never captured.
+                reassemblers[side].flush(packet, &mut |d| session.deliver(side, d, &mut ctx));
+            }
+        }
+        if flags.has(TcpFlags::ACK) {
+            let other = 1 - side;
+            reassemblers[other].peer_acked(packet, seg.ack, &mut |d| {
+                session.deliver(other, d, &mut ctx)
+            });
+        }
+        if flags.has(TcpFlags::FIN) {
+            self.fin[side] = true;
+        }
+        if flags.has(TcpFlags::RST) {
+            self.reset = true;
+        }
+        let mut outcome = self.session.outcome;
+        outcome.partial_pdu = outcome.pdus_completed == 0 && self.session.delivered_into_pdu;
+        if self.is_closed() && !self.ended {
+            self.end(&mut ctx);
+        }
+        match ctx.error {
+            Some(e) => Err(e),
+            None => Ok((dir, analysis, outcome)),
+        }
+    }
+
+    /// The capture ended: flush what is buffered and report the connection.
+    pub fn finish(&mut self, last_packet: u64, sink: &mut dyn EventSink, visible: bool) -> io::Result<()> {
+        let mut ctx = PacketCtx {
+            packet: last_packet,
+            rel_time: 0.0,
+            sink,
+            visible,
+            error: None,
+        };
+        if !self.ended {
+            self.end(&mut ctx);
+        }
+        match ctx.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes buffers, notes unfinished frames, and emits the summary once.
+    fn end(&mut self, ctx: &mut PacketCtx<'_>) {
+        self.ended = true;
+        let Connection {
+            session,
+            reassemblers,
+            ..
+        } = self;
+        for side in 0..2 {
+            reassemblers[side].flush(ctx.packet, &mut |d| session.deliver(side, d, ctx));
+        }
+        for side in 0..2 {
+            if let App::WebSocket(decoder) = &self.session.apps[side] {
+                if let Some(pending) = decoder.pending() {
+                    let dir = self.session.direction(side);
+                    let message = match pending.header {
+                        Some(h) => format!(
+                            "stream ended inside a {} frame: {} of {} payload bytes seen (frame began in packet {})",
+                            h.opcode, pending.bytes_seen, h.payload_len, pending.first_packet
+                        ),
+                        None => format!(
+                            "stream ended inside a frame header ({} bytes seen, began in packet {})",
+                            pending.bytes_seen, pending.first_packet
+                        ),
+                    };
+                    let anomaly = Anomaly {
+                        kind: "truncated-frame",
+                        severity: Severity::Warning,
+                        conn: Some(self.session.id),
+                        dir: Some(dir),
+                        packet: ctx.packet,
+                        message,
+                    };
+                    ctx.emit(&Event::Anomaly(&anomaly));
+                }
+            }
+        }
+        if let Some(state) = self.session.state {
+            let tcp_end = if self.reset {
+                TcpEnd::Reset
+            } else if self.fin[0] && self.fin[1] {
+                TcpEnd::Closed
+            } else if self.fin[0] || self.fin[1] {
+                TcpEnd::HalfClosed
+            } else {
+                TcpEnd::Open
+            };
+            let c = self.session.client_side;
+            let order = [c, 1 - c];
+            let summary = ConnectionSummary {
+                conn: self.session.id,
+                endpoints: self.session.endpoints(),
+                first_packet: self.first_packet,
+                last_packet: self.last_packet,
+                state,
+                path: self.session.request.as_ref().map(|(_, r)| r.path.clone()),
+                status: self.session.response.as_ref().map(|(_, r)| r.status),
+                frames: order.map(|s| self.session.frames[s]),
+                payload_bytes: order.map(|s| self.session.payload_bytes[s]),
+                close: order.map(|s| self.session.close[s]),
+                tcp_end,
+            };
+            ctx.emit(&Event::ConnectionEnd(&summary));
+        }
+        // Nothing more will be decoded: give the memory back.
+        self.session.apps = [App::Opaque, App::Opaque];
+    }
+}
+
+impl Direction {
+    /// The direction of side 0 → 1 as `ClientToServer`, used for analysis, which only
+    /// needs a stable orientation.
+    fn from_side(side: SideIdx) -> Direction {
+        if side == 0 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+}
+
+impl Session {
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            client: self.addrs[self.client_side],
+            server: self.addrs[1 - self.client_side],
+        }
+    }
+
+    fn direction(&self, side: SideIdx) -> Direction {
+        if side == self.client_side {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    fn anomaly(
+        &self,
+        ctx: &mut PacketCtx<'_>,
+        side: Option<SideIdx>,
+        kind: &'static str,
+        severity: Severity,
+        message: String,
+    ) {
+        let anomaly = Anomaly {
+            kind,
+            severity,
+            conn: Some(self.id),
+            dir: side.map(|s| self.direction(s)),
+            packet: ctx.packet,
+            message,
+        };
+        ctx.emit(&Event::Anomaly(&anomaly));
+    }
+
+    /// Takes one reassembled chunk of side `side`.
+    fn deliver(&mut self, side: SideIdx, delivery: Delivery<'_>, ctx: &mut PacketCtx<'_>) {
+        match delivery {
+            Delivery::Data { packet, bytes } => self.data(side, packet, bytes, ctx),
+            Delivery::Gap { len, .. } => self.gap(side, len, ctx),
+        }
+    }
+
+    fn gap(&mut self, side: SideIdx, len: u64, ctx: &mut PacketCtx<'_>) {
+        let dir = self.direction(side);
+        match &mut self.apps[side] {
+            App::WebSocket(decoder) => {
+                if decoder.is_desynchronized() {
+                    return;
+                }
+                match decoder.gap(ctx.packet, len) {
+                    GapOutcome::Absorbed => self.anomaly(
+                        ctx,
+                        Some(side),
+                        "tcp-gap",
+                        Severity::Warning,
+                        format!("{len} bytes {} not captured, inside a frame's payload: that frame is incomplete, decoding continues after it", dir.short()),
+                    ),
+                    GapOutcome::Desynchronized => self.anomaly(
+                        ctx,
+                        Some(side),
+                        "tcp-gap",
+                        Severity::Warning,
+                        format!("{len} bytes {} not captured where a frame header was due: the rest of this direction cannot be decoded safely", dir.short()),
+                    ),
+                }
+            }
+            App::Opaque => {}
+            App::Detect if self.config.ws_ports.is_empty() => {
+                self.apps[side] = App::Opaque;
+            }
+            _ => {
+                self.apps[side] = App::Opaque;
+                self.anomaly(
+                    ctx,
+                    Some(side),
+                    "tcp-gap",
+                    Severity::Warning,
+                    format!(
+                        "{len} bytes {} not captured inside HTTP data: the rest of this direction is not decoded",
+                        dir.short()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn data(&mut self, side: SideIdx, packet: u64, mut bytes: &[u8], ctx: &mut PacketCtx<'_>) {
+        while !bytes.is_empty() {
+            match &mut self.apps[side] {
+                App::Opaque => return,
+                App::Detect => {
+                    self.apps[side] = self.detect(side, bytes);
+                }
+                App::Head(buffer) => match buffer.feed(bytes) {
+                    HeadProgress::NeedMore { consumed } => {
+                        self.delivered_into_pdu = true;
+                        bytes = bytes.get(consumed..).unwrap_or_default();
+                        if consumed == 0 {
+                            return;
+                        }
+                    }
+                    HeadProgress::Complete { consumed } => {
+                        bytes = bytes.get(consumed..).unwrap_or_default();
+                        let head = buffer.take();
+                        self.outcome.pdus_completed += 1;
+                        self.head_complete(side, ctx.packet, &head, ctx);
+                    }
+                    HeadProgress::TooLarge => {
+                        self.apps[side] = App::Opaque;
+                        let max = self.config.max_http_head;
+                        self.anomaly(
+                            ctx,
+                            Some(side),
+                            "http-head-too-large",
+                            Severity::Warning,
+                            format!("HTTP head longer than {max} bytes: not decoded further"),
+                        );
+                    }
+                },
+                App::Body(skipper) => {
+                    let consumed = skipper.feed(bytes);
+                    self.delivered_into_pdu = true;
+                    bytes = bytes.get(consumed..).unwrap_or_default();
+                    if skipper.is_done() {
+                        self.apps[side] = App::Head(HeadBuffer::new(self.config.max_http_head));
+                    } else if consumed == 0 {
+                        return;
+                    }
+                }
+                App::AwaitResponse(held) => {
+                    let total: usize = held.iter().map(|(_, b)| b.len()).sum();
+                    if total + bytes.len() <= self.config.max_held_bytes {
+                        held.push((packet, bytes.to_vec()));
+                    }
+                    return;
+                }
+                App::WebSocket(decoder) => {
+                    let decoder: &mut FrameDecoder = decoder;
+                    let mut frames = FrameCounter::default();
+                    let dir = if side == self.client_side {
+                        Direction::ClientToServer
+                    } else {
+                        Direction::ServerToClient
+                    };
+                    let id = self.id;
+                    decoder.feed(packet, bytes, &mut |frame| {
+                        frames.record(&frame);
+                        emit_frame(id, dir, &frame, ctx);
+                    });
+                    self.outcome.pdus_completed += frames.count;
+                    self.frames[side] += u64::from(frames.count);
+                    self.payload_bytes[side] += frames.payload_bytes;
+                    if let Some(code) = frames.close {
+                        self.close[side] = Some(code);
+                    }
+                    if decoder.pending().is_some() {
+                        self.delivered_into_pdu = true;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decides what a direction carries from its first bytes.
+    fn detect(&mut self, side: SideIdx, bytes: &[u8]) -> App {
+        let port_is_ws = self
+            .config
+            .ws_ports
+            .iter()
+            .any(|p| self.addrs.iter().any(|a| a.port() == *p));
+        if head::looks_like_request(bytes) || head::looks_like_response(bytes) {
+            return App::Head(HeadBuffer::new(self.config.max_http_head));
+        }
+        if port_is_ws {
+            // Decode As: frames from the start of the captured data; the masking side
+            // is the client, which the first frame tells.
+            if !self.roles_known {
+                let masked = bytes.get(1).is_some_and(|b| b & 0x80 != 0);
+                self.client_side = if masked { side } else { 1 - side };
+                self.roles_known = true;
+            }
+            if self.state.is_none() {
+                self.state = Some(UpgradeState::Assumed);
+            }
+            return App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder)));
+        }
+        App::Opaque
+    }
+
+    fn head_complete(&mut self, side: SideIdx, packet: u64, head: &[u8], ctx: &mut PacketCtx<'_>) {
+        if head::looks_like_response(head) {
+            match head::parse_response(head) {
+                Ok(response) => self.response_complete(side, packet, response, ctx),
+                Err(e) => {
+                    self.apps[side] = App::Opaque;
+                    self.anomaly(ctx, Some(side), "http-malformed", Severity::Warning, format!("unparsable HTTP response head: {e}"));
+                }
+            }
+        } else {
+            match head::parse_request(head) {
+                Ok(request) => self.request_complete(side, packet, request, ctx),
+                Err(e) => {
+                    self.apps[side] = App::Opaque;
+                    self.anomaly(ctx, Some(side), "http-malformed", Severity::Warning, format!("unparsable HTTP request head: {e}"));
+                }
+            }
+        }
+    }
+
+    fn request_complete(&mut self, side: SideIdx, packet: u64, request: Request, ctx: &mut PacketCtx<'_>) {
+        if !self.roles_known {
+            self.client_side = side;
+            self.roles_known = true;
+        }
+        let event = HttpRequestEvent {
+            conn: self.id,
+            packet,
+            endpoints: self.endpoints(),
+            request: &request,
+        };
+        ctx.emit(&Event::HttpRequest(&event));
+        if request.is_websocket_upgrade() {
+            self.state = Some(UpgradeState::Requested);
+            self.apps[side] = App::AwaitResponse(Vec::new());
+            self.request = Some((packet, request));
+        } else {
+            self.apps[side] = match request.body_length() {
+                BodyLength::None | BodyLength::Fixed(0) => {
+                    App::Head(HeadBuffer::new(self.config.max_http_head))
+                }
+                len => App::Body(BodySkipper::new(len)),
+            };
+        }
+    }
+
+    fn response_complete(&mut self, side: SideIdx, packet: u64, response: Response, ctx: &mut PacketCtx<'_>) {
+        let Some((request_packet, request)) = self.request.take() else {
+            // An ordinary HTTP response (or a 101 nobody asked for).
+            let event = HttpResponseEvent {
+                conn: self.id,
+                packet,
+                endpoints: self.endpoints(),
+                response: &response,
+                accept: None,
+            };
+            ctx.emit(&Event::HttpResponse(&event));
+            if response.status == 101 {
+                self.anomaly(ctx, Some(side), "unrequested-101", Severity::Error, "101 Switching Protocols without a WebSocket upgrade request".to_string());
+                self.apps[side] = App::Opaque;
+            } else {
+                self.apps[side] = match response.body_length(None) {
+                    BodyLength::None | BodyLength::Fixed(0) => App::Head(HeadBuffer::new(self.config.max_http_head)),
+                    len => App::Body(BodySkipper::new(len)),
+                };
+            }
+            return;
+        };
+        let key = request.header("Sec-WebSocket-Key");
+        let expected = key.map(accept::expected_accept);
+        let upgraded = response.status == 101;
+        let verdict = if upgraded {
+            accept::verify(key, response.header("Sec-WebSocket-Accept"))
+        } else {
+            AcceptVerdict::MissingAccept
+        };
+        let event = HttpResponseEvent {
+            conn: self.id,
+            packet,
+            endpoints: self.endpoints(),
+            response: &response,
+            accept: upgraded.then_some(&verdict),
+        };
+        ctx.emit(&Event::HttpResponse(&event));
+        let handshake = Handshake {
+            conn: self.id,
+            endpoints: self.endpoints(),
+            request_packet,
+            response_packet: packet,
+            request: &request,
+            response: &response,
+            expected_accept: expected.as_deref(),
+            accept: &verdict,
+            upgraded,
+        };
+        ctx.emit(&Event::Handshake(&handshake));
+        let client = 1 - side;
+        if upgraded {
+            self.state = Some(UpgradeState::Upgraded);
+            match &verdict {
+                AcceptVerdict::Valid => {}
+                AcceptVerdict::Mismatch { .. } => self.anomaly(ctx, Some(side), "accept-mismatch", Severity::Error, verdict.to_string()),
+                AcceptVerdict::MissingKey => self.anomaly(ctx, Some(client), "missing-key", Severity::Error, verdict.to_string()),
+                AcceptVerdict::MissingAccept => self.anomaly(ctx, Some(side), "missing-accept", Severity::Error, verdict.to_string()),
+            }
+            self.apps[side] = App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder)));
+            let held = std::mem::replace(
+                &mut self.apps[client],
+                App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder))),
+            );
+            if let App::AwaitResponse(held) = held {
+                for (p, bytes) in held {
+                    self.data(client, p, &bytes, ctx);
+                }
+            }
+        } else {
+            self.state = Some(UpgradeState::Refused);
+            self.anomaly(
+                ctx,
+                Some(side),
+                "upgrade-refused",
+                Severity::Warning,
+                format!("server answered the upgrade request with {} {}", response.status, response.reason),
+            );
+            self.apps[side] = match response.body_length(Some(&request.method)) {
+                BodyLength::None | BodyLength::Fixed(0) => App::Head(HeadBuffer::new(self.config.max_http_head)),
+                len => App::Body(BodySkipper::new(len)),
+            };
+            let held = std::mem::replace(&mut self.apps[client], App::Head(HeadBuffer::new(self.config.max_http_head)));
+            if let App::AwaitResponse(held) = held {
+                for (p, bytes) in held {
+                    self.data(client, p, &bytes, ctx);
+                }
+            }
+        }
+        self.request = Some((request_packet, request));
+        self.response = Some((packet, response));
+    }
+}
+
+/// Totals over the frames of one `feed` call.
+#[derive(Default)]
+struct FrameCounter {
+    count: u32,
+    payload_bytes: u64,
+    close: Option<Option<u16>>,
+}
+
+impl FrameCounter {
+    fn record(&mut self, frame: &DecodedFrame<'_>) {
+        self.count += 1;
+        self.payload_bytes += frame.header.payload_len;
+        if frame.header.opcode == crate::ws::OpCode::Close {
+            let code = parse_close_body(frame.payload)
+                .ok()
+                .and_then(|b| b.code)
+                .map(u16::from);
+            self.close = Some(code);
+        }
+    }
+}
+
+fn emit_frame(conn: ConnId, dir: Direction, frame: &DecodedFrame<'_>, ctx: &mut PacketCtx<'_>) {
+    let (close_code, close_reason) = if frame.header.opcode == crate::ws::OpCode::Close {
+        match parse_close_body(frame.payload) {
+            Ok(body) => (body.code, body.reason),
+            Err(_) => (None, &[][..]),
+        }
+    } else {
+        (None, &[][..])
+    };
+    let event = FrameEvent {
+        conn,
+        dir,
+        packet: ctx.packet,
+        first_packet: frame.first_packet,
+        rel_time: ctx.rel_time,
+        header: frame.header,
+        payload: frame.payload,
+        payload_complete: frame.payload_complete,
+        close_code,
+        close_reason,
+    };
+    ctx.emit(&Event::Frame(&event));
+}

@@ -1,0 +1,180 @@
+//! The dissector: packets in, events out. Owns the connection table and numbers
+//! connections as Wireshark numbers TCP streams.
+
+use crate::capture::{RawPacket, Timestamp};
+use crate::conn::{ConnConfig, Connection};
+use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
+use crate::flow::analysis::SegmentAnalysis;
+use crate::wire::{self, TcpFlags, Transport};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+
+/// What the dissector decodes and which of it is reported.
+#[derive(Debug, Clone, Default)]
+pub struct DissectConfig {
+    /// Per-connection decoding settings.
+    pub conn: ConnConfig,
+    /// Report only connections with one of these ports (and no non-TCP packets);
+    /// empty = everything.
+    pub port_filter: Vec<u16>,
+}
+
+/// Key of a TCP connection: the two endpoints in a canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> Self {
+        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+    }
+}
+
+/// Counters over the whole capture.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DissectStats {
+    /// Packets processed.
+    pub packets: u64,
+    /// Bytes captured.
+    pub bytes: u64,
+    /// TCP connections seen.
+    pub connections: u64,
+}
+
+/// Packets in, events out.
+pub struct Dissector {
+    config: DissectConfig,
+    connections: HashMap<FlowKey, Connection>,
+    next_conn: ConnId,
+    first_timestamp: Option<Timestamp>,
+    stats: DissectStats,
+}
+
+impl Dissector {
+    /// A dissector with nothing seen yet.
+    pub fn new(config: DissectConfig) -> Self {
+        Dissector {
+            config,
+            connections: HashMap::new(),
+            next_conn: 0,
+            first_timestamp: None,
+            stats: DissectStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> DissectStats {
+        self.stats
+    }
+
+    /// Processes the next packet of the capture.
+    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut dyn EventSink) -> io::Result<()> {
+        self.stats.packets += 1;
+        self.stats.bytes += raw.data.len() as u64;
+        let number = self.stats.packets;
+        let first = *self.first_timestamp.get_or_insert(raw.timestamp);
+        let rel_time = raw.timestamp.nanos_since(first) as f64 / 1e9;
+        let packet = wire::decode(raw.link_type, raw.data);
+        let mut record = PacketRecord {
+            number,
+            timestamp: raw.timestamp,
+            rel_time,
+            wire_len: raw.original_len,
+            captured_len: raw.data.len() as u32,
+            addrs: packet.addrs,
+            body: PacketBody::Other(&EMPTY_OTHER),
+        };
+        match (&packet.transport, packet.addrs) {
+            (Transport::Tcp(seg), Some(addrs)) => {
+                let src = SocketAddr::new(addrs.src, seg.src_port);
+                let dst = SocketAddr::new(addrs.dst, seg.dst_port);
+                let conn = self.connection_for(src, dst, seg.flags, number, sink)?;
+                let visible = self.config.port_filter.is_empty()
+                    || self.config.port_filter.iter().any(|p| conn.has_port(*p));
+                let side = conn.side_of(src);
+                let (dir, analysis, outcome) =
+                    conn.on_segment(number, rel_time, side, seg, sink, visible)?;
+                let tcp = TcpRecord {
+                    segment: seg,
+                    conn: conn.id(),
+                    dir,
+                    analysis,
+                    partial_pdu: outcome.partial_pdu,
+                    pdus_completed: outcome.pdus_completed,
+                };
+                record.body = PacketBody::Tcp(tcp);
+                if visible {
+                    sink.event(&Event::Packet(&record))?;
+                }
+            }
+            (Transport::Other(other), _) => {
+                record.body = PacketBody::Other(other);
+                if self.config.port_filter.is_empty() {
+                    sink.event(&Event::Packet(&record))?;
+                }
+            }
+            (Transport::Tcp(_), None) => {
+                // A TCP segment always comes with addresses; nothing to follow without them.
+                let _ = SegmentAnalysis::default();
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection a segment belongs to, creating it (and retiring a finished one on
+    /// the same port pair) as Wireshark starts a new TCP stream.
+    fn connection_for(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        flags: TcpFlags,
+        packet: u64,
+        sink: &mut dyn EventSink,
+    ) -> io::Result<&mut Connection> {
+        let key = FlowKey::new(src, dst);
+        let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
+        let reuse = match self.connections.get(&key) {
+            Some(conn) => new_syn && conn.is_closed(),
+            None => true,
+        };
+        if reuse {
+            if let Some(mut old) = self.connections.remove(&key) {
+                let visible = self.is_visible(&old);
+                old.finish(packet, sink, visible)?;
+            }
+            let id = self.next_conn;
+            self.next_conn += 1;
+            self.stats.connections += 1;
+            let conn = Connection::new(id, src, dst, packet, &self.config.conn);
+            self.connections.insert(key, conn);
+        }
+        // The entry exists: it was either found or inserted just above.
+        Ok(self
+            .connections
+            .entry(key)
+            .or_insert_with(|| Connection::new(u32::MAX, src, dst, packet, &self.config.conn)))
+    }
+
+    fn is_visible(&self, conn: &Connection) -> bool {
+        self.config.port_filter.is_empty()
+            || self.config.port_filter.iter().any(|p| conn.has_port(*p))
+    }
+
+    /// The capture ended: flushes every connection (in connection order) and reports them.
+    pub fn finish(&mut self, sink: &mut dyn EventSink) -> io::Result<()> {
+        let last = self.stats.packets;
+        let mut conns: Vec<Connection> = self.connections.drain().map(|(_, c)| c).collect();
+        conns.sort_by_key(|c| c.id());
+        for mut conn in conns {
+            let visible = self.config.port_filter.is_empty()
+                || self.config.port_filter.iter().any(|p| conn.has_port(*p));
+            conn.finish(last, sink, visible)?;
+        }
+        Ok(())
+    }
+}
+
+static EMPTY_OTHER: wire::OtherPacket = wire::OtherPacket {
+    protocol: "",
+    info: String::new(),
+};

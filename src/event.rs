@@ -1,0 +1,308 @@
+//! The events the dissector emits: the one contract every renderer reads.
+//!
+//! Events borrow from the dissector's buffers and live only for the duration of one
+//! [`EventSink::event`] call; renderers copy what they must keep. For each packet, the
+//! events it caused (HTTP messages, frames, anomalies) come first and the
+//! [`Event::Packet`] record comes last.
+
+use crate::capture::Timestamp;
+use crate::flow::analysis::{Direction, SegmentAnalysis};
+use crate::http::accept::AcceptVerdict;
+use crate::http::head::{Request, Response};
+use crate::wire::{NetAddrs, OtherPacket, TcpSegment};
+use crate::ws::{CloseCode, FrameHeader};
+use std::io;
+use std::net::SocketAddr;
+
+/// Connection number: TCP connections numbered from 0 in order of their first packet
+/// (Wireshark's `tcp.stream`).
+pub type ConnId = u32;
+
+/// Receives events, in order.
+pub trait EventSink {
+    /// Handles one event. An error (e.g. a closed pipe) stops the dissection.
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()>;
+
+    /// The run is over: write anything still held and flush.
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One thing the dissector observed.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A packet was processed (emitted after the other events it caused).
+    Packet(&'a PacketRecord<'a>),
+    /// An HTTP request head completed.
+    HttpRequest(&'a HttpRequestEvent<'a>),
+    /// An HTTP response head completed.
+    HttpResponse(&'a HttpResponseEvent<'a>),
+    /// A WebSocket handshake finished (101 seen) or was refused (another status).
+    Handshake(&'a Handshake<'a>),
+    /// A WebSocket frame completed.
+    Frame(&'a FrameEvent<'a>),
+    /// Something noteworthy or wrong.
+    Anomaly(&'a Anomaly),
+    /// A connection that upgraded, or tried to, ended (or the capture did).
+    ConnectionEnd(&'a ConnectionSummary),
+    /// The capture could not be read further; everything before was processed.
+    CaptureError(&'a CaptureProblem),
+}
+
+/// A packet as listed in the timeline.
+#[derive(Debug)]
+pub struct PacketRecord<'a> {
+    /// 1-based packet number.
+    pub number: u64,
+    /// Capture timestamp.
+    pub timestamp: Timestamp,
+    /// Seconds since the first packet of the capture.
+    pub rel_time: f64,
+    /// Length on the wire.
+    pub wire_len: u32,
+    /// Bytes captured.
+    pub captured_len: u32,
+    /// IP addresses, when the packet has an IP layer.
+    pub addrs: Option<NetAddrs>,
+    /// What the packet carries.
+    pub body: PacketBody<'a>,
+}
+
+/// Transport-level content of a packet record.
+#[derive(Debug)]
+pub enum PacketBody<'a> {
+    /// A TCP segment of connection `conn`.
+    Tcp(TcpRecord<'a>),
+    /// A packet wsdissect does not follow.
+    Other(&'a OtherPacket),
+}
+
+/// A TCP segment with its connection context.
+#[derive(Debug)]
+pub struct TcpRecord<'a> {
+    /// The segment.
+    pub segment: &'a TcpSegment<'a>,
+    /// Its connection.
+    pub conn: ConnId,
+    /// Its direction within the connection.
+    pub dir: Direction,
+    /// Wireshark's analysis of it.
+    pub analysis: SegmentAnalysis,
+    /// The segment's payload went into an HTTP message or WebSocket frame that it did not
+    /// complete (`[TCP segment of a reassembled PDU]`).
+    pub partial_pdu: bool,
+    /// Number of HTTP messages and WebSocket frames this packet completed.
+    pub pdus_completed: u32,
+}
+
+/// Which side of a connection is which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The side that opened the connection (sent the SYN or the HTTP request).
+    pub client: SocketAddr,
+    /// The other side.
+    pub server: SocketAddr,
+}
+
+/// An HTTP request head.
+#[derive(Debug)]
+pub struct HttpRequestEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Packet that completed the head.
+    pub packet: u64,
+    /// Who is who.
+    pub endpoints: Endpoints,
+    /// The request.
+    pub request: &'a Request,
+}
+
+/// An HTTP response head.
+#[derive(Debug)]
+pub struct HttpResponseEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Packet that completed the head.
+    pub packet: u64,
+    /// Who is who.
+    pub endpoints: Endpoints,
+    /// The response.
+    pub response: &'a Response,
+    /// For an answer to a WebSocket upgrade request: the accept-key verdict
+    /// (`None` for ordinary HTTP exchanges and for refused upgrades).
+    pub accept: Option<&'a AcceptVerdict>,
+}
+
+/// The WebSocket opening handshake of one connection.
+#[derive(Debug)]
+pub struct Handshake<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Who is who.
+    pub endpoints: Endpoints,
+    /// Packet that completed the upgrade request.
+    pub request_packet: u64,
+    /// Packet that completed the response.
+    pub response_packet: u64,
+    /// The upgrade request.
+    pub request: &'a Request,
+    /// The response.
+    pub response: &'a Response,
+    /// Expected Sec-WebSocket-Accept (from the request key), when there was a key.
+    pub expected_accept: Option<&'a str>,
+    /// Verdict on Sec-WebSocket-Accept.
+    pub accept: &'a AcceptVerdict,
+    /// Whether the server switched protocols (status 101).
+    pub upgraded: bool,
+}
+
+/// One WebSocket frame.
+#[derive(Debug)]
+pub struct FrameEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Direction.
+    pub dir: Direction,
+    /// Packet being processed when the frame completed (Wireshark's frame number for it).
+    pub packet: u64,
+    /// Packet that carried the first header byte.
+    pub first_packet: u64,
+    /// Capture time of `packet`, seconds since the first packet.
+    pub rel_time: f64,
+    /// Frame header.
+    pub header: FrameHeader,
+    /// Unmasked payload (possibly capped; see `payload_complete`).
+    pub payload: &'a [u8],
+    /// False when the payload was capped or bytes were lost in a TCP gap.
+    pub payload_complete: bool,
+    /// Close frames: the parsed status code, if the body had one.
+    pub close_code: Option<CloseCode>,
+    /// Close frames: the reason bytes after the code.
+    pub close_reason: &'a [u8],
+}
+
+/// How serious an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing.
+    Note,
+    /// Probably a problem.
+    Warning,
+    /// A protocol violation or a failed check.
+    Error,
+}
+
+impl Severity {
+    /// `note`, `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Something noteworthy or wrong, with a stable kind name.
+#[derive(Debug, Clone)]
+pub struct Anomaly {
+    /// Stable machine name, e.g. `accept-mismatch`.
+    pub kind: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Connection, when it concerns one.
+    pub conn: Option<ConnId>,
+    /// Direction, when it concerns one.
+    pub dir: Option<Direction>,
+    /// Packet where it was noticed.
+    pub packet: u64,
+    /// Human explanation.
+    pub message: String,
+}
+
+/// What became of a connection that upgraded or tried to.
+#[derive(Debug, Clone)]
+pub struct ConnectionSummary {
+    /// Connection.
+    pub conn: ConnId,
+    /// Who is who.
+    pub endpoints: Endpoints,
+    /// First packet of the connection.
+    pub first_packet: u64,
+    /// Last packet seen.
+    pub last_packet: u64,
+    /// How far the upgrade got.
+    pub state: UpgradeState,
+    /// Request path, when a request was seen.
+    pub path: Option<String>,
+    /// Response status, when a response was seen.
+    pub status: Option<u16>,
+    /// Frames per direction (c2s, s2c).
+    pub frames: [u64; 2],
+    /// WebSocket payload bytes per direction (c2s, s2c).
+    pub payload_bytes: [u64; 2],
+    /// Close frames seen per direction: code (None for an empty close body).
+    pub close: [Option<Option<u16>>; 2],
+    /// How the TCP connection ended.
+    pub tcp_end: TcpEnd,
+}
+
+/// How far a connection's upgrade got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeState {
+    /// Upgrade requested, no response captured.
+    Requested,
+    /// 101 received: WebSocket.
+    Upgraded,
+    /// Answered with another status.
+    Refused,
+    /// Decoded as WebSocket because of `--ws-port` (no handshake captured).
+    Assumed,
+}
+
+impl UpgradeState {
+    /// Lower-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpgradeState::Requested => "requested",
+            UpgradeState::Upgraded => "upgraded",
+            UpgradeState::Refused => "refused",
+            UpgradeState::Assumed => "assumed",
+        }
+    }
+}
+
+/// How a TCP connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpEnd {
+    /// Still open when the capture ended.
+    Open,
+    /// FIN from both sides.
+    Closed,
+    /// FIN from one side only.
+    HalfClosed,
+    /// Reset.
+    Reset,
+}
+
+impl TcpEnd {
+    /// Lower-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpEnd::Open => "open",
+            TcpEnd::Closed => "closed",
+            TcpEnd::HalfClosed => "half-closed",
+            TcpEnd::Reset => "reset",
+        }
+    }
+}
+
+/// The capture could not be read further.
+#[derive(Debug)]
+pub struct CaptureProblem {
+    /// Packets read before the problem.
+    pub packets_read: u64,
+    /// What went wrong.
+    pub message: String,
+}

@@ -1,0 +1,250 @@
+//! JSON Lines: one self-describing object per line (`"type"` first). The record types
+//! and keys are a stable contract, documented in README.md.
+
+use crate::event::{
+    Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Builds one JSON object in a reused string.
+struct Obj<'a> {
+    buf: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn new(buf: &'a mut String, kind: &str) -> Self {
+        buf.clear();
+        buf.push('{');
+        let mut obj = Obj { buf, empty: true };
+        obj.str("type", kind);
+        obj
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.buf.push(',');
+        }
+        self.empty = false;
+        self.buf.push('"');
+        self.buf.push_str(key);
+        self.buf.push_str("\":");
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_json_string(self.buf, value);
+    }
+
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.null(key),
+        }
+    }
+
+    fn num(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.key(key);
+        let _ = write!(self.buf, "{value}");
+    }
+
+    fn opt_num(&mut self, key: &str, value: Option<impl std::fmt::Display>) {
+        match value {
+            Some(v) => self.num(key, v),
+            None => self.null(key),
+        }
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.buf.push_str(if value { "true" } else { "false" });
+    }
+
+    fn null(&mut self, key: &str) {
+        self.key(key);
+        self.buf.push_str("null");
+    }
+
+    fn finish(self) {
+        self.buf.push_str("}\n");
+    }
+}
+
+/// Appends `s` as a JSON string literal (serde_json does the escaping).
+fn push_json_string(buf: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => buf.push_str(&quoted),
+        Err(_) => buf.push_str("\"\""),
+    }
+}
+
+/// JSON Lines renderer.
+pub struct JsonLines<W: Write> {
+    out: W,
+    line: String,
+    flush_each_record: bool,
+}
+
+impl<W: Write> JsonLines<W> {
+    /// A renderer writing to `out`; `flush_each_record` for live use.
+    pub fn new(out: W, flush_each_record: bool) -> Self {
+        JsonLines {
+            out,
+            line: String::with_capacity(512),
+            flush_each_record,
+        }
+    }
+
+    /// Flushes and returns the writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn frame(&mut self, f: &FrameEvent<'_>) {
+        let h = &f.header;
+        let mut o = Obj::new(&mut self.line, "frame");
+        o.num("conn", f.conn);
+        o.num("packet", f.packet);
+        o.num("first_packet", f.first_packet);
+        o.key("time");
+        let _ = write!(o.buf, "{:.6}", f.rel_time);
+        o.str("dir", f.dir.short());
+        o.bool("fin", h.fin);
+        o.num("rsv", h.rsv);
+        o.num("opcode", u8::from(h.opcode));
+        o.str("opcode_name", h.opcode.name());
+        o.bool("masked", h.mask.is_some());
+        match h.mask {
+            Some(k) => {
+                o.key("mask_key");
+                let _ = write!(o.buf, "\"{:02x}{:02x}{:02x}{:02x}\"", k[0], k[1], k[2], k[3]);
+            }
+            None => o.null("mask_key"),
+        }
+        o.num("payload_len", h.payload_len);
+        o.bool("payload_complete", f.payload_complete);
+        o.key("payload_b64");
+        o.buf.push('"');
+        BASE64.encode_string(f.payload, o.buf);
+        o.buf.push('"');
+        if h.opcode == crate::ws::OpCode::Text && f.payload_complete {
+            if let Ok(text) = std::str::from_utf8(f.payload) {
+                o.str("text", text);
+            }
+        }
+        o.opt_num("close_code", f.close_code.map(|c| c.code()));
+        o.opt_str("close_name", f.close_code.map(|c| c.name()));
+        if h.opcode == crate::ws::OpCode::Close && f.payload.len() >= 2 {
+            o.str("close_reason", &String::from_utf8_lossy(f.close_reason));
+        } else {
+            o.null("close_reason");
+        }
+        o.finish();
+    }
+
+    fn handshake(&mut self, h: &Handshake<'_>) {
+        let req = h.request;
+        let resp = h.response;
+        let mut o = Obj::new(&mut self.line, "handshake");
+        o.num("conn", h.conn);
+        o.str("client", &h.endpoints.client.to_string());
+        o.str("server", &h.endpoints.server.to_string());
+        o.num("request_packet", h.request_packet);
+        o.num("response_packet", h.response_packet);
+        o.str("method", &req.method);
+        o.str("path", &req.path);
+        o.opt_str("host", req.header("Host"));
+        o.opt_str("origin", req.header("Origin"));
+        o.opt_str("key", req.header("Sec-WebSocket-Key"));
+        o.opt_str("version", req.header("Sec-WebSocket-Version"));
+        o.opt_str("requested_protocols", req.header("Sec-WebSocket-Protocol"));
+        o.opt_str("requested_extensions", req.header("Sec-WebSocket-Extensions"));
+        o.num("status", resp.status);
+        o.str("reason", &resp.reason);
+        o.bool("upgraded", h.upgraded);
+        o.opt_str("accept", resp.header("Sec-WebSocket-Accept"));
+        o.opt_str("expected_accept", h.expected_accept);
+        o.bool("accept_ok", h.accept.is_valid());
+        o.opt_str("subprotocol", resp.header("Sec-WebSocket-Protocol"));
+        o.opt_str("extensions", resp.header("Sec-WebSocket-Extensions"));
+        o.finish();
+    }
+
+    fn connection(&mut self, c: &ConnectionSummary) {
+        let mut o = Obj::new(&mut self.line, "connection");
+        o.num("conn", c.conn);
+        o.str("client", &c.endpoints.client.to_string());
+        o.str("server", &c.endpoints.server.to_string());
+        o.str("state", c.state.as_str());
+        o.opt_str("path", c.path.as_deref());
+        o.opt_num("status", c.status);
+        o.num("first_packet", c.first_packet);
+        o.num("last_packet", c.last_packet);
+        o.num("frames_c2s", c.frames[0]);
+        o.num("frames_s2c", c.frames[1]);
+        o.num("payload_bytes_c2s", c.payload_bytes[0]);
+        o.num("payload_bytes_s2c", c.payload_bytes[1]);
+        for (i, key) in ["close_c2s", "close_s2c"].into_iter().enumerate() {
+            match c.close[i] {
+                None => o.null(key),
+                Some(code) => {
+                    o.key(key);
+                    o.buf.push_str("{\"code\":");
+                    match code {
+                        Some(code) => {
+                            let _ = write!(o.buf, "{code}");
+                        }
+                        None => o.buf.push_str("null"),
+                    }
+                    o.buf.push('}');
+                }
+            }
+        }
+        o.str("tcp_end", c.tcp_end.as_str());
+        o.finish();
+    }
+
+    fn anomaly(&mut self, a: &Anomaly) {
+        let mut o = Obj::new(&mut self.line, "anomaly");
+        o.opt_num("conn", a.conn);
+        o.num("packet", a.packet);
+        o.opt_str("dir", a.dir.map(|d| d.short()));
+        o.str("severity", a.severity.as_str());
+        o.str("kind", a.kind);
+        o.str("message", &a.message);
+        o.finish();
+    }
+
+    fn capture_error(&mut self, e: &CaptureProblem) {
+        let mut o = Obj::new(&mut self.line, "capture_error");
+        o.num("packets_read", e.packets_read);
+        o.str("message", &e.message);
+        o.finish();
+    }
+}
+
+impl<W: Write> EventSink for JsonLines<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        match event {
+            Event::Frame(f) => self.frame(f),
+            Event::Handshake(h) => self.handshake(h),
+            Event::ConnectionEnd(c) => self.connection(c),
+            Event::Anomaly(a) => self.anomaly(a),
+            Event::CaptureError(e) => self.capture_error(e),
+            Event::Packet(_) | Event::HttpRequest(_) | Event::HttpResponse(_) => return Ok(()),
+        }
+        self.out.write_all(self.line.as_bytes())?;
+        if self.flush_each_record {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,94 @@
+//! The Info text Wireshark shows for a TCP segment.
+
+use crate::event::TcpRecord;
+use crate::flow::analysis::AnalysisFlags;
+use crate::wire::tcp::{self, TcpFlags, TcpOption};
+use std::fmt::Write;
+
+/// Flag names in the order Wireshark lists them.
+const FLAG_NAMES: [(u16, &str); 9] = [
+    (TcpFlags::FIN, "FIN"),
+    (TcpFlags::SYN, "SYN"),
+    (TcpFlags::RST, "RST"),
+    (TcpFlags::PSH, "PSH"),
+    (TcpFlags::ACK, "ACK"),
+    (TcpFlags::URG, "URG"),
+    (TcpFlags::ECE, "ECE"),
+    (TcpFlags::CWR, "CWR"),
+    (TcpFlags::NS, "AE"),
+];
+
+/// Appends the `[TCP ...] ` analysis prefixes.
+pub fn write_analysis_prefix(out: &mut String, rec: &TcpRecord<'_>) {
+    let flags = rec.analysis.flags;
+    for label in flags.labels() {
+        if label == "TCP Dup ACK" {
+            if let Some((orig, count)) = rec.analysis.dup_ack {
+                let _ = write!(out, "[TCP Dup ACK {orig}#{count}] ");
+                continue;
+            }
+        }
+        let _ = write!(out, "[{label}] ");
+    }
+}
+
+/// Appends `58901 → 2021 [SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...` (without prefixes).
+pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
+    let seg = rec.segment;
+    let _ = write!(out, "{} → {} [", seg.src_port, seg.dst_port);
+    let mut first = true;
+    for (bit, name) in FLAG_NAMES {
+        if seg.flags.has(bit) {
+            if !first {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+            first = false;
+        }
+    }
+    if first {
+        out.push_str("<None>");
+    }
+    let _ = write!(out, "] Seq={}", rec.analysis.rel_seq);
+    if seg.flags.has(TcpFlags::ACK) {
+        let _ = write!(out, " Ack={}", rec.analysis.rel_ack);
+    }
+    let _ = write!(out, " Win={} Len={}", rec.analysis.window, seg.wire_len());
+    if seg.flags.has(TcpFlags::URG) {
+        let _ = write!(out, " Urg={}", seg.urgent);
+    }
+    for option in tcp::options(seg.options) {
+        match option {
+            TcpOption::Mss(v) => {
+                let _ = write!(out, " MSS={v}");
+            }
+            TcpOption::WindowScale(shift) => {
+                let _ = write!(out, " WS={}", 1u64 << shift.min(14));
+            }
+            TcpOption::SackPermitted => out.push_str(" SACK_PERM"),
+            TcpOption::Timestamp { value, echo } => {
+                let _ = write!(out, " TSval={value} TSecr={echo}");
+            }
+            TcpOption::Sack { blocks, count } => {
+                for (left, right) in blocks.iter().take(usize::from(count)) {
+                    let base = seg.ack.wrapping_sub(rec.analysis.rel_ack);
+                    let _ = write!(
+                        out,
+                        " SLE={} SRE={}",
+                        left.wrapping_sub(base),
+                        right.wrapping_sub(base)
+                    );
+                }
+            }
+            TcpOption::EndOfList | TcpOption::Nop | TcpOption::Unknown { .. } => {}
+        }
+    }
+}
+
+/// Whether the analysis flags make Wireshark show the TCP summary even for a packet
+/// whose payload an upper layer claimed (retransmissions are not re-dissected).
+pub fn hides_upper_layer(flags: AnalysisFlags) -> bool {
+    flags.has(AnalysisFlags::RETRANSMISSION)
+        || flags.has(AnalysisFlags::SPURIOUS_RETRANSMISSION)
+        || flags.has(AnalysisFlags::FAST_RETRANSMISSION)
+}

@@ -1,0 +1,214 @@
+//! The packet list: one line per packet, Wireshark's columns (No., Time, Source,
+//! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
+//! tree (`-V`) and wsdissect's diagnostics for the packet.
+
+use super::tcpinfo;
+use super::tree;
+use crate::event::{
+    Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketBody,
+    PacketRecord,
+};
+use crate::http::accept::AcceptVerdict;
+use crate::ws::OpCode;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// How the packet list is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimelineOptions {
+    /// Detail tree after each HTTP/WebSocket packet (`-V`).
+    pub verbose: bool,
+    /// Exactly Wireshark's Info text: no wsdissect annotations (accept verdict, close code).
+    pub wireshark_compat: bool,
+    /// Flush after every packet (live capture, stdin) so the output can be followed.
+    pub flush_each_packet: bool,
+}
+
+/// Packet-list renderer.
+pub struct Timeline<W: Write> {
+    out: W,
+    options: TimelineOptions,
+    /// Info text contributed by upper layers for the current packet.
+    app_info: String,
+    /// Protocol column from the highest layer seen in the current packet.
+    app_protocol: Option<&'static str>,
+    /// Detail tree lines for the current packet.
+    detail: String,
+    /// Diagnostics for the current packet.
+    notes: String,
+    line: String,
+}
+
+impl<W: Write> Timeline<W> {
+    /// A renderer writing to `out`.
+    pub fn new(out: W, options: TimelineOptions) -> Self {
+        Timeline {
+            out,
+            options,
+            app_info: String::new(),
+            app_protocol: None,
+            detail: String::new(),
+            notes: String::new(),
+            line: String::with_capacity(256),
+        }
+    }
+
+    /// Flushes and returns the writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn append_info(&mut self, text: &str) {
+        self.app_info.push_str(text);
+    }
+
+    fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
+        self.app_protocol = Some("HTTP");
+        let r = ev.request;
+        let _ = write!(self.app_info, "{} {} HTTP/1.{} ", r.method, r.path, r.version);
+        if self.options.verbose {
+            tree::write_request(&mut self.detail, ev);
+        }
+    }
+
+    fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
+        self.app_protocol = Some("HTTP");
+        let r = ev.response;
+        let _ = write!(self.app_info, "HTTP/1.{} {} {} ", r.version, r.status, r.reason);
+        if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
+            match verdict {
+                AcceptVerdict::Valid => self.append_info("[accept OK]"),
+                other => {
+                    let _ = write!(self.app_info, "[{other}]");
+                }
+            }
+        }
+        if self.options.verbose {
+            tree::write_response(&mut self.detail, ev);
+        }
+    }
+
+    fn on_frame(&mut self, ev: &FrameEvent<'_>) {
+        self.app_protocol = Some("WebSocket");
+        let h = &ev.header;
+        if !self.app_info.is_empty() && !self.app_info.ends_with(' ') {
+            self.app_info.push(' ');
+        }
+        let _ = write!(self.app_info, "WebSocket {}", h.opcode);
+        self.app_info
+            .push_str(if h.fin { " [FIN]" } else { " [FRAG]" });
+        self.app_info
+            .push_str(if h.mask.is_some() { " [MASKED]" } else { " " });
+        if h.opcode == OpCode::Close && !self.options.wireshark_compat {
+            if !self.app_info.ends_with(' ') {
+                self.app_info.push(' ');
+            }
+            match ev.close_code {
+                Some(code) => {
+                    let _ = write!(self.app_info, "({} {}", code.code(), code.name());
+                    if !ev.close_reason.is_empty() {
+                        let _ = write!(
+                            self.app_info,
+                            ", \"{}\"",
+                            super::escape::escape_line(ev.close_reason, 60)
+                        );
+                    }
+                    self.app_info.push(')');
+                }
+                None => self.app_info.push_str("(no status code)"),
+            }
+        }
+        if self.options.verbose {
+            tree::write_frame(&mut self.detail, ev);
+        }
+    }
+
+    fn on_anomaly(&mut self, a: &Anomaly) {
+        let _ = writeln!(
+            self.notes,
+            "    ! {}[{}]: {}",
+            a.severity.as_str(),
+            a.kind,
+            a.message
+        );
+    }
+
+    fn on_packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        let (src, dst) = match p.addrs {
+            Some(a) => (a.src.to_string(), a.dst.to_string()),
+            None => (String::new(), String::new()),
+        };
+        let protocol = match &p.body {
+            PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => {
+                self.app_protocol.unwrap_or("TCP")
+            }
+            PacketBody::Tcp(_) => "TCP",
+            PacketBody::Other(o) => o.protocol,
+        };
+        let _ = write!(
+            line,
+            "{}\t{:.6}\t{}\t{}\t{}\t{}\t",
+            p.number, p.rel_time, src, dst, protocol, p.wire_len
+        );
+        match &p.body {
+            PacketBody::Tcp(rec) => {
+                let upper = self.app_protocol.is_some()
+                    && !tcpinfo::hides_upper_layer(rec.analysis.flags);
+                if upper {
+                    line.push_str(&self.app_info);
+                } else {
+                    tcpinfo::write_analysis_prefix(line, rec);
+                    tcpinfo::write_tcp_summary(line, rec);
+                    if rec.partial_pdu {
+                        line.push_str(" [TCP segment of a reassembled PDU]");
+                    }
+                }
+            }
+            PacketBody::Other(o) => line.push_str(&super::escape::escape_line(o.info.as_bytes(), 400)),
+        }
+        line.push('\n');
+        self.out.write_all(line.as_bytes())?;
+        if !self.detail.is_empty() {
+            self.out.write_all(self.detail.as_bytes())?;
+        }
+        if !self.notes.is_empty() {
+            self.out.write_all(self.notes.as_bytes())?;
+        }
+        self.app_info.clear();
+        self.app_protocol = None;
+        self.detail.clear();
+        self.notes.clear();
+        if self.options.flush_each_packet {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> EventSink for Timeline<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        match event {
+            Event::Packet(p) => self.on_packet(p)?,
+            Event::HttpRequest(r) => self.on_request(r),
+            Event::HttpResponse(r) => self.on_response(r),
+            Event::Frame(f) => self.on_frame(f),
+            Event::Anomaly(a) => self.on_anomaly(a),
+            Event::Handshake(_) | Event::ConnectionEnd(_) => {}
+            // Printed by the caller on stderr; nothing to add to the packet list.
+            Event::CaptureError(_) => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        // Diagnostics raised after the last packet (end of capture).
+        if !self.notes.is_empty() {
+            self.out.write_all(self.notes.as_bytes())?;
+            self.notes.clear();
+        }
+        self.out.flush()
+    }
+}

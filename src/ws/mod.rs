@@ -8,5 +8,6 @@ pub mod mask;
 pub mod opcode;
 
 pub use close::{CloseBody, CloseCode, parse_close_body};
+pub use decoder::{DecodedFrame, DecoderLimits, FrameDecoder, GapOutcome, PendingFrame};
 pub use frame::{FrameHeader, LengthEncoding};
 pub use opcode::OpCode;

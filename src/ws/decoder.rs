@@ -379,8 +379,11 @@ mod tests {
         out
     }
 
-    /// The RFC 6455 §5.7 examples, back to back, with their expected (opcode, fin, payload).
-    fn rfc_stream() -> (Vec<u8>, Vec<(OpCode, bool, Vec<u8>)>) {
+    /// Expected (opcode, fin, payload) of a decoded frame.
+    type Want = (OpCode, bool, Vec<u8>);
+
+    /// The RFC 6455 §5.7 examples, back to back, with what each should decode to.
+    fn rfc_stream() -> (Vec<u8>, Vec<Want>) {
         let mut s = Vec::new();
         let mut want = Vec::new();
         s.extend_from_slice(&[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
@@ -414,7 +417,7 @@ mod tests {
         (s, want)
     }
 
-    fn check(got: &[Owned], want: &[(OpCode, bool, Vec<u8>)]) {
+    fn check(got: &[Owned], want: &[Want]) {
         assert_eq!(got.len(), want.len());
         let mut offset = 0;
         for (g, (op, fin, payload)) in got.iter().zip(want) {

@@ -203,7 +203,9 @@ impl FrameDecoder {
         self.desync
     }
 
-    /// The frame or header started but not finished, if any.
+    /// The frame or header started but not finished, if any (after desynchronisation: the
+    /// one that was in progress when sync was lost; a frame completed by a gap stays here
+    /// until flushed).
     pub fn pending(&self) -> Option<PendingFrame> {
         if let Some(f) = &self.frame {
             Some(PendingFrame {

@@ -7,5 +7,7 @@ pub mod frame;
 pub mod mask;
 pub mod opcode;
 
-pub use close::CloseCode;
+pub use close::{CloseBody, CloseCode, parse_close_body};
+pub use decoder::{DecodedFrame, DecoderLimits, FrameDecoder, GapOutcome, PendingFrame};
+pub use frame::{FrameHeader, LengthEncoding};
 pub use opcode::OpCode;

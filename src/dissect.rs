@@ -4,7 +4,6 @@
 use crate::capture::{RawPacket, Timestamp};
 use crate::conn::{ConnConfig, Connection};
 use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
-use crate::flow::analysis::SegmentAnalysis;
 use crate::wire::{self, TcpFlags, Transport};
 use std::collections::HashMap;
 use std::io;
@@ -75,22 +74,25 @@ impl Dissector {
         let first = *self.first_timestamp.get_or_insert(raw.timestamp);
         let rel_time = raw.timestamp.nanos_since(first) as f64 / 1e9;
         let packet = wire::decode(raw.link_type, raw.data);
-        let mut record = PacketRecord {
+        let record = |body| PacketRecord {
             number,
             timestamp: raw.timestamp,
             rel_time,
             wire_len: raw.original_len,
             captured_len: raw.data.len() as u32,
             addrs: packet.addrs,
-            body: PacketBody::Other(&EMPTY_OTHER),
+            body,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some(addrs)) => {
                 let src = SocketAddr::new(addrs.src, seg.src_port);
                 let dst = SocketAddr::new(addrs.dst, seg.dst_port);
-                let conn = self.connection_for(src, dst, seg.flags, number, sink)?;
-                let visible = self.config.port_filter.is_empty()
-                    || self.config.port_filter.iter().any(|p| conn.has_port(*p));
+                let key = self.connection_for(src, dst, seg.flags, number, sink)?;
+                let port_filter = &self.config.port_filter;
+                let Some(conn) = self.connections.get_mut(&key) else {
+                    return Ok(());
+                };
+                let visible = is_visible(port_filter, conn);
                 let side = conn.side_of(src);
                 let (dir, analysis, outcome) =
                     conn.on_segment(number, rel_time, side, seg, sink, visible)?;
@@ -102,21 +104,17 @@ impl Dissector {
                     partial_pdu: outcome.partial_pdu,
                     pdus_completed: outcome.pdus_completed,
                 };
-                record.body = PacketBody::Tcp(tcp);
                 if visible {
-                    sink.event(&Event::Packet(&record))?;
+                    sink.event(&Event::Packet(&record(PacketBody::Tcp(tcp))))?;
                 }
             }
             (Transport::Other(other), _) => {
-                record.body = PacketBody::Other(other);
                 if self.config.port_filter.is_empty() {
-                    sink.event(&Event::Packet(&record))?;
+                    sink.event(&Event::Packet(&record(PacketBody::Other(other))))?;
                 }
             }
-            (Transport::Tcp(_), None) => {
-                // A TCP segment always comes with addresses; nothing to follow without them.
-                let _ = SegmentAnalysis::default();
-            }
+            // A TCP segment always comes with addresses; nothing to follow without them.
+            (Transport::Tcp(_), None) => {}
         }
         Ok(())
     }
@@ -130,7 +128,7 @@ impl Dissector {
         flags: TcpFlags,
         packet: u64,
         sink: &mut dyn EventSink,
-    ) -> io::Result<&mut Connection> {
+    ) -> io::Result<FlowKey> {
         let key = FlowKey::new(src, dst);
         let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
         let reuse = match self.connections.get(&key) {
@@ -139,7 +137,7 @@ impl Dissector {
         };
         if reuse {
             if let Some(mut old) = self.connections.remove(&key) {
-                let visible = self.is_visible(&old);
+                let visible = is_visible(&self.config.port_filter, &old);
                 old.finish(packet, sink, visible)?;
             }
             let id = self.next_conn;
@@ -148,16 +146,7 @@ impl Dissector {
             let conn = Connection::new(id, src, dst, packet, &self.config.conn);
             self.connections.insert(key, conn);
         }
-        // The entry exists: it was either found or inserted just above.
-        Ok(self
-            .connections
-            .entry(key)
-            .or_insert_with(|| Connection::new(u32::MAX, src, dst, packet, &self.config.conn)))
-    }
-
-    fn is_visible(&self, conn: &Connection) -> bool {
-        self.config.port_filter.is_empty()
-            || self.config.port_filter.iter().any(|p| conn.has_port(*p))
+        Ok(key)
     }
 
     /// The capture ended: flushes every connection (in connection order) and reports them.
@@ -166,15 +155,14 @@ impl Dissector {
         let mut conns: Vec<Connection> = self.connections.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.id());
         for mut conn in conns {
-            let visible = self.config.port_filter.is_empty()
-                || self.config.port_filter.iter().any(|p| conn.has_port(*p));
+            let visible = is_visible(&self.config.port_filter, &conn);
             conn.finish(last, sink, visible)?;
         }
         Ok(())
     }
 }
 
-static EMPTY_OTHER: wire::OtherPacket = wire::OtherPacket {
-    protocol: "",
-    info: String::new(),
-};
+/// Whether a connection passes the `--port` filter.
+fn is_visible(port_filter: &[u16], conn: &Connection) -> bool {
+    port_filter.is_empty() || port_filter.iter().any(|p| conn.has_port(*p))
+}

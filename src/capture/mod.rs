@@ -132,3 +132,17 @@ impl std::error::Error for CaptureError {
         }
     }
 }
+
+/// Path that [`open_path`] reads as standard input.
+pub const STDIN_PATH: &str = "-";
+
+/// Opens a pcap or pcapng capture: a file, or standard input when `path` is `-`.
+///
+/// The format is detected from the magic number, so reading stdin never needs to seek.
+pub fn open_path(path: &std::path::Path) -> Result<Box<dyn PacketSource>, CaptureError> {
+    if path.as_os_str() == STDIN_PATH {
+        return Ok(Box::new(file::FileSource::new(std::io::stdin().lock())?));
+    }
+    let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
+    Ok(Box::new(file::FileSource::new(file)?))
+}

@@ -8,7 +8,7 @@ use crate::event::{
     HttpRequestEvent, HttpResponseEvent, Severity, TcpEnd, UpgradeState,
 };
 use crate::flow::analysis::{Direction, SegmentAnalysis, TcpAnalyzer};
-use crate::flow::reassembly::{Delivery, ReassemblyLimits, Reassembler};
+use crate::flow::reassembly::{Delivery, Reassembler, ReassemblyLimits};
 use crate::http::accept::{self, AcceptVerdict};
 use crate::http::body::BodySkipper;
 use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
@@ -112,10 +112,11 @@ struct PacketCtx<'s> {
 
 impl PacketCtx<'_> {
     fn emit(&mut self, event: &Event<'_>) {
-        if self.visible && self.error.is_none() {
-            if let Err(e) = self.sink.event(event) {
-                self.error = Some(e);
-            }
+        if self.visible
+            && self.error.is_none()
+            && let Err(e) = self.sink.event(event)
+        {
+            self.error = Some(e);
         }
     }
 }
@@ -231,7 +232,9 @@ impl Connection {
             self.session.roles_known = true;
         }
         let dir = self.session.direction(side);
-        let analysis = self.analyzer.analyze(packet, Direction::from_side(side), seg);
+        let analysis = self
+            .analyzer
+            .analyze(packet, Direction::from_side(side), seg);
         self.session.outcome = PacketOutcome::default();
         self.session.delivered_into_pdu = false;
 
@@ -284,7 +287,12 @@ impl Connection {
     }
 
     /// The capture ended: flush what is buffered and report the connection.
-    pub fn finish(&mut self, last_packet: u64, sink: &mut dyn EventSink, visible: bool) -> io::Result<()> {
+    pub fn finish(
+        &mut self,
+        last_packet: u64,
+        sink: &mut dyn EventSink,
+        visible: bool,
+    ) -> io::Result<()> {
         let mut ctx = PacketCtx {
             packet: last_packet,
             rel_time: 0.0,
@@ -309,33 +317,33 @@ impl Connection {
             reassemblers,
             ..
         } = self;
-        for side in 0..2 {
-            reassemblers[side].flush(ctx.packet, &mut |d| session.deliver(side, d, ctx));
+        for (side, reassembler) in reassemblers.iter_mut().enumerate() {
+            reassembler.flush(ctx.packet, &mut |d| session.deliver(side, d, ctx));
         }
         for side in 0..2 {
-            if let App::WebSocket(decoder) = &self.session.apps[side] {
-                if let Some(pending) = decoder.pending() {
-                    let dir = self.session.direction(side);
-                    let message = match pending.header {
-                        Some(h) => format!(
-                            "stream ended inside a {} frame: {} of {} payload bytes seen (frame began in packet {})",
-                            h.opcode, pending.bytes_seen, h.payload_len, pending.first_packet
-                        ),
-                        None => format!(
-                            "stream ended inside a frame header ({} bytes seen, began in packet {})",
-                            pending.bytes_seen, pending.first_packet
-                        ),
-                    };
-                    let anomaly = Anomaly {
-                        kind: "truncated-frame",
-                        severity: Severity::Warning,
-                        conn: Some(self.session.id),
-                        dir: Some(dir),
-                        packet: ctx.packet,
-                        message,
-                    };
-                    ctx.emit(&Event::Anomaly(&anomaly));
-                }
+            if let App::WebSocket(decoder) = &self.session.apps[side]
+                && let Some(pending) = decoder.pending()
+            {
+                let dir = self.session.direction(side);
+                let message = match pending.header {
+                    Some(h) => format!(
+                        "stream ended inside a {} frame: {} of {} payload bytes seen (frame began in packet {})",
+                        h.opcode, pending.bytes_seen, h.payload_len, pending.first_packet
+                    ),
+                    None => format!(
+                        "stream ended inside a frame header ({} bytes seen, began in packet {})",
+                        pending.bytes_seen, pending.first_packet
+                    ),
+                };
+                let anomaly = Anomaly {
+                    kind: "truncated-frame",
+                    severity: Severity::Warning,
+                    conn: Some(self.session.id),
+                    dir: Some(dir),
+                    packet: ctx.packet,
+                    message,
+                };
+                ctx.emit(&Event::Anomaly(&anomaly));
             }
         }
         if let Some(state) = self.session.state {
@@ -579,7 +587,13 @@ impl Session {
                 Ok(response) => self.response_complete(side, packet, response, ctx),
                 Err(e) => {
                     self.apps[side] = App::Opaque;
-                    self.anomaly(ctx, Some(side), "http-malformed", Severity::Warning, format!("unparsable HTTP response head: {e}"));
+                    self.anomaly(
+                        ctx,
+                        Some(side),
+                        "http-malformed",
+                        Severity::Warning,
+                        format!("unparsable HTTP response head: {e}"),
+                    );
                 }
             }
         } else {
@@ -587,13 +601,25 @@ impl Session {
                 Ok(request) => self.request_complete(side, packet, request, ctx),
                 Err(e) => {
                     self.apps[side] = App::Opaque;
-                    self.anomaly(ctx, Some(side), "http-malformed", Severity::Warning, format!("unparsable HTTP request head: {e}"));
+                    self.anomaly(
+                        ctx,
+                        Some(side),
+                        "http-malformed",
+                        Severity::Warning,
+                        format!("unparsable HTTP request head: {e}"),
+                    );
                 }
             }
         }
     }
 
-    fn request_complete(&mut self, side: SideIdx, packet: u64, request: Request, ctx: &mut PacketCtx<'_>) {
+    fn request_complete(
+        &mut self,
+        side: SideIdx,
+        packet: u64,
+        request: Request,
+        ctx: &mut PacketCtx<'_>,
+    ) {
         if !self.roles_known {
             self.client_side = side;
             self.roles_known = true;
@@ -619,7 +645,13 @@ impl Session {
         }
     }
 
-    fn response_complete(&mut self, side: SideIdx, packet: u64, response: Response, ctx: &mut PacketCtx<'_>) {
+    fn response_complete(
+        &mut self,
+        side: SideIdx,
+        packet: u64,
+        response: Response,
+        ctx: &mut PacketCtx<'_>,
+    ) {
         let Some((request_packet, request)) = self.request.take() else {
             // An ordinary HTTP response (or a 101 nobody asked for).
             let event = HttpResponseEvent {
@@ -631,11 +663,19 @@ impl Session {
             };
             ctx.emit(&Event::HttpResponse(&event));
             if response.status == 101 {
-                self.anomaly(ctx, Some(side), "unrequested-101", Severity::Error, "101 Switching Protocols without a WebSocket upgrade request".to_string());
+                self.anomaly(
+                    ctx,
+                    Some(side),
+                    "unrequested-101",
+                    Severity::Error,
+                    "101 Switching Protocols without a WebSocket upgrade request".to_string(),
+                );
                 self.apps[side] = App::Opaque;
             } else {
                 self.apps[side] = match response.body_length(None) {
-                    BodyLength::None | BodyLength::Fixed(0) => App::Head(HeadBuffer::new(self.config.max_http_head)),
+                    BodyLength::None | BodyLength::Fixed(0) => {
+                        App::Head(HeadBuffer::new(self.config.max_http_head))
+                    }
                     len => App::Body(BodySkipper::new(len)),
                 };
             }
@@ -674,9 +714,27 @@ impl Session {
             self.state = Some(UpgradeState::Upgraded);
             match &verdict {
                 AcceptVerdict::Valid => {}
-                AcceptVerdict::Mismatch { .. } => self.anomaly(ctx, Some(side), "accept-mismatch", Severity::Error, verdict.to_string()),
-                AcceptVerdict::MissingKey => self.anomaly(ctx, Some(client), "missing-key", Severity::Error, verdict.to_string()),
-                AcceptVerdict::MissingAccept => self.anomaly(ctx, Some(side), "missing-accept", Severity::Error, verdict.to_string()),
+                AcceptVerdict::Mismatch { .. } => self.anomaly(
+                    ctx,
+                    Some(side),
+                    "accept-mismatch",
+                    Severity::Error,
+                    verdict.to_string(),
+                ),
+                AcceptVerdict::MissingKey => self.anomaly(
+                    ctx,
+                    Some(client),
+                    "missing-key",
+                    Severity::Error,
+                    verdict.to_string(),
+                ),
+                AcceptVerdict::MissingAccept => self.anomaly(
+                    ctx,
+                    Some(side),
+                    "missing-accept",
+                    Severity::Error,
+                    verdict.to_string(),
+                ),
             }
             self.apps[side] = App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder)));
             let held = std::mem::replace(
@@ -695,13 +753,21 @@ impl Session {
                 Some(side),
                 "upgrade-refused",
                 Severity::Warning,
-                format!("server answered the upgrade request with {} {}", response.status, response.reason),
+                format!(
+                    "server answered the upgrade request with {} {}",
+                    response.status, response.reason
+                ),
             );
             self.apps[side] = match response.body_length(Some(&request.method)) {
-                BodyLength::None | BodyLength::Fixed(0) => App::Head(HeadBuffer::new(self.config.max_http_head)),
+                BodyLength::None | BodyLength::Fixed(0) => {
+                    App::Head(HeadBuffer::new(self.config.max_http_head))
+                }
                 len => App::Body(BodySkipper::new(len)),
             };
-            let held = std::mem::replace(&mut self.apps[client], App::Head(HeadBuffer::new(self.config.max_http_head)));
+            let held = std::mem::replace(
+                &mut self.apps[client],
+                App::Head(HeadBuffer::new(self.config.max_http_head)),
+            );
             if let App::AwaitResponse(held) = held {
                 for (p, bytes) in held {
                     self.data(client, p, &bytes, ctx);

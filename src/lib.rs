@@ -7,13 +7,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod capture;
-pub mod flow;
-pub mod http;
-pub mod wire;
-pub mod ws;
 pub mod app;
+pub mod capture;
 pub mod conn;
 pub mod dissect;
 pub mod event;
+pub mod flow;
+pub mod http;
 pub mod render;
+pub mod wire;
+pub mod ws;

@@ -23,7 +23,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            });
         }
     };
     match cli.command {
@@ -45,7 +49,11 @@ fn dissect_config(args: &DissectArgs) -> DissectConfig {
 }
 
 /// Builds the renderer chosen by the flags.
-fn renderer<'w>(args: &DissectArgs, out: &'w mut dyn Write, streaming: bool) -> Box<dyn EventSink + 'w> {
+fn renderer<'w>(
+    args: &DissectArgs,
+    out: &'w mut dyn Write,
+    streaming: bool,
+) -> Box<dyn EventSink + 'w> {
     match args.format {
         Format::Timeline => Box::new(Timeline::new(
             out,

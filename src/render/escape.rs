@@ -76,7 +76,11 @@ pub fn hex_dump_into(out: &mut String, bytes: &[u8], indent: &str, max_bytes: us
         }
         out.push(' ');
         for &b in chunk {
-            out.push(if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' });
+            out.push(if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            });
         }
         out.push('\n');
     }

@@ -121,7 +121,11 @@ impl<W: Write> JsonLines<W> {
         match h.mask {
             Some(k) => {
                 o.key("mask_key");
-                let _ = write!(o.buf, "\"{:02x}{:02x}{:02x}{:02x}\"", k[0], k[1], k[2], k[3]);
+                let _ = write!(
+                    o.buf,
+                    "\"{:02x}{:02x}{:02x}{:02x}\"",
+                    k[0], k[1], k[2], k[3]
+                );
             }
             None => o.null("mask_key"),
         }
@@ -131,10 +135,11 @@ impl<W: Write> JsonLines<W> {
         o.buf.push('"');
         BASE64.encode_string(f.payload, o.buf);
         o.buf.push('"');
-        if h.opcode == crate::ws::OpCode::Text && f.payload_complete {
-            if let Ok(text) = std::str::from_utf8(f.payload) {
-                o.str("text", text);
-            }
+        if h.opcode == crate::ws::OpCode::Text
+            && f.payload_complete
+            && let Ok(text) = std::str::from_utf8(f.payload)
+        {
+            o.str("text", text);
         }
         o.opt_num("close_code", f.close_code.map(|c| c.code()));
         o.opt_str("close_name", f.close_code.map(|c| c.name()));
@@ -162,7 +167,10 @@ impl<W: Write> JsonLines<W> {
         o.opt_str("key", req.header("Sec-WebSocket-Key"));
         o.opt_str("version", req.header("Sec-WebSocket-Version"));
         o.opt_str("requested_protocols", req.header("Sec-WebSocket-Protocol"));
-        o.opt_str("requested_extensions", req.header("Sec-WebSocket-Extensions"));
+        o.opt_str(
+            "requested_extensions",
+            req.header("Sec-WebSocket-Extensions"),
+        );
         o.num("status", resp.status);
         o.str("reason", &resp.reason);
         o.bool("upgraded", h.upgraded);

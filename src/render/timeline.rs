@@ -66,7 +66,11 @@ impl<W: Write> Timeline<W> {
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
         self.app_protocol = Some("HTTP");
         let r = ev.request;
-        let _ = write!(self.app_info, "{} {} HTTP/1.{} ", r.method, r.path, r.version);
+        let _ = write!(
+            self.app_info,
+            "{} {} HTTP/1.{} ",
+            r.method, r.path, r.version
+        );
         if self.options.verbose {
             tree::write_request(&mut self.detail, ev);
         }
@@ -75,7 +79,11 @@ impl<W: Write> Timeline<W> {
     fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
         self.app_protocol = Some("HTTP");
         let r = ev.response;
-        let _ = write!(self.app_info, "HTTP/1.{} {} {} ", r.version, r.status, r.reason);
+        let _ = write!(
+            self.app_info,
+            "HTTP/1.{} {} {} ",
+            r.version, r.status, r.reason
+        );
         if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
             match verdict {
                 AcceptVerdict::Valid => self.append_info("[accept OK]"),
@@ -155,8 +163,8 @@ impl<W: Write> Timeline<W> {
         );
         match &p.body {
             PacketBody::Tcp(rec) => {
-                let upper = self.app_protocol.is_some()
-                    && !tcpinfo::hides_upper_layer(rec.analysis.flags);
+                let upper =
+                    self.app_protocol.is_some() && !tcpinfo::hides_upper_layer(rec.analysis.flags);
                 if upper {
                     line.push_str(&self.app_info);
                 } else {
@@ -167,7 +175,9 @@ impl<W: Write> Timeline<W> {
                     }
                 }
             }
-            PacketBody::Other(o) => line.push_str(&super::escape::escape_line(o.info.as_bytes(), 400)),
+            PacketBody::Other(o) => {
+                line.push_str(&super::escape::escape_line(o.info.as_bytes(), 400))
+            }
         }
         line.push('\n');
         self.out.write_all(line.as_bytes())?;

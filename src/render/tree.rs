@@ -54,7 +54,11 @@ pub fn write_request(out: &mut String, ev: &HttpRequestEvent<'_>) {
     );
     write_headers(out, &r.headers);
     if r.is_websocket_upgrade() {
-        let _ = writeln!(out, "    [WebSocket upgrade request, connection {}]", ev.conn);
+        let _ = writeln!(
+            out,
+            "    [WebSocket upgrade request, connection {}]",
+            ev.conn
+        );
     }
 }
 
@@ -94,18 +98,42 @@ pub fn write_frame(out: &mut String, ev: &FrameEvent<'_>) {
     };
     let b1 = (u8::from(h.mask.is_some()) << 7) | len7;
     out.push_str("WebSocket\n");
-    let _ = writeln!(out, "    {} = Fin: {}", bits(b0, 0x80), if h.fin { "True" } else { "False" });
+    let _ = writeln!(
+        out,
+        "    {} = Fin: {}",
+        bits(b0, 0x80),
+        if h.fin { "True" } else { "False" }
+    );
     let _ = writeln!(out, "    {} = Reserved: 0x{:x}", bits(b0, 0x70), h.rsv);
-    let _ = writeln!(out, "    {} = Opcode: {} ({})", bits(b0, 0x0f), h.opcode, u8::from(h.opcode));
-    let _ = writeln!(out, "    {} = Mask: {}", bits(b1, 0x80), if h.mask.is_some() { "True" } else { "False" });
+    let _ = writeln!(
+        out,
+        "    {} = Opcode: {} ({})",
+        bits(b0, 0x0f),
+        h.opcode,
+        u8::from(h.opcode)
+    );
+    let _ = writeln!(
+        out,
+        "    {} = Mask: {}",
+        bits(b1, 0x80),
+        if h.mask.is_some() { "True" } else { "False" }
+    );
     let _ = writeln!(out, "    {} = Payload length: {}", bits(b1, 0x7f), len7);
     match h.length_encoding {
         LengthEncoding::Short => {}
         LengthEncoding::Extended16 => {
-            let _ = writeln!(out, "    Extended Payload length (16 bits): {}", h.payload_len);
+            let _ = writeln!(
+                out,
+                "    Extended Payload length (16 bits): {}",
+                h.payload_len
+            );
         }
         LengthEncoding::Extended64 => {
-            let _ = writeln!(out, "    Extended Payload length (64 bits): {}", h.payload_len);
+            let _ = writeln!(
+                out,
+                "    Extended Payload length (64 bits): {}",
+                h.payload_len
+            );
         }
     }
     if let Some(key) = h.mask {
@@ -130,7 +158,8 @@ pub fn write_frame(out: &mut String, ev: &FrameEvent<'_>) {
                 Some(code) => {
                     let _ = writeln!(out, "        Close: {} ({})", code.name(), code.code());
                     if !ev.close_reason.is_empty() {
-                        let _ = writeln!(out, "        Reason: {}", escape_line(ev.close_reason, 400));
+                        let _ =
+                            writeln!(out, "        Reason: {}", escape_line(ev.close_reason, 400));
                     }
                 }
                 None if ev.payload.is_empty() => out.push_str("        [No status code]\n"),
@@ -151,7 +180,11 @@ fn write_payload(out: &mut String, ev: &FrameEvent<'_>) {
     let utf8 = std::str::from_utf8(payload).is_ok();
     if (is_text_opcode || ev.header.opcode == OpCode::Continuation) && utf8 {
         let lines = payload.split(|&b| b == b'\n').count();
-        let _ = writeln!(out, "Line-based text data ({lines} line{})", if lines == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "Line-based text data ({lines} line{})",
+            if lines == 1 { "" } else { "s" }
+        );
         let shown = &payload[..payload.len().min(MAX_PAYLOAD_SHOWN)];
         let mut rest = shown;
         while !rest.is_empty() {

@@ -441,13 +441,17 @@ impl Session {
                     return;
                 }
                 match decoder.gap(ctx.packet, len) {
-                    GapOutcome::Absorbed => self.anomaly(
+                    GapOutcome::Absorbed => {
+                        // A gap ending exactly at a frame's end completes that frame.
+                        self.with_decoder(side, ctx, |decoder, emit| decoder.flush(emit));
+                        self.anomaly(
                         ctx,
                         Some(side),
                         "tcp-gap",
                         Severity::Warning,
                         format!("{len} bytes {} not captured, inside a frame's payload: that frame is incomplete, decoding continues after it", dir.short()),
-                    ),
+                    );
+                    }
                     GapOutcome::Desynchronized => self.anomaly(
                         ctx,
                         Some(side),
@@ -527,31 +531,40 @@ impl Session {
                     }
                     return;
                 }
-                App::WebSocket(decoder) => {
-                    let decoder: &mut FrameDecoder = decoder;
-                    let mut frames = FrameCounter::default();
-                    let dir = if side == self.client_side {
-                        Direction::ClientToServer
-                    } else {
-                        Direction::ServerToClient
-                    };
-                    let id = self.id;
-                    decoder.feed(packet, bytes, &mut |frame| {
-                        frames.record(&frame);
-                        emit_frame(id, dir, &frame, ctx);
-                    });
-                    self.outcome.pdus_completed += frames.count;
-                    self.frames[side] += u64::from(frames.count);
-                    self.payload_bytes[side] += frames.payload_bytes;
-                    if let Some(code) = frames.close {
-                        self.close[side] = Some(code);
-                    }
-                    if decoder.pending().is_some() {
-                        self.delivered_into_pdu = true;
-                    }
+                App::WebSocket(_) => {
+                    self.with_decoder(side, ctx, |decoder, emit| decoder.feed(packet, bytes, emit));
                     return;
                 }
             }
+        }
+    }
+
+    /// Runs `f` on side `side`'s frame decoder, turning the frames it yields into events
+    /// and counting them.
+    fn with_decoder(
+        &mut self,
+        side: SideIdx,
+        ctx: &mut PacketCtx<'_>,
+        f: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(DecodedFrame<'_>)),
+    ) {
+        let dir = self.direction(side);
+        let id = self.id;
+        let App::WebSocket(decoder) = &mut self.apps[side] else {
+            return;
+        };
+        let mut frames = FrameCounter::default();
+        f(decoder, &mut |frame| {
+            frames.record(&frame);
+            emit_frame(id, dir, &frame, ctx);
+        });
+        if decoder.pending().is_some() {
+            self.delivered_into_pdu = true;
+        }
+        self.outcome.pdus_completed += frames.count;
+        self.frames[side] += u64::from(frames.count);
+        self.payload_bytes[side] += frames.payload_bytes;
+        if let Some(code) = frames.close {
+            self.close[side] = Some(code);
         }
     }
 

@@ -102,7 +102,12 @@ impl TcpAnalyzer {
     }
 
     /// Analyses one segment travelling in `dir`, as packet number `packet`.
-    pub fn analyze(&mut self, packet: u64, dir: Direction, seg: &TcpSegment<'_>) -> SegmentAnalysis {
+    pub fn analyze(
+        &mut self,
+        packet: u64,
+        dir: Direction,
+        seg: &TcpSegment<'_>,
+    ) -> SegmentAnalysis {
         let _ = (packet, dir, seg);
         SegmentAnalysis::default() // TODO(helper)
     }

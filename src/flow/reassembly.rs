@@ -198,10 +198,8 @@ impl Reassembler {
             }
             self.drain_contiguous(out);
         }
-        if let Some(fin) = self.fin {
-            if fin > self.next {
-                self.gap(fin - self.next, packet, out);
-            }
+        if let Some(fin) = self.fin.filter(|&f| f > self.next) {
+            self.gap(fin - self.next, packet, out);
         }
     }
 
@@ -310,9 +308,7 @@ impl Reassembler {
         }
         let cur = (self.next.saturating_sub(start) as usize).min(bytes.len());
         if let Some(rest) = bytes.get(cur..) {
-            if !rest.is_empty() {
-                self.emit(packet, rest, out);
-            }
+            self.emit(packet, rest, out);
         }
         self.drain_contiguous(out);
     }
@@ -363,9 +359,7 @@ impl Reassembler {
             self.buffered -= chunk.data.len();
             let skip = (self.next - k) as usize;
             if let Some(rest) = chunk.data.get(skip..) {
-                if !rest.is_empty() {
-                    self.emit(chunk.packet, rest, out);
-                }
+                self.emit(chunk.packet, rest, out);
             }
         }
     }

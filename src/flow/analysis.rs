@@ -636,8 +636,20 @@ mod tests {
         use Direction::{ClientToServer as C, ServerToClient as S};
         let (ci, si) = (0x1234_5678u32, 0xFFFF_FF00u32); // arbitrary ISNs, one wrapping
         // (packet, dir, flags, rel seq, rel ack, raw window, len, options, shown Win, update)
+        type Row = (
+            u64,
+            Direction,
+            u16,
+            u32,
+            u32,
+            u16,
+            u32,
+            &'static [u8],
+            u64,
+            bool,
+        );
         #[rustfmt::skip]
-        let rows: [(u64, Direction, u16, u32, u32, u16, u32, &[u8], u64, bool); 20] = [
+        let rows: [Row; 20] = [
             (89, C, SYN, 0, 0, 65535, 0, &OPTS_WS6, 65535, false),
             (90, S, SYN | ACK, 0, 1, 65535, 0, &OPTS_WS6, 65535, false),
             (91, C, ACK, 1, 1, 6379, 0, &[], 408256, false),

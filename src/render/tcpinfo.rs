@@ -18,47 +18,10 @@ const FLAG_NAMES: [(u16, &str); 9] = [
     (TcpFlags::NS, "AE"),
 ];
 
-/// Analysis flags with their `[TCP ...]` labels, in the order Wireshark's Info column
-/// shows them.
-const LABELS: [(u16, &str); 13] = [
-    (AnalysisFlags::PORTS_REUSED, "TCP Port numbers reused"),
-    (
-        AnalysisFlags::ACKED_UNSEEN_SEGMENT,
-        "TCP ACKed unseen segment",
-    ),
-    (
-        AnalysisFlags::PREVIOUS_SEGMENT_NOT_CAPTURED,
-        "TCP Previous segment not captured",
-    ),
-    (AnalysisFlags::KEEP_ALIVE, "TCP Keep-Alive"),
-    (AnalysisFlags::WINDOW_UPDATE, "TCP Window Update"),
-    (AnalysisFlags::WINDOW_FULL, "TCP Window Full"),
-    (AnalysisFlags::KEEP_ALIVE_ACK, "TCP Keep-Alive ACK"),
-    (AnalysisFlags::DUP_ACK, "TCP Dup ACK"),
-    (AnalysisFlags::ZERO_WINDOW, "TCP ZeroWindow"),
-    (
-        AnalysisFlags::SPURIOUS_RETRANSMISSION,
-        "TCP Spurious Retransmission",
-    ),
-    (
-        AnalysisFlags::FAST_RETRANSMISSION,
-        "TCP Fast Retransmission",
-    ),
-    (AnalysisFlags::RETRANSMISSION, "TCP Retransmission"),
-    (AnalysisFlags::OUT_OF_ORDER, "TCP Out-Of-Order"),
-];
-
-fn labels(flags: AnalysisFlags) -> impl Iterator<Item = &'static str> {
-    LABELS
-        .iter()
-        .filter(move |(bit, _)| flags.has(*bit))
-        .map(|(_, label)| *label)
-}
-
 /// Appends the `[TCP ...] ` analysis prefixes.
 pub fn write_analysis_prefix(out: &mut String, rec: &TcpRecord<'_>) {
     let flags = rec.analysis.flags;
-    for label in labels(flags) {
+    for label in flags.labels() {
         if label == "TCP Dup ACK"
             && let Some((orig, count)) = rec.analysis.dup_ack
         {

@@ -274,7 +274,7 @@ impl TcpAnalyzer {
             self.dirs[fi].is_first_ack = true;
         } else if ack_flag {
             if let Some(t) = self.syn_time.filter(|_| self.first_rtt == 0) {
-                self.first_rtt = time_ns - t;
+                self.first_rtt = time_ns.saturating_sub(t);
             }
             self.dirs[fi].is_first_ack = false;
         }
@@ -379,7 +379,7 @@ impl TcpAnalyzer {
                 fwd.dupacknum = if fwd.dupacknum < 0 {
                     1
                 } else {
-                    fwd.dupacknum + 1
+                    fwd.dupacknum.saturating_add(1)
                 };
                 flags.set(AnalysisFlags::DUP_ACK);
                 dup_ack = Some((fwd.lastnondupack, fwd.dupacknum.max(0) as u32));
@@ -416,7 +416,7 @@ impl TcpAnalyzer {
                 flags.set(AnalysisFlags::SPURIOUS_RETRANSMISSION);
                 break 'retrans;
             }
-            let since_dup = now - rev.lastack_time;
+            let since_dup = now.saturating_sub(rev.lastack_time);
             if not_advanced
                 && rev.dupacknum >= 2
                 && rev.lastack == seq
@@ -425,7 +425,7 @@ impl TcpAnalyzer {
                 flags.set(AnalysisFlags::FAST_RETRANSMISSION);
                 break 'retrans;
             }
-            let since_next = now - fwd.nextseq_time;
+            let since_next = now.saturating_sub(fwd.nextseq_time);
             let end = seq.wrapping_add(seglen).wrapping_add(u32::from(syn_fin));
             if not_advanced && (0..threshold).contains(&since_next) && fwd.nextseq != end {
                 flags.set(AnalysisFlags::OUT_OF_ORDER);

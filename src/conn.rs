@@ -271,6 +271,11 @@ impl Connection {
         }
         if flags.has(TcpFlags::FIN) {
             self.fin[side] = true;
+            let fin_seq = seg
+                .seq
+                .wrapping_add(u32::from(flags.has(TcpFlags::SYN)))
+                .wrapping_add(seg.wire_len());
+            self.reassemblers[side].fin(packet, fin_seq);
         }
         if flags.has(TcpFlags::RST) {
             self.reset = true;

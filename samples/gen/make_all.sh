@@ -22,7 +22,7 @@ capture() {
   local err; err="$(mktemp)"
   rm -f "$out"
   # shellcheck disable=SC2086
-  timeout 60 tcpdump $tdargs -U -w "$out" "$filter" 2>"$err" &
+  timeout 60 tcpdump --immediate-mode $tdargs -U -w "$out" "$filter" 2>"$err" &
   local pid=$!
   for _ in $(seq 50); do grep -q "listening on" "$err" && break; sleep 0.1; done
   sleep 0.3

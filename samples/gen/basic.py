@@ -10,6 +10,8 @@ Sequence (one connection, strictly ordered by waiting on the peer):
                        "frag-three" (opcode 0, FIN=0), "" (opcode 0, FIN=1)
                        (websockets ends an iterable message with an empty final frame)
   s2c text   "got: frag-one|frag-two|frag-three"    (ack of the reassembled message)
+  s2c text fragmented (unmasked): "srv-frag-1|" (opcode 1, FIN=0), "srv-frag-2" (opcode 0,
+                       FIN=0), "" (opcode 0, FIN=1)
   c2s close 1000 "bye" / s2c close 1000 "bye" (echo), server closes TCP first.
 Usage: basic.py [PORT] [MANIFEST_NAME]
 """
@@ -31,6 +33,7 @@ S_TEXT = "Hello from the server"
 PING = b"ping-1234"
 FRAGS = ["frag-one|", "frag-two|", "frag-three"]
 S_ACK = "got: " + "".join(FRAGS)
+S_FRAGS = ["srv-frag-1|", "srv-frag-2"]
 REASON = "bye"
 GAP = 0.05
 
@@ -46,6 +49,8 @@ async def handler(ws):
     assert m3 == "".join(FRAGS), m3
     await asyncio.sleep(GAP)
     await ws.send(S_ACK)
+    await asyncio.sleep(GAP)
+    await ws.send(S_FRAGS)
     try:
         await ws.recv()
     except Exception:
@@ -70,6 +75,8 @@ async def main():
             await ws.send(FRAGS)
             r = await asyncio.wait_for(ws.recv(), 5)
             assert r == S_ACK
+            r = await asyncio.wait_for(ws.recv(), 5)
+            assert r == "".join(S_FRAGS)
             await asyncio.sleep(GAP)
             await ws.close(1000, REASON)
         await asyncio.sleep(0.2)
@@ -85,6 +92,9 @@ async def main():
         frame_entry("c2s", 0, b"", fin=True, text="",
                     note="fragment 4/4: websockets ends an iterable message with an empty FIN continuation"),
         frame_entry("s2c", 1, S_ACK),
+        frame_entry("s2c", 1, S_FRAGS[0], fin=False, note="server fragment 1/3"),
+        frame_entry("s2c", 0, S_FRAGS[1], fin=False, text=S_FRAGS[1], note="server fragment 2/3"),
+        frame_entry("s2c", 0, b"", fin=True, text="", note="server fragment 3/3 (empty FIN continuation)"),
         frame_entry("c2s", 8, close_payload(1000, REASON)),
         frame_entry("s2c", 8, close_payload(1000, REASON), note="close echo"),
     ]
@@ -101,6 +111,7 @@ async def main():
                 {"dir": "c2s", "type": "binary", "len": 256, "hex": BIN1.hex()},
                 {"dir": "s2c", "type": "text", "text": S_TEXT},
                 {"dir": "s2c", "type": "text", "text": S_ACK},
+                {"dir": "s2c", "type": "text", "text": "".join(S_FRAGS), "fragments": 3},
                 {"dir": "c2s", "type": "text", "text": "".join(FRAGS), "fragments": 4},
             ],
             "frames": frames,

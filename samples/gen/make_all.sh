@@ -59,8 +59,11 @@ capture "$SAMPLES/keepalive-then-upgrade.pcap" "-i lo" "tcp port 9108" python3 k
 capture "$SAMPLES/bad-accept.pcap" "-i lo" "tcp port 9109" python3 bad_accept.py 9109 wrong
 capture "$SAMPLES/no-accept.pcap"  "-i lo" "tcp port 9110" python3 bad_accept.py 9110 missing
 # mid-connection: the script itself starts tcpdump after the handshake.
-timeout 40 python3 mid_connection.py 9111 "$SAMPLES/mid-connection.pcap"
+timeout 40 python3 mid_connection.py 9111 "$SAMPLES/mid-connection.pcap" | sed "s|^|mid-connection.pcap: |"
 # hand-crafted NULL-link-type reconstruction of the seed packet list
 python3 seed000.py "$SAMPLES/seed000.pcap"
 
+# tcpdump drops privileges and dumpcap writes 0600: normalise owner and mode
+chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng
+chmod 644 "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng
 ls -l "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng

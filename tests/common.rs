@@ -32,7 +32,10 @@ pub fn samples_with_references() -> Vec<(String, PathBuf)> {
         }
     }
     out.sort();
-    assert!(out.len() >= 10, "expected the bundled samples, found {out:?}");
+    assert!(
+        out.len() >= 10,
+        "expected the bundled samples, found {out:?}"
+    );
     out
 }
 

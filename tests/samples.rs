@@ -62,7 +62,10 @@ fn tshark_ws(name: &str) -> BTreeMap<u64, TsharkWsRow> {
         rows.insert(
             number,
             TsharkWsRow {
-                opcodes: split_list(cols[1]).iter().map(|v| v.parse().unwrap()).collect(),
+                opcodes: split_list(cols[1])
+                    .iter()
+                    .map(|v| v.parse().unwrap())
+                    .collect(),
                 lengths,
                 mask_keys: split_list(cols.get(3).copied().unwrap_or("")),
                 fins: split_list(cols.get(4).copied().unwrap_or(""))
@@ -83,7 +86,9 @@ fn frames_agree_with_tshark_frame_for_frame() {
         let records = jsonl(&capture, &extra_args(&name));
         let mut ours: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
         for f in of_type(&records, "frame") {
-            ours.entry(f["packet"].as_u64().unwrap()).or_default().push(f);
+            ours.entry(f["packet"].as_u64().unwrap())
+                .or_default()
+                .push(f);
         }
         let ours_packets: Vec<u64> = ours.keys().copied().collect();
         let theirs_packets: Vec<u64> = expected.keys().copied().collect();
@@ -95,7 +100,10 @@ fn frames_agree_with_tshark_frame_for_frame() {
         }
         for (number, row) in &expected {
             let frames = &ours[number];
-            let opcodes: Vec<u64> = frames.iter().map(|f| f["opcode"].as_u64().unwrap()).collect();
+            let opcodes: Vec<u64> = frames
+                .iter()
+                .map(|f| f["opcode"].as_u64().unwrap())
+                .collect();
             let lengths: Vec<u64> = frames
                 .iter()
                 .map(|f| f["payload_len"].as_u64().unwrap())

@@ -2,6 +2,7 @@
 //! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
 //! tree (`-V`) and wsdissect's diagnostics for the packet.
 
+use super::escape;
 use super::tcpinfo;
 use super::tree;
 use crate::event::{
@@ -9,6 +10,7 @@ use crate::event::{
     PacketRecord,
 };
 use crate::http::accept::AcceptVerdict;
+use crate::http::head::BodyLength;
 use crate::ws::OpCode;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -30,6 +32,8 @@ pub struct Timeline<W: Write> {
     options: TimelineOptions,
     /// Info text contributed by upper layers for the current packet.
     app_info: String,
+    /// Wireshark's column fence: Info text before it survives the next PDU's text.
+    fence: usize,
     /// Protocol column from the highest layer seen in the current packet.
     app_protocol: Option<&'static str>,
     /// Detail tree lines for the current packet.
@@ -46,6 +50,7 @@ impl<W: Write> Timeline<W> {
             out,
             options,
             app_info: String::new(),
+            fence: 0,
             app_protocol: None,
             detail: String::new(),
             notes: String::new(),
@@ -61,6 +66,25 @@ impl<W: Write> Timeline<W> {
 
     fn append_info(&mut self, text: &str) {
         self.app_info.push_str(text);
+    }
+
+    /// Starts the Info text of another PDU completed by this packet. Wireshark keeps only
+    /// the last PDU's text, except for PDUs reassembled from several segments, after which
+    /// TCP sets a fence; wsdissect's own style lists every PDU, comma-separated.
+    fn begin_pdu(&mut self) {
+        if self.options.wireshark_compat {
+            self.app_info.truncate(self.fence);
+        } else if !self.app_info.is_empty() {
+            let trimmed = self.app_info.trim_end().len();
+            self.app_info.truncate(trimmed);
+            self.app_info.push_str(", ");
+        }
+    }
+
+    fn end_pdu(&mut self, spanned_segments: bool) {
+        if spanned_segments {
+            self.fence = self.app_info.len();
+        }
     }
 
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
@@ -79,11 +103,21 @@ impl<W: Write> Timeline<W> {
     fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
         self.app_protocol = Some("HTTP");
         let r = ev.response;
+        self.begin_pdu();
         let _ = write!(
             self.app_info,
             "HTTP/1.{} {} {} ",
             r.version, r.status, r.reason
         );
+        if let Some(content_type) = r.header("Content-Type") {
+            if !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0)) {
+                let _ = write!(
+                    self.app_info,
+                    " ({})",
+                    escape::escape_line(content_type.as_bytes(), 80)
+                );
+            }
+        }
         if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
             match verdict {
                 AcceptVerdict::Valid => self.append_info("[accept OK]"),
@@ -92,6 +126,7 @@ impl<W: Write> Timeline<W> {
                 }
             }
         }
+        self.end_pdu(false);
         if self.options.verbose {
             tree::write_response(&mut self.detail, ev);
         }
@@ -100,12 +135,11 @@ impl<W: Write> Timeline<W> {
     fn on_frame(&mut self, ev: &FrameEvent<'_>) {
         self.app_protocol = Some("WebSocket");
         let h = &ev.header;
-        if !self.app_info.is_empty() && !self.app_info.ends_with(' ') {
-            self.app_info.push(' ');
-        }
+        self.begin_pdu();
+        // Wireshark 4.0's exact text, spacing quirks included.
         let _ = write!(self.app_info, "WebSocket {}", h.opcode);
         self.app_info
-            .push_str(if h.fin { " [FIN]" } else { " [FRAG]" });
+            .push_str(if h.fin { " [FIN]" } else { "[FRAGMENT] " });
         self.app_info
             .push_str(if h.mask.is_some() { " [MASKED]" } else { " " });
         if h.opcode == OpCode::Close && !self.options.wireshark_compat {
@@ -119,7 +153,7 @@ impl<W: Write> Timeline<W> {
                         let _ = write!(
                             self.app_info,
                             ", \"{}\"",
-                            super::escape::escape_line(ev.close_reason, 60)
+                            escape::escape_line(ev.close_reason, 60)
                         );
                     }
                     self.app_info.push(')');
@@ -127,6 +161,7 @@ impl<W: Write> Timeline<W> {
                 None => self.app_info.push_str("(no status code)"),
             }
         }
+        self.end_pdu(ev.first_packet != ev.packet);
         if self.options.verbose {
             tree::write_frame(&mut self.detail, ev);
         }
@@ -188,6 +223,7 @@ impl<W: Write> Timeline<W> {
             self.out.write_all(self.notes.as_bytes())?;
         }
         self.app_info.clear();
+        self.fence = 0;
         self.app_protocol = None;
         self.detail.clear();
         self.notes.clear();

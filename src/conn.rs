@@ -281,7 +281,9 @@ impl Connection {
             self.reset = true;
         }
         let mut outcome = self.session.outcome;
-        outcome.partial_pdu = outcome.pdus_completed == 0 && self.session.delivered_into_pdu;
+        // Only a segment whose own payload went into an unfinished PDU is marked.
+        outcome.partial_pdu =
+            seg.wire_len() > 0 && outcome.pdus_completed == 0 && self.session.delivered_into_pdu;
         if self.is_closed() && !self.ended {
             self.end(&mut ctx);
         }
@@ -332,8 +334,8 @@ impl Connection {
                 let dir = self.session.direction(side);
                 let message = match pending.header {
                     Some(h) => format!(
-                        "stream ended inside a {} frame: {} of {} payload bytes seen (frame began in packet {})",
-                        h.opcode, pending.bytes_seen, h.payload_len, pending.first_packet
+                        "stream ended inside a {} frame declaring {} payload bytes: {} bytes of it seen (frame began in packet {})",
+                        h.opcode, h.payload_len, pending.bytes_seen, pending.first_packet
                     ),
                     None => format!(
                         "stream ended inside a frame header ({} bytes seen, began in packet {})",

@@ -116,3 +116,246 @@ pub fn hex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
         .collect()
 }
+
+/// Builds small hand-crafted captures (LINKTYPE_RAW, IPv4) for malformed and rare cases
+/// that real libraries refuse to produce.
+pub struct PcapBuilder {
+    buf: Vec<u8>,
+    micros: u32,
+}
+
+/// TCP flag bits for [`PcapBuilder::tcp`].
+pub const FIN: u8 = 0x01;
+/// SYN.
+pub const SYN: u8 = 0x02;
+/// RST.
+pub const RST: u8 = 0x04;
+/// PSH.
+pub const PSH: u8 = 0x08;
+/// ACK.
+pub const ACK: u8 = 0x10;
+
+impl PcapBuilder {
+    /// A little-endian microsecond pcap with link type 101 (raw IP).
+    pub fn new() -> Self {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        buf.extend_from_slice(&2u16.to_le_bytes());
+        buf.extend_from_slice(&4u16.to_le_bytes());
+        buf.extend_from_slice(&[0; 8]);
+        buf.extend_from_slice(&262_144u32.to_le_bytes());
+        buf.extend_from_slice(&101u32.to_le_bytes());
+        PcapBuilder { buf, micros: 0 }
+    }
+
+    /// Appends one IPv4/TCP packet; `snap` cuts the captured bytes (None = whole packet).
+    #[allow(clippy::too_many_arguments)]
+    pub fn tcp_cut(
+        &mut self,
+        src: ([u8; 4], u16),
+        dst: ([u8; 4], u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+        snap: Option<usize>,
+    ) -> &mut Self {
+        let total = 40 + payload.len();
+        let mut p = Vec::with_capacity(total);
+        p.extend_from_slice(&[0x45, 0]);
+        p.extend_from_slice(&(total as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+        p.extend_from_slice(&src.0);
+        p.extend_from_slice(&dst.0);
+        p.extend_from_slice(&src.1.to_be_bytes());
+        p.extend_from_slice(&dst.1.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ack.to_be_bytes());
+        p.extend_from_slice(&[0x50, flags]);
+        p.extend_from_slice(&65535u16.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        let captured = snap.unwrap_or(p.len()).min(p.len());
+        self.micros += 1000;
+        self.buf.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        self.buf.extend_from_slice(&self.micros.to_le_bytes());
+        self.buf.extend_from_slice(&(captured as u32).to_le_bytes());
+        self.buf.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(&p[..captured]);
+        self
+    }
+
+    /// The capture's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.buf.clone()
+    }
+}
+
+impl Default for PcapBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A TCP conversation between 10.0.0.1:40000 (client) and 10.0.0.2:8080 (server) that
+/// tracks sequence numbers, for hand-crafted WebSocket captures.
+pub struct Conversation {
+    /// The capture being built.
+    pub pcap: PcapBuilder,
+    client_seq: u32,
+    server_seq: u32,
+}
+
+/// Client endpoint of [`Conversation`].
+pub const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
+/// Server endpoint of [`Conversation`].
+pub const SERVER: ([u8; 4], u16) = ([10, 0, 0, 2], 8080);
+
+/// The RFC 6455 §1.3 key and its accept value.
+pub const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+/// base64(SHA-1(RFC_KEY + GUID)) as printed in RFC 6455 §1.3.
+pub const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+impl Conversation {
+    /// SYN, SYN-ACK, ACK.
+    pub fn open() -> Self {
+        let mut c = Conversation {
+            pcap: PcapBuilder::new(),
+            client_seq: 1000,
+            server_seq: 5000,
+        };
+        c.pcap.tcp_cut(CLIENT, SERVER, 999, 0, SYN, &[], None);
+        c.pcap
+            .tcp_cut(SERVER, CLIENT, 4999, 1000, SYN | ACK, &[], None);
+        c.pcap.tcp_cut(CLIENT, SERVER, 1000, 5000, ACK, &[], None);
+        c
+    }
+
+    /// Opens and performs an upgrade with the RFC key and the given accept value.
+    pub fn upgraded(accept: &str) -> Self {
+        let mut c = Self::open();
+        c.c2s(format!(
+            "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).as_bytes());
+        c.s2c(
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        c
+    }
+
+    /// Client sends `payload`.
+    pub fn c2s(&mut self, payload: &[u8]) -> &mut Self {
+        self.pcap.tcp_cut(
+            CLIENT,
+            SERVER,
+            self.client_seq,
+            self.server_seq,
+            PSH | ACK,
+            payload,
+            None,
+        );
+        self.client_seq = self.client_seq.wrapping_add(payload.len() as u32);
+        self
+    }
+
+    /// Server sends `payload`.
+    pub fn s2c(&mut self, payload: &[u8]) -> &mut Self {
+        self.pcap.tcp_cut(
+            SERVER,
+            CLIENT,
+            self.server_seq,
+            self.client_seq,
+            PSH | ACK,
+            payload,
+            None,
+        );
+        self.server_seq = self.server_seq.wrapping_add(payload.len() as u32);
+        self
+    }
+
+    /// Server sends `payload` but the capture keeps only `snap` bytes of the IP packet.
+    pub fn s2c_cut(&mut self, payload: &[u8], snap: usize) -> &mut Self {
+        self.pcap.tcp_cut(
+            SERVER,
+            CLIENT,
+            self.server_seq,
+            self.client_seq,
+            PSH | ACK,
+            payload,
+            Some(snap),
+        );
+        self.server_seq = self.server_seq.wrapping_add(payload.len() as u32);
+        self
+    }
+
+    /// Both sides FIN.
+    pub fn close(&mut self) -> &mut Self {
+        self.pcap.tcp_cut(
+            CLIENT,
+            SERVER,
+            self.client_seq,
+            self.server_seq,
+            FIN | ACK,
+            &[],
+            None,
+        );
+        self.client_seq += 1;
+        self.pcap.tcp_cut(
+            SERVER,
+            CLIENT,
+            self.server_seq,
+            self.client_seq,
+            FIN | ACK,
+            &[],
+            None,
+        );
+        self.server_seq += 1;
+        self.pcap.tcp_cut(
+            CLIENT,
+            SERVER,
+            self.client_seq,
+            self.server_seq,
+            ACK,
+            &[],
+            None,
+        );
+        self
+    }
+
+    /// Writes the capture to a temp file named `name` and returns its path.
+    pub fn write(&self, name: &str) -> PathBuf {
+        write_temp(name, &self.pcap.bytes())
+    }
+}
+
+/// Writes `bytes` to a fresh file in the target's temp dir.
+pub fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("temp file written");
+    path
+}
+
+/// A masked client frame built from its parts (the RFC 6455 §5.2 layout, written out
+/// here independently of the crate).
+pub fn client_frame(b0: u8, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![b0];
+    let len = payload.len();
+    if len < 126 {
+        f.push(0x80 | len as u8);
+    } else if len < 65536 {
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        f.push(0x80 | 127);
+        f.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    f.extend_from_slice(&key);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    f
+}

@@ -204,25 +204,55 @@ fn payloads_match_what_the_generators_sent() {
     assert!(checked > 50, "only {checked} frames checked");
 }
 
-/// SHA-256 via the system's `sha256sum`-free path: a tiny test-only implementation would be
-/// a second copy of a crypto primitive, so compare through Python's hashlib instead.
+/// Lower-case hex SHA-256 (the manifests' digest of each payload).
 fn sha256_hex(bytes: &[u8]) -> String {
-    let out = run_python_sha256(bytes);
-    out.trim().to_string()
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-fn run_python_sha256(bytes: &[u8]) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("python3")
-        .args([
-            "-c",
-            "import sys,hashlib;print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 is available");
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+/// The packet list, in `--wireshark-compat` mode, is tshark's packet list line for line:
+/// number, time, addresses, protocol, length and Info text.
+#[test]
+fn packet_list_matches_tshark_line_for_line() {
+    let mut failures = Vec::new();
+    for (name, capture) in samples_with_references() {
+        let reference = std::fs::read_to_string(
+            root().join(format!("samples/expected/{name}.tshark-list.tsv")),
+        )
+        .unwrap();
+        let mut args = vec![
+            "read".to_string(),
+            capture.to_str().unwrap().to_string(),
+            "--wireshark-compat".to_string(),
+        ];
+        args.extend(extra_args(&name));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, None);
+        assert!(out.status.success(), "{name}: exit {:?}", out.status);
+        let ours = String::from_utf8(out.stdout).unwrap();
+        // Diagnostic lines (indented) are wsdissect's additions, not packet lines.
+        let ours: Vec<&str> = ours.lines().filter(|l| !l.starts_with("    ")).collect();
+        let theirs: Vec<&str> = reference.lines().collect();
+        if ours.len() != theirs.len() {
+            failures.push(format!(
+                "{name}: {} lines, tshark {}",
+                ours.len(),
+                theirs.len()
+            ));
+        }
+        for (o, t) in ours.iter().zip(&theirs) {
+            let o: Vec<&str> = o.split('\t').collect();
+            let t: Vec<&str> = t.split('\t').collect();
+            // tshark prints 9 decimals, the packet list 6.
+            let same_time = o.len() == 7
+                && (o[1].parse::<f64>().unwrap() - t[1].parse::<f64>().unwrap()).abs() < 1.5e-6;
+            if o.len() != 7 || o[0] != t[0] || !same_time || o[2..] != t[2..] {
+                failures.push(format!("{name}:\n  ours   {o:?}\n  tshark {t:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -109,14 +109,15 @@ impl<W: Write> Timeline<W> {
             "HTTP/1.{} {} {} ",
             r.version, r.status, r.reason
         );
-        if let Some(content_type) = r.header("Content-Type") {
-            if !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0)) {
-                let _ = write!(
-                    self.app_info,
-                    " ({})",
-                    escape::escape_line(content_type.as_bytes(), 80)
-                );
-            }
+        let has_body = !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0));
+        if let (Some(content_type), true) = (r.header("Content-Type"), has_body) {
+            // Wireshark shows the media type without parameters.
+            let media_type = content_type.split(';').next().unwrap_or_default().trim();
+            let _ = write!(
+                self.app_info,
+                " ({})",
+                escape::escape_line(media_type.as_bytes(), 80)
+            );
         }
         if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
             match verdict {

@@ -5,7 +5,7 @@
 
 use crate::event::{
     Anomaly, ConnId, ConnectionSummary, Endpoints, Event, EventSink, FrameEvent, Handshake,
-    HttpRequestEvent, HttpResponseEvent, Severity, TcpEnd, UpgradeState,
+    HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, Severity, TcpEnd, UpgradeState,
 };
 use crate::flow::analysis::{Direction, SegmentAnalysis, TcpAnalyzer};
 use crate::flow::reassembly::{Delivery, Reassembler, ReassemblyLimits};
@@ -57,14 +57,22 @@ enum App {
     Detect,
     /// Inside an HTTP head.
     Head(HeadBuffer),
-    /// Skipping an HTTP body.
-    Body(BodySkipper),
+    /// Skipping an HTTP body; the message's head is reported when the body ends, as
+    /// Wireshark reports a reassembled HTTP message on its last packet.
+    Body(BodySkipper, Option<Box<HttpHead>>),
     /// Client sent an upgrade request; bytes after it wait for the server's answer.
     AwaitResponse(Vec<(u64, Vec<u8>)>),
     /// WebSocket frames.
     WebSocket(Box<FrameDecoder>),
     /// Not something wsdissect follows (or lost after a gap).
     Opaque,
+}
+
+/// An HTTP head waiting for its body to end.
+#[derive(Debug)]
+enum HttpHead {
+    Request(Request),
+    Response(Response),
 }
 
 /// Per-packet bookkeeping the timeline needs.
@@ -132,6 +140,8 @@ pub struct Connection {
     fin: [bool; 2],
     reset: bool,
     ended: bool,
+    /// Whether the dissector has scheduled this closed connection for release.
+    pub(crate) release_scheduled: bool,
 }
 
 impl Connection {
@@ -179,6 +189,7 @@ impl Connection {
             fin: [false; 2],
             reset: false,
             ended: false,
+            release_scheduled: false,
         }
     }
 
@@ -506,7 +517,6 @@ impl Session {
                     HeadProgress::Complete { consumed } => {
                         bytes = bytes.get(consumed..).unwrap_or_default();
                         let head = buffer.take();
-                        self.outcome.pdus_completed += 1;
                         self.head_complete(side, ctx.packet, &head, ctx);
                     }
                     HeadProgress::TooLarge => {
@@ -521,14 +531,20 @@ impl Session {
                         );
                     }
                 },
-                App::Body(skipper) => {
+                App::Body(skipper, head) => {
                     let consumed = skipper.feed(bytes);
-                    self.delivered_into_pdu = true;
                     bytes = bytes.get(consumed..).unwrap_or_default();
                     if skipper.is_done() {
+                        let head = head.take();
                         self.apps[side] = App::Head(HeadBuffer::new(self.config.max_http_head));
-                    } else if consumed == 0 {
-                        return;
+                        if let Some(head) = head {
+                            self.emit_head(ctx, &head);
+                        }
+                    } else {
+                        self.delivered_into_pdu = true;
+                        if consumed == 0 {
+                            return;
+                        }
                     }
                 }
                 App::AwaitResponse(held) => {
@@ -644,25 +660,74 @@ impl Session {
             self.client_side = side;
             self.roles_known = true;
         }
-        let event = HttpRequestEvent {
-            conn: self.id,
-            packet,
-            endpoints: self.endpoints(),
-            request: &request,
-        };
-        ctx.emit(&Event::HttpRequest(&event));
         if request.is_websocket_upgrade() {
+            self.emit_request(ctx, &request);
             self.state = Some(UpgradeState::Requested);
             self.apps[side] = App::AwaitResponse(Vec::new());
             self.request = Some((packet, request));
         } else {
-            self.apps[side] = match request.body_length() {
-                BodyLength::None | BodyLength::Fixed(0) => {
-                    App::Head(HeadBuffer::new(self.config.max_http_head))
-                }
-                len => App::Body(BodySkipper::new(len)),
-            };
+            let len = request.body_length();
+            self.apps[side] = self.after_head(ctx, len, HttpHead::Request(request));
         }
+    }
+
+    /// The state after an HTTP head whose body has length `len`: the head is reported now
+    /// if there is no body (or it runs to the end of the connection), else when it ends.
+    fn after_head(&mut self, ctx: &mut PacketCtx<'_>, len: BodyLength, head: HttpHead) -> App {
+        match len {
+            BodyLength::None | BodyLength::Fixed(0) => {
+                self.emit_head(ctx, &head);
+                App::Head(HeadBuffer::new(self.config.max_http_head))
+            }
+            BodyLength::UntilClose => {
+                self.emit_head(ctx, &head);
+                App::Body(BodySkipper::new(len), None)
+            }
+            len => {
+                let (request, response) = match &head {
+                    HttpHead::Request(r) => (Some(r), None),
+                    HttpHead::Response(r) => (None, Some(r)),
+                };
+                let event = HttpPendingEvent {
+                    conn: self.id,
+                    packet: ctx.packet,
+                    request,
+                    response,
+                };
+                ctx.emit(&Event::HttpPending(&event));
+                self.delivered_into_pdu = true;
+                App::Body(BodySkipper::new(len), Some(Box::new(head)))
+            }
+        }
+    }
+
+    /// Reports a complete HTTP message.
+    fn emit_head(&mut self, ctx: &mut PacketCtx<'_>, head: &HttpHead) {
+        match head {
+            HttpHead::Request(request) => self.emit_request(ctx, request),
+            HttpHead::Response(response) => {
+                self.outcome.pdus_completed += 1;
+                let event = HttpResponseEvent {
+                    conn: self.id,
+                    packet: ctx.packet,
+                    endpoints: self.endpoints(),
+                    response,
+                    accept: None,
+                };
+                ctx.emit(&Event::HttpResponse(&event));
+            }
+        }
+    }
+
+    fn emit_request(&mut self, ctx: &mut PacketCtx<'_>, request: &Request) {
+        self.outcome.pdus_completed += 1;
+        let event = HttpRequestEvent {
+            conn: self.id,
+            packet: ctx.packet,
+            endpoints: self.endpoints(),
+            request,
+        };
+        ctx.emit(&Event::HttpRequest(&event));
     }
 
     fn response_complete(
@@ -673,37 +738,33 @@ impl Session {
         ctx: &mut PacketCtx<'_>,
     ) {
         let Some((request_packet, request)) = self.request.take() else {
-            // An ordinary HTTP response (or a 101 nobody asked for).
-            let event = HttpResponseEvent {
-                conn: self.id,
-                packet,
-                endpoints: self.endpoints(),
-                response: &response,
-                accept: None,
-            };
-            ctx.emit(&Event::HttpResponse(&event));
+            // An ordinary HTTP response, or a 101 to another protocol, or one nobody asked for.
             if response.status == 101 {
-                self.anomaly(
-                    ctx,
-                    Some(side),
-                    "unrequested-101",
-                    Severity::Error,
-                    "101 Switching Protocols without a WebSocket upgrade request".to_string(),
-                );
-                self.apps[side] = App::Opaque;
+                if response.header_has_token("Upgrade", "websocket") {
+                    self.anomaly(
+                        ctx,
+                        Some(side),
+                        "unrequested-101",
+                        Severity::Error,
+                        "101 Switching Protocols to websocket without a WebSocket upgrade request"
+                            .to_string(),
+                    );
+                }
+                self.emit_head(ctx, &HttpHead::Response(response));
+                // Another protocol from here on, in both directions.
+                self.apps = [App::Opaque, App::Opaque];
             } else {
-                self.apps[side] = match response.body_length(None) {
-                    BodyLength::None | BodyLength::Fixed(0) => {
-                        App::Head(HeadBuffer::new(self.config.max_http_head))
-                    }
-                    len => App::Body(BodySkipper::new(len)),
-                };
+                let len = response.body_length(None);
+                self.apps[side] = self.after_head(ctx, len, HttpHead::Response(response));
             }
             return;
         };
         let key = request.header("Sec-WebSocket-Key");
         let expected = key.map(accept::expected_accept);
-        let upgraded = response.status == 101;
+        // Like Wireshark, only a 101 that names websocket in its Upgrade header switches
+        // the connection to WebSocket; a 101 to anything else leaves it undecoded.
+        let upgraded = response.status == 101 && response.header_has_token("Upgrade", "websocket");
+        let switched_elsewhere = response.status == 101 && !upgraded;
         let verdict = if upgraded {
             accept::verify(key, response.header("Sec-WebSocket-Accept"))
         } else {
@@ -716,6 +777,7 @@ impl Session {
             response: &response,
             accept: upgraded.then_some(&verdict),
         };
+        self.outcome.pdus_completed += 1;
         ctx.emit(&Event::HttpResponse(&event));
         let handshake = Handshake {
             conn: self.id,
@@ -766,6 +828,17 @@ impl Session {
                     self.data(client, p, &bytes, ctx);
                 }
             }
+        } else if switched_elsewhere {
+            self.state = Some(UpgradeState::Refused);
+            let upgrade = response.header("Upgrade").unwrap_or("(none)").to_string();
+            self.anomaly(
+                ctx,
+                Some(side),
+                "upgrade-not-websocket",
+                Severity::Error,
+                format!("101 Switching Protocols with Upgrade: {upgrade} instead of websocket: the connection is not decoded further"),
+            );
+            self.apps = [App::Opaque, App::Opaque];
         } else {
             self.state = Some(UpgradeState::Refused);
             self.anomaly(
@@ -782,7 +855,7 @@ impl Session {
                 BodyLength::None | BodyLength::Fixed(0) => {
                     App::Head(HeadBuffer::new(self.config.max_http_head))
                 }
-                len => App::Body(BodySkipper::new(len)),
+                len => App::Body(BodySkipper::new(len), None),
             };
             let held = std::mem::replace(
                 &mut self.apps[client],

@@ -5,7 +5,7 @@ use crate::capture::{RawPacket, Timestamp};
 use crate::conn::{ConnConfig, Connection};
 use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
 use crate::wire::{self, TcpFlags, Transport};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 
@@ -47,7 +47,12 @@ pub struct Dissector {
     next_conn: ConnId,
     first_timestamp: Option<Timestamp>,
     stats: DissectStats,
+    /// Closed connections in closing order: (time closed, key, id), for release.
+    closed: VecDeque<(f64, FlowKey, ConnId)>,
 }
+
+/// How long (capture time) a closed connection is kept for late packets.
+pub const CLOSED_LINGER_SECS: f64 = 10.0;
 
 impl Dissector {
     /// A dissector with nothing seen yet.
@@ -58,6 +63,7 @@ impl Dissector {
             next_conn: 0,
             first_timestamp: None,
             stats: DissectStats::default(),
+            closed: VecDeque::new(),
         }
     }
 
@@ -73,6 +79,7 @@ impl Dissector {
         let number = self.stats.packets;
         let first = *self.first_timestamp.get_or_insert(raw.timestamp);
         let rel_time = raw.timestamp.nanos_since(first) as f64 / 1e9;
+        self.release_closed(rel_time);
         let packet = wire::decode(raw.link_type, raw.data);
         let record = |body| PacketRecord {
             number,
@@ -96,6 +103,10 @@ impl Dissector {
                 let side = conn.side_of(src);
                 let (dir, analysis, outcome) =
                     conn.on_segment(number, rel_time, side, seg, sink, visible)?;
+                if conn.is_closed() && !conn.release_scheduled {
+                    conn.release_scheduled = true;
+                    self.closed.push_back((rel_time, key, conn.id()));
+                }
                 let tcp = TcpRecord {
                     segment: seg,
                     conn: conn.id(),
@@ -117,6 +128,21 @@ impl Dissector {
             (Transport::Tcp(_), None) => {}
         }
         Ok(())
+    }
+
+    /// Forgets connections that closed more than [`CLOSED_LINGER_SECS`] ago, so memory
+    /// follows the open connections, not the file. Late packets of a forgotten connection
+    /// (a last ACK) would start a new one, which the linger makes unlikely.
+    fn release_closed(&mut self, now: f64) {
+        while let Some(&(closed_at, key, id)) = self.closed.front() {
+            if now - closed_at < CLOSED_LINGER_SECS {
+                break;
+            }
+            self.closed.pop_front();
+            if self.connections.get(&key).is_some_and(|c| c.id() == id) {
+                self.connections.remove(&key);
+            }
+        }
     }
 
     /// The connection a segment belongs to, creating it (and retiring a finished one on

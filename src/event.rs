@@ -38,6 +38,9 @@ pub enum Event<'a> {
     HttpRequest(&'a HttpRequestEvent<'a>),
     /// An HTTP response head completed.
     HttpResponse(&'a HttpResponseEvent<'a>),
+    /// An HTTP head completed but its body has not ended yet (the message is reported by
+    /// `HttpRequest`/`HttpResponse` when it does).
+    HttpPending(&'a HttpPendingEvent<'a>),
     /// A WebSocket handshake finished (101 seen) or was refused (another status).
     Handshake(&'a Handshake<'a>),
     /// A WebSocket frame completed.
@@ -132,6 +135,19 @@ pub struct HttpResponseEvent<'a> {
     /// For an answer to a WebSocket upgrade request: the accept-key verdict
     /// (`None` for ordinary HTTP exchanges and for refused upgrades).
     pub accept: Option<&'a AcceptVerdict>,
+}
+
+/// An HTTP head waiting for its body.
+#[derive(Debug)]
+pub struct HttpPendingEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Packet that completed the head.
+    pub packet: u64,
+    /// The request, when the head is a request.
+    pub request: Option<&'a Request>,
+    /// The response, when the head is a response.
+    pub response: Option<&'a Response>,
 }
 
 /// The WebSocket opening handshake of one connection.

@@ -243,7 +243,10 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::ConnectionEnd(c) => self.connection(c),
             Event::Anomaly(a) => self.anomaly(a),
             Event::CaptureError(e) => self.capture_error(e),
-            Event::Packet(_) | Event::HttpRequest(_) | Event::HttpResponse(_) => return Ok(()),
+            Event::Packet(_)
+            | Event::HttpRequest(_)
+            | Event::HttpResponse(_)
+            | Event::HttpPending(_) => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;
         if self.flush_each_record {

@@ -36,6 +36,8 @@ pub struct Timeline<W: Write> {
     fence: usize,
     /// Protocol column from the highest layer seen in the current packet.
     app_protocol: Option<&'static str>,
+    /// First line of an HTTP message whose body continues in later packets.
+    pending_http: String,
     /// Detail tree lines for the current packet.
     detail: String,
     /// Diagnostics for the current packet.
@@ -52,6 +54,7 @@ impl<W: Write> Timeline<W> {
             app_info: String::new(),
             fence: 0,
             app_protocol: None,
+            pending_http: String::new(),
             detail: String::new(),
             notes: String::new(),
             line: String::with_capacity(256),
@@ -81,6 +84,19 @@ impl<W: Write> Timeline<W> {
         }
     }
 
+    /// Wireshark's `  (text/plain)` after a message with a body.
+    fn append_content_type(&mut self, content_type: Option<&str>, has_body: bool) {
+        if let (Some(content_type), true) = (content_type, has_body) {
+            // Wireshark shows the media type without parameters.
+            let media_type = content_type.split(';').next().unwrap_or_default().trim();
+            let _ = write!(
+                self.app_info,
+                " ({})",
+                escape::escape_line(media_type.as_bytes(), 80)
+            );
+        }
+    }
+
     fn end_pdu(&mut self, spanned_segments: bool) {
         if spanned_segments {
             self.fence = self.app_info.len();
@@ -90,11 +106,15 @@ impl<W: Write> Timeline<W> {
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
         self.app_protocol = Some("HTTP");
         let r = ev.request;
+        self.begin_pdu();
         let _ = write!(
             self.app_info,
             "{} {} HTTP/1.{} ",
             r.method, r.path, r.version
         );
+        let has_body = !matches!(r.body_length(), BodyLength::None | BodyLength::Fixed(0));
+        self.append_content_type(r.header("Content-Type"), has_body);
+        self.end_pdu(true);
         if self.options.verbose {
             tree::write_request(&mut self.detail, ev);
         }
@@ -110,15 +130,7 @@ impl<W: Write> Timeline<W> {
             r.version, r.status, r.reason
         );
         let has_body = !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0));
-        if let (Some(content_type), true) = (r.header("Content-Type"), has_body) {
-            // Wireshark shows the media type without parameters.
-            let media_type = content_type.split(';').next().unwrap_or_default().trim();
-            let _ = write!(
-                self.app_info,
-                " ({})",
-                escape::escape_line(media_type.as_bytes(), 80)
-            );
-        }
+        self.append_content_type(r.header("Content-Type"), has_body);
         if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
             match verdict {
                 AcceptVerdict::Valid => self.append_info("[accept OK]"),
@@ -127,7 +139,7 @@ impl<W: Write> Timeline<W> {
                 }
             }
         }
-        self.end_pdu(false);
+        self.end_pdu(true);
         if self.options.verbose {
             tree::write_response(&mut self.detail, ev);
         }
@@ -205,7 +217,12 @@ impl<W: Write> Timeline<W> {
                     line.push_str(&self.app_info);
                 } else {
                     tcpinfo::write_analysis_prefix(line, rec);
-                    tcpinfo::write_tcp_summary(line, rec);
+                    if !self.pending_http.is_empty() {
+                        // Wireshark: the head's first line, then the segment note.
+                        line.push_str(&self.pending_http);
+                    } else {
+                        tcpinfo::write_tcp_summary(line, rec);
+                    }
                     if rec.partial_pdu {
                         line.push_str(" [TCP segment of a reassembled PDU]");
                     }
@@ -224,6 +241,7 @@ impl<W: Write> Timeline<W> {
             self.out.write_all(self.notes.as_bytes())?;
         }
         self.app_info.clear();
+        self.pending_http.clear();
         self.fence = 0;
         self.app_protocol = None;
         self.detail.clear();
@@ -241,6 +259,22 @@ impl<W: Write> EventSink for Timeline<W> {
             Event::Packet(p) => self.on_packet(p)?,
             Event::HttpRequest(r) => self.on_request(r),
             Event::HttpResponse(r) => self.on_response(r),
+            Event::HttpPending(p) => {
+                self.pending_http.clear();
+                if let Some(r) = p.request {
+                    let _ = write!(
+                        self.pending_http,
+                        "{} {} HTTP/1.{} ",
+                        r.method, r.path, r.version
+                    );
+                } else if let Some(r) = p.response {
+                    let _ = write!(
+                        self.pending_http,
+                        "HTTP/1.{} {} {} ",
+                        r.version, r.status, r.reason
+                    );
+                }
+            }
             Event::Frame(f) => self.on_frame(f),
             Event::Anomaly(a) => self.on_anomaly(a),
             Event::Handshake(_) | Event::ConnectionEnd(_) => {}

@@ -45,6 +45,11 @@ pub enum Event<'a> {
     Handshake(&'a Handshake<'a>),
     /// A WebSocket frame completed.
     Frame(&'a FrameEvent<'a>),
+    /// A whole WebSocket message completed (data fragments joined and, when compressed,
+    /// inflated), or a control frame (as a one-frame message).
+    Message(&'a MessageEvent<'a>),
+    /// A pong that echoed an earlier ping's payload: the round trip.
+    PingPong(&'a PingPongEvent),
     /// Something noteworthy or wrong.
     Anomaly(&'a Anomaly),
     /// A connection that upgraded, or tried to, ended (or the capture did).
@@ -196,6 +201,56 @@ pub struct FrameEvent<'a> {
     pub close_code: Option<CloseCode>,
     /// Close frames: the reason bytes after the code.
     pub close_reason: &'a [u8],
+}
+
+/// One WebSocket message.
+#[derive(Debug)]
+pub struct MessageEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Direction.
+    pub dir: Direction,
+    /// Text, Binary, or the control opcode (Close, Ping, Pong) for control frames;
+    /// reserved opcodes keep their number.
+    pub opcode: crate::ws::OpCode,
+    /// Message length after joining (and inflating, when compressed).
+    pub len: u64,
+    /// Number of frames the message spanned.
+    pub frames: u32,
+    /// Packet that carried the first frame's first byte.
+    pub first_packet: u64,
+    /// Packet that completed the message (the one being processed).
+    pub last_packet: u64,
+    /// Capture time of the first frame's packet, seconds since the first packet.
+    pub first_time: f64,
+    /// Capture time of `last_packet`.
+    pub rel_time: f64,
+    /// The message payload (joined, inflated), possibly capped: see `payload_complete`.
+    pub payload: &'a [u8],
+    /// False when the payload was capped or could not be fully recovered (gap, inflate
+    /// failure, decompression cap).
+    pub payload_complete: bool,
+    /// Whether the message was compressed (RSV1 on its first frame, permessage-deflate).
+    pub compressed: bool,
+    /// Sum of the frames' payload lengths as carried on the wire.
+    pub wire_len: u64,
+}
+
+/// A ping answered by a pong carrying the same payload.
+#[derive(Debug, Clone)]
+pub struct PingPongEvent {
+    /// Connection.
+    pub conn: ConnId,
+    /// Direction of the ping.
+    pub ping_dir: Direction,
+    /// Packet of the ping.
+    pub ping_packet: u64,
+    /// Packet of the pong.
+    pub pong_packet: u64,
+    /// Round-trip time in seconds (pong time - ping time).
+    pub rtt: f64,
+    /// Length of the echoed payload.
+    pub payload_len: u64,
 }
 
 /// How serious an anomaly is.

@@ -246,7 +246,9 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::Packet(_)
             | Event::HttpRequest(_)
             | Event::HttpResponse(_)
-            | Event::HttpPending(_) => return Ok(()),
+            | Event::HttpPending(_)
+            | Event::Message(_)
+            | Event::PingPong(_) => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;
         if self.flush_each_record {

@@ -277,7 +277,10 @@ impl<W: Write> EventSink for Timeline<W> {
             }
             Event::Frame(f) => self.on_frame(f),
             Event::Anomaly(a) => self.on_anomaly(a),
-            Event::Handshake(_) | Event::ConnectionEnd(_) => {}
+            Event::Handshake(_)
+            | Event::ConnectionEnd(_)
+            | Event::Message(_)
+            | Event::PingPong(_) => {}
             // Printed by the caller on stderr; nothing to add to the packet list.
             Event::CaptureError(_) => {}
         }

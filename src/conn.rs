@@ -228,7 +228,7 @@ impl Connection {
     pub fn on_segment(
         &mut self,
         packet: u64,
-        rel_time: f64,
+        time_ns: i128,
         side: SideIdx,
         seg: &TcpSegment<'_>,
         sink: &mut dyn EventSink,
@@ -243,9 +243,10 @@ impl Connection {
             self.session.roles_known = true;
         }
         let dir = self.session.direction(side);
+        let rel_time = time_ns as f64 / 1e9;
         let analysis = self
             .analyzer
-            .analyze(packet, Direction::from_side(side), seg);
+            .analyze_at(packet, time_ns, Direction::from_side(side), seg);
         self.session.outcome = PacketOutcome::default();
         self.session.delivered_into_pdu = false;
 
@@ -262,13 +263,17 @@ impl Connection {
             ..
         } = self;
         if !flags.has(TcpFlags::RST) {
-            reassemblers[side].push(
+            let pushed = reassemblers[side].push(
                 packet,
                 seg.seq,
                 flags.has(TcpFlags::SYN),
                 seg.payload,
                 &mut |d| session.deliver(side, d, &mut ctx),
             );
+            if pushed.buffered_out_of_order && session.decodes_pdus(side) {
+                // Held for later: part of a PDU that this packet does not complete.
+                session.delivered_into_pdu = true;
+            }
             if seg.missing_payload > 0 {
                 // Snaplen cut the segment: the rest was sent but never captured.
                 reassemblers[side].flush(packet, &mut |d| session.deliver(side, d, &mut ctx));
@@ -409,6 +414,11 @@ impl Direction {
 }
 
 impl Session {
+    /// Whether side `side`'s bytes are being parsed into HTTP messages or frames.
+    fn decodes_pdus(&self, side: SideIdx) -> bool {
+        !matches!(self.apps[side], App::Opaque | App::Detect)
+    }
+
     fn endpoints(&self) -> Endpoints {
         Endpoints {
             client: self.addrs[self.client_side],

@@ -78,7 +78,8 @@ impl Dissector {
         self.stats.bytes += raw.data.len() as u64;
         let number = self.stats.packets;
         let first = *self.first_timestamp.get_or_insert(raw.timestamp);
-        let rel_time = raw.timestamp.nanos_since(first) as f64 / 1e9;
+        let time_ns = raw.timestamp.nanos_since(first);
+        let rel_time = time_ns as f64 / 1e9;
         self.release_closed(rel_time);
         let packet = wire::decode(raw.link_type, raw.data);
         let record = |body| PacketRecord {
@@ -102,7 +103,7 @@ impl Dissector {
                 let visible = is_visible(port_filter, conn);
                 let side = conn.side_of(src);
                 let (dir, analysis, outcome) =
-                    conn.on_segment(number, rel_time, side, seg, sink, visible)?;
+                    conn.on_segment(number, time_ns, side, seg, sink, visible)?;
                 if conn.is_closed() && !conn.release_scheduled {
                     conn.release_scheduled = true;
                     self.closed.push_back((rel_time, key, conn.id()));

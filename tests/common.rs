@@ -202,8 +202,10 @@ impl Default for PcapBuilder {
 pub struct Conversation {
     /// The capture being built.
     pub pcap: PcapBuilder,
-    client_seq: u32,
-    server_seq: u32,
+    /// Next client sequence number.
+    pub client_seq: u32,
+    /// Next server sequence number.
+    pub server_seq: u32,
 }
 
 /// Client endpoint of [`Conversation`].
@@ -231,20 +233,57 @@ impl Conversation {
         c
     }
 
+    /// A new connection on the same port pair in the same capture (after `close`).
+    pub fn reopen(&mut self) -> &mut Self {
+        self.client_seq = self.client_seq.wrapping_add(100_000);
+        self.server_seq = self.server_seq.wrapping_add(200_000);
+        let (c, s) = (self.client_seq, self.server_seq);
+        self.pcap
+            .tcp_cut(CLIENT, SERVER, c.wrapping_sub(1), 0, SYN, &[], None);
+        self.pcap
+            .tcp_cut(SERVER, CLIENT, s.wrapping_sub(1), c, SYN | ACK, &[], None);
+        self.pcap.tcp_cut(CLIENT, SERVER, c, s, ACK, &[], None);
+        self
+    }
+
+    /// The RFC 6455 §1.3 upgrade request from the client.
+    pub fn upgrade_request() -> Vec<u8> {
+        format!(
+            "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// A 101 response carrying `accept`.
+    pub fn upgrade_response(accept: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    /// Client bytes sent at an explicit sequence number (for out-of-order and
+    /// retransmitted segments); does not advance `client_seq`.
+    pub fn c2s_at(&mut self, seq: u32, payload: &[u8]) -> &mut Self {
+        self.pcap.tcp_cut(
+            CLIENT,
+            SERVER,
+            seq,
+            self.server_seq,
+            PSH | ACK,
+            payload,
+            None,
+        );
+        self
+    }
+
     /// Opens and performs an upgrade with the RFC key and the given accept value.
     pub fn upgraded(accept: &str) -> Self {
         let mut c = Self::open();
-        c.c2s(format!(
-            "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).as_bytes());
-        c.s2c(
-            format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {accept}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
+        c.c2s(&Self::upgrade_request());
+        c.s2c(&Self::upgrade_response(accept));
         c
     }
 

@@ -213,10 +213,10 @@ impl<W: Write> Timeline<W> {
             PacketBody::Tcp(rec) => {
                 let upper =
                     self.app_protocol.is_some() && !tcpinfo::hides_upper_layer(rec.analysis.flags);
+                tcpinfo::write_analysis_prefix(line, rec);
                 if upper {
                     line.push_str(&self.app_info);
                 } else {
-                    tcpinfo::write_analysis_prefix(line, rec);
                     if !self.pending_http.is_empty() {
                         // Wireshark: the head's first line, then the segment note.
                         line.push_str(&self.pending_http);

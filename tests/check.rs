@@ -622,3 +622,15 @@ fn the_test_xml_reader_rejects_broken_documents() {
         assert!(result.is_err(), "accepted {bad:?}");
     }
 }
+
+#[test]
+fn stdin_is_checked_as_a_stream() {
+    let bytes = std::fs::read(sample("bad-accept.pcap")).unwrap();
+    let out = run(&["check", "-"], Some(&bytes));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("<stdin>: packet 6, conn 0 s2c: error[accept-mismatch]: "),
+        "{text}"
+    );
+}

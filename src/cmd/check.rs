@@ -55,23 +55,31 @@ fn dissect_config(args: &CheckArgs) -> DissectConfig {
     }
 }
 
-/// Where a file's diagnostics go as they come.
+/// Where a file's diagnostics go as they come; `flush` for a stream on stdin (e.g. from a
+/// live `tcpdump -w -`), so that each diagnostic shows when it is found.
 enum Output<'a> {
-    Text(&'a mut dyn Write),
-    Jsonl(&'a mut dyn Write),
+    Text { out: &'a mut dyn Write, flush: bool },
+    Jsonl { out: &'a mut dyn Write, flush: bool },
     Junit(&'a mut JunitSuite),
 }
 
 impl Output<'_> {
     fn diagnostic(&mut self, file: &str, d: &Diagnostic) -> io::Result<()> {
-        match self {
-            Output::Text(w) => diagnostic::write_text(*w, file, d),
-            Output::Jsonl(w) => diagnostic::write_json(*w, file, d),
+        let (out, flush) = match self {
+            Output::Text { out, flush } => {
+                diagnostic::write_text(*out, file, d)?;
+                (out, *flush)
+            }
+            Output::Jsonl { out, flush } => {
+                diagnostic::write_json(*out, file, d)?;
+                (out, *flush)
+            }
             Output::Junit(suite) => {
                 suite.diagnostic(d);
-                Ok(())
+                return Ok(());
             }
-        }
+        };
+        if flush { out.flush() } else { Ok(()) }
     }
 }
 
@@ -218,7 +226,8 @@ fn check_file(
     out: &mut dyn Write,
     junit: Option<&mut JunitReport>,
 ) -> io::Result<FileOutcome> {
-    let name = if path.as_os_str() == STDIN_PATH {
+    let streaming = path.as_os_str() == STDIN_PATH;
+    let name = if streaming {
         STDIN_NAME.to_string()
     } else {
         path.display().to_string()
@@ -233,8 +242,14 @@ fn check_file(
         check: FileCheck::new(config),
         file: &name,
         out: match args.format {
-            CheckFormat::Text => Output::Text(&mut *out),
-            CheckFormat::Jsonl => Output::Jsonl(&mut *out),
+            CheckFormat::Text => Output::Text {
+                out: &mut *out,
+                flush: streaming,
+            },
+            CheckFormat::Jsonl => Output::Jsonl {
+                out: &mut *out,
+                flush: streaming,
+            },
             CheckFormat::Junit => Output::Junit(&mut suite),
         },
     };

@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Read a pcap or pcapng capture (`-` for stdin) and print what it holds.
     Read(ReadArgs),
+    /// Check captures for protocol violations and CI expectations; exit 1 on errors.
+    Check(CheckArgs),
 }
 
 /// Output format.
@@ -61,4 +63,71 @@ pub struct ReadArgs {
     /// Dissection and output options.
     #[command(flatten)]
     pub dissect: DissectArgs,
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Compiler-style diagnostics and a summary per file.
+    Text,
+    /// JSON Lines: `diagnostic` records and a `summary` record per file.
+    Jsonl,
+    /// JUnit XML: a test suite per file, a test case per rule group.
+    Junit,
+}
+
+/// Severity levels `--deny` can turn into errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DenyLevel {
+    /// Warnings count as errors.
+    Warnings,
+}
+
+/// One entry of `--allowed-close-codes`: a status code, or `none` for a Close frame
+/// without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseCodeArg(pub Option<u16>);
+
+fn parse_close_code(s: &str) -> Result<CloseCodeArg, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(CloseCodeArg(None));
+    }
+    s.parse::<u16>()
+        .map(|c| CloseCodeArg(Some(c)))
+        .map_err(|_| format!("`{s}` is not a close code (0-65535) or `none`"))
+}
+
+/// `wsdissect check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Capture files (pcap or pcapng), `-` for standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// `--deny warnings`: warnings count as errors.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Vec<DenyLevel>,
+    /// Drop every diagnostic of this kind (repeatable).
+    #[arg(long, value_name = "KIND")]
+    pub allow: Vec<String>,
+    /// Expect every WebSocket connection to end with Close frames from both sides.
+    #[arg(long)]
+    pub expect_close_handshake: bool,
+    /// Only these close codes may appear (comma-separated; `none` for a Close frame
+    /// without a code).
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = parse_close_code)]
+    pub allowed_close_codes: Option<Vec<CloseCodeArg>>,
+    /// Expect at least N WebSocket connections in each capture.
+    #[arg(long, value_name = "N")]
+    pub min_connections: Option<u64>,
+    /// Only check connections using this port (repeatable).
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// Decode connections on this port as WebSocket even without a captured handshake
+    /// (repeatable).
+    #[arg(long = "ws-port", value_name = "PORT")]
+    pub ws_ports: Vec<u16>,
 }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod check;
 pub mod conn;
 pub mod dissect;
 pub mod event;

@@ -1,8 +1,11 @@
 //! Renderers: each turns the event stream into one output format, generic over
 //! `io::Write`. Renderers never parse packets; they only read events.
 
+pub mod diagnostic;
 pub mod escape;
 pub mod jsonl;
+pub mod junit;
+pub mod summary;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod tree;

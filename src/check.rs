@@ -1,0 +1,825 @@
+//! The `check` verdict over one capture: events in, [`Diagnostic`]s and a [`FileSummary`]
+//! out. Applies `--allow` / `--deny warnings`, evaluates the CI expectations (close
+//! handshake, allowed close codes, minimum number of WebSocket connections) and counts
+//! what the capture held. Pure: it never prints; renderers turn its output into text,
+//! JSON Lines or JUnit XML.
+
+use crate::event::{ConnId, ConnectionSummary, Event, FrameEvent, Severity, UpgradeState};
+use crate::flow::analysis::Direction;
+use crate::ws::{CloseCode, OpCode};
+use std::collections::BTreeMap;
+
+/// Kind of the diagnostic for a connection that did not end with Close frames from both
+/// sides (`--expect-close-handshake`).
+pub const EXPECT_CLOSE_HANDSHAKE: &str = "expect-close-handshake";
+/// Kind of the diagnostic for a close code outside `--allowed-close-codes`.
+pub const EXPECT_CLOSE_CODE: &str = "expect-close-code";
+/// Kind of the diagnostic for fewer WebSocket connections than `--min-connections`.
+pub const EXPECT_MIN_CONNECTIONS: &str = "expect-min-connections";
+/// Kind of the diagnostic for a capture that could only be read in part.
+pub const CAPTURE_ERROR: &str = "capture-error";
+
+/// One finding of `check`: an anomaly the dissector reported or a failed expectation,
+/// with its effective severity (after `--deny warnings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Effective severity.
+    pub severity: Severity,
+    /// Stable kind name (an anomaly kind or one of the `expect-*` kinds).
+    pub kind: &'static str,
+    /// Connection, when it concerns one.
+    pub conn: Option<ConnId>,
+    /// Direction, when it concerns one.
+    pub dir: Option<Direction>,
+    /// Packet where it was noticed; `None` for findings about the whole file.
+    pub packet: Option<u64>,
+    /// Human explanation (may quote capture bytes: escape before display).
+    pub message: String,
+}
+
+/// Close codes a CI job accepts (`--allowed-close-codes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedCloseCodes {
+    /// Status codes accepted.
+    pub codes: Vec<u16>,
+    /// Whether a Close frame without a status code (empty body) is accepted.
+    pub no_code: bool,
+}
+
+impl AllowedCloseCodes {
+    /// Whether a Close frame carrying `code` (`None`: no status code) is accepted.
+    pub fn allows(&self, code: Option<u16>) -> bool {
+        match code {
+            Some(c) => self.codes.contains(&c),
+            None => self.no_code,
+        }
+    }
+}
+
+impl std::fmt::Display for AllowedCloseCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for c in &self.codes {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{c}")?;
+        }
+        if self.no_code {
+            if !first {
+                f.write_str(",")?;
+            }
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a CI job expects of every capture, beyond the absence of errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// Every WebSocket connection ends with Close frames from both sides.
+    pub close_handshake: bool,
+    /// Only these close codes may appear (`None`: any).
+    pub allowed_close_codes: Option<AllowedCloseCodes>,
+    /// At least this many WebSocket connections (`None`: no minimum).
+    pub min_connections: Option<u64>,
+}
+
+impl Expectations {
+    /// Whether any expectation is set.
+    pub fn any(&self) -> bool {
+        self.close_handshake || self.allowed_close_codes.is_some() || self.min_connections.is_some()
+    }
+}
+
+/// How `check` judges a capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckConfig {
+    /// Warnings count as errors (`--deny warnings`).
+    pub deny_warnings: bool,
+    /// Kinds dropped entirely (`--allow KIND`): neither reported nor counted.
+    pub allow: Vec<String>,
+    /// CI expectations.
+    pub expect: Expectations,
+}
+
+impl CheckConfig {
+    fn allowed(&self, kind: &str) -> bool {
+        self.allow.iter().any(|k| k == kind)
+    }
+
+    fn effective(&self, severity: Severity) -> Severity {
+        if self.deny_warnings && severity == Severity::Warning {
+            Severity::Error
+        } else {
+            severity
+        }
+    }
+}
+
+/// Diagnostics of one kind, by effective severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindCount {
+    /// Notes.
+    pub notes: u64,
+    /// Warnings.
+    pub warnings: u64,
+    /// Errors.
+    pub errors: u64,
+}
+
+impl KindCount {
+    /// All diagnostics of the kind.
+    pub fn total(&self) -> u64 {
+        self.notes + self.warnings + self.errors
+    }
+
+    /// The highest severity present (`Note` when empty).
+    pub fn worst(&self) -> Severity {
+        if self.errors > 0 {
+            Severity::Error
+        } else if self.warnings > 0 {
+            Severity::Warning
+        } else {
+            Severity::Note
+        }
+    }
+}
+
+/// What one capture held and what `check` found in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Packets reported (those passing `--port`).
+    pub packets: u64,
+    /// Connections that upgraded to WebSocket or tried to (a handshake or a WebSocket
+    /// connection record was seen).
+    pub connections: u64,
+    /// Connections decoded as WebSocket: upgraded with a 101, or assumed (`--ws-port`).
+    pub websocket_connections: u64,
+    /// Upgrades answered with 101 and a valid Sec-WebSocket-Accept.
+    pub handshakes_ok: u64,
+    /// Upgrades refused, or answered with a missing or wrong accept key.
+    pub handshakes_failed: u64,
+    /// WebSocket frames per direction (c2s, s2c).
+    pub frames: [u64; 2],
+    /// Data messages (Text, Binary, reserved data opcodes), fragments joined; `None` when
+    /// frames were decoded but no message was reported, i.e. the count is unknown.
+    pub messages: Option<u64>,
+    /// Close frames by status code (`None`: a Close frame without a code).
+    pub close_codes: BTreeMap<Option<u16>, u64>,
+    /// Diagnostics by kind (anomalies and failed expectations, after `--allow`).
+    pub by_kind: BTreeMap<&'static str, KindCount>,
+    /// Diagnostics at error severity (after `--deny warnings`).
+    pub errors: u64,
+    /// Diagnostics at warning severity.
+    pub warnings: u64,
+    /// Diagnostics at note severity.
+    pub notes: u64,
+}
+
+impl FileSummary {
+    /// Frames in both directions.
+    pub fn total_frames(&self) -> u64 {
+        self.frames[0] + self.frames[1]
+    }
+}
+
+/// The check of one capture in progress: feed it every event with [`FileCheck::observe`],
+/// then call [`FileCheck::finish`].
+#[derive(Debug)]
+pub struct FileCheck<'c> {
+    config: &'c CheckConfig,
+    summary: FileSummary,
+    data_messages: u64,
+    any_message: bool,
+    unreadable: Option<String>,
+}
+
+impl<'c> FileCheck<'c> {
+    /// A check with nothing seen yet.
+    pub fn new(config: &'c CheckConfig) -> Self {
+        FileCheck {
+            config,
+            summary: FileSummary::default(),
+            data_messages: 0,
+            any_message: false,
+            unreadable: None,
+        }
+    }
+
+    /// Takes one event; calls `emit` for each diagnostic it causes, as it happens.
+    pub fn observe(&mut self, event: &Event<'_>, emit: &mut dyn FnMut(&Diagnostic)) {
+        match event {
+            Event::Packet(_) => self.summary.packets += 1,
+            Event::Handshake(h) => {
+                if h.upgraded && h.accept.is_valid() {
+                    self.summary.handshakes_ok += 1;
+                } else {
+                    self.summary.handshakes_failed += 1;
+                }
+            }
+            Event::Frame(f) => {
+                self.summary.frames[f.dir.index()] += 1;
+                if f.header.opcode == OpCode::Close {
+                    self.close_frame(f, emit);
+                }
+            }
+            Event::Message(m) => {
+                self.any_message = true;
+                if m.opcode.is_data() {
+                    self.data_messages += 1;
+                }
+            }
+            Event::Anomaly(a) => self.report(
+                Diagnostic {
+                    severity: a.severity,
+                    kind: a.kind,
+                    conn: a.conn,
+                    dir: a.dir,
+                    packet: Some(a.packet),
+                    message: a.message.clone(),
+                },
+                emit,
+            ),
+            Event::ConnectionEnd(c) => self.connection_end(c, emit),
+            Event::CaptureError(p) => {
+                if p.packets_read == 0 {
+                    // Nothing could be read: the caller reports the file as unreadable.
+                    self.unreadable = Some(p.message.clone());
+                } else {
+                    self.report(
+                        Diagnostic {
+                            severity: Severity::Warning,
+                            kind: CAPTURE_ERROR,
+                            conn: None,
+                            dir: None,
+                            packet: None,
+                            message: format!(
+                                "{} (only the {} packets before it were checked)",
+                                p.message, p.packets_read
+                            ),
+                        },
+                        emit,
+                    );
+                }
+            }
+            Event::HttpRequest(_)
+            | Event::HttpResponse(_)
+            | Event::HttpPending(_)
+            | Event::PingPong(_) => {}
+        }
+    }
+
+    /// Why the capture could not be read at all, if that is what happened (no packet
+    /// before the error).
+    pub fn unreadable(&self) -> Option<&str> {
+        self.unreadable.as_deref()
+    }
+
+    /// Evaluates the whole-file expectations (emitting their diagnostics) and returns the
+    /// summary.
+    pub fn finish(mut self, emit: &mut dyn FnMut(&Diagnostic)) -> FileSummary {
+        if let Some(min) = self.config.expect.min_connections {
+            let n = self.summary.websocket_connections;
+            if n < min {
+                self.report(
+                    Diagnostic {
+                        severity: Severity::Error,
+                        kind: EXPECT_MIN_CONNECTIONS,
+                        conn: None,
+                        dir: None,
+                        packet: None,
+                        message: format!(
+                            "{n} WebSocket connection{}, expected at least {min}",
+                            plural(n)
+                        ),
+                    },
+                    emit,
+                );
+            }
+        }
+        self.summary.messages = if self.any_message || self.summary.total_frames() == 0 {
+            Some(self.data_messages)
+        } else {
+            None
+        };
+        self.summary
+    }
+
+    fn close_frame(&mut self, f: &FrameEvent<'_>, emit: &mut dyn FnMut(&Diagnostic)) {
+        let code = f.close_code.map(CloseCode::code);
+        *self.summary.close_codes.entry(code).or_insert(0) += 1;
+        let Some(allowed) = &self.config.expect.allowed_close_codes else {
+            return;
+        };
+        if allowed.allows(code) {
+            return;
+        }
+        let what = match f.close_code {
+            Some(c) => format!("close code {} ({})", c.code(), c.name()),
+            None => "a Close frame without a status code".to_string(),
+        };
+        let message = format!("{what} is not in the allowed set {allowed}");
+        self.report(
+            Diagnostic {
+                severity: Severity::Error,
+                kind: EXPECT_CLOSE_CODE,
+                conn: Some(f.conn),
+                dir: Some(f.dir),
+                packet: Some(f.packet),
+                message,
+            },
+            emit,
+        );
+    }
+
+    fn connection_end(&mut self, c: &ConnectionSummary, emit: &mut dyn FnMut(&Diagnostic)) {
+        self.summary.connections += 1;
+        let websocket = matches!(c.state, UpgradeState::Upgraded | UpgradeState::Assumed);
+        if !websocket {
+            return;
+        }
+        self.summary.websocket_connections += 1;
+        if !self.config.expect.close_handshake {
+            return;
+        }
+        let missing: Vec<&str> = [(0, "client"), (1, "server")]
+            .into_iter()
+            .filter(|&(i, _)| c.close[i].is_none())
+            .map(|(_, who)| who)
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let message = format!(
+            "connection ended without a close handshake: no Close frame from the {} (TCP {})",
+            missing.join(" or the "),
+            c.tcp_end.as_str()
+        );
+        self.report(
+            Diagnostic {
+                severity: Severity::Error,
+                kind: EXPECT_CLOSE_HANDSHAKE,
+                conn: Some(c.conn),
+                dir: None,
+                packet: Some(c.last_packet),
+                message,
+            },
+            emit,
+        );
+    }
+
+    /// Applies `--allow` and `--deny`, counts, and passes the diagnostic on.
+    fn report(&mut self, mut d: Diagnostic, emit: &mut dyn FnMut(&Diagnostic)) {
+        if self.config.allowed(d.kind) {
+            return;
+        }
+        d.severity = self.config.effective(d.severity);
+        let count = self.summary.by_kind.entry(d.kind).or_default();
+        match d.severity {
+            Severity::Error => {
+                count.errors += 1;
+                self.summary.errors += 1;
+            }
+            Severity::Warning => {
+                count.warnings += 1;
+                self.summary.warnings += 1;
+            }
+            Severity::Note => {
+                count.notes += 1;
+                self.summary.notes += 1;
+            }
+        }
+        emit(&d);
+    }
+}
+
+/// Counts over every file of a `check` run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Files given.
+    pub files: u64,
+    /// Files that could not be read at all.
+    pub unreadable: u64,
+    /// Diagnostics at error severity.
+    pub errors: u64,
+    /// Diagnostics at warning severity.
+    pub warnings: u64,
+    /// Diagnostics at note severity.
+    pub notes: u64,
+}
+
+impl Totals {
+    /// Adds a file that was checked.
+    pub fn add(&mut self, summary: &FileSummary) {
+        self.files += 1;
+        self.errors += summary.errors;
+        self.warnings += summary.warnings;
+        self.notes += summary.notes;
+    }
+
+    /// Adds a file that could not be read.
+    pub fn add_unreadable(&mut self) {
+        self.files += 1;
+        self.unreadable += 1;
+    }
+}
+
+/// `""` or `"s"`.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A group of related rules: one JUnit test case per capture and group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleGroup {
+    /// The HTTP upgrade exchange (accept key, key, version, refused upgrades, HTTP heads).
+    Handshake,
+    /// Frame headers: masking, RSV bits, opcodes, lengths, fragmentation.
+    Framing,
+    /// Whole messages: UTF-8 of text, permessage-deflate inflation.
+    Messages,
+    /// The closing handshake: close bodies and codes, data after Close.
+    Close,
+    /// TCP and the connection as a whole: gaps, resets, unanswered closes, capture errors.
+    Connection,
+    /// The CI expectations (`expect-*`).
+    Expectations,
+    /// Kinds this version does not know.
+    Other,
+}
+
+impl RuleGroup {
+    /// Every group, in report order.
+    pub const ALL: [RuleGroup; 7] = [
+        RuleGroup::Handshake,
+        RuleGroup::Framing,
+        RuleGroup::Messages,
+        RuleGroup::Close,
+        RuleGroup::Connection,
+        RuleGroup::Expectations,
+        RuleGroup::Other,
+    ];
+
+    /// The test case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleGroup::Handshake => "handshake",
+            RuleGroup::Framing => "framing",
+            RuleGroup::Messages => "messages/utf-8",
+            RuleGroup::Close => "close",
+            RuleGroup::Connection => "tcp/connection",
+            RuleGroup::Expectations => "expectations",
+            RuleGroup::Other => "other",
+        }
+    }
+}
+
+/// How a [`GROUP_RULES`] pattern matches a kind.
+#[derive(Debug, Clone, Copy)]
+enum Match {
+    Exact,
+    Prefix,
+    Contains,
+}
+
+/// Kind patterns, tried in order; the first match decides. Exact names first, then the
+/// prefixes and words the kind names use, so that kinds added later land in the right
+/// group without a change here (e.g. `tcp-*`, `*utf8*`, `close-*`).
+const GROUP_RULES: &[(&str, Match, RuleGroup)] = &[
+    ("expect-", Match::Prefix, RuleGroup::Expectations),
+    ("capture-", Match::Prefix, RuleGroup::Connection),
+    ("tcp-", Match::Prefix, RuleGroup::Connection),
+    ("connection-", Match::Prefix, RuleGroup::Connection),
+    ("unanswered-close", Match::Exact, RuleGroup::Connection),
+    ("no-close-handshake", Match::Exact, RuleGroup::Connection),
+    ("truncated-frame", Match::Exact, RuleGroup::Framing),
+    ("http-", Match::Prefix, RuleGroup::Handshake),
+    // Frame-header words before the handshake and message words they may share a kind
+    // with (`rsv1-without-deflate`, `continuation-without-message`).
+    ("rsv", Match::Contains, RuleGroup::Framing),
+    ("mask", Match::Contains, RuleGroup::Framing),
+    ("opcode", Match::Contains, RuleGroup::Framing),
+    ("continuation", Match::Contains, RuleGroup::Framing),
+    ("fragment", Match::Contains, RuleGroup::Framing),
+    ("utf8", Match::Contains, RuleGroup::Messages),
+    ("utf-8", Match::Contains, RuleGroup::Messages),
+    ("close", Match::Contains, RuleGroup::Close),
+    ("inflate", Match::Contains, RuleGroup::Messages),
+    ("deflate", Match::Contains, RuleGroup::Messages),
+    ("compress", Match::Contains, RuleGroup::Messages),
+    ("message", Match::Contains, RuleGroup::Messages),
+    ("accept", Match::Contains, RuleGroup::Handshake),
+    ("upgrade", Match::Contains, RuleGroup::Handshake),
+    ("handshake", Match::Contains, RuleGroup::Handshake),
+    ("101", Match::Contains, RuleGroup::Handshake),
+    ("key", Match::Contains, RuleGroup::Handshake),
+    ("version", Match::Contains, RuleGroup::Handshake),
+    ("subprotocol", Match::Contains, RuleGroup::Handshake),
+    ("extension", Match::Contains, RuleGroup::Handshake),
+    ("control", Match::Contains, RuleGroup::Framing),
+    ("length", Match::Contains, RuleGroup::Framing),
+    ("frame", Match::Contains, RuleGroup::Framing),
+];
+
+/// The rule group an anomaly or expectation kind belongs to; unknown kinds are
+/// [`RuleGroup::Other`].
+pub fn rule_group(kind: &str) -> RuleGroup {
+    GROUP_RULES
+        .iter()
+        .find(|(pattern, how, _)| match how {
+            Match::Exact => kind == *pattern,
+            Match::Prefix => kind.starts_with(pattern),
+            Match::Contains => kind.contains(pattern),
+        })
+        .map_or(RuleGroup::Other, |&(_, _, group)| group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Anomaly, CaptureProblem, Endpoints, TcpEnd};
+    use crate::ws::FrameHeader;
+
+    fn anomaly(kind: &'static str, severity: Severity, packet: u64) -> Anomaly {
+        Anomaly {
+            kind,
+            severity,
+            conn: Some(0),
+            dir: Some(Direction::ServerToClient),
+            packet,
+            message: format!("{kind} here"),
+        }
+    }
+
+    fn conn_end(
+        conn: ConnId,
+        state: UpgradeState,
+        close: [Option<Option<u16>>; 2],
+    ) -> ConnectionSummary {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        ConnectionSummary {
+            conn,
+            endpoints: Endpoints {
+                client: addr,
+                server: addr,
+            },
+            first_packet: 1,
+            last_packet: 40,
+            state,
+            path: None,
+            status: None,
+            frames: [0, 0],
+            payload_bytes: [0, 0],
+            close,
+            tcp_end: TcpEnd::Reset,
+        }
+    }
+
+    fn close_frame(code: Option<u16>, packet: u64) -> (FrameHeader, Option<CloseCode>, u64) {
+        let payload_len = if code.is_some() { 2 } else { 0 };
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: OpCode::Close,
+            mask: None,
+            payload_len,
+            header_len: 2,
+            length_encoding: crate::ws::LengthEncoding::Short,
+        };
+        (header, code.map(CloseCode::from), packet)
+    }
+
+    /// Feeds `events` through a check with `config`; returns diagnostics and summary.
+    fn run(config: &CheckConfig, events: &[Event<'_>]) -> (Vec<Diagnostic>, FileSummary) {
+        let mut check = FileCheck::new(config);
+        let mut out = Vec::new();
+        for e in events {
+            check.observe(e, &mut |d| out.push(d.clone()));
+        }
+        let summary = check.finish(&mut |d| out.push(d.clone()));
+        (out, summary)
+    }
+
+    #[test]
+    fn anomalies_pass_through_and_are_counted() {
+        let a = anomaly("accept-mismatch", Severity::Error, 6);
+        let w = anomaly("upgrade-refused", Severity::Warning, 16);
+        let (diags, s) = run(
+            &CheckConfig::default(),
+            &[Event::Anomaly(&a), Event::Anomaly(&w), Event::Anomaly(&w)],
+        );
+        assert_eq!(diags.len(), 3);
+        assert_eq!(diags[0].packet, Some(6));
+        assert_eq!(diags[0].kind, "accept-mismatch");
+        assert_eq!((s.errors, s.warnings, s.notes), (1, 2, 0));
+        assert_eq!(s.by_kind["upgrade-refused"].warnings, 2);
+        assert_eq!(s.by_kind["accept-mismatch"].worst(), Severity::Error);
+    }
+
+    #[test]
+    fn allow_drops_a_kind_and_deny_promotes_warnings() {
+        let a = anomaly("accept-mismatch", Severity::Error, 6);
+        let w = anomaly("upgrade-refused", Severity::Warning, 16);
+        let n = anomaly("some-note", Severity::Note, 17);
+        let config = CheckConfig {
+            deny_warnings: true,
+            allow: vec!["accept-mismatch".into()],
+            ..CheckConfig::default()
+        };
+        let (diags, s) = run(
+            &config,
+            &[Event::Anomaly(&a), Event::Anomaly(&w), Event::Anomaly(&n)],
+        );
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].kind, "upgrade-refused");
+        assert_eq!(diags[0].severity, Severity::Error);
+        assert_eq!(diags[1].severity, Severity::Note);
+        assert_eq!((s.errors, s.warnings, s.notes), (1, 0, 1));
+        assert!(!s.by_kind.contains_key("accept-mismatch"));
+    }
+
+    #[test]
+    fn close_handshake_expectation() {
+        let config = CheckConfig {
+            expect: Expectations {
+                close_handshake: true,
+                ..Expectations::default()
+            },
+            ..CheckConfig::default()
+        };
+        let both = conn_end(0, UpgradeState::Upgraded, [Some(Some(1000)), Some(None)]);
+        let server_missing = conn_end(1, UpgradeState::Upgraded, [Some(Some(1000)), None]);
+        let none = conn_end(2, UpgradeState::Assumed, [None, None]);
+        let refused = conn_end(3, UpgradeState::Refused, [None, None]);
+        let (diags, s) = run(
+            &config,
+            &[
+                Event::ConnectionEnd(&both),
+                Event::ConnectionEnd(&server_missing),
+                Event::ConnectionEnd(&none),
+                Event::ConnectionEnd(&refused),
+            ],
+        );
+        assert_eq!(s.connections, 4);
+        assert_eq!(s.websocket_connections, 3);
+        let kinds: Vec<_> = diags.iter().map(|d| (d.kind, d.conn)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (EXPECT_CLOSE_HANDSHAKE, Some(1)),
+                (EXPECT_CLOSE_HANDSHAKE, Some(2))
+            ]
+        );
+        assert!(diags[0].message.contains("from the server (TCP reset)"));
+        assert!(diags[1].message.contains("from the client or the server"));
+        assert_eq!(diags[0].packet, Some(40));
+        assert_eq!(diags[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn allowed_close_codes_expectation() {
+        let config = CheckConfig {
+            expect: Expectations {
+                allowed_close_codes: Some(AllowedCloseCodes {
+                    codes: vec![1000],
+                    no_code: false,
+                }),
+                ..Expectations::default()
+            },
+            ..CheckConfig::default()
+        };
+        let frames: Vec<_> = [(Some(1000), 10), (Some(1001), 11), (None, 12)]
+            .into_iter()
+            .map(|(code, packet)| close_frame(code, packet))
+            .collect();
+        let events: Vec<FrameEvent<'_>> = frames
+            .iter()
+            .map(|&(header, close_code, packet)| FrameEvent {
+                conn: 0,
+                dir: Direction::ClientToServer,
+                packet,
+                first_packet: packet,
+                rel_time: 0.0,
+                header,
+                payload: &[],
+                payload_complete: true,
+                close_code,
+                close_reason: &[],
+            })
+            .collect();
+        let events: Vec<Event<'_>> = events.iter().map(Event::Frame).collect();
+        let (diags, s) = run(&config, &events);
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].kind, EXPECT_CLOSE_CODE);
+        assert_eq!(diags[0].packet, Some(11));
+        assert_eq!(
+            diags[0].message,
+            "close code 1001 (Going Away) is not in the allowed set 1000"
+        );
+        assert_eq!(diags[1].packet, Some(12));
+        assert_eq!(s.close_codes[&Some(1000)], 1);
+        assert_eq!(s.close_codes[&None], 1);
+        assert_eq!(s.frames, [3, 0]);
+        // Frames but no message events: the message count is unknown, not zero.
+        assert_eq!(s.messages, None);
+    }
+
+    #[test]
+    fn min_connections_expectation_and_allow_of_an_expectation() {
+        let mut config = CheckConfig {
+            expect: Expectations {
+                min_connections: Some(2),
+                ..Expectations::default()
+            },
+            ..CheckConfig::default()
+        };
+        let one = conn_end(0, UpgradeState::Upgraded, [None, None]);
+        let (diags, s) = run(&config, &[Event::ConnectionEnd(&one)]);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].kind, EXPECT_MIN_CONNECTIONS);
+        assert_eq!(diags[0].packet, None);
+        assert_eq!(
+            diags[0].message,
+            "1 WebSocket connection, expected at least 2"
+        );
+        assert_eq!(s.errors, 1);
+        assert_eq!(s.messages, Some(0));
+        config.allow.push(EXPECT_MIN_CONNECTIONS.into());
+        let (diags, s) = run(&config, &[Event::ConnectionEnd(&one)]);
+        assert!(diags.is_empty());
+        assert_eq!(s.errors, 0);
+    }
+
+    #[test]
+    fn capture_errors() {
+        let config = CheckConfig::default();
+        let none = CaptureProblem {
+            packets_read: 0,
+            message: "bad".into(),
+        };
+        let mut check = FileCheck::new(&config);
+        check.observe(&Event::CaptureError(&none), &mut |_| {
+            panic!("no diagnostic")
+        });
+        assert_eq!(check.unreadable(), Some("bad"));
+        let some = CaptureProblem {
+            packets_read: 35,
+            message: "capture cut off in the middle of packet 36".into(),
+        };
+        let (diags, _) = run(&config, &[Event::CaptureError(&some)]);
+        assert_eq!(diags[0].kind, CAPTURE_ERROR);
+        assert_eq!(diags[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn groups_of_known_and_future_kinds() {
+        use RuleGroup::*;
+        let cases = [
+            ("accept-mismatch", Handshake),
+            ("missing-key", Handshake),
+            ("missing-accept", Handshake),
+            ("unrequested-101", Handshake),
+            ("upgrade-refused", Handshake),
+            ("upgrade-not-websocket", Handshake),
+            ("http-malformed", Handshake),
+            ("http-head-too-large", Handshake),
+            ("tcp-gap", Connection),
+            ("truncated-frame", Framing),
+            ("capture-error", Connection),
+            ("expect-close-handshake", Expectations),
+            ("expect-close-code", Expectations),
+            ("expect-min-connections", Expectations),
+            // Names the conformance checks of issue 3 are likely to use.
+            ("unmasked-client-frame", Framing),
+            ("masked-server-frame", Framing),
+            ("rsv-without-extension", Framing),
+            ("rsv1-without-deflate", Framing),
+            ("continuation-without-message", Framing),
+            ("fragmented-control-frame", Framing),
+            ("masking-key-reused", Framing),
+            ("frames-before-101", Handshake),
+            ("unoffered-extension", Handshake),
+            ("reserved-opcode", Framing),
+            ("control-frame-too-long", Framing),
+            ("non-minimal-length", Framing),
+            ("invalid-utf8", Messages),
+            ("close-reason-invalid-utf8", Messages),
+            ("inflate-failed", Messages),
+            ("close-code-invalid", Close),
+            ("close-body-one-byte", Close),
+            ("data-after-close", Close),
+            ("data-frame-after-close", Close),
+            ("tcp-reset-without-close", Connection),
+            ("unanswered-close", Connection),
+            ("bad-version", Handshake),
+            ("invalid-key", Handshake),
+            ("something-new", Other),
+        ];
+        for (kind, group) in cases {
+            assert_eq!(rule_group(kind), group, "{kind}");
+        }
+    }
+}

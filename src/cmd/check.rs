@@ -1,0 +1,293 @@
+//! `wsdissect check FILE...`: dissects each capture, prints its diagnostics as they come
+//! and a summary per file (text, JSON Lines or, at the end, JUnit XML), and maps the
+//! verdict to the exit status: 0 nothing at error severity, 1 errors found, 2 an input
+//! could not be read at all (the other files are still checked).
+
+use crate::cli::{CheckArgs, CheckFormat, DenyLevel};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use wsdissect::app;
+use wsdissect::capture::{self, STDIN_PATH};
+use wsdissect::check::{
+    AllowedCloseCodes, CheckConfig, Diagnostic, Expectations, FileCheck, FileSummary, Totals,
+};
+use wsdissect::conn::ConnConfig;
+use wsdissect::dissect::{DissectConfig, Dissector};
+use wsdissect::event::{Event, EventSink};
+use wsdissect::render::diagnostic;
+use wsdissect::render::junit::{JunitReport, JunitSuite};
+use wsdissect::render::summary::{self, SummaryStyle};
+
+const EXIT_OK: u8 = 0;
+const EXIT_FAILED: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Name shown for standard input.
+const STDIN_NAME: &str = "<stdin>";
+
+/// The verdict configuration from the flags.
+fn check_config(args: &CheckArgs) -> CheckConfig {
+    CheckConfig {
+        deny_warnings: args.deny.contains(&DenyLevel::Warnings),
+        allow: args.allow.clone(),
+        expect: Expectations {
+            close_handshake: args.expect_close_handshake,
+            allowed_close_codes: args
+                .allowed_close_codes
+                .as_ref()
+                .map(|list| AllowedCloseCodes {
+                    codes: list.iter().filter_map(|c| c.0).collect(),
+                    no_code: list.iter().any(|c| c.0.is_none()),
+                }),
+            min_connections: args.min_connections,
+        },
+    }
+}
+
+fn dissect_config(args: &CheckArgs) -> DissectConfig {
+    DissectConfig {
+        conn: ConnConfig {
+            ws_ports: args.ws_ports.clone(),
+            ..ConnConfig::default()
+        },
+        port_filter: args.ports.clone(),
+    }
+}
+
+/// Where a file's diagnostics go as they come; `flush` for a stream on stdin (e.g. from a
+/// live `tcpdump -w -`), so that each diagnostic shows when it is found.
+enum Output<'a> {
+    Text { out: &'a mut dyn Write, flush: bool },
+    Jsonl { out: &'a mut dyn Write, flush: bool },
+    Junit(&'a mut JunitSuite),
+}
+
+impl Output<'_> {
+    fn diagnostic(&mut self, file: &str, d: &Diagnostic) -> io::Result<()> {
+        let (out, flush) = match self {
+            Output::Text { out, flush } => {
+                diagnostic::write_text(*out, file, d)?;
+                (out, *flush)
+            }
+            Output::Jsonl { out, flush } => {
+                diagnostic::write_json(*out, file, d)?;
+                (out, *flush)
+            }
+            Output::Junit(suite) => {
+                suite.diagnostic(d);
+                return Ok(());
+            }
+        };
+        if flush { out.flush() } else { Ok(()) }
+    }
+}
+
+/// Feeds the dissector's events to the file's check and renders what it finds.
+struct CheckSink<'a, 'c> {
+    check: FileCheck<'c>,
+    file: &'a str,
+    out: Output<'a>,
+}
+
+impl EventSink for CheckSink<'_, '_> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        let CheckSink { check, file, out } = self;
+        let mut result = Ok(());
+        check.observe(event, &mut |d| {
+            if result.is_ok() {
+                result = out.diagnostic(file, d);
+            }
+        });
+        result
+    }
+}
+
+/// A writer that puts one blank line before the first bytes written after
+/// [`Separated::arm`]: text blocks of successive files are separated without a blank line
+/// for files that printed nothing (unreadable ones go to stderr).
+struct Separated<'w> {
+    inner: &'w mut dyn Write,
+    pending: bool,
+}
+
+impl Separated<'_> {
+    fn arm(&mut self) {
+        self.pending = true;
+    }
+}
+
+impl Write for Separated<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.pending && !buf.is_empty() {
+            self.inner.write_all(b"\n")?;
+            self.pending = false;
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// How one file went.
+enum FileOutcome {
+    Checked(FileSummary),
+    Unreadable,
+}
+
+/// Runs `check` over every file; the exit status.
+pub fn run(args: &CheckArgs) -> ExitCode {
+    let config = check_config(args);
+    let stdout = io::stdout();
+    let style = SummaryStyle {
+        table: stdout.is_terminal(),
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    match run_files(args, &config, style, &mut out).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    }) {
+        Ok(status) => ExitCode::from(status),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("wsdissect: writing output: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn run_files(
+    args: &CheckArgs,
+    config: &CheckConfig,
+    style: SummaryStyle,
+    out: &mut dyn Write,
+) -> io::Result<u8> {
+    let mut junit =
+        (args.format == CheckFormat::Junit).then(|| JunitReport::new(config.expect.any()));
+    let mut totals = Totals::default();
+    let mut out = Separated {
+        inner: out,
+        pending: false,
+    };
+    for path in &args.files {
+        match check_file(path, args, config, style, &mut out, junit.as_mut())? {
+            FileOutcome::Checked(summary) => totals.add(&summary),
+            FileOutcome::Unreadable => totals.add_unreadable(),
+        }
+        if args.format == CheckFormat::Text {
+            out.arm();
+        }
+    }
+    match (&junit, args.format) {
+        (Some(report), _) => report.write(&mut out)?,
+        (None, CheckFormat::Text) if totals.files > 1 => {
+            out.write_all(summary::totals_text(&totals).as_bytes())?;
+        }
+        _ => {}
+    }
+    Ok(if totals.unreadable > 0 {
+        EXIT_BAD_INPUT
+    } else if totals.errors > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Reports a file that could not be read at all: stderr always, and a record in the
+/// machine-readable formats.
+fn unreadable(
+    name: &str,
+    message: &str,
+    format: CheckFormat,
+    out: &mut dyn Write,
+    junit: Option<&mut JunitReport>,
+) -> io::Result<FileOutcome> {
+    // Whatever was written for earlier files comes before this message on a terminal.
+    out.flush()?;
+    eprintln!("wsdissect: {name}: {message}");
+    match (format, junit) {
+        (CheckFormat::Jsonl, _) => {
+            out.write_all(diagnostic::read_error_record(name, message).as_bytes())?
+        }
+        (CheckFormat::Junit, Some(report)) => report.push(JunitSuite::unreadable(name, message)),
+        _ => {}
+    }
+    Ok(FileOutcome::Unreadable)
+}
+
+fn check_file(
+    path: &Path,
+    args: &CheckArgs,
+    config: &CheckConfig,
+    style: SummaryStyle,
+    out: &mut dyn Write,
+    junit: Option<&mut JunitReport>,
+) -> io::Result<FileOutcome> {
+    let streaming = path.as_os_str() == STDIN_PATH;
+    let name = if streaming {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let mut source = match capture::open_path(path) {
+        Ok(s) => s,
+        Err(e) => return unreadable(&name, &e.to_string(), args.format, out, junit),
+    };
+    let mut dissector = Dissector::new(dissect_config(args));
+    let mut suite = JunitSuite::new(&name);
+    let mut sink = CheckSink {
+        check: FileCheck::new(config),
+        file: &name,
+        out: match args.format {
+            CheckFormat::Text => Output::Text {
+                out: &mut *out,
+                flush: streaming,
+            },
+            CheckFormat::Jsonl => Output::Jsonl {
+                out: &mut *out,
+                flush: streaming,
+            },
+            CheckFormat::Junit => Output::Junit(&mut suite),
+        },
+    };
+    let outcome = app::run(source.as_mut(), &mut dissector, &mut sink)?;
+    let CheckSink {
+        check,
+        out: mut sink_out,
+        ..
+    } = sink;
+    if let Some(message) = check.unreadable() {
+        let message = message.to_string();
+        return unreadable(&name, &message, args.format, out, junit);
+    }
+    let mut result = Ok(());
+    let summary = check.finish(&mut |d| {
+        if result.is_ok() {
+            result = sink_out.diagnostic(&name, d);
+        }
+    });
+    result?;
+    if let Some(e) = &outcome.error {
+        out.flush()?;
+        eprintln!(
+            "wsdissect: {name}: {e} (the {} packets before it were checked)",
+            outcome.packets
+        );
+    }
+    match (args.format, junit) {
+        (CheckFormat::Text, _) => summary::write_text(out, &name, &summary, style)?,
+        (CheckFormat::Jsonl, _) => {
+            out.write_all(summary::json_record(&name, &summary).as_bytes())?
+        }
+        (CheckFormat::Junit, Some(report)) => {
+            suite.set_summary(summary::text(&name, &summary, SummaryStyle::default()));
+            report.push(suite);
+        }
+        (CheckFormat::Junit, None) => {}
+    }
+    out.flush()?;
+    Ok(FileOutcome::Checked(summary))
+}

@@ -21,6 +21,19 @@ bad-accept              bad-accept.pcap              tcp.port==9109,http
 no-accept               no-accept.pcap               tcp.port==9110,http
 mid-connection          mid-connection.pcap          tcp.port==9111,websocket
 seed000                 seed000.pcap                 tcp.port==2021,http
+deflate-python          deflate-python.pcap          tcp.port==9120,http
+deflate-node            deflate-node.pcap            tcp.port==9121,http
+deflate-node-no-ctx     deflate-node-no-ctx.pcap     tcp.port==9122,http
+deflate-window-bits     deflate-window-bits.pcap     tcp.port==9123,http
+chromium                chromium.pcapng              tcp.port==9124,http
+viol-masking            viol-masking.pcap            tcp.port==9126,http
+viol-rsv-opcode         viol-rsv-opcode.pcap         tcp.port==9127,http
+viol-control            viol-control.pcap            tcp.port==9128,http
+viol-fragment           viol-fragment.pcap           tcp.port==9129,http
+viol-utf8               viol-utf8.pcap               tcp.port==9130,http
+viol-handshake          viol-handshake.pcap          tcp.port==9131,http
+viol-close              viol-close.pcap              tcp.port==9132,http
+bomb                    bomb.pcap                    tcp.port==9133,http
 "
 
 echo "$SAMPLES_LIST" | while read -r name file da; do

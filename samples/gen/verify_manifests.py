@@ -13,8 +13,10 @@ bad = 0
 for man in sorted(glob.glob(os.path.join(S, "*.sent.json"))):
     name = os.path.basename(man)[:-len(".sent.json")]
     m = json.load(open(man))
+    # frames marked tshark_decodes=false (a truncated frame, a frame before the 101 in the
+    # hand-crafted violation samples) are not shown as WebSocket by tshark 4.0
     want = [(f["opcode"], int(f["fin"]), int(f["masked"]), f["len"], f.get("mask_key"))
-            for c in m["connections"] for f in c["frames"]]
+            for c in m["connections"] for f in c["frames"] if f.get("tshark_decodes", True)]
     got = []
     ws = open(os.path.join(S, "expected", name + ".tshark-ws.tsv")).read().splitlines()
     ln = open(os.path.join(S, "expected", name + ".tshark-ws-len.tsv")).read().splitlines()

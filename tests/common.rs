@@ -26,7 +26,8 @@ pub fn samples_with_references() -> Vec<(String, PathBuf)> {
         if let Some(name) = file.strip_suffix(".tshark-ws.tsv") {
             let capture = match name.strip_suffix("-pcapng") {
                 Some(base) => sample(&format!("{base}.pcapng")),
-                None => sample(&format!("{name}.pcap")),
+                None if sample(&format!("{name}.pcap")).exists() => sample(&format!("{name}.pcap")),
+                None => sample(&format!("{name}.pcapng")),
             };
             out.push((name.to_string(), capture));
         }

@@ -150,7 +150,11 @@ impl<W: Write> Timeline<W> {
         let h = &ev.header;
         self.begin_pdu();
         // Wireshark 4.0's exact text, spacing quirks included.
-        let _ = write!(self.app_info, "WebSocket {}", h.opcode);
+        if h.opcode.is_reserved() && self.options.wireshark_compat {
+            self.app_info.push_str("WebSocket Unknown Opcode");
+        } else {
+            let _ = write!(self.app_info, "WebSocket {}", h.opcode);
+        }
         self.app_info
             .push_str(if h.fin { " [FIN]" } else { "[FRAGMENT] " });
         self.app_info

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod capture;
+pub mod conform;
 pub mod conn;
 pub mod dissect;
 pub mod event;

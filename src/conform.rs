@@ -15,7 +15,7 @@ use crate::http::extensions::{self, DeflateParams, NegotiationProblem, Side};
 use crate::http::head::{Request, Response};
 use crate::ws::close::{CloseCode, parse_close_body};
 use crate::ws::decoder::DecodedFrame;
-use crate::ws::frame::{RSV1, RSV2, RSV3};
+use crate::ws::frame::{FrameHeader, RSV1, RSV2, RSV3};
 use crate::ws::message::{Fragmentation, InflateProblem, MAX_CONTROL_PAYLOAD, Message};
 use crate::ws::opcode::OpCode;
 use crate::ws::utf8::{self, Utf8Verdict};
@@ -405,9 +405,9 @@ impl Checker {
         }
     }
 
-    /// One frame, in `dir`, before it joins a message.
-    pub fn frame(&mut self, dir: Direction, frame: &DecodedFrame<'_>, out: Report<'_>) {
-        let h = &frame.header;
+    /// A frame header in `dir`, as soon as it is complete (a frame declaring 2^63 bytes
+    /// never ends). Called once per frame.
+    pub fn header(&mut self, dir: Direction, h: &FrameHeader, out: Report<'_>) {
         let op = h.opcode;
         let d = Some(dir);
         match (dir, h.is_masked()) {
@@ -471,6 +471,12 @@ impl Checker {
                 ),
             );
         }
+    }
+
+    /// A complete frame in `dir`, before it joins a message.
+    pub fn frame(&mut self, dir: Direction, frame: &DecodedFrame<'_>, out: Report<'_>) {
+        let op = frame.header.opcode;
+        let d = Some(dir);
         let i = dir_index(dir);
         let closed = self.closed.get(i).copied().unwrap_or(false);
         if op.is_data() && closed {

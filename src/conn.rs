@@ -84,6 +84,8 @@ struct WsStream {
     messages: MessageAssembler,
     /// The packet (and its time) where the unfinished frame began, for message times.
     frame_start: Option<(u64, f64)>,
+    /// Stream offset of the last frame whose header rules were checked.
+    header_checked: Option<u64>,
 }
 
 /// Capture times of this connection's most recent packets, to date frames that began in
@@ -644,6 +646,7 @@ impl Session {
             decoder: FrameDecoder::new(self.config.decoder),
             messages: MessageAssembler::new(limits, deflate),
             frame_start: None,
+            header_checked: None,
         }))
     }
 
@@ -672,14 +675,18 @@ impl Session {
             decoder,
             messages,
             frame_start,
+            header_checked,
         } = &mut **ws;
         let mut frames = FrameCounter::default();
         let memo = *frame_start;
         f(decoder, &mut |frame| {
             frames.record(&frame);
             emit_frame(id, dir, &frame, ctx);
-            let report = &mut |f: Finding| emit_finding(id, ctx, f);
-            checker.frame(dir, &frame, report);
+            if *header_checked != Some(frame.stream_offset) {
+                *header_checked = Some(frame.stream_offset);
+                checker.header(dir, &frame.header, &mut |f| emit_finding(id, ctx, f));
+            }
+            checker.frame(dir, &frame, &mut |f| emit_finding(id, ctx, f));
             let start = if frame.first_packet == ctx.packet {
                 ctx.rel_time
             } else {
@@ -705,8 +712,16 @@ impl Session {
                 pair_ping_pong(id, dir, message, pings, ctx);
             }
         });
-        // Remember where an unfinished frame began, while that packet's time is known.
         if let Some(pending) = decoder.pending() {
+            // A header is checked as soon as it is complete.
+            if let Some(header) = pending.header {
+                let offset = decoder.stream_offset().saturating_sub(pending.bytes_seen);
+                if *header_checked != Some(offset) {
+                    *header_checked = Some(offset);
+                    checker.header(dir, &header, &mut |f| emit_finding(id, ctx, f));
+                }
+            }
+            // Remember where the frame began, while that packet's time is known.
             if frame_start.map(|(p, _)| p) != Some(pending.first_packet) {
                 let time = if pending.first_packet == ctx.packet {
                     Some(ctx.rel_time)

@@ -30,4 +30,9 @@ capture() {
 capture deflate-python 9131 python3 deflate_py.py
 capture deflate-node 9132 node deflate_node.js
 EXTRA=nct capture deflate-node-nct 9133 node deflate_node.js
+
+# Headless Chromium as the client (apt-get install -y chromium), if present.
+if command -v chromium >/dev/null; then
+  capture deflate-chromium 9134 python3 deflate_chromium.py
+fi
 ls -l deflate-*.pcap

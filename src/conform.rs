@@ -749,4 +749,126 @@ mod tests {
         assert!(kind("nope").is_none());
         assert_eq!(ALL.len(), KINDS.len());
     }
+
+    fn header(b0: u8, b1: u8) -> FrameHeader {
+        let mut buf = vec![b0, b1];
+        buf.extend_from_slice(&[0; 12]);
+        FrameHeader::parse(&buf).unwrap()
+    }
+
+    fn kinds_of(f: impl FnOnce(Report<'_>)) -> Vec<&'static str> {
+        let mut got = Vec::new();
+        f(&mut |finding: Finding| got.push(finding.kind.name));
+        got
+    }
+
+    #[test]
+    fn rsv_rules_follow_the_negotiation() {
+        let mut c = Checker::new();
+        let deflate = FrameRules {
+            handshake_seen: true,
+            deflate: true,
+            other_extensions: false,
+        };
+        let none = FrameRules {
+            handshake_seen: true,
+            deflate: false,
+            other_extensions: false,
+        };
+        let unknown = FrameRules {
+            handshake_seen: true,
+            deflate: false,
+            other_extensions: true,
+        };
+        let assumed = FrameRules {
+            handshake_seen: false,
+            deflate: true,
+            other_extensions: false,
+        };
+        // (rules, first byte, violation?) for masked client frames.
+        for (rules, b0, bad) in [
+            (deflate, 0xC1, false), // RSV1 on a text frame
+            (deflate, 0xC2, false), // and on a binary frame
+            (deflate, 0xC0, true),  // not on a continuation (RFC 7692 §6)
+            (deflate, 0xC9, true),  // nor on a ping
+            (deflate, 0xA1, true),  // RSV2 is never permessage-deflate's
+            (none, 0xC1, true),
+            (none, 0x91, true),
+            (none, 0x81, false),
+            (unknown, 0xF1, false), // an unknown extension may use them all
+            (assumed, 0xE2, false), // no handshake captured: unknown
+        ] {
+            c.set_rules(rules);
+            let got = kinds_of(|out| c.header(Direction::ClientToServer, &header(b0, 0x80), out));
+            assert_eq!(
+                got.contains(&"rsv-without-extension"),
+                bad,
+                "{rules:?} {b0:02x}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_rules() {
+        let mut c = Checker::new();
+        let got =
+            kinds_of(|out| c.header(Direction::ServerToClient, &header(0x09, 0x80 | 127), out));
+        // Unmasked is wrong only for clients; this server frame is masked, fragmented control,
+        // 64-bit length 0 (non-minimal).
+        assert_eq!(
+            got,
+            [
+                "masked-server-frame",
+                "fragmented-control-frame",
+                "non-minimal-length"
+            ]
+        );
+        let got =
+            kinds_of(|out| c.header(Direction::ClientToServer, &header(0x8F, 0x80 | 126), out));
+        assert_eq!(got, ["reserved-opcode", "non-minimal-length"]);
+        let mut top = vec![0x82u8, 0xFF, 0x80];
+        top.extend_from_slice(&[0; 11]);
+        let h = FrameHeader::parse(&top).unwrap();
+        let got = kinds_of(|out| c.header(Direction::ClientToServer, &h, out));
+        assert_eq!(got, ["length-top-bit"]);
+    }
+
+    #[test]
+    fn end_rules() {
+        let end = |tcp_end| EndState {
+            tcp_end,
+            websocket: true,
+            desynchronized: false,
+        };
+        let mut c = Checker::new();
+        assert_eq!(
+            kinds_of(|out| c.end(end(TcpEnd::Reset), out)),
+            ["no-close-handshake"]
+        );
+        assert!(
+            kinds_of(|out| c.end(end(TcpEnd::Open), out)).is_empty(),
+            "capture ended first"
+        );
+        c.closed = [true, false];
+        assert_eq!(
+            kinds_of(|out| c.end(end(TcpEnd::Closed), out)),
+            ["close-not-answered"]
+        );
+        c.closed = [true, true];
+        assert!(kinds_of(|out| c.end(end(TcpEnd::Closed), out)).is_empty());
+        c.closed = [false, false];
+        let lost = EndState {
+            desynchronized: true,
+            ..end(TcpEnd::Closed)
+        };
+        assert!(
+            kinds_of(|out| c.end(lost, out)).is_empty(),
+            "close frames may be in the gap"
+        );
+        let http = EndState {
+            websocket: false,
+            ..end(TcpEnd::Closed)
+        };
+        assert!(kinds_of(|out| c.end(http, out)).is_empty());
+    }
 }

@@ -19,7 +19,7 @@ pub const SYNC_FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Default cap on the inflated size of one message: 64 MiB.
 pub const DEFAULT_MAX_INFLATED: u64 = 64 << 20;
 /// Size of the chunks handed to the sink.
-const CHUNK: usize = 32 << 10;
+const CHUNK: usize = 16 << 10;
 
 /// Why a compressed message could not be inflated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,9 @@ impl std::error::Error for InflateError {}
 
 /// The inflating side of one direction of a permessage-deflate connection.
 pub struct Inflater {
-    decompress: Decompress,
+    /// Created at the first compressed message: a connection that negotiates
+    /// permessage-deflate but never compresses costs no zlib state.
+    decompress: Option<Decompress>,
     /// The sender resets its compressor for every message.
     no_context_takeover: bool,
     /// With context takeover, the window is unusable after a failure or an interruption.
@@ -68,7 +70,8 @@ pub struct Inflater {
     consumed: u64,
     /// The current message stopped being inflated (error, or the sink said stop).
     stopped: bool,
-    out: Box<[u8]>,
+    /// Output chunk, allocated with `decompress`.
+    out: Vec<u8>,
 }
 
 impl fmt::Debug for Inflater {
@@ -91,13 +94,13 @@ impl Inflater {
     /// reliably catch a sender exceeding its limit; references past a reset are caught.)
     pub fn new(no_context_takeover: bool) -> Self {
         Inflater {
-            decompress: Decompress::new(false),
+            decompress: None,
             no_context_takeover,
             context_lost: false,
             stream_ended: false,
             consumed: 0,
             stopped: false,
-            out: vec![0; CHUNK].into_boxed_slice(),
+            out: Vec::new(),
         }
     }
 
@@ -107,7 +110,9 @@ impl Inflater {
         self.consumed = 0;
         self.stopped = false;
         if self.no_context_takeover || self.stream_ended {
-            self.decompress.reset(false);
+            if let Some(d) = &mut self.decompress {
+                d.reset(false);
+            }
             self.stream_ended = false;
             self.context_lost = false;
         }
@@ -164,16 +169,20 @@ impl Inflater {
         if self.stopped || self.stream_ended {
             return Ok(());
         }
+        let decompress = self
+            .decompress
+            .get_or_insert_with(|| Decompress::new(false));
+        if self.out.len() != CHUNK {
+            self.out = vec![0; CHUNK];
+        }
         loop {
-            let before_in = self.decompress.total_in();
-            let before_out = self.decompress.total_out();
-            let status = self
-                .decompress
-                .decompress(input, &mut self.out, FlushDecompress::Sync);
-            let used = usize::try_from(self.decompress.total_in() - before_in)
+            let before_in = decompress.total_in();
+            let before_out = decompress.total_out();
+            let status = decompress.decompress(input, &mut self.out, FlushDecompress::Sync);
+            let used = usize::try_from(decompress.total_in() - before_in)
                 .unwrap_or(input.len())
                 .min(input.len());
-            let produced = usize::try_from(self.decompress.total_out() - before_out)
+            let produced = usize::try_from(decompress.total_out() - before_out)
                 .unwrap_or(0)
                 .min(self.out.len());
             input = input.get(used..).unwrap_or_default();

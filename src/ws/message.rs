@@ -14,8 +14,9 @@ use crate::flow::analysis::Direction;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
-/// Joined-payload capacity kept between messages; a larger buffer is shrunk back.
-const BUFFER_KEEP: usize = 1 << 20;
+/// Joined-payload capacity kept between messages; a larger buffer is shrunk back (only
+/// fragmented and compressed messages use the buffer).
+const BUFFER_KEEP: usize = 64 << 10;
 
 /// Resource limits of a [`MessageAssembler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

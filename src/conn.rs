@@ -1,7 +1,9 @@
 //! One TCP connection's journey: TCP → HTTP request → response → WebSocket → closed.
 //!
 //! A [`Connection`] owns both directions' reassemblers and application-layer state and
-//! turns reassembled bytes into events. It never prints; it calls an [`EventSink`].
+//! turns reassembled bytes into events: HTTP heads, frames, messages, ping round trips,
+//! and the RFC 6455/7692 findings of its [`conform::Checker`]. It never prints; it calls
+//! an [`EventSink`].
 
 use crate::conform::{self, Checker, EndState, Finding, FrameRules, Kind};
 use crate::event::{
@@ -695,11 +697,11 @@ impl Session {
                     .or_else(|| times.get(frame.first_packet))
                     .unwrap_or(ctx.rel_time)
             };
-            let times = FrameTimes {
+            let frame_times = FrameTimes {
                 start,
                 end: ctx.rel_time,
             };
-            let pushed = messages.push(&frame, times);
+            let pushed = messages.push(&frame, frame_times);
             if let Some(problem) = pushed.fragmentation {
                 checker.fragmentation(dir, problem, &mut |f| emit_finding(id, ctx, f));
             }

@@ -1003,3 +1003,33 @@ fn chromium_deflate_inflates_to_what_was_sent() {
     // answers with both window sizes at 12.
     check_deflate_capture("deflate-chromium", 0);
 }
+
+#[test]
+fn decompression_bomb_costs_a_warning_not_memory() {
+    // 100 MiB of zeros deflates to about 100 KB; the default limit is 64 MiB inflated and
+    // the message keeps at most 16 MiB.
+    let mut enc = flate2::Compress::new(flate2::Compression::default(), false);
+    let zeros = vec![0u8; 100 << 20];
+    let mut data = Vec::with_capacity(200 << 10);
+    enc.compress_vec(&zeros, &mut data, flate2::FlushCompress::Sync)
+        .unwrap();
+    assert_eq!(data[data.len() - 4..], [0, 0, 0xff, 0xff]);
+    data.truncate(data.len() - 4);
+    drop(zeros);
+    let mut c = upgraded_deflate("");
+    let frame = client_frame(0xC2, KEY, &data);
+    for chunk in frame.chunks(60_000) {
+        c.c2s(chunk);
+    }
+    c.c2s(&client_frame(0x81, KEY, b"still decoding"));
+    let got = dissect_bytes(&finish(&mut c), ConnConfig::default());
+    let kinds: Vec<&str> = got.anomalies.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, ["decompression-limit"]);
+    let m = &got.data_messages(0, "c2s")[0];
+    assert!(m.compressed && !m.complete);
+    assert_eq!(m.len, 64 << 20);
+    assert_eq!(m.payload.len(), 16 << 20);
+    assert_eq!(m.wire_len, data.len() as u64);
+    // The connection goes on: the next (uncompressed) message is decoded.
+    assert_eq!(got.data_messages(0, "c2s")[1].payload, b"still decoding");
+}

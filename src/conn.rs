@@ -1,11 +1,15 @@
 //! One TCP connection's journey: TCP → HTTP request → response → WebSocket → closed.
 //!
 //! A [`Connection`] owns both directions' reassemblers and application-layer state and
-//! turns reassembled bytes into events. It never prints; it calls an [`EventSink`].
+//! turns reassembled bytes into events: HTTP heads, frames, messages, ping round trips,
+//! and the RFC 6455/7692 findings of its [`conform::Checker`]. It never prints; it calls
+//! an [`EventSink`].
 
+use crate::conform::{self, Checker, EndState, Finding, FrameRules, Kind};
 use crate::event::{
     Anomaly, ConnId, ConnectionSummary, Endpoints, Event, EventSink, FrameEvent, Handshake,
-    HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, Severity, TcpEnd, UpgradeState,
+    HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent, PingPongEvent, TcpEnd,
+    UpgradeState,
 };
 use crate::flow::analysis::{Direction, SegmentAnalysis, TcpAnalyzer};
 use crate::flow::reassembly::{Delivery, Reassembler, ReassemblyLimits};
@@ -13,7 +17,11 @@ use crate::http::accept::{self, AcceptVerdict};
 use crate::http::body::BodySkipper;
 use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
 use crate::wire::{TcpFlags, TcpSegment};
-use crate::ws::{DecodedFrame, DecoderLimits, FrameDecoder, GapOutcome, parse_close_body};
+use crate::ws::deflate::DEFAULT_MAX_INFLATED;
+use crate::ws::{
+    DecodedFrame, DecoderLimits, FrameDecoder, FrameTimes, GapOutcome, Message, MessageAssembler,
+    MessageLimits, OpCode, PingTracker, parse_close_body,
+};
 use std::io;
 use std::net::SocketAddr;
 
@@ -25,8 +33,10 @@ pub struct ConnConfig {
     pub ws_ports: Vec<u16>,
     /// Out-of-order buffering caps.
     pub reassembly: ReassemblyLimits,
-    /// Payload retention cap per frame.
+    /// Payload retention cap per frame (also the cap per joined message).
     pub decoder: DecoderLimits,
+    /// Most bytes a compressed message may inflate to before inflation stops.
+    pub max_inflated: u64,
     /// Largest HTTP head accepted.
     pub max_http_head: usize,
     /// Most bytes held from a client between its upgrade request and the response.
@@ -41,6 +51,7 @@ impl Default for ConnConfig {
             decoder: DecoderLimits {
                 max_retained_payload: 16 << 20,
             },
+            max_inflated: DEFAULT_MAX_INFLATED,
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
         }
@@ -62,10 +73,48 @@ enum App {
     Body(BodySkipper, Option<Box<HttpHead>>),
     /// Client sent an upgrade request; bytes after it wait for the server's answer.
     AwaitResponse(Vec<(u64, Vec<u8>)>),
-    /// WebSocket frames.
-    WebSocket(Box<FrameDecoder>),
+    /// WebSocket frames and messages.
+    WebSocket(Box<WsStream>),
     /// Not something wsdissect follows (or lost after a gap).
     Opaque,
+}
+
+/// One direction's WebSocket decoding: frames, then messages.
+#[derive(Debug)]
+struct WsStream {
+    decoder: FrameDecoder,
+    messages: MessageAssembler,
+    /// The packet (and its time) where the unfinished frame began, for message times.
+    frame_start: Option<(u64, f64)>,
+    /// Stream offset of the last frame whose header rules were checked.
+    header_checked: Option<u64>,
+}
+
+/// Capture times of this connection's most recent packets, to date frames that began in
+/// an earlier packet.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecentTimes {
+    slots: [(u64, f64); RECENT_TIMES],
+    next: usize,
+}
+
+/// Packets remembered by [`RecentTimes`].
+const RECENT_TIMES: usize = 16;
+
+impl RecentTimes {
+    fn note(&mut self, packet: u64, time: f64) {
+        if let Some(slot) = self.slots.get_mut(self.next % RECENT_TIMES) {
+            *slot = (packet, time);
+        }
+        self.next = self.next.wrapping_add(1);
+    }
+
+    fn get(&self, packet: u64) -> Option<f64> {
+        self.slots
+            .iter()
+            .find(|(p, _)| *p == packet && packet != 0)
+            .map(|(_, t)| *t)
+    }
 }
 
 /// An HTTP head waiting for its body to end.
@@ -103,6 +152,12 @@ struct Session {
     frames: [u64; 2],
     payload_bytes: [u64; 2],
     close: [Option<Option<u16>>; 2],
+    /// The RFC rules and their state.
+    checker: Checker,
+    /// Pings waiting for pongs.
+    pings: PingTracker,
+    /// Times of recent packets.
+    times: RecentTimes,
     /// Per-packet scratch.
     outcome: PacketOutcome,
     /// Bytes the current packet delivered into an unfinished PDU.
@@ -137,6 +192,8 @@ pub struct Connection {
     analyzer: TcpAnalyzer,
     first_packet: u64,
     last_packet: u64,
+    /// Capture time of `last_packet`.
+    last_time: f64,
     fin: [bool; 2],
     reset: bool,
     ended: bool,
@@ -176,6 +233,9 @@ impl Connection {
                 frames: [0; 2],
                 payload_bytes: [0; 2],
                 close: [None; 2],
+                checker: Checker::new(),
+                pings: PingTracker::new(),
+                times: RecentTimes::default(),
                 outcome: PacketOutcome::default(),
                 delivered_into_pdu: false,
             },
@@ -186,6 +246,7 @@ impl Connection {
             analyzer: TcpAnalyzer::new(),
             first_packet,
             last_packet: first_packet,
+            last_time: 0.0,
             fin: [false; 2],
             reset: false,
             ended: false,
@@ -235,6 +296,8 @@ impl Connection {
         visible: bool,
     ) -> io::Result<(Direction, SegmentAnalysis, PacketOutcome)> {
         self.last_packet = packet;
+        self.last_time = rel_time;
+        self.session.times.note(packet, rel_time);
         let flags = seg.flags;
         if flags.has(TcpFlags::SYN) && !self.session.roles_known {
             // SYN without ACK comes from the client; SYN+ACK from the server.
@@ -318,7 +381,7 @@ impl Connection {
     ) -> io::Result<()> {
         let mut ctx = PacketCtx {
             packet: last_packet,
-            rel_time: 0.0,
+            rel_time: self.last_time,
             sink,
             visible,
             error: None,
@@ -344,8 +407,8 @@ impl Connection {
             reassembler.flush(ctx.packet, &mut |d| session.deliver(side, d, ctx));
         }
         for side in 0..2 {
-            if let App::WebSocket(decoder) = &self.session.apps[side]
-                && let Some(pending) = decoder.pending()
+            if let App::WebSocket(ws) = &self.session.apps[side]
+                && let Some(pending) = ws.decoder.pending()
             {
                 let dir = self.session.direction(side);
                 let message = match pending.header {
@@ -358,15 +421,15 @@ impl Connection {
                         pending.bytes_seen, pending.first_packet
                     ),
                 };
-                let anomaly = Anomaly {
-                    kind: "truncated-frame",
-                    severity: Severity::Warning,
-                    conn: Some(self.session.id),
-                    dir: Some(dir),
-                    packet: ctx.packet,
-                    message,
-                };
-                ctx.emit(&Event::Anomaly(&anomaly));
+                emit_finding(
+                    self.session.id,
+                    ctx,
+                    Finding {
+                        kind: conform::TRUNCATED_FRAME,
+                        dir: Some(dir),
+                        message,
+                    },
+                );
             }
         }
         if let Some(state) = self.session.state {
@@ -379,6 +442,20 @@ impl Connection {
             } else {
                 TcpEnd::Open
             };
+            let desynchronized = self
+                .session
+                .apps
+                .iter()
+                .any(|a| matches!(a, App::WebSocket(ws) if ws.decoder.is_desynchronized()));
+            let end = EndState {
+                tcp_end,
+                websocket: matches!(state, UpgradeState::Upgraded | UpgradeState::Assumed),
+                desynchronized,
+            };
+            let id = self.session.id;
+            self.session
+                .checker
+                .end(end, &mut |f| emit_finding(id, ctx, f));
             let c = self.session.client_side;
             let order = [c, 1 - c];
             let summary = ConnectionSummary {
@@ -434,23 +511,14 @@ impl Session {
         }
     }
 
-    fn anomaly(
-        &self,
-        ctx: &mut PacketCtx<'_>,
-        side: Option<SideIdx>,
-        kind: &'static str,
-        severity: Severity,
-        message: String,
-    ) {
-        let anomaly = Anomaly {
+    /// Reports `kind` concerning side `side` with a specific message.
+    fn anomaly(&self, ctx: &mut PacketCtx<'_>, side: Option<SideIdx>, kind: Kind, message: String) {
+        let finding = Finding {
             kind,
-            severity,
-            conn: Some(self.id),
             dir: side.map(|s| self.direction(s)),
-            packet: ctx.packet,
             message,
         };
-        ctx.emit(&Event::Anomaly(&anomaly));
+        emit_finding(self.id, ctx, finding);
     }
 
     /// Takes one reassembled chunk of side `side`.
@@ -464,27 +532,25 @@ impl Session {
     fn gap(&mut self, side: SideIdx, len: u64, ctx: &mut PacketCtx<'_>) {
         let dir = self.direction(side);
         match &mut self.apps[side] {
-            App::WebSocket(decoder) => {
-                if decoder.is_desynchronized() {
+            App::WebSocket(ws) => {
+                if ws.decoder.is_desynchronized() {
                     return;
                 }
-                match decoder.gap(ctx.packet, len) {
+                match ws.decoder.gap(ctx.packet, len) {
                     GapOutcome::Absorbed => {
                         // A gap ending exactly at a frame's end completes that frame.
                         self.with_decoder(side, ctx, |decoder, emit| decoder.flush(emit));
                         self.anomaly(
                         ctx,
                         Some(side),
-                        "tcp-gap",
-                        Severity::Warning,
+                        conform::TCP_GAP,
                         format!("{len} bytes {} not captured, inside a frame's payload: that frame is incomplete, decoding continues after it", dir.short()),
                     );
                     }
                     GapOutcome::Desynchronized => self.anomaly(
                         ctx,
                         Some(side),
-                        "tcp-gap",
-                        Severity::Warning,
+                        conform::TCP_GAP,
                         format!("{len} bytes {} not captured where a frame header was due: the rest of this direction cannot be decoded safely", dir.short()),
                     ),
                 }
@@ -498,8 +564,7 @@ impl Session {
                 self.anomaly(
                     ctx,
                     Some(side),
-                    "tcp-gap",
-                    Severity::Warning,
+                    conform::TCP_GAP,
                     format!(
                         "{len} bytes {} not captured inside HTTP data: the rest of this direction is not decoded",
                         dir.short()
@@ -535,8 +600,7 @@ impl Session {
                         self.anomaly(
                             ctx,
                             Some(side),
-                            "http-head-too-large",
-                            Severity::Warning,
+                            conform::HTTP_HEAD_TOO_LARGE,
                             format!("HTTP head longer than {max} bytes: not decoded further"),
                         );
                     }
@@ -562,6 +626,9 @@ impl Session {
                     if total + bytes.len() <= self.config.max_held_bytes {
                         held.push((packet, bytes.to_vec()));
                     }
+                    let id = self.id;
+                    self.checker
+                        .early_data(bytes.len(), &mut |f| emit_finding(id, ctx, f));
                     return;
                 }
                 App::WebSocket(_) => {
@@ -572,8 +639,31 @@ impl Session {
         }
     }
 
-    /// Runs `f` on side `side`'s frame decoder, turning the frames it yields into events
-    /// and counting them.
+    /// The WebSocket state of side `side`'s direction, under the checker's rules.
+    fn websocket_app(&self, side: SideIdx) -> App {
+        // Without a captured handshake the parameters are unknown: context takeover (the
+        // default) is assumed.
+        let deflate = self.checker.rules().deflate.then(|| {
+            let params = self.checker.deflate_params().unwrap_or_default();
+            match self.direction(side) {
+                Direction::ClientToServer => params.client_no_context_takeover,
+                Direction::ServerToClient => params.server_no_context_takeover,
+            }
+        });
+        let limits = MessageLimits {
+            max_retained: self.config.decoder.max_retained_payload,
+            max_inflated: self.config.max_inflated,
+        };
+        App::WebSocket(Box::new(WsStream {
+            decoder: FrameDecoder::new(self.config.decoder),
+            messages: MessageAssembler::new(limits, deflate),
+            frame_start: None,
+            header_checked: None,
+        }))
+    }
+
+    /// Runs `f` on side `side`'s frame decoder, turning the frames it yields into frame
+    /// and message events and conformance findings, and counting them.
     fn with_decoder(
         &mut self,
         side: SideIdx,
@@ -581,16 +671,77 @@ impl Session {
         f: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(DecodedFrame<'_>)),
     ) {
         let dir = self.direction(side);
-        let id = self.id;
-        let App::WebSocket(decoder) = &mut self.apps[side] else {
+        let Session {
+            id,
+            apps,
+            checker,
+            pings,
+            times,
+            ..
+        } = self;
+        let id = *id;
+        let App::WebSocket(ws) = &mut apps[side] else {
             return;
         };
+        let WsStream {
+            decoder,
+            messages,
+            frame_start,
+            header_checked,
+        } = &mut **ws;
         let mut frames = FrameCounter::default();
+        let memo = *frame_start;
         f(decoder, &mut |frame| {
             frames.record(&frame);
             emit_frame(id, dir, &frame, ctx);
+            if *header_checked != Some(frame.stream_offset) {
+                *header_checked = Some(frame.stream_offset);
+                checker.header(dir, &frame.header, &mut |f| emit_finding(id, ctx, f));
+            }
+            checker.frame(dir, &frame, &mut |f| emit_finding(id, ctx, f));
+            let start = if frame.first_packet == ctx.packet {
+                ctx.rel_time
+            } else {
+                memo.filter(|(p, _)| *p == frame.first_packet)
+                    .map(|(_, t)| t)
+                    .or_else(|| times.get(frame.first_packet))
+                    .unwrap_or(ctx.rel_time)
+            };
+            let frame_times = FrameTimes {
+                start,
+                end: ctx.rel_time,
+            };
+            let pushed = messages.push(&frame, frame_times);
+            if let Some(problem) = pushed.fragmentation {
+                checker.fragmentation(dir, problem, &mut |f| emit_finding(id, ctx, f));
+            }
+            if let Some(problem) = &pushed.inflate {
+                checker.inflate(dir, problem, &mut |f| emit_finding(id, ctx, f));
+            }
+            if let Some(message) = &pushed.message {
+                emit_message(id, dir, message, ctx);
+                checker.message(dir, message, &mut |f| emit_finding(id, ctx, f));
+                pair_ping_pong(id, dir, message, pings, ctx);
+            }
         });
-        if decoder.pending().is_some() {
+        if let Some(pending) = decoder.pending() {
+            // A header is checked as soon as it is complete.
+            if let Some(header) = pending.header {
+                let offset = decoder.stream_offset().saturating_sub(pending.bytes_seen);
+                if *header_checked != Some(offset) {
+                    *header_checked = Some(offset);
+                    checker.header(dir, &header, &mut |f| emit_finding(id, ctx, f));
+                }
+            }
+            // Remember where the frame began, while that packet's time is known.
+            if frame_start.map(|(p, _)| p) != Some(pending.first_packet) {
+                let time = if pending.first_packet == ctx.packet {
+                    Some(ctx.rel_time)
+                } else {
+                    times.get(pending.first_packet)
+                };
+                *frame_start = time.map(|t| (pending.first_packet, t));
+            }
             self.delivered_into_pdu = true;
         }
         self.outcome.pdus_completed += frames.count;
@@ -622,7 +773,13 @@ impl Session {
             if self.state.is_none() {
                 self.state = Some(UpgradeState::Assumed);
             }
-            return App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder)));
+            // Nothing is known of the extensions: RSV1 is taken as permessage-deflate.
+            self.checker.set_rules(FrameRules {
+                handshake_seen: false,
+                deflate: true,
+                other_extensions: false,
+            });
+            return self.websocket_app(side);
         }
         App::Opaque
     }
@@ -636,8 +793,7 @@ impl Session {
                     self.anomaly(
                         ctx,
                         Some(side),
-                        "http-malformed",
-                        Severity::Warning,
+                        conform::HTTP_MALFORMED,
                         format!("unparsable HTTP response head: {e}"),
                     );
                 }
@@ -650,8 +806,7 @@ impl Session {
                     self.anomaly(
                         ctx,
                         Some(side),
-                        "http-malformed",
-                        Severity::Warning,
+                        conform::HTTP_MALFORMED,
                         format!("unparsable HTTP request head: {e}"),
                     );
                 }
@@ -672,6 +827,9 @@ impl Session {
         }
         if request.is_websocket_upgrade() {
             self.emit_request(ctx, &request);
+            let id = self.id;
+            self.checker
+                .request(&request, &mut |f| emit_finding(id, ctx, f));
             self.state = Some(UpgradeState::Requested);
             self.apps[side] = App::AwaitResponse(Vec::new());
             self.request = Some((packet, request));
@@ -754,8 +912,7 @@ impl Session {
                     self.anomaly(
                         ctx,
                         Some(side),
-                        "unrequested-101",
-                        Severity::Error,
+                        conform::UNREQUESTED_101,
                         "101 Switching Protocols to websocket without a WebSocket upgrade request"
                             .to_string(),
                     );
@@ -804,35 +961,14 @@ impl Session {
         let client = 1 - side;
         if upgraded {
             self.state = Some(UpgradeState::Upgraded);
-            match &verdict {
-                AcceptVerdict::Valid => {}
-                AcceptVerdict::Mismatch { .. } => self.anomaly(
-                    ctx,
-                    Some(side),
-                    "accept-mismatch",
-                    Severity::Error,
-                    verdict.to_string(),
-                ),
-                AcceptVerdict::MissingKey => self.anomaly(
-                    ctx,
-                    Some(client),
-                    "missing-key",
-                    Severity::Error,
-                    verdict.to_string(),
-                ),
-                AcceptVerdict::MissingAccept => self.anomaly(
-                    ctx,
-                    Some(side),
-                    "missing-accept",
-                    Severity::Error,
-                    verdict.to_string(),
-                ),
-            }
-            self.apps[side] = App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder)));
-            let held = std::mem::replace(
-                &mut self.apps[client],
-                App::WebSocket(Box::new(FrameDecoder::new(self.config.decoder))),
-            );
+            let id = self.id;
+            self.checker
+                .response(&request, &response, &verdict, &mut |f| {
+                    emit_finding(id, ctx, f)
+                });
+            self.apps[side] = self.websocket_app(side);
+            let client_app = self.websocket_app(client);
+            let held = std::mem::replace(&mut self.apps[client], client_app);
             if let App::AwaitResponse(held) = held {
                 for (p, bytes) in held {
                     self.data(client, p, &bytes, ctx);
@@ -840,22 +976,16 @@ impl Session {
             }
         } else if switched_elsewhere {
             self.state = Some(UpgradeState::Refused);
-            let upgrade = response.header("Upgrade").unwrap_or("(none)").to_string();
-            self.anomaly(
-                ctx,
-                Some(side),
-                "upgrade-not-websocket",
-                Severity::Error,
-                format!("101 Switching Protocols with Upgrade: {upgrade} instead of websocket: the connection is not decoded further"),
-            );
+            let id = self.id;
+            self.checker
+                .upgrade_not_websocket(&response, &mut |f| emit_finding(id, ctx, f));
             self.apps = [App::Opaque, App::Opaque];
         } else {
             self.state = Some(UpgradeState::Refused);
             self.anomaly(
                 ctx,
                 Some(side),
-                "upgrade-refused",
-                Severity::Warning,
+                conform::UPGRADE_REFUSED,
                 format!(
                     "server answered the upgrade request with {} {}",
                     response.status, response.reason
@@ -926,4 +1056,63 @@ fn emit_frame(conn: ConnId, dir: Direction, frame: &DecodedFrame<'_>, ctx: &mut 
         close_reason,
     };
     ctx.emit(&Event::Frame(&event));
+}
+
+/// Turns a conformance finding into an anomaly event at the current packet.
+fn emit_finding(conn: ConnId, ctx: &mut PacketCtx<'_>, finding: Finding) {
+    let anomaly = Anomaly {
+        kind: finding.kind.name,
+        severity: finding.kind.severity,
+        conn: Some(conn),
+        dir: finding.dir,
+        packet: ctx.packet,
+        message: finding.message,
+    };
+    ctx.emit(&Event::Anomaly(&anomaly));
+}
+
+fn emit_message(conn: ConnId, dir: Direction, m: &Message<'_>, ctx: &mut PacketCtx<'_>) {
+    let event = MessageEvent {
+        conn,
+        dir,
+        opcode: m.opcode,
+        len: m.len,
+        frames: m.frames,
+        first_packet: m.first_packet,
+        last_packet: ctx.packet,
+        first_time: m.first_time,
+        rel_time: ctx.rel_time,
+        payload: m.payload,
+        payload_complete: m.payload_complete,
+        compressed: m.compressed,
+        wire_len: m.wire_len,
+    };
+    ctx.emit(&Event::Message(&event));
+}
+
+/// Remembers pings and reports the pongs that echo them.
+fn pair_ping_pong(
+    conn: ConnId,
+    dir: Direction,
+    m: &Message<'_>,
+    pings: &mut PingTracker,
+    ctx: &mut PacketCtx<'_>,
+) {
+    match m.opcode {
+        OpCode::Ping => pings.ping(dir, ctx.packet, ctx.rel_time, m.payload, m.payload_complete),
+        OpCode::Pong => {
+            if let Some(pair) = pings.pong(dir, ctx.rel_time, m.payload, m.payload_complete) {
+                let event = PingPongEvent {
+                    conn,
+                    ping_dir: pair.ping_dir,
+                    ping_packet: pair.ping_packet,
+                    pong_packet: ctx.packet,
+                    rtt: pair.rtt,
+                    payload_len: pair.payload_len,
+                };
+                ctx.emit(&Event::PingPong(&event));
+            }
+        }
+        _ => {}
+    }
 }

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod capture;
 pub mod check;
+pub mod conform;
 pub mod conn;
 pub mod dissect;
 pub mod event;

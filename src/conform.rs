@@ -1,0 +1,874 @@
+//! The rules of RFC 6455 (and RFC 7692) that a passive observer can check, each an
+//! anomaly kind with a stable name and a severity.
+//!
+//! [`Checker`] holds the little per-connection state the rules need (what the handshake
+//! negotiated, which side has sent its Close) and is called by the connection state
+//! machine at the right moments: request and response heads, every frame, every
+//! message, the end of the connection. It reports [`Finding`]s; the caller adds the
+//! connection and packet and turns them into [`Anomaly`](crate::event::Anomaly) events.
+//! [`KINDS`] lists every kind for documentation and for the `check` command.
+
+use crate::event::{Severity, TcpEnd};
+use crate::flow::analysis::Direction;
+use crate::http::accept::{self, AcceptVerdict};
+use crate::http::extensions::{self, DeflateParams, NegotiationProblem, Side};
+use crate::http::head::{Request, Response};
+use crate::ws::close::{CloseCode, parse_close_body};
+use crate::ws::decoder::DecodedFrame;
+use crate::ws::frame::{FrameHeader, RSV1, RSV2, RSV3};
+use crate::ws::message::{Fragmentation, InflateProblem, MAX_CONTROL_PAYLOAD, Message};
+use crate::ws::opcode::OpCode;
+use crate::ws::utf8::{self, Utf8Verdict};
+
+/// An anomaly kind: stable name, severity, one-line description citing the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// What the rule says, with its source.
+    pub description: &'static str,
+}
+
+macro_rules! kinds {
+    ($($id:ident = ($name:literal, $sev:ident, $desc:literal);)*) => {
+        $(
+            #[doc = concat!("`", $name, "`: ", $desc)]
+            pub const $id: Kind = Kind { name: $name, severity: Severity::$sev, description: $desc };
+        )*
+        /// Every anomaly kind wsdissect reports: (name, severity, description), grouped
+        /// by layer (handshake, frames, messages and compression, connection, capture).
+        pub const KINDS: &[(&str, Severity, &str)] = &[$(($name, Severity::$sev, $desc)),*];
+        /// Every anomaly kind as a [`Kind`], in the order of [`KINDS`].
+        pub const ALL: &[Kind] = &[$($id),*];
+    };
+}
+
+kinds! {
+    // Opening handshake.
+    METHOD_NOT_GET = ("method-not-get", Error,
+        "the upgrade request's method must be GET (RFC 6455 §4.1)");
+    HTTP_VERSION_TOO_OLD = ("http-version-too-old", Error,
+        "the upgrade request must be HTTP/1.1 or later (RFC 6455 §4.1)");
+    MISSING_HOST = ("missing-host", Error,
+        "the upgrade request must have a Host header (RFC 6455 §4.1)");
+    MISSING_KEY = ("missing-key", Error,
+        "the upgrade request must have a Sec-WebSocket-Key (RFC 6455 §4.1)");
+    BAD_KEY = ("bad-key", Error,
+        "Sec-WebSocket-Key must be the base64 encoding of a 16-byte nonce (RFC 6455 §4.1)");
+    BAD_VERSION = ("bad-version", Error,
+        "Sec-WebSocket-Version must be 13 (RFC 6455 §4.1)");
+    BAD_EXTENSION_OFFER = ("bad-extension-offer", Warning,
+        "the client's Sec-WebSocket-Extensions is malformed or has invalid permessage-deflate parameters; a server must decline it (RFC 6455 §9.1, RFC 7692 §7.1)");
+    FRAMES_BEFORE_101 = ("frames-before-101", Error,
+        "the client must wait for the server's response before sending data (RFC 6455 §4.1)");
+    UPGRADE_REFUSED = ("upgrade-refused", Warning,
+        "the server answered the upgrade request with a status other than 101 (RFC 6455 §4.2.2)");
+    UPGRADE_NOT_WEBSOCKET = ("upgrade-not-websocket", Error,
+        "a 101 answer to a WebSocket upgrade request must switch to websocket (RFC 6455 §4.2.2)");
+    MISSING_UPGRADE_HEADER = ("missing-upgrade-header", Error,
+        "the 101 response must have Upgrade: websocket (RFC 6455 §4.2.2)");
+    MISSING_CONNECTION_UPGRADE = ("missing-connection-upgrade", Error,
+        "the 101 response must have Connection: Upgrade (RFC 6455 §4.2.2)");
+    MISSING_ACCEPT = ("missing-accept", Error,
+        "the 101 response must have a Sec-WebSocket-Accept (RFC 6455 §4.2.2)");
+    ACCEPT_MISMATCH = ("accept-mismatch", Error,
+        "Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2)");
+    UNOFFERED_SUBPROTOCOL = ("unoffered-subprotocol", Error,
+        "the server must select one of the subprotocols the client offered (RFC 6455 §4.2.2)");
+    UNOFFERED_EXTENSION = ("unoffered-extension", Error,
+        "the server must accept only extensions and parameters the client offered (RFC 6455 §9.1, RFC 7692 §7.1)");
+    BAD_EXTENSION_RESPONSE = ("bad-extension-response", Error,
+        "the server's Sec-WebSocket-Extensions must be well-formed with valid permessage-deflate parameters (RFC 6455 §9.1, RFC 7692 §7.1)");
+    UNREQUESTED_101 = ("unrequested-101", Error,
+        "a 101 switching to websocket must answer a WebSocket upgrade request (RFC 6455 §4.2.2)");
+    // Frames.
+    UNMASKED_CLIENT_FRAME = ("unmasked-client-frame", Error,
+        "client frames must be masked (RFC 6455 §5.1)");
+    MASKED_SERVER_FRAME = ("masked-server-frame", Error,
+        "server frames must not be masked (RFC 6455 §5.1)");
+    RSV_WITHOUT_EXTENSION = ("rsv-without-extension", Error,
+        "RSV bits must be 0 unless a negotiated extension defines them; permessage-deflate's RSV1 only on the first frame of a data message (RFC 6455 §5.2, RFC 7692 §6)");
+    RESERVED_OPCODE = ("reserved-opcode", Error,
+        "reserved opcodes must not be used (RFC 6455 §5.2)");
+    CONTROL_FRAME_TOO_LONG = ("control-frame-too-long", Error,
+        "control frames must have a payload of 125 bytes or less (RFC 6455 §5.5)");
+    FRAGMENTED_CONTROL_FRAME = ("fragmented-control-frame", Error,
+        "control frames must not be fragmented (RFC 6455 §5.5)");
+    CONTINUATION_WITHOUT_MESSAGE = ("continuation-without-message", Error,
+        "a continuation frame must continue a fragmented message (RFC 6455 §5.4)");
+    NEW_MESSAGE_WHILE_FRAGMENTED = ("new-message-while-fragmented", Error,
+        "a data message must not start before the fragmented one ends (RFC 6455 §5.4)");
+    LENGTH_TOP_BIT = ("length-top-bit", Error,
+        "the most significant bit of a 64-bit payload length must be 0 (RFC 6455 §5.2)");
+    NON_MINIMAL_LENGTH = ("non-minimal-length", Error,
+        "payload lengths must use the minimal number of bytes (RFC 6455 §5.2)");
+    CLOSE_BODY_ONE_BYTE = ("close-body-one-byte", Error,
+        "a Close frame body must be empty or start with a 2-byte status code (RFC 6455 §5.5.1)");
+    CLOSE_CODE_FORBIDDEN = ("close-code-forbidden", Error,
+        "close codes 1005, 1006 and 1015 must not be sent in a Close frame (RFC 6455 §7.4.1)");
+    CLOSE_CODE_UNASSIGNED = ("close-code-unassigned", Error,
+        "close codes must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 §7.4, IANA WebSocket Close Code Number Registry)");
+    DATA_AFTER_CLOSE = ("data-after-close", Error,
+        "an endpoint must not send data frames after its Close frame (RFC 6455 §5.5.1)");
+    // Messages and compression.
+    INVALID_UTF8 = ("invalid-utf8", Error,
+        "text messages and close reasons must be valid UTF-8 (RFC 6455 §5.6, §8.1)");
+    INFLATE_FAILED = ("inflate-failed", Error,
+        "a compressed message must be valid DEFLATE data (RFC 7692 §7.2.2)");
+    INFLATE_CONTEXT_LOST = ("inflate-context-lost", Warning,
+        "compressed messages could not be inflated: the shared sliding window is unknown (an earlier message was lost or not inflated, or the handshake was not captured)");
+    DECOMPRESSION_LIMIT = ("decompression-limit", Warning,
+        "a compressed message inflated past the configured limit; the rest of it was not inflated");
+    // Connection.
+    NO_CLOSE_HANDSHAKE = ("no-close-handshake", Warning,
+        "the TCP connection ended without a WebSocket close handshake (close code 1006, RFC 6455 §7.1.5)");
+    CLOSE_NOT_ANSWERED = ("close-not-answered", Warning,
+        "one side sent a Close frame and the other never answered with one (RFC 6455 §5.5.1)");
+    // Capture and decoding limits.
+    TCP_GAP = ("tcp-gap", Warning,
+        "bytes missing from the capture: frames in them could not be decoded");
+    TRUNCATED_FRAME = ("truncated-frame", Warning,
+        "the stream ended inside a frame");
+    HTTP_HEAD_TOO_LARGE = ("http-head-too-large", Warning,
+        "an HTTP head exceeded the size limit and was not decoded");
+    HTTP_MALFORMED = ("http-malformed", Warning,
+        "an HTTP head could not be parsed");
+}
+
+/// The kind named `name`, if there is one.
+pub fn kind(name: &str) -> Option<Kind> {
+    ALL.iter().copied().find(|k| k.name == name)
+}
+
+/// One rule broken (or one thing noted), for the caller to locate and report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Which rule.
+    pub kind: Kind,
+    /// Direction concerned, when one is.
+    pub dir: Option<Direction>,
+    /// The specific explanation.
+    pub message: String,
+}
+
+/// Where findings go.
+pub type Report<'r> = &'r mut dyn FnMut(Finding);
+
+fn report(out: Report<'_>, kind: Kind, dir: Option<Direction>, message: String) {
+    out(Finding { kind, dir, message });
+}
+
+/// A finding whose message is the kind's description plus `detail`.
+fn rule(out: Report<'_>, kind: Kind, dir: Option<Direction>, detail: std::fmt::Arguments<'_>) {
+    report(out, kind, dir, format!("{}: {detail}", kind.description));
+}
+
+const C2S: Direction = Direction::ClientToServer;
+const S2C: Direction = Direction::ServerToClient;
+
+fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+/// What the handshake established, as far as the frame rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameRules {
+    /// The opening handshake was captured (else extension-dependent rules are skipped).
+    pub handshake_seen: bool,
+    /// permessage-deflate is in use: RSV1 marks compressed messages.
+    pub deflate: bool,
+    /// Another extension is in use: RSV bits may mean something wsdissect does not know.
+    pub other_extensions: bool,
+}
+
+/// What a connection's end looked like, for the closing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndState {
+    /// How TCP ended.
+    pub tcp_end: TcpEnd,
+    /// Frames were decoded in at least one direction (the connection was WebSocket).
+    pub websocket: bool,
+    /// A gap lost frame boundaries in some direction (the close frames may be unseen).
+    pub desynchronized: bool,
+}
+
+/// The rules' state for one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Checker {
+    rules: FrameRules,
+    /// The permessage-deflate parameters agreed, when it was.
+    deflate: Option<DeflateParams>,
+    /// A Close frame was sent c2s (0) / s2c (1).
+    closed: [bool; 2],
+    early_data_reported: bool,
+}
+
+impl Checker {
+    /// A checker before any handshake.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets what the handshake negotiated (or that none was captured).
+    pub fn set_rules(&mut self, rules: FrameRules) {
+        self.rules = rules;
+    }
+
+    /// The permessage-deflate parameters the handshake agreed on, if any.
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.deflate
+    }
+
+    /// The frame rules in force.
+    pub fn rules(&self) -> FrameRules {
+        self.rules
+    }
+
+    /// Whether a Close frame was sent in `dir`.
+    pub fn closed(&self, dir: Direction) -> bool {
+        self.closed.get(dir_index(dir)).copied().unwrap_or(false)
+    }
+
+    /// A WebSocket upgrade request (RFC 6455 §4.1).
+    pub fn request(&mut self, req: &Request, out: Report<'_>) {
+        if req.method != "GET" {
+            rule(
+                out,
+                METHOD_NOT_GET,
+                Some(C2S),
+                format_args!("method is {}", req.method),
+            );
+        }
+        if req.version < 1 {
+            rule(
+                out,
+                HTTP_VERSION_TOO_OLD,
+                Some(C2S),
+                format_args!("HTTP/1.{}", req.version),
+            );
+        }
+        if req.header("Host").is_none() {
+            report(
+                out,
+                MISSING_HOST,
+                Some(C2S),
+                MISSING_HOST.description.to_string(),
+            );
+        }
+        match req.header("Sec-WebSocket-Key") {
+            None => report(
+                out,
+                MISSING_KEY,
+                Some(C2S),
+                MISSING_KEY.description.to_string(),
+            ),
+            Some(key) if !accept::key_is_valid_nonce(key) => {
+                rule(out, BAD_KEY, Some(C2S), format_args!("got {key:?}"))
+            }
+            Some(_) => {}
+        }
+        match req.header("Sec-WebSocket-Version") {
+            None => rule(
+                out,
+                BAD_VERSION,
+                Some(C2S),
+                format_args!("no Sec-WebSocket-Version"),
+            ),
+            Some(v) if v.trim() != "13" => {
+                rule(out, BAD_VERSION, Some(C2S), format_args!("got {v:?}"))
+            }
+            Some(_) => {}
+        }
+        match extensions::header_extensions(&req.headers) {
+            Some(Err(e)) => rule(out, BAD_EXTENSION_OFFER, Some(C2S), format_args!("{e}")),
+            Some(Ok(list)) => {
+                for ext in list.iter().filter(|e| e.is_permessage_deflate()) {
+                    if let Err(e) = extensions::deflate_params(ext, Side::Offer) {
+                        rule(out, BAD_EXTENSION_OFFER, Some(C2S), format_args!("{e}"));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Client bytes after the upgrade request, before the response (once per connection).
+    pub fn early_data(&mut self, len: usize, out: Report<'_>) {
+        if !self.early_data_reported {
+            self.early_data_reported = true;
+            rule(
+                out,
+                FRAMES_BEFORE_101,
+                Some(C2S),
+                format_args!("{len} bytes sent before the server answered"),
+            );
+        }
+    }
+
+    /// A 101 response naming websocket, to `req`: checks it and sets the frame rules from
+    /// the negotiated extensions.
+    pub fn response(
+        &mut self,
+        req: &Request,
+        resp: &Response,
+        verdict: &AcceptVerdict,
+        out: Report<'_>,
+    ) {
+        if !resp.header_has_token("Connection", "Upgrade") {
+            let got = resp.header("Connection").unwrap_or("(none)");
+            rule(
+                out,
+                MISSING_CONNECTION_UPGRADE,
+                Some(S2C),
+                format_args!("Connection: {got}"),
+            );
+        }
+        match verdict {
+            AcceptVerdict::Valid | AcceptVerdict::MissingKey => {}
+            AcceptVerdict::Mismatch { .. } => {
+                rule(out, ACCEPT_MISMATCH, Some(S2C), format_args!("{verdict}"))
+            }
+            AcceptVerdict::MissingAccept => report(
+                out,
+                MISSING_ACCEPT,
+                Some(S2C),
+                MISSING_ACCEPT.description.to_string(),
+            ),
+        }
+        let chosen: Vec<&str> =
+            extensions::header_list(&resp.headers, "Sec-WebSocket-Protocol").collect();
+        if !chosen.is_empty() {
+            let mut offered = extensions::header_list(&req.headers, "Sec-WebSocket-Protocol");
+            match chosen.as_slice() {
+                [one] if offered.any(|o| o == *one) => {}
+                [one] => rule(
+                    out,
+                    UNOFFERED_SUBPROTOCOL,
+                    Some(S2C),
+                    format_args!("{one:?} was not offered"),
+                ),
+                _ => rule(
+                    out,
+                    UNOFFERED_SUBPROTOCOL,
+                    Some(S2C),
+                    format_args!(
+                        "{} subprotocols selected: {}",
+                        chosen.len(),
+                        chosen.join(", ")
+                    ),
+                ),
+            }
+        }
+        let n = extensions::negotiate(&req.headers, &resp.headers);
+        for p in &n.problems {
+            match p {
+                // Reported with the request.
+                NegotiationProblem::OfferSyntax(_) | NegotiationProblem::OfferParams(_) => {}
+                NegotiationProblem::ResponseSyntax(_)
+                | NegotiationProblem::ResponseParams(_)
+                | NegotiationProblem::AcceptedTwice => {
+                    rule(out, BAD_EXTENSION_RESPONSE, Some(S2C), format_args!("{p}"))
+                }
+                NegotiationProblem::NotOffered(_) | NegotiationProblem::DeflateMismatch(_) => {
+                    rule(out, UNOFFERED_EXTENSION, Some(S2C), format_args!("{p}"))
+                }
+            }
+        }
+        self.deflate = n.deflate;
+        self.rules = FrameRules {
+            handshake_seen: true,
+            deflate: n.deflate.is_some(),
+            other_extensions: n.other_extensions,
+        };
+    }
+
+    /// A 101 answer to a WebSocket upgrade request that does not switch to websocket.
+    pub fn upgrade_not_websocket(&mut self, resp: &Response, out: Report<'_>) {
+        match resp.header("Upgrade") {
+            None => rule(
+                out,
+                MISSING_UPGRADE_HEADER,
+                Some(S2C),
+                format_args!("no Upgrade header: the connection is not decoded further"),
+            ),
+            Some(u) => rule(
+                out,
+                UPGRADE_NOT_WEBSOCKET,
+                Some(S2C),
+                format_args!("Upgrade: {u}: the connection is not decoded further"),
+            ),
+        }
+    }
+
+    /// A frame header in `dir`, as soon as it is complete (a frame declaring 2^63 bytes
+    /// never ends). Called once per frame.
+    pub fn header(&mut self, dir: Direction, h: &FrameHeader, out: Report<'_>) {
+        let op = h.opcode;
+        let d = Some(dir);
+        match (dir, h.is_masked()) {
+            (Direction::ClientToServer, false) => rule(
+                out,
+                UNMASKED_CLIENT_FRAME,
+                d,
+                format_args!("{op} frame without a masking key"),
+            ),
+            (Direction::ServerToClient, true) => rule(
+                out,
+                MASKED_SERVER_FRAME,
+                d,
+                format_args!("{op} frame with a masking key"),
+            ),
+            _ => {}
+        }
+        self.rsv(dir, h.rsv, op, out);
+        if op.is_reserved() {
+            rule(
+                out,
+                RESERVED_OPCODE,
+                d,
+                format_args!("opcode 0x{:X}", u8::from(op)),
+            );
+        }
+        if op.is_control() {
+            if h.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                rule(
+                    out,
+                    CONTROL_FRAME_TOO_LONG,
+                    d,
+                    format_args!("{op} frame of {} bytes", h.payload_len),
+                );
+            }
+            if !h.fin {
+                rule(
+                    out,
+                    FRAGMENTED_CONTROL_FRAME,
+                    d,
+                    format_args!("{op} frame without FIN"),
+                );
+            }
+        }
+        if h.length_top_bit_set() {
+            rule(
+                out,
+                LENGTH_TOP_BIT,
+                d,
+                format_args!("declared length 0x{:016X}", h.payload_len),
+            );
+        } else if !h.is_minimal_length() {
+            rule(
+                out,
+                NON_MINIMAL_LENGTH,
+                d,
+                format_args!(
+                    "length {} written with {} extended length bytes",
+                    h.payload_len,
+                    h.length_encoding.extra_len()
+                ),
+            );
+        }
+    }
+
+    /// A complete frame in `dir`, before it joins a message.
+    pub fn frame(&mut self, dir: Direction, frame: &DecodedFrame<'_>, out: Report<'_>) {
+        let op = frame.header.opcode;
+        let d = Some(dir);
+        let i = dir_index(dir);
+        let closed = self.closed.get(i).copied().unwrap_or(false);
+        if op.is_data() && closed {
+            rule(
+                out,
+                DATA_AFTER_CLOSE,
+                d,
+                format_args!("{op} frame after this side's Close"),
+            );
+        }
+        if op == OpCode::Close {
+            close_body(dir, frame, out);
+            if let Some(c) = self.closed.get_mut(i) {
+                *c = true;
+            }
+        }
+    }
+
+    fn rsv(&self, dir: Direction, rsv: u8, op: OpCode, out: Report<'_>) {
+        // Without a captured handshake, or with an extension wsdissect does not know,
+        // the RSV bits may legitimately mean something.
+        if rsv == 0 || !self.rules.handshake_seen || self.rules.other_extensions {
+            return;
+        }
+        let first_data_frame = matches!(op, OpCode::Text | OpCode::Binary);
+        let allowed = if self.rules.deflate && first_data_frame {
+            RSV1
+        } else {
+            0
+        };
+        let bad = rsv & !allowed;
+        if bad == 0 {
+            return;
+        }
+        let names: Vec<&str> = [(RSV1, "RSV1"), (RSV2, "RSV2"), (RSV3, "RSV3")]
+            .iter()
+            .filter(|(b, _)| bad & b != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        let why = if bad & RSV1 != 0 && self.rules.deflate {
+            "permessage-deflate allows RSV1 only on the first frame of a data message"
+        } else {
+            "no extension defining it was negotiated"
+        };
+        rule(
+            out,
+            RSV_WITHOUT_EXTENSION,
+            Some(dir),
+            format_args!("{} set on a {op} frame; {why}", names.join("+")),
+        );
+    }
+
+    /// A frame out of place in the message sequence.
+    pub fn fragmentation(&mut self, dir: Direction, f: Fragmentation, out: Report<'_>) {
+        match f {
+            Fragmentation::ContinuationWithoutMessage => rule(
+                out,
+                CONTINUATION_WITHOUT_MESSAGE,
+                Some(dir),
+                format_args!("no fragmented message is open; the frame is ignored"),
+            ),
+            Fragmentation::NewMessageWhileFragmented {
+                dropped,
+                dropped_frames,
+            } => rule(
+                out,
+                NEW_MESSAGE_WHILE_FRAGMENTED,
+                Some(dir),
+                format_args!(
+                    "the unfinished {dropped} message of {dropped_frames} frames is dropped"
+                ),
+            ),
+        }
+    }
+
+    /// A completed message.
+    pub fn message(&mut self, dir: Direction, m: &Message<'_>, out: Report<'_>) {
+        // RSV bits nobody defined make the payload's meaning unknown: not validated.
+        if m.rsv != 0 && !m.compressed {
+            return;
+        }
+        let what = if m.compressed {
+            "inflated text message"
+        } else {
+            "text message"
+        };
+        match m.utf8 {
+            Some(Utf8Verdict::Invalid { offset }) => rule(
+                out,
+                INVALID_UTF8,
+                Some(dir),
+                format_args!(
+                    "{what} of {} bytes has an invalid sequence at byte {offset}",
+                    m.len
+                ),
+            ),
+            Some(Utf8Verdict::Incomplete { offset }) => rule(
+                out,
+                INVALID_UTF8,
+                Some(dir),
+                format_args!(
+                    "{what} of {} bytes ends inside the sequence starting at byte {offset}",
+                    m.len
+                ),
+            ),
+            Some(Utf8Verdict::Valid) | None => {}
+        }
+    }
+
+    /// Trouble inflating a compressed message.
+    pub fn inflate(&mut self, dir: Direction, p: &InflateProblem, out: Report<'_>) {
+        let d = Some(dir);
+        match p {
+            InflateProblem::Failed(e) if self.rules.handshake_seen => {
+                rule(out, INFLATE_FAILED, d, format_args!("{e}"))
+            }
+            InflateProblem::Failed(e) => rule(
+                out,
+                INFLATE_CONTEXT_LOST,
+                d,
+                format_args!(
+                    "{e}; the handshake was not captured, so the message may refer to data sent before the capture began"
+                ),
+            ),
+            InflateProblem::ContextLost => rule(
+                out,
+                INFLATE_CONTEXT_LOST,
+                d,
+                format_args!(
+                    "from this message on, this direction's compressed messages are not inflated (context takeover)"
+                ),
+            ),
+            InflateProblem::Limit(limit) => rule(
+                out,
+                DECOMPRESSION_LIMIT,
+                d,
+                format_args!("more than {limit} bytes; the message is marked incomplete"),
+            ),
+        }
+    }
+
+    /// The connection ended (or the capture did).
+    pub fn end(&self, end: EndState, out: Report<'_>) {
+        if !end.websocket || end.desynchronized || end.tcp_end == TcpEnd::Open {
+            return;
+        }
+        let tcp = match end.tcp_end {
+            TcpEnd::Reset => "was reset",
+            TcpEnd::HalfClosed => "was half-closed",
+            _ => "closed",
+        };
+        match self.closed {
+            [true, true] => {}
+            [false, false] => rule(
+                out,
+                NO_CLOSE_HANDSHAKE,
+                None,
+                format_args!("TCP {tcp} with no Close frame from either side"),
+            ),
+            [c2s, _] => {
+                let (silent, who, other) = if c2s {
+                    (S2C, "client", "server")
+                } else {
+                    (C2S, "server", "client")
+                };
+                rule(
+                    out,
+                    CLOSE_NOT_ANSWERED,
+                    Some(silent),
+                    format_args!(
+                        "the {who} sent a Close frame, the {other} never answered before TCP {tcp}"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Close frame body rules: length, status code, reason encoding.
+fn close_body(dir: Direction, frame: &DecodedFrame<'_>, out: Report<'_>) {
+    let d = Some(dir);
+    if frame.header.payload_len == 1 {
+        report(
+            out,
+            CLOSE_BODY_ONE_BYTE,
+            d,
+            CLOSE_BODY_ONE_BYTE.description.to_string(),
+        );
+        return;
+    }
+    let Ok(body) = parse_close_body(frame.payload) else {
+        return;
+    };
+    if let Some(code) = body.code {
+        match code {
+            CloseCode::NoStatus | CloseCode::Abnormal | CloseCode::TlsHandshake => rule(
+                out,
+                CLOSE_CODE_FORBIDDEN,
+                d,
+                format_args!("close code {code}"),
+            ),
+            CloseCode::Reserved => rule(
+                out,
+                CLOSE_CODE_UNASSIGNED,
+                d,
+                format_args!("close code 1004 is reserved"),
+            ),
+            CloseCode::Unassigned(n) => rule(
+                out,
+                CLOSE_CODE_UNASSIGNED,
+                d,
+                format_args!("close code {n} is unassigned (1016-2999: for future RFCs)"),
+            ),
+            CloseCode::Invalid(n) => rule(
+                out,
+                CLOSE_CODE_UNASSIGNED,
+                d,
+                format_args!(
+                    "close code {n} is outside every range (below 1000 or 5000 and above)"
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if frame.payload_complete
+        && let Utf8Verdict::Invalid { offset } | Utf8Verdict::Incomplete { offset } =
+            utf8::validate(body.reason)
+    {
+        rule(
+            out,
+            INVALID_UTF8,
+            d,
+            format_args!(
+                "close reason of {} bytes is not valid UTF-8 at byte {offset} of the reason",
+                body.reason.len()
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_unique_kebab_case_and_cite_their_source() {
+        let mut names: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate kind names");
+        for (name, _, desc) in KINDS {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{name}"
+            );
+            assert!(!desc.is_empty());
+        }
+        assert_eq!(
+            kind("unmasked-client-frame").unwrap().description,
+            "client frames must be masked (RFC 6455 §5.1)"
+        );
+        assert_eq!(
+            kind("no-close-handshake").unwrap().severity,
+            Severity::Warning
+        );
+        assert_eq!(kind("upgrade-refused").unwrap().severity, Severity::Warning);
+        assert_eq!(kind("accept-mismatch").unwrap().severity, Severity::Error);
+        assert!(kind("nope").is_none());
+        assert_eq!(ALL.len(), KINDS.len());
+    }
+
+    fn header(b0: u8, b1: u8) -> FrameHeader {
+        let mut buf = vec![b0, b1];
+        buf.extend_from_slice(&[0; 12]);
+        FrameHeader::parse(&buf).unwrap()
+    }
+
+    fn kinds_of(f: impl FnOnce(Report<'_>)) -> Vec<&'static str> {
+        let mut got = Vec::new();
+        f(&mut |finding: Finding| got.push(finding.kind.name));
+        got
+    }
+
+    #[test]
+    fn rsv_rules_follow_the_negotiation() {
+        let mut c = Checker::new();
+        let deflate = FrameRules {
+            handshake_seen: true,
+            deflate: true,
+            other_extensions: false,
+        };
+        let none = FrameRules {
+            handshake_seen: true,
+            deflate: false,
+            other_extensions: false,
+        };
+        let unknown = FrameRules {
+            handshake_seen: true,
+            deflate: false,
+            other_extensions: true,
+        };
+        let assumed = FrameRules {
+            handshake_seen: false,
+            deflate: true,
+            other_extensions: false,
+        };
+        // (rules, first byte, violation?) for masked client frames.
+        for (rules, b0, bad) in [
+            (deflate, 0xC1, false), // RSV1 on a text frame
+            (deflate, 0xC2, false), // and on a binary frame
+            (deflate, 0xC0, true),  // not on a continuation (RFC 7692 §6)
+            (deflate, 0xC9, true),  // nor on a ping
+            (deflate, 0xA1, true),  // RSV2 is never permessage-deflate's
+            (none, 0xC1, true),
+            (none, 0x91, true),
+            (none, 0x81, false),
+            (unknown, 0xF1, false), // an unknown extension may use them all
+            (assumed, 0xE2, false), // no handshake captured: unknown
+        ] {
+            c.set_rules(rules);
+            let got = kinds_of(|out| c.header(Direction::ClientToServer, &header(b0, 0x80), out));
+            assert_eq!(
+                got.contains(&"rsv-without-extension"),
+                bad,
+                "{rules:?} {b0:02x}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_rules() {
+        let mut c = Checker::new();
+        let got =
+            kinds_of(|out| c.header(Direction::ServerToClient, &header(0x09, 0x80 | 127), out));
+        // Unmasked is wrong only for clients; this server frame is masked, fragmented control,
+        // 64-bit length 0 (non-minimal).
+        assert_eq!(
+            got,
+            [
+                "masked-server-frame",
+                "fragmented-control-frame",
+                "non-minimal-length"
+            ]
+        );
+        let got =
+            kinds_of(|out| c.header(Direction::ClientToServer, &header(0x8F, 0x80 | 126), out));
+        assert_eq!(got, ["reserved-opcode", "non-minimal-length"]);
+        let mut top = vec![0x82u8, 0xFF, 0x80];
+        top.extend_from_slice(&[0; 11]);
+        let h = FrameHeader::parse(&top).unwrap();
+        let got = kinds_of(|out| c.header(Direction::ClientToServer, &h, out));
+        assert_eq!(got, ["length-top-bit"]);
+    }
+
+    #[test]
+    fn end_rules() {
+        let end = |tcp_end| EndState {
+            tcp_end,
+            websocket: true,
+            desynchronized: false,
+        };
+        let mut c = Checker::new();
+        assert_eq!(
+            kinds_of(|out| c.end(end(TcpEnd::Reset), out)),
+            ["no-close-handshake"]
+        );
+        assert!(
+            kinds_of(|out| c.end(end(TcpEnd::Open), out)).is_empty(),
+            "capture ended first"
+        );
+        c.closed = [true, false];
+        assert_eq!(
+            kinds_of(|out| c.end(end(TcpEnd::Closed), out)),
+            ["close-not-answered"]
+        );
+        c.closed = [true, true];
+        assert!(kinds_of(|out| c.end(end(TcpEnd::Closed), out)).is_empty());
+        c.closed = [false, false];
+        let lost = EndState {
+            desynchronized: true,
+            ..end(TcpEnd::Closed)
+        };
+        assert!(
+            kinds_of(|out| c.end(lost, out)).is_empty(),
+            "close frames may be in the gap"
+        );
+        let http = EndState {
+            websocket: false,
+            ..end(TcpEnd::Closed)
+        };
+        assert!(kinds_of(|out| c.end(http, out)).is_empty());
+    }
+}

@@ -1,0 +1,820 @@
+//! Messages (RFC 6455 §5.4): the frames of one direction joined into messages, inflated
+//! when compressed (RFC 7692), validated as UTF-8 when text; and Ping/Pong pairing.
+//!
+//! A data message is a Text or Binary frame followed by Continuation frames up to the one
+//! with FIN; control frames may come between the fragments and are messages of their own.
+//! The joined payload is kept up to a cap; lengths, UTF-8 validity and inflation cover
+//! the whole message whatever the cap.
+
+use super::decoder::DecodedFrame;
+use super::deflate::{DEFAULT_MAX_INFLATED, InflateError, Inflater};
+use super::opcode::OpCode;
+use super::utf8::{self, Utf8Stream, Utf8Verdict};
+use crate::flow::analysis::Direction;
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+
+/// Joined-payload capacity kept between messages; a larger buffer is shrunk back (only
+/// fragmented and compressed messages use the buffer).
+const BUFFER_KEEP: usize = 64 << 10;
+
+/// Resource limits of a [`MessageAssembler`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    /// Payload bytes kept per message (the rest is counted and validated, not kept).
+    pub max_retained: usize,
+    /// Inflated bytes produced per compressed message before inflation stops.
+    pub max_inflated: u64,
+}
+
+impl Default for MessageLimits {
+    fn default() -> Self {
+        MessageLimits {
+            max_retained: super::decoder::DEFAULT_MAX_RETAINED_PAYLOAD,
+            max_inflated: DEFAULT_MAX_INFLATED,
+        }
+    }
+}
+
+/// Capture times of a frame, seconds since the capture's first packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameTimes {
+    /// Time of the packet carrying the frame's first byte.
+    pub start: f64,
+    /// Time of the packet completing it.
+    pub end: f64,
+}
+
+/// A completed message, borrowed from the assembler (or from the frame) until the next
+/// [`MessageAssembler::push`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Message<'a> {
+    /// Text, Binary, a control opcode, or a reserved one.
+    pub opcode: OpCode,
+    /// Length after joining and inflating (declared frame lengths for uncompressed
+    /// messages; bytes produced for compressed ones).
+    pub len: u64,
+    /// Frames in the message.
+    pub frames: u32,
+    /// Packet carrying the first frame's first byte.
+    pub first_packet: u64,
+    /// Packet completing the last frame.
+    pub last_packet: u64,
+    /// Time of `first_packet`.
+    pub first_time: f64,
+    /// Payload, up to [`MessageLimits::max_retained`] bytes.
+    pub payload: &'a [u8],
+    /// False when capped, when bytes were lost, or when inflation failed or was stopped.
+    pub payload_complete: bool,
+    /// RSV1 on the first frame, with permessage-deflate in use.
+    pub compressed: bool,
+    /// Sum of the frames' payload lengths on the wire.
+    pub wire_len: u64,
+    /// RSV bits of the first frame.
+    pub rsv: u8,
+    /// For text messages whose every byte was seen: the UTF-8 verdict.
+    pub utf8: Option<Utf8Verdict>,
+}
+
+/// A frame out of place in the message sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fragmentation {
+    /// A Continuation frame with no fragmented message open; it is ignored.
+    ContinuationWithoutMessage,
+    /// A Text or Binary frame while a fragmented message was still open; the unfinished
+    /// message is dropped.
+    NewMessageWhileFragmented {
+        /// Opcode of the dropped message.
+        dropped: OpCode,
+        /// Frames it had.
+        dropped_frames: u32,
+    },
+}
+
+/// Why (part of) a compressed message could not be inflated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InflateProblem {
+    /// The compressed data is invalid.
+    Failed(InflateError),
+    /// An earlier failure lost the shared window; reported once per direction.
+    ContextLost,
+    /// The message inflated past [`MessageLimits::max_inflated`].
+    Limit(u64),
+}
+
+/// What one frame did to the message layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pushed<'a> {
+    /// The frame was out of place.
+    pub fragmentation: Option<Fragmentation>,
+    /// Inflation trouble caused by this frame.
+    pub inflate: Option<InflateProblem>,
+    /// The message this frame completed.
+    pub message: Option<Message<'a>>,
+}
+
+/// The data message being joined.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    opcode: OpCode,
+    first_packet: u64,
+    first_time: f64,
+    frames: u32,
+    wire_len: u64,
+    len: u64,
+    rsv: u8,
+    compressed: bool,
+    /// Every byte captured, nothing capped, inflation fine.
+    complete: bool,
+    /// Every byte of the (inflated) message went through the UTF-8 validator.
+    utf8_checked: bool,
+    /// The inflated size passed the limit.
+    limited: bool,
+}
+
+/// Joins the frames of one direction into messages.
+#[derive(Debug)]
+pub struct MessageAssembler {
+    limits: MessageLimits,
+    /// Present when permessage-deflate is in use in this direction.
+    inflater: Option<Inflater>,
+    context_lost_reported: bool,
+    open: Option<Open>,
+    buf: Vec<u8>,
+    utf8: Utf8Stream,
+}
+
+impl MessageAssembler {
+    /// An assembler; `deflate` is `Some(no_context_takeover)` when this direction's
+    /// messages may be compressed with permessage-deflate.
+    pub fn new(limits: MessageLimits, deflate: Option<bool>) -> Self {
+        MessageAssembler {
+            limits,
+            inflater: deflate.map(Inflater::new),
+            context_lost_reported: false,
+            open: None,
+            buf: Vec::new(),
+            utf8: Utf8Stream::new(),
+        }
+    }
+
+    /// Whether a fragmented data message is open (its first frame seen, not its last).
+    pub fn in_message(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Frames of the open message, if one is open.
+    pub fn open_frames(&self) -> Option<u32> {
+        self.open.map(|o| o.frames)
+    }
+
+    /// Whether compressed messages are inflated in this direction.
+    pub fn inflates(&self) -> bool {
+        self.inflater.is_some()
+    }
+
+    /// Takes the next frame of the direction.
+    pub fn push<'a>(&'a mut self, frame: &DecodedFrame<'a>, times: FrameTimes) -> Pushed<'a> {
+        let h = &frame.header;
+        let mut pushed = Pushed {
+            fragmentation: None,
+            inflate: None,
+            message: None,
+        };
+        match h.opcode {
+            OpCode::Continuation if self.open.is_none() => {
+                pushed.fragmentation = Some(Fragmentation::ContinuationWithoutMessage);
+                return pushed;
+            }
+            OpCode::Continuation => {}
+            OpCode::Text | OpCode::Binary => {
+                if let Some(open) = self.open.take() {
+                    pushed.fragmentation = Some(Fragmentation::NewMessageWhileFragmented {
+                        dropped: open.opcode,
+                        dropped_frames: open.frames,
+                    });
+                    if open.compressed
+                        && let Some(inf) = &mut self.inflater
+                    {
+                        inf.abandon_message();
+                    }
+                }
+                let compressed = h.rsv1() && self.inflater.is_some();
+                if h.fin && !compressed {
+                    // A whole uncompressed message in one frame: no copy.
+                    let utf8 = (h.opcode == OpCode::Text && frame.payload_complete)
+                        .then(|| utf8::validate(frame.payload));
+                    pushed.message = Some(Message {
+                        opcode: h.opcode,
+                        len: h.payload_len,
+                        frames: 1,
+                        first_packet: frame.first_packet,
+                        last_packet: frame.last_packet,
+                        first_time: times.start,
+                        payload: frame.payload,
+                        payload_complete: frame.payload_complete,
+                        compressed: false,
+                        wire_len: h.payload_len,
+                        rsv: h.rsv,
+                        utf8,
+                    });
+                    return pushed;
+                }
+                self.buf.clear();
+                if self.buf.capacity() > BUFFER_KEEP {
+                    self.buf.shrink_to(BUFFER_KEEP);
+                }
+                self.utf8.reset();
+                let mut open = Open {
+                    opcode: h.opcode,
+                    first_packet: frame.first_packet,
+                    first_time: times.start,
+                    frames: 0,
+                    wire_len: 0,
+                    len: 0,
+                    rsv: h.rsv,
+                    compressed,
+                    complete: true,
+                    utf8_checked: true,
+                    limited: false,
+                };
+                if compressed && let Some(inf) = &mut self.inflater {
+                    match inf.begin_message() {
+                        Ok(()) => {}
+                        Err(_) => {
+                            open.complete = false;
+                            open.utf8_checked = false;
+                            if !self.context_lost_reported {
+                                self.context_lost_reported = true;
+                                pushed.inflate = Some(InflateProblem::ContextLost);
+                            }
+                        }
+                    }
+                }
+                self.open = Some(open);
+            }
+            // Control frames and reserved opcodes: one-frame messages, whatever FIN says.
+            _ => {
+                pushed.message = Some(Message {
+                    opcode: h.opcode,
+                    len: h.payload_len,
+                    frames: 1,
+                    first_packet: frame.first_packet,
+                    last_packet: frame.last_packet,
+                    first_time: times.start,
+                    payload: frame.payload,
+                    payload_complete: frame.payload_complete,
+                    compressed: false,
+                    wire_len: h.payload_len,
+                    rsv: h.rsv,
+                    utf8: None,
+                });
+                return pushed;
+            }
+        }
+
+        // A frame of the open data message.
+        let MessageAssembler {
+            limits,
+            inflater,
+            open,
+            buf,
+            utf8,
+            ..
+        } = self;
+        let Some(msg) = open else { return pushed };
+        msg.frames = msg.frames.saturating_add(1);
+        msg.wire_len = msg.wire_len.saturating_add(h.payload_len);
+        let is_text = msg.opcode == OpCode::Text;
+        if !frame.payload_complete {
+            msg.complete = false;
+            msg.utf8_checked = false;
+            if msg.compressed
+                && let Some(inf) = inflater.as_mut()
+            {
+                // Inflating around missing bytes would only produce garbage.
+                inf.abandon_message();
+            }
+        }
+        if msg.compressed {
+            if let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) {
+                let mut sink =
+                    |chunk: &[u8]| keep_inflated(msg, buf, utf8, *limits, is_text, chunk);
+                let mut result = inf.feed(frame.payload, &mut sink);
+                if h.fin && result.is_ok() {
+                    result = inf.end_message(&mut sink);
+                }
+                if let Err(e) = result {
+                    msg.complete = false;
+                    msg.utf8_checked = false;
+                    pushed.inflate = Some(InflateProblem::Failed(e));
+                } else if msg.limited {
+                    pushed.inflate = Some(InflateProblem::Limit(limits.max_inflated));
+                }
+            }
+        } else {
+            msg.len = msg.len.saturating_add(h.payload_len);
+            let room = limits.max_retained.saturating_sub(buf.len());
+            let keep = room.min(frame.payload.len());
+            if keep < frame.payload.len() {
+                msg.complete = false;
+            }
+            buf.extend_from_slice(frame.payload.get(..keep).unwrap_or_default());
+            if is_text && msg.utf8_checked {
+                utf8.feed(frame.payload);
+            }
+        }
+        if !h.fin {
+            return pushed;
+        }
+        let msg = *msg;
+        *open = None;
+        pushed.message = Some(Message {
+            opcode: msg.opcode,
+            len: msg.len,
+            frames: msg.frames,
+            first_packet: msg.first_packet,
+            last_packet: frame.last_packet,
+            first_time: msg.first_time,
+            payload: buf,
+            payload_complete: msg.complete,
+            compressed: msg.compressed,
+            wire_len: msg.wire_len,
+            rsv: msg.rsv,
+            utf8: (is_text && msg.utf8_checked).then(|| utf8.finish()),
+        });
+        pushed
+    }
+}
+
+/// Takes one chunk of inflated output: counts it, keeps what fits, validates it.
+fn keep_inflated(
+    msg: &mut Open,
+    buf: &mut Vec<u8>,
+    utf8: &mut Utf8Stream,
+    limits: MessageLimits,
+    is_text: bool,
+    chunk: &[u8],
+) -> ControlFlow<()> {
+    let allowed = limits.max_inflated.saturating_sub(msg.len);
+    let take = usize::try_from(allowed).map_or(chunk.len(), |a| a.min(chunk.len()));
+    let chunk = chunk.get(..take).unwrap_or_default();
+    msg.len = msg.len.saturating_add(take as u64);
+    let room = limits.max_retained.saturating_sub(buf.len());
+    let keep = room.min(chunk.len());
+    if keep < chunk.len() {
+        msg.complete = false;
+    }
+    buf.extend_from_slice(chunk.get(..keep).unwrap_or_default());
+    if is_text && msg.utf8_checked {
+        utf8.feed(chunk);
+    }
+    if take as u64 >= allowed {
+        // At the limit (a message of exactly the limit also stops here; it is marked
+        // incomplete, which errs on the side of caution).
+        msg.limited = true;
+        msg.complete = false;
+        msg.utf8_checked = false;
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
+/// Largest control frame payload (RFC 6455 §5.5).
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+/// Pings remembered per direction while waiting for their pongs.
+pub const MAX_OUTSTANDING_PINGS: usize = 8;
+
+/// A ping waiting for its pong.
+#[derive(Debug, Clone, Copy)]
+struct Ping {
+    packet: u64,
+    time: f64,
+    len: usize,
+    payload: [u8; MAX_CONTROL_PAYLOAD],
+}
+
+impl Ping {
+    fn payload(&self) -> &[u8] {
+        self.payload.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// A pong matched to its ping.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PingMatch {
+    /// Direction the ping went.
+    pub ping_dir: Direction,
+    /// Packet of the ping.
+    pub ping_packet: u64,
+    /// Round trip: pong time minus ping time.
+    pub rtt: f64,
+    /// Length of the echoed payload.
+    pub payload_len: u64,
+}
+
+/// Pairs pongs with the pings whose payload they echo, per connection.
+#[derive(Debug, Default)]
+pub struct PingTracker {
+    /// Outstanding pings sent client→server (0) and server→client (1).
+    outstanding: [VecDeque<Ping>; 2],
+}
+
+fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+impl PingTracker {
+    /// A tracker with no pings outstanding.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a ping sent in `dir` (only complete payloads of legal size can be matched).
+    pub fn ping(&mut self, dir: Direction, packet: u64, time: f64, payload: &[u8], complete: bool) {
+        if !complete || payload.len() > MAX_CONTROL_PAYLOAD {
+            return;
+        }
+        let mut ping = Ping {
+            packet,
+            time,
+            len: payload.len(),
+            payload: [0; MAX_CONTROL_PAYLOAD],
+        };
+        if let Some(dst) = ping.payload.get_mut(..payload.len()) {
+            dst.copy_from_slice(payload);
+        }
+        let Some(queue) = self.outstanding.get_mut(dir_index(dir)) else {
+            return;
+        };
+        if queue.len() == MAX_OUTSTANDING_PINGS {
+            queue.pop_front();
+        }
+        queue.push_back(ping);
+    }
+
+    /// A pong sent in `dir` at `time`: the oldest outstanding ping of the other direction
+    /// with the same payload, if any, is answered.
+    pub fn pong(
+        &mut self,
+        dir: Direction,
+        time: f64,
+        payload: &[u8],
+        complete: bool,
+    ) -> Option<PingMatch> {
+        if !complete {
+            return None;
+        }
+        let ping_dir = match dir {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        };
+        let queue = self.outstanding.get_mut(dir_index(ping_dir))?;
+        let i = queue.iter().position(|p| p.payload() == payload)?;
+        let ping = queue.remove(i)?;
+        Some(PingMatch {
+            ping_dir,
+            ping_packet: ping.packet,
+            rtt: time - ping.time,
+            payload_len: ping.len as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws::frame::FrameHeader;
+    use std::io::Write;
+
+    /// An owned copy of a [`Message`].
+    #[derive(Debug, Clone, PartialEq)]
+    struct Owned {
+        opcode: OpCode,
+        len: u64,
+        frames: u32,
+        first: u64,
+        last: u64,
+        payload: Vec<u8>,
+        complete: bool,
+        compressed: bool,
+        wire_len: u64,
+        utf8: Option<Utf8Verdict>,
+    }
+
+    fn own(m: &Message<'_>) -> Owned {
+        Owned {
+            opcode: m.opcode,
+            len: m.len,
+            frames: m.frames,
+            first: m.first_packet,
+            last: m.last_packet,
+            payload: m.payload.to_vec(),
+            complete: m.payload_complete,
+            compressed: m.compressed,
+            wire_len: m.wire_len,
+            utf8: m.utf8,
+        }
+    }
+
+    /// Frame bytes (unmasked) → header for a DecodedFrame.
+    fn frame<'a>(b0: u8, payload: &'a [u8], packet: u64) -> DecodedFrame<'a> {
+        let mut head = vec![b0];
+        if payload.len() < 126 {
+            head.push(payload.len() as u8);
+        } else {
+            head.push(126);
+            head.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        DecodedFrame {
+            header: FrameHeader::parse(&head).unwrap(),
+            payload,
+            payload_complete: true,
+            truncated: false,
+            gap_bytes: 0,
+            first_packet: packet,
+            last_packet: packet,
+            stream_offset: 0,
+        }
+    }
+
+    #[derive(Default)]
+    struct Run {
+        messages: Vec<Owned>,
+        frag: Vec<Fragmentation>,
+        inflate: Vec<InflateProblem>,
+    }
+
+    fn run(asm: &mut MessageAssembler, frames: &[DecodedFrame<'_>]) -> Run {
+        let mut r = Run::default();
+        for (i, f) in frames.iter().enumerate() {
+            let t = FrameTimes {
+                start: i as f64,
+                end: i as f64,
+            };
+            let p = asm.push(f, t);
+            r.frag.extend(p.fragmentation);
+            r.inflate.extend(p.inflate);
+            if let Some(m) = &p.message {
+                r.messages.push(own(m));
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn rfc6455_5_6_fragmented_text_with_ping_between() {
+        // §5.7: "Hel" + "lo" as two fragments, with a ping between them.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(
+            &mut asm,
+            &[
+                frame(0x01, b"Hel", 1),
+                frame(0x89, b"Hello", 2),
+                frame(0x80, b"lo", 3),
+            ],
+        );
+        assert!(r.frag.is_empty());
+        assert_eq!(r.messages.len(), 2);
+        assert_eq!(r.messages[0].opcode, OpCode::Ping);
+        assert_eq!(r.messages[0].payload, b"Hello");
+        let m = &r.messages[1];
+        assert_eq!(m.opcode, OpCode::Text);
+        assert_eq!(m.payload, b"Hello");
+        assert_eq!((m.len, m.frames, m.wire_len), (5, 2, 5));
+        assert_eq!((m.first, m.last), (1, 3));
+        assert!(m.complete && !m.compressed);
+        assert_eq!(m.utf8, Some(Utf8Verdict::Valid));
+        assert!(!asm.in_message());
+    }
+
+    #[test]
+    fn code_point_split_between_fragments() {
+        let text = "h€llo".as_bytes();
+        for cut in 0..=text.len() {
+            let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+            let r = run(
+                &mut asm,
+                &[frame(0x01, &text[..cut], 1), frame(0x80, &text[cut..], 2)],
+            );
+            assert_eq!(r.messages[0].utf8, Some(Utf8Verdict::Valid), "cut {cut}");
+        }
+        // Invalid: offset within the whole message.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(
+            &mut asm,
+            &[frame(0x01, b"abc", 1), frame(0x80, b"d\xff", 2)],
+        );
+        assert_eq!(r.messages[0].utf8, Some(Utf8Verdict::Invalid { offset: 4 }));
+        // A code point left open at the end.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(
+            &mut asm,
+            &[frame(0x01, b"ab\xe2", 1), frame(0x80, b"\x82", 2)],
+        );
+        assert_eq!(
+            r.messages[0].utf8,
+            Some(Utf8Verdict::Incomplete { offset: 2 })
+        );
+        // Binary is not validated.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(&mut asm, &[frame(0x82, b"\xff", 1)]);
+        assert_eq!(r.messages[0].utf8, None);
+    }
+
+    #[test]
+    fn out_of_place_frames() {
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(
+            &mut asm,
+            &[
+                frame(0x80, b"orphan", 1),
+                frame(0x02, b"ab", 2),
+                frame(0x00, b"cd", 3),
+                frame(0x81, b"new", 4),
+            ],
+        );
+        assert_eq!(
+            r.frag,
+            vec![
+                Fragmentation::ContinuationWithoutMessage,
+                Fragmentation::NewMessageWhileFragmented {
+                    dropped: OpCode::Binary,
+                    dropped_frames: 2
+                }
+            ]
+        );
+        assert_eq!(r.messages.len(), 1);
+        assert_eq!(r.messages[0].payload, b"new");
+    }
+
+    #[test]
+    fn retention_cap_keeps_counting_and_validating() {
+        let limits = MessageLimits {
+            max_retained: 4,
+            max_inflated: DEFAULT_MAX_INFLATED,
+        };
+        let mut asm = MessageAssembler::new(limits, None);
+        let r = run(
+            &mut asm,
+            &[frame(0x01, b"abc", 1), frame(0x80, b"de\xff", 2)],
+        );
+        let m = &r.messages[0];
+        assert_eq!(m.payload, b"abcd");
+        assert_eq!(m.len, 6);
+        assert!(!m.complete);
+        assert_eq!(m.utf8, Some(Utf8Verdict::Invalid { offset: 5 }));
+    }
+
+    #[test]
+    fn lost_bytes_make_the_message_incomplete_and_unchecked() {
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let mut f = frame(0x01, b"ab", 1);
+        f.payload_complete = false;
+        f.gap_bytes = 3;
+        let r = run(&mut asm, &[f, frame(0x80, b"\xff", 2)]);
+        assert!(!r.messages[0].complete);
+        assert_eq!(r.messages[0].utf8, None);
+    }
+
+    #[test]
+    fn rfc7692_compressed_messages() {
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let again = [0xf2, 0x00, 0x11, 0x00, 0x00];
+        let mut asm = MessageAssembler::new(MessageLimits::default(), Some(false));
+        // §7.2.3.1 unfragmented and fragmented (0x41 0x03 f2 48 cd, 0x80 0x04 c9 c9 07 00),
+        // then §7.2.3.2's second message using the shared window.
+        let r = run(
+            &mut asm,
+            &[
+                frame(0xc1, &hello, 1),
+                frame(0x41, &hello[..3], 2),
+                frame(0x89, b"", 3),
+                frame(0x80, &hello[3..], 4),
+                frame(0xc1, &again, 5),
+            ],
+        );
+        assert!(r.inflate.is_empty() && r.frag.is_empty(), "{:?}", r.inflate);
+        let data: Vec<&Owned> = r
+            .messages
+            .iter()
+            .filter(|m| m.opcode == OpCode::Text)
+            .collect();
+        assert_eq!(data.len(), 3);
+        for m in &data {
+            assert_eq!(m.payload, b"Hello");
+            assert_eq!(m.len, 5);
+            assert!(m.compressed && m.complete);
+            assert_eq!(m.utf8, Some(Utf8Verdict::Valid));
+        }
+        assert_eq!(data[0].wire_len, 7);
+        assert_eq!((data[1].frames, data[1].wire_len), (2, 7));
+        assert_eq!(data[2].wire_len, 5);
+        // RSV1 without permessage-deflate in use: taken as is.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), None);
+        let r = run(&mut asm, &[frame(0xc1, &hello, 1)]);
+        assert_eq!(r.messages[0].payload, hello);
+        assert!(!r.messages[0].compressed);
+    }
+
+    #[test]
+    fn inflate_failure_then_context_lost_once() {
+        let mut asm = MessageAssembler::new(MessageLimits::default(), Some(false));
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let r = run(
+            &mut asm,
+            &[
+                frame(0xc1, &[0xff, 0xff], 1),
+                frame(0xc1, &hello, 2),
+                frame(0xc1, &hello, 3),
+                frame(0x81, b"plain", 4),
+            ],
+        );
+        assert_eq!(r.inflate.len(), 2, "{:?}", r.inflate);
+        assert!(matches!(r.inflate[0], InflateProblem::Failed(_)));
+        assert_eq!(r.inflate[1], InflateProblem::ContextLost);
+        assert_eq!(r.messages.len(), 4);
+        assert!(
+            r.messages[..3]
+                .iter()
+                .all(|m| !m.complete && m.utf8.is_none())
+        );
+        assert_eq!(r.messages[3].payload, b"plain");
+        // Without context takeover the next message inflates.
+        let mut asm = MessageAssembler::new(MessageLimits::default(), Some(true));
+        let r = run(
+            &mut asm,
+            &[frame(0xc1, &[0xff, 0xff], 1), frame(0xc1, &hello, 2)],
+        );
+        assert_eq!(r.inflate.len(), 1);
+        assert_eq!(r.messages[1].payload, b"Hello");
+    }
+
+    #[test]
+    fn decompression_limit() {
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&vec![b'a'; 200_000]).unwrap();
+        enc.flush().unwrap();
+        let mut data = enc.get_ref().clone();
+        data.truncate(data.len() - 4);
+        let limits = MessageLimits {
+            max_retained: 1000,
+            max_inflated: 100_000,
+        };
+        let mut asm = MessageAssembler::new(limits, Some(false));
+        let r = run(&mut asm, &[frame(0xc1, &data, 1)]);
+        assert_eq!(r.inflate, vec![InflateProblem::Limit(100_000)]);
+        let m = &r.messages[0];
+        assert_eq!(m.len, 100_000);
+        assert_eq!(m.payload.len(), 1000);
+        assert!(!m.complete);
+        assert_eq!(m.utf8, None);
+        // Under the limit: all of it counted and validated, 1000 bytes kept.
+        let limits = MessageLimits {
+            max_retained: 1000,
+            max_inflated: 1 << 20,
+        };
+        let mut asm = MessageAssembler::new(limits, Some(false));
+        let r = run(&mut asm, &[frame(0xc1, &data, 1)]);
+        assert!(r.inflate.is_empty());
+        assert_eq!(r.messages[0].len, 200_000);
+        assert_eq!(r.messages[0].utf8, Some(Utf8Verdict::Valid));
+    }
+
+    #[test]
+    fn pings_and_pongs() {
+        let mut t = PingTracker::new();
+        t.ping(Direction::ClientToServer, 10, 1.0, b"a", true);
+        t.ping(Direction::ClientToServer, 11, 1.5, b"b", true);
+        // Same-direction pong does not answer.
+        assert_eq!(t.pong(Direction::ClientToServer, 2.0, b"a", true), None);
+        let m = t.pong(Direction::ServerToClient, 2.25, b"b", true).unwrap();
+        assert_eq!(
+            (m.ping_dir, m.ping_packet, m.rtt, m.payload_len),
+            (Direction::ClientToServer, 11, 0.75, 1)
+        );
+        assert_eq!(t.pong(Direction::ServerToClient, 2.5, b"b", true), None);
+        assert_eq!(
+            t.pong(Direction::ServerToClient, 3.0, b"a", true)
+                .unwrap()
+                .ping_packet,
+            10
+        );
+        // Bounded: the oldest is forgotten.
+        for i in 0..=MAX_OUTSTANDING_PINGS as u64 {
+            t.ping(Direction::ServerToClient, i, 0.0, b"", true);
+        }
+        for _ in 0..MAX_OUTSTANDING_PINGS {
+            assert!(t.pong(Direction::ClientToServer, 1.0, b"", true).is_some());
+        }
+        assert!(t.pong(Direction::ClientToServer, 1.0, b"", true).is_none());
+        // Incomplete payloads are not matched.
+        t.ping(Direction::ServerToClient, 1, 0.0, b"x", false);
+        assert!(t.pong(Direction::ClientToServer, 1.0, b"x", true).is_none());
+    }
+}

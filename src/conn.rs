@@ -295,6 +295,7 @@ impl Connection {
         sink: &mut dyn EventSink,
         visible: bool,
     ) -> io::Result<(Direction, SegmentAnalysis, PacketOutcome)> {
+        let rel_time = time_ns as f64 / 1e9;
         self.last_packet = packet;
         self.last_time = rel_time;
         self.session.times.note(packet, rel_time);
@@ -306,7 +307,6 @@ impl Connection {
             self.session.roles_known = true;
         }
         let dir = self.session.direction(side);
-        let rel_time = time_ns as f64 / 1e9;
         let analysis = self
             .analyzer
             .analyze_at(packet, time_ns, Direction::from_side(side), seg);

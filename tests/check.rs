@@ -485,9 +485,10 @@ fn golden(name: &str) -> String {
 //   list; 5 frames, 2 c2s + 3 s2c, Close 1002 from both sides = the manifest's frames.
 // - basic.pcap: no diagnostic (real Python websockets on both sides); 36 packets =
 //   tshark's list; 15 frames, 8 c2s + 7 s2c, Close 1000 twice = the manifest's frames.
-// - Messages show "unknown" because this build's dissector reports no Message events
-//   yet. Once it does, the golden files must change to the manifests' counts: basic.pcap
-//   6 data messages (its `messages` list), bad-accept.pcap 3 (text, text, binary).
+// - Data messages: basic.pcap 6 (its manifest: 3 c2s incl. one fragmented, 3 s2c incl.
+//   one fragmented), bad-accept.pcap 3 (text, text, binary).
+// - The accept-mismatch message starts with the rule's text (src/conform.rs) and ends
+//   with both values.
 // Regenerate (then re-verify the above): from the repository root,
 //   wsdissect check samples/bad-accept.pcap samples/basic.pcap > tests/golden/check-text.txt
 //   wsdissect check samples/bad-accept.pcap samples/basic.pcap --format junit > tests/golden/check-junit.xml

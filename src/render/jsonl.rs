@@ -3,6 +3,7 @@
 
 use crate::event::{
     Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
+    MessageEvent, PingPongEvent,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -151,6 +152,47 @@ impl<W: Write> JsonLines<W> {
         o.finish();
     }
 
+    fn message(&mut self, m: &MessageEvent<'_>) {
+        let mut o = Obj::new(&mut self.line, "message");
+        o.num("conn", m.conn);
+        o.str("dir", m.dir.short());
+        o.num("opcode", u8::from(m.opcode));
+        o.str("opcode_name", m.opcode.name());
+        o.num("len", m.len);
+        o.num("frames", m.frames);
+        o.num("first_packet", m.first_packet);
+        o.num("last_packet", m.last_packet);
+        o.key("first_time");
+        let _ = write!(o.buf, "{:.6}", m.first_time);
+        o.key("time");
+        let _ = write!(o.buf, "{:.6}", m.rel_time);
+        o.bool("compressed", m.compressed);
+        o.num("wire_len", m.wire_len);
+        o.bool("payload_complete", m.payload_complete);
+        o.key("payload_b64");
+        o.buf.push('"');
+        BASE64.encode_string(m.payload, o.buf);
+        o.buf.push('"');
+        if m.opcode == crate::ws::OpCode::Text && m.payload_complete {
+            if let Ok(text) = std::str::from_utf8(m.payload) {
+                o.str("text", text);
+            }
+        }
+        o.finish();
+    }
+
+    fn ping_pong(&mut self, p: &PingPongEvent) {
+        let mut o = Obj::new(&mut self.line, "pingpong");
+        o.num("conn", p.conn);
+        o.str("ping_dir", p.ping_dir.short());
+        o.num("ping_packet", p.ping_packet);
+        o.num("pong_packet", p.pong_packet);
+        o.key("rtt");
+        let _ = write!(o.buf, "{:.6}", p.rtt);
+        o.num("payload_len", p.payload_len);
+        o.finish();
+    }
+
     fn handshake(&mut self, h: &Handshake<'_>) {
         let req = h.request;
         let resp = h.response;
@@ -239,6 +281,8 @@ impl<W: Write> EventSink for JsonLines<W> {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Frame(f) => self.frame(f),
+            Event::Message(m) => self.message(m),
+            Event::PingPong(p) => self.ping_pong(p),
             Event::Handshake(h) => self.handshake(h),
             Event::ConnectionEnd(c) => self.connection(c),
             Event::Anomaly(a) => self.anomaly(a),
@@ -246,9 +290,7 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::Packet(_)
             | Event::HttpRequest(_)
             | Event::HttpResponse(_)
-            | Event::HttpPending(_)
-            | Event::Message(_)
-            | Event::PingPong(_) => return Ok(()),
+            | Event::HttpPending(_) => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;
         if self.flush_each_record {

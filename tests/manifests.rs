@@ -33,7 +33,8 @@ fn violation_captures_raise_exactly_the_expected_anomalies() {
         let records = jsonl(&sample(&format!("{name}.pcap")), &[]);
         let mut got: BTreeMap<String, u64> = BTreeMap::new();
         for a in of_type(&records, "anomaly") {
-            *got.entry(a["kind"].as_str().unwrap().to_string()).or_default() += 1;
+            *got.entry(a["kind"].as_str().unwrap().to_string())
+                .or_default() += 1;
         }
         if name == "viol-fragment" {
             // The frame declaring 2^63+16 bytes is cut by a FIN: its manifest notes that a
@@ -47,7 +48,12 @@ fn violation_captures_raise_exactly_the_expected_anomalies() {
 /// Where a violation lands: packet, direction and severity as the manifest records them.
 #[test]
 fn violations_point_at_the_right_packet_and_direction() {
-    for name in ["viol-masking", "viol-control", "viol-utf8", "viol-rsv-opcode"] {
+    for name in [
+        "viol-masking",
+        "viol-control",
+        "viol-utf8",
+        "viol-rsv-opcode",
+    ] {
         let manifest = manifest(name);
         let records = jsonl(&sample(&format!("{name}.pcap")), &[]);
         let anomalies = of_type(&records, "anomaly");
@@ -152,7 +158,10 @@ fn messages_equal_what_the_applications_sent() {
         }
     }
     assert!(checked >= 40, "only {checked} messages checked");
-    assert!(compressed >= 20, "only {compressed} compressed messages checked");
+    assert!(
+        compressed >= 20,
+        "only {compressed} compressed messages checked"
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -161,4 +170,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// README documents every anomaly kind with its severity (the list in src/conform.rs).
+#[test]
+fn readme_documents_every_anomaly_kind() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (kind, severity, _) in wsdissect::conform::KINDS {
+        let row = format!("| `{kind}` | {} |", severity.as_str());
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
 }

@@ -5,10 +5,12 @@ pub mod diagnostic;
 pub mod escape;
 pub mod jsonl;
 pub mod junit;
+pub mod messages;
 pub mod summary;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod tree;
 
 pub use jsonl::JsonLines;
+pub use messages::Messages;
 pub use timeline::{Timeline, TimelineOptions};

@@ -1,0 +1,148 @@
+//! The messages view: one line per WebSocket message and per control frame, for people.
+//!
+//! `  0.254687  conn 0  →  Text      28 B  4 frames  "frag-one|frag-two|frag-three"`
+
+use super::escape;
+use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
+use crate::flow::analysis::Direction;
+use crate::ws::{OpCode, parse_close_body};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Characters of text shown per message.
+const TEXT_PREVIEW: usize = 80;
+/// Bytes of binary shown per message.
+const HEX_PREVIEW: usize = 16;
+
+/// Messages-view renderer.
+pub struct Messages<W: Write> {
+    out: W,
+    line: String,
+    flush_each_line: bool,
+}
+
+impl<W: Write> Messages<W> {
+    /// A renderer writing to `out`.
+    pub fn new(out: W, flush_each_line: bool) -> Self {
+        Messages {
+            out,
+            line: String::with_capacity(256),
+            flush_each_line,
+        }
+    }
+
+    fn arrow(dir: Direction) -> &'static str {
+        match dir {
+            Direction::ClientToServer => "→",
+            Direction::ServerToClient => "←",
+        }
+    }
+
+    fn message(&mut self, m: &MessageEvent<'_>) {
+        let line = &mut self.line;
+        line.clear();
+        let kind = match m.opcode {
+            OpCode::Close => "Close".to_string(),
+            other => other.to_string(),
+        };
+        let _ = write!(
+            line,
+            "{:>11.6}  conn {:<3} {}  {:<8} {:>8} B",
+            m.rel_time,
+            m.conn,
+            Self::arrow(m.dir),
+            kind,
+            m.len
+        );
+        if m.frames > 1 {
+            let _ = write!(line, "  {} frames", m.frames);
+        }
+        if m.compressed {
+            let _ = write!(line, "  deflate {} B on the wire", m.wire_len);
+        }
+        line.push_str("  ");
+        match m.opcode {
+            OpCode::Close => match parse_close_body(m.payload) {
+                Ok(body) => match body.code {
+                    Some(code) => {
+                        let _ = write!(line, "{} {}", code.code(), code.name());
+                        if !body.reason.is_empty() {
+                            let _ = write!(
+                                line,
+                                " \"{}\"",
+                                escape::escape_line(body.reason, TEXT_PREVIEW)
+                            );
+                        }
+                    }
+                    None => line.push_str("(no status code)"),
+                },
+                Err(_) => line.push_str("(malformed close body)"),
+            },
+            _ if m.payload.is_empty() => {}
+            OpCode::Text | OpCode::Ping | OpCode::Pong
+                if std::str::from_utf8(m.payload).is_ok() =>
+            {
+                let _ = write!(line, "\"{}\"", escape::escape_line(m.payload, TEXT_PREVIEW));
+            }
+            _ => {
+                for b in m.payload.iter().take(HEX_PREVIEW) {
+                    let _ = write!(line, "{b:02x} ");
+                }
+                if m.payload.len() > HEX_PREVIEW {
+                    line.push('…');
+                } else {
+                    line.pop();
+                }
+            }
+        }
+        if !m.payload_complete {
+            line.push_str("  [incomplete]");
+        }
+        line.push('\n');
+    }
+
+    fn ping_pong(&mut self, p: &PingPongEvent) {
+        self.line.clear();
+        let _ = writeln!(
+            self.line,
+            "{:>11}  conn {:<3}    round trip {:.3} ms (ping in packet {}, pong in packet {})",
+            "",
+            p.conn,
+            p.rtt * 1000.0,
+            p.ping_packet,
+            p.pong_packet
+        );
+    }
+
+    fn anomaly(&mut self, a: &Anomaly) {
+        self.line.clear();
+        let _ = writeln!(
+            self.line,
+            "    ! packet {}: {}[{}]: {}",
+            a.packet,
+            a.severity.as_str(),
+            a.kind,
+            escape::escape_line(a.message.as_bytes(), 400)
+        );
+    }
+}
+
+impl<W: Write> EventSink for Messages<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        match event {
+            Event::Message(m) => self.message(m),
+            Event::PingPong(p) => self.ping_pong(p),
+            Event::Anomaly(a) => self.anomaly(a),
+            _ => return Ok(()),
+        }
+        self.out.write_all(self.line.as_bytes())?;
+        if self.flush_each_line {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

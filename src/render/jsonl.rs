@@ -173,10 +173,10 @@ impl<W: Write> JsonLines<W> {
         o.buf.push('"');
         BASE64.encode_string(m.payload, o.buf);
         o.buf.push('"');
-        if m.opcode == crate::ws::OpCode::Text && m.payload_complete {
-            if let Ok(text) = std::str::from_utf8(m.payload) {
-                o.str("text", text);
-            }
+        if let (crate::ws::OpCode::Text, true, Ok(text)) =
+            (m.opcode, m.payload_complete, std::str::from_utf8(m.payload))
+        {
+            o.str("text", text);
         }
         o.finish();
     }

@@ -53,6 +53,10 @@ pub struct DissectArgs {
     /// Most payload bytes kept per frame for display (the rest is still decoded).
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_payload: usize,
+    /// Most bytes a compressed message may inflate to (permessage-deflate); beyond it the
+    /// message is marked incomplete and a decompression-limit warning is raised.
+    #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
+    pub max_inflated: u64,
 }
 
 /// `wsdissect read`.
@@ -130,4 +134,7 @@ pub struct CheckArgs {
     /// (repeatable).
     #[arg(long = "ws-port", value_name = "PORT")]
     pub ws_ports: Vec<u16>,
+    /// Most bytes a compressed message may inflate to (permessage-deflate).
+    #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
+    pub max_inflated: u64,
 }

@@ -44,6 +44,7 @@ fn dissect_config(args: &DissectArgs) -> DissectConfig {
             decoder: DecoderLimits {
                 max_retained_payload: args.max_payload,
             },
+            max_inflated: args.max_inflated,
             ..ConnConfig::default()
         },
         port_filter: args.ports.clone(),

@@ -49,6 +49,7 @@ fn dissect_config(args: &CheckArgs) -> DissectConfig {
     DissectConfig {
         conn: ConnConfig {
             ws_ports: args.ws_ports.clone(),
+            max_inflated: args.max_inflated,
             ..ConnConfig::default()
         },
         port_filter: args.ports.clone(),

@@ -1,11 +1,19 @@
 //! Renderers: each turns the event stream into one output format, generic over
 //! `io::Write`. Renderers never parse packets; they only read events.
 
+pub mod conversations;
 pub mod escape;
+pub mod explain;
+pub mod flowgraph;
+pub mod follow;
+pub mod info;
 pub mod jsonl;
+pub mod progress;
+pub mod style;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod tree;
+pub mod views;
 
 pub use jsonl::JsonLines;
 pub use timeline::{Timeline, TimelineOptions};

@@ -35,7 +35,14 @@ pub fn write_analysis_prefix(out: &mut String, rec: &TcpRecord<'_>) {
 /// Appends `58901 → 2021 [SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...` (without prefixes).
 pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
     let seg = rec.segment;
-    let _ = write!(out, "{} → {} [", seg.src_port, seg.dst_port);
+    let _ = write!(out, "{} → {} ", seg.src_port, seg.dst_port);
+    write_tcp_summary_without_ports(out, rec);
+}
+
+/// Appends `[SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...`: the summary after the ports.
+pub fn write_tcp_summary_without_ports(out: &mut String, rec: &TcpRecord<'_>) {
+    let seg = rec.segment;
+    out.push('[');
     let mut first = true;
     for (bit, name) in FLAG_NAMES {
         if seg.flags.has(bit) {

@@ -10,7 +10,7 @@
 
 use super::escape::escape_line;
 use super::style::{Role, Style, close_code_role};
-use super::views::{Gate, PREVIEW_CHARS, bytes_text, push_preview};
+use super::views::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{
     Anomaly, ConnId, Event, EventSink, FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent,
     HttpResponseEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
@@ -41,6 +41,14 @@ const UPGRADE_RESPONSE_HEADERS: [&str; 5] = [
     "Sec-WebSocket-Accept",
     "Sec-WebSocket-Protocol",
     "Sec-WebSocket-Extensions",
+];
+/// Anomalies the handshake explanation already spells out.
+const EXPLAINED_ANOMALIES: [&str; 5] = [
+    "accept-mismatch",
+    "missing-accept",
+    "missing-key",
+    "upgrade-refused",
+    "upgrade-not-websocket",
 ];
 /// Most unacknowledged sends remembered per direction, to name what an ACK acknowledges.
 const MAX_UNACKED: usize = 32;
@@ -101,6 +109,9 @@ struct Item {
 #[derive(Debug, PartialEq, Eq)]
 enum ItemKind {
     Http,
+    /// An HTTP head whose body is still to come (dropped when the message completes in
+    /// the same packet).
+    Pending,
     /// An HTTP response: when it answers an upgrade request, the handshake event that
     /// follows replaces its text.
     Response,
@@ -121,6 +132,8 @@ struct ConnState {
     server: SocketAddr,
     phase: Option<Phase>,
     syn_seen: bool,
+    /// The server switched to WebSocket (or frames were seen): data now means frames.
+    websocket: bool,
     /// Sends not yet acknowledged, per direction: (relative end sequence number, label).
     unacked: [VecDeque<(u32, String)>; 2],
     fin_seen: [bool; 2],
@@ -141,6 +154,7 @@ impl ConnState {
             server,
             phase: None,
             syn_seen: false,
+            websocket: false,
             unacked: [VecDeque::new(), VecDeque::new()],
             fin_seen: [false; 2],
             fin_acked: [false; 2],
@@ -246,7 +260,15 @@ impl<W: Write> Explain<W> {
         }
     }
 
+    /// Drops the "head of a message whose body follows" item a completed message of the
+    /// same packet supersedes.
+    fn drop_pending(&mut self, conn: ConnId, dir: Direction) {
+        self.items
+            .retain(|i| !(i.conn == conn && i.dir == dir && i.kind == ItemKind::Pending));
+    }
+
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) -> io::Result<()> {
+        self.drop_pending(ev.conn, Direction::ClientToServer);
         let r = ev.request;
         let line = format!(
             "HTTP {} {} HTTP/1.{}",
@@ -292,6 +314,7 @@ impl<W: Write> Explain<W> {
     }
 
     fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
+        self.drop_pending(ev.conn, Direction::ServerToClient);
         let line = Self::status_line(ev.response);
         self.items.push(Item {
             conn: ev.conn,
@@ -331,11 +354,16 @@ impl<W: Write> Explain<W> {
             text,
             sub: Vec::new(),
             label: "part of an HTTP message".to_string(),
-            kind: ItemKind::Http,
+            kind: ItemKind::Pending,
         });
     }
 
     fn on_handshake(&mut self, h: &Handshake<'_>) {
+        if h.upgraded
+            && let Some(st) = self.conns.get_mut(&h.conn)
+        {
+            st.websocket = true;
+        }
         let resp = h.response;
         let line = Self::status_line(resp);
         let mut sub = Vec::new();
@@ -458,7 +486,7 @@ impl<W: Write> Explain<W> {
         let mut sub = Vec::new();
         // What the frame means, and whether its payload reads as text.
         let mut next_fragmented = fragmented;
-        let (meaning, as_text) = match h.opcode {
+        let (meaning, preview) = match h.opcode {
             OpCode::Text | OpCode::Binary => {
                 let kind = if h.opcode == OpCode::Text {
                     "text"
@@ -475,7 +503,7 @@ impl<W: Write> Explain<W> {
                     });
                     format!("first fragment of a {kind} message")
                 };
-                (m, h.opcode == OpCode::Text)
+                (m, preview_of(h.opcode))
             }
             OpCode::Continuation => match fragmented {
                 Some(fr) => {
@@ -495,15 +523,15 @@ impl<W: Write> Explain<W> {
                         });
                         format!("fragment {n} of a {kind} message")
                     };
-                    (m, fr.opcode == OpCode::Text)
+                    (m, preview_of(fr.opcode))
                 }
                 None if h.fin => (
                     "ends a message whose first frame is not in the capture".to_string(),
-                    false,
+                    Preview::Guess,
                 ),
                 None => (
                     "continues a message whose first frame is not in the capture".to_string(),
-                    false,
+                    Preview::Guess,
                 ),
             },
             OpCode::Ping => (
@@ -511,11 +539,11 @@ impl<W: Write> Explain<W> {
                     "a Ping: the {} must answer with a Pong carrying the same bytes",
                     who(f.dir.reverse())
                 ),
-                false,
+                Preview::Guess,
             ),
             OpCode::Pong => (
                 format!("a Pong: answers a Ping of the {}", who(f.dir.reverse())),
-                false,
+                Preview::Guess,
             ),
             OpCode::Close => {
                 let m = match first_close {
@@ -530,12 +558,12 @@ impl<W: Write> Explain<W> {
                     ),
                     Some(_) => "a second Close from the same side".to_string(),
                 };
-                (m, false)
+                (m, Preview::Text)
             }
             OpCode::ReservedData(_) | OpCode::ReservedControl(_) => (
                 self.style
                     .paint(Role::Bad, "a reserved opcode: RFC 6455 does not allow it"),
-                false,
+                Preview::Guess,
             ),
         };
         if h.opcode == OpCode::Close {
@@ -549,7 +577,7 @@ impl<W: Write> Explain<W> {
                     );
                     if !f.close_reason.is_empty() {
                         text.push_str(", reason ");
-                        push_preview(&mut text, f.close_reason, true, PREVIEW_CHARS);
+                        push_preview(&mut text, f.close_reason, Preview::Text, PREVIEW_CHARS);
                     }
                 }
                 None if f.payload.is_empty() => text.push_str(": no status code"),
@@ -560,7 +588,7 @@ impl<W: Write> Explain<W> {
             }
         } else if !f.payload.is_empty() {
             text.push_str(": ");
-            push_preview(&mut text, f.payload, as_text, PREVIEW_CHARS);
+            push_preview(&mut text, f.payload, preview, PREVIEW_CHARS);
         }
         let mut meaning = meaning;
         if h.mask.is_some() && f.dir == Direction::ClientToServer {
@@ -602,6 +630,9 @@ impl<W: Write> Explain<W> {
                 f.first_packet
             ));
         }
+        if let Some(st) = self.conns.get_mut(&f.conn) {
+            st.websocket = true;
+        }
         let st_phase = if h.opcode == OpCode::Close {
             Phase::CloseHandshake
         } else {
@@ -642,6 +673,9 @@ impl<W: Write> Explain<W> {
     }
 
     fn on_anomaly(&mut self, a: &Anomaly) {
+        if EXPLAINED_ANOMALIES.contains(&a.kind) {
+            return;
+        }
         let role = match a.severity {
             Severity::Error => Role::Bad,
             Severity::Warning => Role::Warn,
@@ -708,8 +742,13 @@ impl<W: Write> Explain<W> {
         } else if seg.wire_len() > 0 {
             if rec.partial_pdu {
                 format!(
-                    "TCP segment, {}: part of a message completed in a later packet",
-                    bytes_text(u64::from(seg.wire_len()))
+                    "TCP segment, {}: part of {} completed in a later packet",
+                    bytes_text(u64::from(seg.wire_len())),
+                    if st.websocket {
+                        "a frame"
+                    } else {
+                        "an HTTP message"
+                    }
                 )
             } else {
                 format!(
@@ -838,6 +877,8 @@ impl<W: Write> Explain<W> {
         if items.is_empty() || control {
             let to = if flags.has(TcpFlags::FIN) || flags.has(TcpFlags::RST) {
                 Phase::Teardown
+            } else if seg.wire_len() > 0 && st.websocket {
+                Phase::Data
             } else if flags.has(TcpFlags::SYN) || st.syn_seen {
                 Phase::TcpHandshake
             } else {
@@ -857,9 +898,16 @@ impl<W: Write> Explain<W> {
         let label = match items.len() {
             0 if flags.has(TcpFlags::SYN) && flags.has(TcpFlags::ACK) => "the SYN, ACK".to_string(),
             0 if flags.has(TcpFlags::SYN) => "the SYN".to_string(),
-            0 => "a TCP segment".to_string(),
+            0 if rec.partial_pdu && phase.is_some_and(|p| p >= Phase::Data) => {
+                "part of a frame".to_string()
+            }
+            0 if rec.partial_pdu => "part of an HTTP message".to_string(),
+            0 => "the TCP data".to_string(),
             1 => items[0].label.clone(),
-            n => format!("{n} messages"),
+            n if items.iter().all(|i| matches!(i.kind, ItemKind::Frame(_))) => {
+                format!("{n} frames")
+            }
+            n => format!("{n} HTTP messages"),
         };
         let me = who(rec.dir);
         let is_ws = self.gate.is_websocket(conn);
@@ -952,6 +1000,15 @@ impl<W: Write> Explain<W> {
                 );
                 style.push(&mut self.buf, Role::Heading, &title);
                 self.buf.push('\n');
+                if !st.header_written && !st.syn_seen && line.phase > Phase::AlreadyOpen {
+                    self.buf.push_str("  ");
+                    style.push(
+                        &mut self.buf,
+                        Role::Dim,
+                        "(no SYN captured: the capture starts after the connection opened)",
+                    );
+                    self.buf.push('\n');
+                }
                 st.header_written = true;
                 st.written_phase = None;
             }
@@ -1010,6 +1067,15 @@ impl<W: Write> Explain<W> {
             }
         }
         Ok(())
+    }
+}
+
+/// How the payload of a message with `opcode` is previewed.
+fn preview_of(opcode: OpCode) -> Preview {
+    match opcode {
+        OpCode::Text => Preview::Text,
+        OpCode::Binary => Preview::Binary,
+        _ => Preview::Guess,
     }
 }
 

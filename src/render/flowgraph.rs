@@ -6,7 +6,7 @@
 use super::escape::escape_line;
 use super::info::{self, InfoBuilder, InfoOptions};
 use super::style::{Role, Style, close_code_role};
-use super::views::{Gate, PREVIEW_CHARS, display_width, fit_width, push_preview};
+use super::views::{Gate, PREVIEW_CHARS, Preview, display_width, fit_width, push_preview};
 use crate::event::{
     Anomaly, ConnId, Event, EventSink, FrameEvent, PacketBody, PacketRecord, Severity, TcpRecord,
 };
@@ -131,6 +131,7 @@ impl<W: Write> FlowGraph<W> {
             info: InfoBuilder::new(InfoOptions {
                 wireshark_compat: false,
                 tcp_ports: false,
+                tcp_options: false,
             }),
             gate: Gate::default(),
             conns: BTreeMap::new(),
@@ -157,7 +158,12 @@ impl<W: Write> FlowGraph<W> {
                 let trimmed = label.trim_end().len();
                 label.truncate(trimmed);
                 label.push(' ');
-                push_preview(&mut label, f.payload, false, PREVIEW_CHARS);
+                let kind = match f.header.opcode {
+                    OpCode::Text => Preview::Text,
+                    OpCode::Binary => Preview::Binary,
+                    _ => Preview::Guess,
+                };
+                push_preview(&mut label, f.payload, kind, PREVIEW_CHARS);
             }
             self.pdus.push(PduArrow {
                 conn: f.conn,

@@ -16,7 +16,7 @@
 
 use super::escape::{escape_into, hex_dump_into};
 use super::style::{Role, Style, close_code_role};
-use super::views::{PREVIEW_CHARS, bytes_text, push_preview};
+use super::views::{PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBody};
 use crate::flow::analysis::Direction;
 use crate::ws::{OpCode, parse_close_body};
@@ -282,7 +282,7 @@ impl<W: Write> Follow<W> {
             self.write_header()?;
             let note = self.options.style.paint(
                 Role::Dim,
-                "(messages joined from frames: the dissector reported no message events; compressed payloads are shown as sent)",
+                "(messages joined from frames: the dissector reported no message events)",
             );
             writeln!(self.out, "{note}")?;
         }
@@ -335,7 +335,7 @@ impl<W: Write> Follow<W> {
                         }
                         if !body.reason.is_empty() {
                             s.push_str(", reason ");
-                            push_preview(s, body.reason, true, PREVIEW_CHARS);
+                            push_preview(s, body.reason, Preview::Text, PREVIEW_CHARS);
                         }
                     }
                     Err(_) => style.push(s, Role::Bad, "malformed close body"),
@@ -345,7 +345,7 @@ impl<W: Write> Follow<W> {
             OpCode::Ping | OpCode::Pong => {
                 if !m.payload.is_empty() {
                     s.push_str(": ");
-                    push_preview(s, &m.payload, false, PREVIEW_CHARS);
+                    push_preview(s, &m.payload, Preview::Guess, PREVIEW_CHARS);
                 }
                 s.push('\n');
             }

@@ -24,6 +24,9 @@ pub struct InfoOptions {
     /// Start TCP summaries with the ports (`58901 → 2021 [ACK] ...`), as the packet list
     /// does; a flow diagram, whose arrows already say who sends, leaves them out.
     pub tcp_ports: bool,
+    /// List TCP options (MSS, WS, timestamps, SACK) as the packet list does; a diagram
+    /// short of room leaves them out.
+    pub tcp_options: bool,
 }
 
 impl Default for InfoOptions {
@@ -31,6 +34,7 @@ impl Default for InfoOptions {
         InfoOptions {
             wireshark_compat: false,
             tcp_ports: true,
+            tcp_options: true,
         }
     }
 }
@@ -219,10 +223,15 @@ impl InfoBuilder {
                     if !self.pending_http.is_empty() {
                         // Wireshark: the head's first line, then the segment note.
                         out.push_str(&self.pending_http);
-                    } else if self.options.tcp_ports {
-                        tcpinfo::write_tcp_summary(out, rec);
                     } else {
-                        tcpinfo::write_tcp_summary_without_ports(out, rec);
+                        if self.options.tcp_ports {
+                            let seg = rec.segment;
+                            let _ = write!(out, "{} → {} ", seg.src_port, seg.dst_port);
+                        }
+                        tcpinfo::write_tcp_flags_and_numbers(out, rec);
+                        if self.options.tcp_options {
+                            tcpinfo::write_tcp_options(out, rec);
+                        }
                     }
                     if rec.partial_pdu {
                         out.push_str(" [TCP segment of a reassembled PDU]");

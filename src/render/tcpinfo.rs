@@ -41,6 +41,12 @@ pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
 
 /// Appends `[SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...`: the summary after the ports.
 pub fn write_tcp_summary_without_ports(out: &mut String, rec: &TcpRecord<'_>) {
+    write_tcp_flags_and_numbers(out, rec);
+    write_tcp_options(out, rec);
+}
+
+/// Appends `[SYN] Seq=0 Win=65535 Len=0`: flags, sequence numbers, window and length.
+pub fn write_tcp_flags_and_numbers(out: &mut String, rec: &TcpRecord<'_>) {
     let seg = rec.segment;
     out.push('[');
     let mut first = true;
@@ -64,6 +70,11 @@ pub fn write_tcp_summary_without_ports(out: &mut String, rec: &TcpRecord<'_>) {
     if seg.flags.has(TcpFlags::URG) {
         let _ = write!(out, " Urg={}", seg.urgent);
     }
+}
+
+/// Appends the TCP options as Wireshark lists them (` MSS=16344 WS=64 SACK_PERM ...`).
+pub fn write_tcp_options(out: &mut String, rec: &TcpRecord<'_>) {
+    let seg = rec.segment;
     for option in tcp::options(seg.options) {
         match option {
             TcpOption::Mss(v) => {

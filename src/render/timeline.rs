@@ -43,6 +43,7 @@ impl<W: Write> Timeline<W> {
             info: InfoBuilder::new(InfoOptions {
                 wireshark_compat: options.wireshark_compat,
                 tcp_ports: true,
+                tcp_options: true,
             }),
             detail: String::new(),
             notes: String::new(),

@@ -135,10 +135,29 @@ pub const PREVIEW_CHARS: usize = 60;
 /// Most bytes of a binary payload shown in hex in a one-line preview.
 pub const PREVIEW_HEX_BYTES: usize = 16;
 
-/// Appends a one-line preview of a payload: quoted escaped text when it is UTF-8 (or
-/// `as_text` says it is text), else hex of its first bytes; `…` marks a cut.
-pub fn push_preview(out: &mut String, payload: &[u8], as_text: bool, max_chars: usize) {
-    let is_text = as_text || std::str::from_utf8(payload).is_ok();
+/// How a payload preview is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preview {
+    /// As (escaped) text: Text messages, close reasons.
+    Text,
+    /// As hex: Binary messages.
+    Binary,
+    /// As text when it is UTF-8 without control characters (other than tab and line
+    /// breaks), else as hex: pings, pongs, continuations of unknown messages.
+    Guess,
+}
+
+/// Appends a one-line preview of a payload: quoted escaped text, or hex of its first
+/// bytes; `…` marks a cut.
+pub fn push_preview(out: &mut String, payload: &[u8], kind: Preview, max_chars: usize) {
+    let is_text = match kind {
+        Preview::Text => true,
+        Preview::Binary => false,
+        Preview::Guess => std::str::from_utf8(payload).is_ok_and(|t| {
+            !t.chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        }),
+    };
     if is_text {
         out.push('"');
         let complete = escape::escape_into(out, payload, max_chars);
@@ -372,14 +391,17 @@ mod tests {
     #[test]
     fn preview_escapes_and_cuts() {
         let mut s = String::new();
-        push_preview(&mut s, b"hi\x1b[2J", false, 60);
+        push_preview(&mut s, b"hi\x1b[2J", Preview::Text, 60);
         assert_eq!(s, "\"hi\\x1b[2J\"");
         s.clear();
-        push_preview(&mut s, b"abcdef", false, 3);
+        push_preview(&mut s, b"hi\x1b[2J", Preview::Guess, 60);
+        assert_eq!(s, "68 69 1b 5b 32 4a");
+        s.clear();
+        push_preview(&mut s, b"abcdef", Preview::Guess, 3);
         assert_eq!(s, "\"abc\"…");
         s.clear();
-        push_preview(&mut s, &[0xde, 0xad, 0xbe, 0xef], false, 60);
-        assert_eq!(s, "de ad be ef");
+        push_preview(&mut s, b"abc", Preview::Binary, 60);
+        assert_eq!(s, "61 62 63");
     }
 
     #[test]

@@ -329,7 +329,7 @@ impl ConversationTable {
             }
             let cells = self.cells(*conn, row, style);
             for (name, cell) in HEADER.iter().zip(cells).skip(1) {
-                block.add_row(vec![Cell::new(format!("  {name}")), cell]);
+                block.add_row(vec![Cell::new(format!(" {name}")), cell]);
             }
             out.push_str(&lines(&block));
         }

@@ -533,6 +533,42 @@ impl<W: Write> EventSink for Conversations<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::views::fixtures;
+
+    #[test]
+    fn message_and_ping_events_are_counted_when_they_come() {
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        let mut table = ConversationTable::new();
+        let frames = [
+            fixtures::frame(0, c2s, OpCode::Text, false, b"he", 1),
+            fixtures::frame(0, c2s, OpCode::Continuation, true, b"llo", 2),
+            fixtures::frame(0, s2c, OpCode::Text, true, b"hi", 3),
+        ];
+        for f in &frames {
+            table.observe(&Event::Frame(f));
+        }
+        // Without message events: FIN data frames.
+        let plain = table.render(Style::plain(), None);
+        assert!(plain.contains(" 1/1 "), "{plain}");
+        assert!(
+            plain.contains(" 2/1 ") && plain.contains(" 5/2 "),
+            "{plain}"
+        );
+        assert!(plain.contains("assumed"), "{plain}");
+        let m1 = fixtures::message(0, c2s, OpCode::Text, b"hello", 2, 2);
+        let m2 = fixtures::message(0, c2s, OpCode::Text, b"again", 1, 4);
+        let ping = fixtures::message(0, c2s, OpCode::Ping, b"p", 1, 5);
+        for m in [&m1, &m2, &ping] {
+            table.observe(&Event::Message(m));
+        }
+        for rtt in [0.001, 0.003] {
+            table.observe(&Event::PingPong(&fixtures::ping_pong(0, rtt)));
+        }
+        let text = table.render(Style::plain(), None);
+        assert!(text.contains(" 2/0 "), "messages from events: {text}");
+        assert!(text.contains("1.000ms/2.000ms/3.000ms"), "{text}");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -13,7 +13,7 @@ use super::style::{Role, Style, close_code_role};
 use super::views::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{
     Anomaly, ConnId, Event, EventSink, FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent,
-    HttpResponseEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
+    HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
 };
 use crate::flow::analysis::{AnalysisFlags, Direction};
 use crate::http::accept::{AcceptVerdict, WEBSOCKET_GUID};
@@ -123,6 +123,8 @@ enum ItemKind {
 struct Fragmented {
     opcode: OpCode,
     frames: u32,
+    /// RSV1 on the first frame: the message is compressed.
+    compressed: bool,
 }
 
 /// What the explanation remembers about one connection.
@@ -130,6 +132,8 @@ struct Fragmented {
 struct ConnState {
     client: SocketAddr,
     server: SocketAddr,
+    /// Whether `client` and `server` come from a packet record yet.
+    placed: bool,
     phase: Option<Phase>,
     syn_seen: bool,
     /// The server switched to WebSocket (or frames were seen): data now means frames.
@@ -149,9 +153,21 @@ struct ConnState {
 impl ConnState {
     fn new(rec: &TcpRecord<'_>, p: &PacketRecord<'_>) -> Self {
         let (client, server) = endpoints(rec, p);
+        let mut st = Self::unplaced();
+        st.client = client;
+        st.server = server;
+        st.placed = true;
+        st
+    }
+
+    /// State for a connection whose events come before its first packet record (frames
+    /// of a connection decoded with `--ws-port`): addresses are filled in by the record.
+    fn unplaced() -> Self {
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
         ConnState {
-            client,
-            server,
+            client: nowhere,
+            server: nowhere,
+            placed: false,
             phase: None,
             syn_seen: false,
             websocket: false,
@@ -459,6 +475,12 @@ impl<W: Write> Explain<W> {
 
     fn on_frame(&mut self, f: &FrameEvent<'_>) -> io::Result<()> {
         self.flush_held(f.conn)?;
+        if !self.conns.contains_key(&f.conn) {
+            if self.conns.len() >= MAX_CONNECTIONS {
+                self.conns.pop_first();
+            }
+            self.conns.insert(f.conn, ConnState::unplaced());
+        }
         let h = &f.header;
         let d = f.dir.index();
         let (first_close, fragmented) = match self.conns.get(&f.conn) {
@@ -500,6 +522,7 @@ impl<W: Write> Explain<W> {
                     next_fragmented = Some(Fragmented {
                         opcode: h.opcode,
                         frames: 1,
+                        compressed: h.rsv1(),
                     });
                     format!("first fragment of a {kind} message")
                 };
@@ -520,6 +543,7 @@ impl<W: Write> Explain<W> {
                         next_fragmented = Some(Fragmented {
                             opcode: fr.opcode,
                             frames: n,
+                            compressed: fr.compressed,
                         });
                         format!("fragment {n} of a {kind} message")
                     };
@@ -587,6 +611,12 @@ impl<W: Write> Explain<W> {
                 }
             }
         } else if !f.payload.is_empty() {
+            // Compressed bytes are not text, whatever the opcode says.
+            let compressed = match h.opcode {
+                OpCode::Continuation => fragmented.is_some_and(|fr| fr.compressed),
+                _ => h.rsv1(),
+            };
+            let preview = if compressed { Preview::Binary } else { preview };
             text.push_str(": ");
             push_preview(&mut text, f.payload, preview, PREVIEW_CHARS);
         }
@@ -655,6 +685,36 @@ impl<W: Write> Explain<W> {
             kind: ItemKind::Frame(h.opcode),
         });
         Ok(())
+    }
+
+    /// A message the message layer completed: for one spanning several frames or
+    /// compressed, its whole (inflated) content goes under the frame that ended it.
+    fn on_message(&mut self, m: &MessageEvent<'_>) {
+        if m.opcode.is_control() || (m.frames <= 1 && !m.compressed) {
+            return;
+        }
+        let Some(item) =
+            self.items.iter_mut().rev().find(|i| {
+                i.conn == m.conn && i.dir == m.dir && matches!(i.kind, ItemKind::Frame(_))
+            })
+        else {
+            return;
+        };
+        let mut line = format!("message complete: {}", bytes_text(m.len));
+        if m.frames > 1 {
+            let _ = write!(line, " in {} frames", m.frames);
+        }
+        if m.compressed {
+            line.push_str(", inflated");
+        }
+        if !m.payload.is_empty() {
+            line.push_str(": ");
+            push_preview(&mut line, m.payload, preview_of(m.opcode), PREVIEW_CHARS);
+        }
+        if !m.payload_complete {
+            line.push_str(&self.style.paint(Role::Warn, " (incomplete)"));
+        }
+        item.sub.push(line);
     }
 
     fn on_ping_pong(&mut self, p: &PingPongEvent) {
@@ -808,11 +868,18 @@ impl<W: Write> Explain<W> {
             }
         };
         let conn = rec.conn;
-        if !self.conns.contains_key(&conn) {
-            if self.conns.len() >= MAX_CONNECTIONS {
-                self.conns.pop_first();
+        match self.conns.get_mut(&conn) {
+            Some(st) if !st.placed => {
+                (st.client, st.server) = endpoints(rec, p);
+                st.placed = true;
             }
-            self.conns.insert(conn, ConnState::new(rec, p));
+            Some(_) => {}
+            None => {
+                if self.conns.len() >= MAX_CONNECTIONS {
+                    self.conns.pop_first();
+                }
+                self.conns.insert(conn, ConnState::new(rec, p));
+            }
         }
         // Items of other connections (finished by this packet's arrival) go first.
         self.write_orphans_except(conn)?;
@@ -1123,13 +1190,14 @@ impl<W: Write> EventSink for Explain<W> {
             Event::Handshake(h) => self.on_handshake(h),
             Event::Frame(f) => self.on_frame(f)?,
             Event::PingPong(p) => self.on_ping_pong(p),
+            Event::Message(m) => self.on_message(m),
             Event::Anomaly(a) => self.on_anomaly(a),
             Event::ConnectionEnd(c) => {
                 self.flush_held(c.conn)?;
                 self.gate.mark_ended(c.conn);
             }
-            // Frames tell everything a message would; capture errors go to stderr.
-            Event::Message(_) | Event::CaptureError(_) => {}
+            // Printed by the caller on stderr.
+            Event::CaptureError(_) => {}
         }
         Ok(())
     }
@@ -1145,5 +1213,49 @@ impl<W: Write> EventSink for Explain<W> {
             writeln!(self.out, "{line}")?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::views::fixtures;
+
+    #[test]
+    fn message_and_ping_pong_events_add_their_lines() {
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        let mut out = Vec::new();
+        let mut x = Explain::new(&mut out, Style::plain(), false);
+        let a = fixtures::frame(0, c2s, OpCode::Text, false, b"ab", 1);
+        let seg = fixtures::segment(b"xx");
+        x.event(&Event::Frame(&a)).expect("frame");
+        fixtures::with_packet(1, 0, c2s, &seg, |p| x.event(&Event::Packet(p))).expect("packet");
+        let b = fixtures::frame(0, c2s, OpCode::Continuation, true, b"cd", 2);
+        let m = fixtures::message(0, c2s, OpCode::Text, b"abcd", 2, 2);
+        x.event(&Event::Frame(&b)).expect("frame");
+        x.event(&Event::Message(&m)).expect("message");
+        fixtures::with_packet(2, 0, c2s, &seg, |p| x.event(&Event::Packet(p))).expect("packet");
+        let pong = fixtures::frame(0, s2c, OpCode::Pong, true, b"p", 3);
+        x.event(&Event::Frame(&pong)).expect("pong");
+        x.event(&Event::PingPong(&fixtures::ping_pong(0, 0.002)))
+            .expect("ping-pong");
+        fixtures::with_packet(3, 0, s2c, &seg, |p| x.event(&Event::Packet(p))).expect("packet");
+        x.finish().expect("finish");
+        drop(x);
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.contains("first fragment of a text message"), "{text}");
+        assert!(
+            text.contains("last fragment (2 of 2) of a text message"),
+            "{text}"
+        );
+        assert!(
+            text.contains("message complete: 4 bytes in 2 frames: \"abcd\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("echoes the Ping of packet 1: round trip 2.000 ms"),
+            "{text}"
+        );
     }
 }

@@ -159,6 +159,7 @@ impl<W: Write> FlowGraph<W> {
                 label.truncate(trimmed);
                 label.push(' ');
                 let kind = match f.header.opcode {
+                    _ if f.header.rsv1() => Preview::Binary,
                     OpCode::Text => Preview::Text,
                     OpCode::Binary => Preview::Binary,
                     _ => Preview::Guess,

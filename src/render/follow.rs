@@ -473,3 +473,55 @@ impl<W: Write> EventSink for Follow<W> {
         self.out.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::views::fixtures;
+
+    fn follow(events: &[Event<'_>]) -> String {
+        let mut out = Vec::new();
+        let mut f = Follow::new(
+            &mut out,
+            FollowOptions {
+                conn: 0,
+                export: None,
+                style: Style::plain(),
+                streaming: false,
+            },
+        );
+        for e in events {
+            f.event(e).expect("event");
+        }
+        f.finish().expect("finish");
+        drop(f);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn frames_are_joined_when_no_message_events_come() {
+        let c2s = Direction::ClientToServer;
+        let a = fixtures::frame(0, c2s, OpCode::Text, false, b"hel", 1);
+        let b = fixtures::frame(0, c2s, OpCode::Continuation, true, b"lo", 2);
+        let other = fixtures::frame(1, c2s, OpCode::Text, true, b"other", 3);
+        let out = follow(&[Event::Frame(&a), Event::Frame(&b), Event::Frame(&other)]);
+        assert!(out.contains("joined from frames"), "{out}");
+        assert!(
+            out.contains("Text, 5 bytes in 2 frames (packets 1-2)\n    hello\n"),
+            "{out}"
+        );
+        assert!(!out.contains("other"), "{out}");
+    }
+
+    #[test]
+    fn message_events_replace_the_joining() {
+        let c2s = Direction::ClientToServer;
+        let a = fixtures::frame(0, c2s, OpCode::Text, true, b"compressed?", 1);
+        let m = fixtures::message(0, c2s, OpCode::Text, b"inflated text", 1, 1);
+        let out = follow(&[Event::Frame(&a), Event::Message(&m)]);
+        assert!(!out.contains("joined from frames"), "{out}");
+        assert!(out.contains("    inflated text\n"), "{out}");
+        assert!(!out.contains("compressed?"), "{out}");
+        assert_eq!(out.matches("Text, ").count(), 1, "{out}");
+    }
+}

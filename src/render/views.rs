@@ -384,6 +384,134 @@ pub fn plural(n: u64, noun: &str) -> String {
     }
 }
 
+/// Hand-built events for the views' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::capture::Timestamp;
+    use crate::event::{
+        ConnId, FrameEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent, TcpRecord,
+    };
+    use crate::flow::analysis::{Direction, SegmentAnalysis};
+    use crate::wire::{TcpFlags, TcpSegment};
+    use crate::ws::{FrameHeader, LengthEncoding, OpCode};
+
+    /// An unmasked frame of `payload` completed by `packet`.
+    pub fn frame(
+        conn: ConnId,
+        dir: Direction,
+        opcode: OpCode,
+        fin: bool,
+        payload: &[u8],
+        packet: u64,
+    ) -> FrameEvent<'_> {
+        FrameEvent {
+            conn,
+            dir,
+            packet,
+            first_packet: packet,
+            rel_time: packet as f64 / 10.0,
+            header: FrameHeader {
+                fin,
+                rsv: 0,
+                opcode,
+                mask: None,
+                payload_len: payload.len() as u64,
+                length_encoding: LengthEncoding::Short,
+                header_len: 2,
+            },
+            payload,
+            payload_complete: true,
+            close_code: None,
+            close_reason: &[],
+        }
+    }
+
+    /// A message of `frames` frames ending in `packet`.
+    pub fn message(
+        conn: ConnId,
+        dir: Direction,
+        opcode: OpCode,
+        payload: &[u8],
+        frames: u32,
+        packet: u64,
+    ) -> MessageEvent<'_> {
+        MessageEvent {
+            conn,
+            dir,
+            opcode,
+            len: payload.len() as u64,
+            frames,
+            first_packet: packet + 1 - u64::from(frames),
+            last_packet: packet,
+            first_time: 0.0,
+            rel_time: packet as f64 / 10.0,
+            payload,
+            payload_complete: true,
+            compressed: false,
+            wire_len: payload.len() as u64,
+        }
+    }
+
+    /// A pong answering a ping after `rtt` seconds.
+    pub fn ping_pong(conn: ConnId, rtt: f64) -> PingPongEvent {
+        PingPongEvent {
+            conn,
+            ping_dir: Direction::ClientToServer,
+            ping_packet: 1,
+            pong_packet: 2,
+            rtt,
+            payload_len: 1,
+        }
+    }
+
+    /// A segment with ACK (and PSH when it carries data).
+    pub fn segment(payload: &[u8]) -> TcpSegment<'_> {
+        TcpSegment {
+            src_port: 40000,
+            dst_port: 8080,
+            seq: 1,
+            ack: 1,
+            flags: TcpFlags(if payload.is_empty() {
+                TcpFlags::ACK
+            } else {
+                TcpFlags::ACK | TcpFlags::PSH
+            }),
+            window: 1000,
+            urgent: 0,
+            options: &[],
+            payload,
+            missing_payload: 0,
+        }
+    }
+
+    /// Calls `f` with the record of packet `number` carrying `seg` of `conn`.
+    pub fn with_packet<R>(
+        number: u64,
+        conn: ConnId,
+        dir: Direction,
+        seg: &TcpSegment<'_>,
+        f: impl FnOnce(&PacketRecord<'_>) -> R,
+    ) -> R {
+        let record = PacketRecord {
+            number,
+            timestamp: Timestamp::default(),
+            rel_time: number as f64 / 10.0,
+            wire_len: 60,
+            captured_len: 60,
+            addrs: None,
+            body: PacketBody::Tcp(TcpRecord {
+                segment: seg,
+                conn,
+                dir,
+                analysis: SegmentAnalysis::default(),
+                partial_pdu: false,
+                pdus_completed: 1,
+            }),
+        };
+        f(&record)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -368,6 +368,8 @@ impl<W: Write> FlowGraph<W> {
         let number = arrow.number.map(|n| n.to_string()).unwrap_or_default();
         let time = arrow.time.map(|t| format!("{t:.6}")).unwrap_or_default();
         let head = format!("{number:>NUMBER_WIDTH$} {time:>TIME_WIDTH$}  ");
+        // Long numbers or times push the lifeline right; the label gives way.
+        let inner = inner.saturating_sub(head.len().saturating_sub(PREFIX_WIDTH));
         style.push(&mut self.buf, Role::Dim, &head);
         let label = fit_width(arrow.label.trim_end(), inner.saturating_sub(ARROW_OVERHEAD));
         let fill = inner.saturating_sub(display_width(&label) + ARROW_OVERHEAD - 1);

@@ -155,10 +155,13 @@ impl<W: Write> Follow<W> {
     /// Creates the export directory and `index.tsv` once.
     fn open_index(&mut self) -> io::Result<()> {
         if let (Some(dir), None) = (&self.options.export, &self.index) {
-            std::fs::create_dir_all(dir)?;
-            let mut index = BufWriter::new(File::create(dir.join("index.tsv"))?);
-            index.write_all(b"index\ttime\tdir\topcode\tlength\tfile\tcomplete\n")?;
-            self.index = Some(index);
+            let open = || -> io::Result<BufWriter<File>> {
+                std::fs::create_dir_all(dir)?;
+                let mut index = BufWriter::new(File::create(dir.join("index.tsv"))?);
+                index.write_all(b"index\ttime\tdir\topcode\tlength\tfile\tcomplete\n")?;
+                Ok(index)
+            };
+            self.index = Some(open().map_err(|e| export_error(dir, e))?);
         }
         Ok(())
     }
@@ -381,7 +384,7 @@ impl<W: Write> Follow<W> {
             self.count,
             extension(m.opcode)
         );
-        std::fs::write(dir.join(&name), &m.payload)?;
+        std::fs::write(dir.join(&name), &m.payload).map_err(|e| export_error(dir, e))?;
         writeln!(
             index,
             "{}\t{:.6}\t{}\t{}\t{}\t{}\t{}",
@@ -394,6 +397,11 @@ impl<W: Write> Follow<W> {
             if m.complete { "yes" } else { "no" }
         )
     }
+}
+
+/// An export failure, saying where.
+fn export_error(dir: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("exporting to {}: {e}", dir.display()))
 }
 
 /// A text payload, line by line, escaped, indented; cut after [`MAX_TEXT_SHOWN`]

@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use wsdissect::render::style::{ColorChoice, Style};
+use wsdissect::render::views::{View, ViewOptions, output_width};
 
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
 /// check, frame decoding, and a Wireshark-style packet list.
@@ -57,6 +59,104 @@ pub struct DissectArgs {
     /// message is marked incomplete and a decompression-limit warning is raised.
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+    /// Human views and colour.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// What a person reads instead of the packet list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewKind {
+    /// The packet list (or JSON Lines with --format jsonl).
+    Packets,
+    /// A walk-through of each WebSocket connection, packet by packet, grouped by phase.
+    Explain,
+    /// A table: one row per connection that tried to upgrade.
+    Conversations,
+    /// A sequence diagram per WebSocket connection (client left, server right).
+    Flow,
+}
+
+/// When to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options of the human views (`--view`, `--follow`).
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// What to show.
+    #[arg(long, value_enum, default_value_t = ViewKind::Packets, conflicts_with = "format")]
+    pub view: ViewKind,
+    /// Flow view: one arrow per HTTP message and WebSocket frame, no TCP-only packets
+    /// (implies --view flow).
+    #[arg(long)]
+    pub frames_only: bool,
+    /// Flow view: write a Mermaid sequenceDiagram (implies --view flow).
+    #[arg(long)]
+    pub mermaid: bool,
+    /// Show only connection N's messages, as a transcript (Follow WebSocket Stream).
+    #[arg(long, value_name = "N", conflicts_with_all = ["view", "format", "frames_only", "mermaid"])]
+    pub follow: Option<u32>,
+    /// With --follow: write each message payload to DIR/conn{N}-{c2s|s2c}-{index}.{ext},
+    /// listed in DIR/index.tsv.
+    #[arg(long, value_name = "DIR", requires = "follow")]
+    pub export: Option<PathBuf>,
+    /// Colour in the views: auto, always or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+impl ViewArgs {
+    /// The view to write: `--frames-only` and `--mermaid` choose the flow view.
+    pub fn kind(&self) -> Result<ViewKind, String> {
+        match self.view {
+            ViewKind::Packets | ViewKind::Flow if self.frames_only || self.mermaid => {
+                Ok(ViewKind::Flow)
+            }
+            other if self.frames_only || self.mermaid => Err(format!(
+                "--frames-only and --mermaid go with --view flow, not --view {}",
+                other
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// The renderer options, given whether output is streamed (stdin, live).
+    pub fn options(&self, streaming: bool) -> ViewOptions {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let no_color = std::env::var("NO_COLOR").ok();
+        let choice = match self.color {
+            ColorWhen::Auto => ColorChoice::Auto,
+            ColorWhen::Always => ColorChoice::Always,
+            ColorWhen::Never => ColorChoice::Never,
+        };
+        ViewOptions {
+            view: match self.kind().unwrap_or(self.view) {
+                ViewKind::Packets => View::Packets,
+                ViewKind::Explain => View::Explain,
+                ViewKind::Conversations => View::Conversations,
+                ViewKind::Flow => View::Flow,
+            },
+            frames_only: self.frames_only,
+            mermaid: self.mermaid,
+            follow: self.follow,
+            export: self.export.clone(),
+            style: Style::new(choice.resolve(terminal, no_color.as_deref())),
+            width: output_width(terminal),
+            streaming,
+        }
+    }
 }
 
 /// `wsdissect read`.

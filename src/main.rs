@@ -13,7 +13,7 @@ use wsdissect::capture::{self, PacketSource};
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::EventSink;
-use wsdissect::render::{JsonLines, Timeline, TimelineOptions};
+use wsdissect::render::{JsonLines, Timeline, TimelineOptions, progress, views};
 use wsdissect::ws::DecoderLimits;
 
 const EXIT_OK: u8 = 0;
@@ -57,6 +57,10 @@ fn renderer<'w>(
     out: &'w mut dyn Write,
     streaming: bool,
 ) -> Box<dyn EventSink + 'w> {
+    let view = args.view.options(streaming);
+    if !view.is_packet_list() {
+        return views::view_renderer(&view, out);
+    }
     match args.format {
         Format::Timeline => Box::new(Timeline::new(
             out,
@@ -73,7 +77,16 @@ fn renderer<'w>(
 fn read(args: &ReadArgs) -> ExitCode {
     let name = args.file.display().to_string();
     let from_stdin = name == "-";
-    let mut source: Box<dyn PacketSource> = match capture::open_path(&args.file) {
+    if let Err(e) = args.dissect.view.kind() {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let opened = if progress::wanted(args.dissect.view.options(from_stdin).writes_at_end()) {
+        progress::open_path_with_progress(&args.file).map(|(s, h)| (s, Some(h)))
+    } else {
+        capture::open_path(&args.file).map(|s| (s, None))
+    };
+    let (mut source, progress): (Box<dyn PacketSource>, _) = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("wsdissect: {name}: {e}");
@@ -86,6 +99,9 @@ fn read(args: &ReadArgs) -> ExitCode {
     let result = {
         let mut sink = renderer(&args.dissect, &mut out, from_stdin);
         let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
+        if let Some(progress) = &progress {
+            progress.finish();
+        }
         drop(sink);
         result
     };

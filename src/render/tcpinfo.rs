@@ -35,7 +35,20 @@ pub fn write_analysis_prefix(out: &mut String, rec: &TcpRecord<'_>) {
 /// Appends `58901 → 2021 [SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...` (without prefixes).
 pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
     let seg = rec.segment;
-    let _ = write!(out, "{} → {} [", seg.src_port, seg.dst_port);
+    let _ = write!(out, "{} → {} ", seg.src_port, seg.dst_port);
+    write_tcp_summary_without_ports(out, rec);
+}
+
+/// Appends `[SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...`: the summary after the ports.
+pub fn write_tcp_summary_without_ports(out: &mut String, rec: &TcpRecord<'_>) {
+    write_tcp_flags_and_numbers(out, rec);
+    write_tcp_options(out, rec);
+}
+
+/// Appends `[SYN] Seq=0 Win=65535 Len=0`: flags, sequence numbers, window and length.
+pub fn write_tcp_flags_and_numbers(out: &mut String, rec: &TcpRecord<'_>) {
+    let seg = rec.segment;
+    out.push('[');
     let mut first = true;
     for (bit, name) in FLAG_NAMES {
         if seg.flags.has(bit) {
@@ -57,6 +70,11 @@ pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
     if seg.flags.has(TcpFlags::URG) {
         let _ = write!(out, " Urg={}", seg.urgent);
     }
+}
+
+/// Appends the TCP options as Wireshark lists them (` MSS=16344 WS=64 SACK_PERM ...`).
+pub fn write_tcp_options(out: &mut String, rec: &TcpRecord<'_>) {
+    let seg = rec.segment;
     for option in tcp::options(seg.options) {
         match option {
             TcpOption::Mss(v) => {

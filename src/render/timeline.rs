@@ -2,16 +2,11 @@
 //! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
 //! tree (`-V`) and wsdissect's diagnostics for the packet.
 
-use super::escape;
-use super::tcpinfo;
+use super::info::{InfoBuilder, InfoOptions};
 use super::tree;
 use crate::event::{
-    Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketBody,
-    PacketRecord,
+    Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketRecord,
 };
-use crate::http::accept::AcceptVerdict;
-use crate::http::head::BodyLength;
-use crate::ws::OpCode;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -30,14 +25,8 @@ pub struct TimelineOptions {
 pub struct Timeline<W: Write> {
     out: W,
     options: TimelineOptions,
-    /// Info text contributed by upper layers for the current packet.
-    app_info: String,
-    /// Wireshark's column fence: Info text before it survives the next PDU's text.
-    fence: usize,
-    /// Protocol column from the highest layer seen in the current packet.
-    app_protocol: Option<&'static str>,
-    /// First line of an HTTP message whose body continues in later packets.
-    pending_http: String,
+    /// Protocol and Info columns of the current packet.
+    info: InfoBuilder,
     /// Detail tree lines for the current packet.
     detail: String,
     /// Diagnostics for the current packet.
@@ -51,10 +40,11 @@ impl<W: Write> Timeline<W> {
         Timeline {
             out,
             options,
-            app_info: String::new(),
-            fence: 0,
-            app_protocol: None,
-            pending_http: String::new(),
+            info: InfoBuilder::new(InfoOptions {
+                wireshark_compat: options.wireshark_compat,
+                tcp_ports: true,
+                tcp_options: true,
+            }),
             detail: String::new(),
             notes: String::new(),
             line: String::with_capacity(256),
@@ -67,118 +57,22 @@ impl<W: Write> Timeline<W> {
         Ok(self.out)
     }
 
-    fn append_info(&mut self, text: &str) {
-        self.app_info.push_str(text);
-    }
-
-    /// Starts the Info text of another PDU completed by this packet. Wireshark keeps only
-    /// the last PDU's text, except for PDUs reassembled from several segments, after which
-    /// TCP sets a fence; wsdissect's own style lists every PDU, comma-separated.
-    fn begin_pdu(&mut self) {
-        if self.options.wireshark_compat {
-            self.app_info.truncate(self.fence);
-        } else if !self.app_info.is_empty() {
-            let trimmed = self.app_info.trim_end().len();
-            self.app_info.truncate(trimmed);
-            self.app_info.push_str(", ");
-        }
-    }
-
-    /// Wireshark's `  (text/plain)` after a message with a body.
-    fn append_content_type(&mut self, content_type: Option<&str>, has_body: bool) {
-        if let (Some(content_type), true) = (content_type, has_body) {
-            // Wireshark shows the media type without parameters.
-            let media_type = content_type.split(';').next().unwrap_or_default().trim();
-            let _ = write!(
-                self.app_info,
-                " ({})",
-                escape::escape_line(media_type.as_bytes(), 80)
-            );
-        }
-    }
-
-    fn end_pdu(&mut self, spanned_segments: bool) {
-        if spanned_segments {
-            self.fence = self.app_info.len();
-        }
-    }
-
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
-        self.app_protocol = Some("HTTP");
-        let r = ev.request;
-        self.begin_pdu();
-        let _ = write!(
-            self.app_info,
-            "{} {} HTTP/1.{} ",
-            r.method, r.path, r.version
-        );
-        let has_body = !matches!(r.body_length(), BodyLength::None | BodyLength::Fixed(0));
-        self.append_content_type(r.header("Content-Type"), has_body);
-        self.end_pdu(true);
+        self.info.request(ev);
         if self.options.verbose {
             tree::write_request(&mut self.detail, ev);
         }
     }
 
     fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
-        self.app_protocol = Some("HTTP");
-        let r = ev.response;
-        self.begin_pdu();
-        let _ = write!(
-            self.app_info,
-            "HTTP/1.{} {} {} ",
-            r.version, r.status, r.reason
-        );
-        let has_body = !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0));
-        self.append_content_type(r.header("Content-Type"), has_body);
-        if let (Some(verdict), false) = (ev.accept, self.options.wireshark_compat) {
-            match verdict {
-                AcceptVerdict::Valid => self.append_info("[accept OK]"),
-                other => {
-                    let _ = write!(self.app_info, "[{other}]");
-                }
-            }
-        }
-        self.end_pdu(true);
+        self.info.response(ev);
         if self.options.verbose {
             tree::write_response(&mut self.detail, ev);
         }
     }
 
     fn on_frame(&mut self, ev: &FrameEvent<'_>) {
-        self.app_protocol = Some("WebSocket");
-        let h = &ev.header;
-        self.begin_pdu();
-        // Wireshark 4.0's exact text, spacing quirks included.
-        if h.opcode.is_reserved() && self.options.wireshark_compat {
-            self.app_info.push_str("WebSocket Unknown Opcode");
-        } else {
-            let _ = write!(self.app_info, "WebSocket {}", h.opcode);
-        }
-        self.app_info
-            .push_str(if h.fin { " [FIN]" } else { "[FRAGMENT] " });
-        self.app_info
-            .push_str(if h.mask.is_some() { " [MASKED]" } else { " " });
-        if h.opcode == OpCode::Close && !self.options.wireshark_compat {
-            if !self.app_info.ends_with(' ') {
-                self.app_info.push(' ');
-            }
-            match ev.close_code {
-                Some(code) => {
-                    let _ = write!(self.app_info, "({} {}", code.code(), code.name());
-                    if !ev.close_reason.is_empty() {
-                        let _ = write!(
-                            self.app_info,
-                            ", \"{}\"",
-                            escape::escape_line(ev.close_reason, 60)
-                        );
-                    }
-                    self.app_info.push(')');
-                }
-                None => self.app_info.push_str("(no status code)"),
-            }
-        }
-        self.end_pdu(ev.first_packet != ev.packet);
+        self.info.frame(ev);
         if self.options.verbose {
             tree::write_frame(&mut self.detail, ev);
         }
@@ -190,7 +84,7 @@ impl<W: Write> Timeline<W> {
             "    ! {}[{}]: {}",
             a.severity.as_str(),
             a.kind,
-            a.message
+            super::escape::escape_line(a.message.as_bytes(), 1000)
         );
     }
 
@@ -201,41 +95,17 @@ impl<W: Write> Timeline<W> {
             Some(a) => (a.src.to_string(), a.dst.to_string()),
             None => (String::new(), String::new()),
         };
-        let protocol = match &p.body {
-            PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => {
-                self.app_protocol.unwrap_or("TCP")
-            }
-            PacketBody::Tcp(_) => "TCP",
-            PacketBody::Other(o) => o.protocol,
-        };
         let _ = write!(
             line,
             "{}\t{:.6}\t{}\t{}\t{}\t{}\t",
-            p.number, p.rel_time, src, dst, protocol, p.wire_len
+            p.number,
+            p.rel_time,
+            src,
+            dst,
+            self.info.protocol(&p.body),
+            p.wire_len
         );
-        match &p.body {
-            PacketBody::Tcp(rec) => {
-                let upper =
-                    self.app_protocol.is_some() && !tcpinfo::hides_upper_layer(rec.analysis.flags);
-                tcpinfo::write_analysis_prefix(line, rec);
-                if upper {
-                    line.push_str(&self.app_info);
-                } else {
-                    if !self.pending_http.is_empty() {
-                        // Wireshark: the head's first line, then the segment note.
-                        line.push_str(&self.pending_http);
-                    } else {
-                        tcpinfo::write_tcp_summary(line, rec);
-                    }
-                    if rec.partial_pdu {
-                        line.push_str(" [TCP segment of a reassembled PDU]");
-                    }
-                }
-            }
-            PacketBody::Other(o) => {
-                line.push_str(&super::escape::escape_line(o.info.as_bytes(), 400))
-            }
-        }
+        self.info.write_info(line, &p.body);
         line.push('\n');
         self.out.write_all(line.as_bytes())?;
         if !self.detail.is_empty() {
@@ -244,10 +114,7 @@ impl<W: Write> Timeline<W> {
         if !self.notes.is_empty() {
             self.out.write_all(self.notes.as_bytes())?;
         }
-        self.app_info.clear();
-        self.pending_http.clear();
-        self.fence = 0;
-        self.app_protocol = None;
+        self.info.reset();
         self.detail.clear();
         self.notes.clear();
         if self.options.flush_each_packet {
@@ -263,22 +130,7 @@ impl<W: Write> EventSink for Timeline<W> {
             Event::Packet(p) => self.on_packet(p)?,
             Event::HttpRequest(r) => self.on_request(r),
             Event::HttpResponse(r) => self.on_response(r),
-            Event::HttpPending(p) => {
-                self.pending_http.clear();
-                if let Some(r) = p.request {
-                    let _ = write!(
-                        self.pending_http,
-                        "{} {} HTTP/1.{} ",
-                        r.method, r.path, r.version
-                    );
-                } else if let Some(r) = p.response {
-                    let _ = write!(
-                        self.pending_http,
-                        "HTTP/1.{} {} {} ",
-                        r.version, r.status, r.reason
-                    );
-                }
-            }
+            Event::HttpPending(p) => self.info.pending(p),
             Event::Frame(f) => self.on_frame(f),
             Event::Anomaly(a) => self.on_anomaly(a),
             Event::Handshake(_)

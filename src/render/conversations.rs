@@ -1,0 +1,580 @@
+//! `--view conversations`: one table row per TCP connection that tried to upgrade, like
+//! Wireshark's Conversations window narrowed to WebSocket: endpoints, path, negotiated
+//! subprotocol and extensions, accept verdict, duration, frames, bytes and messages per
+//! direction, ping round trips, who closed with what code, anomalies.
+//!
+//! [`ConversationTable`] only accumulates and renders, so other commands (`check`, `live`)
+//! can print it as their end summary; [`Conversations`] is the renderer that prints it
+//! when the run finishes.
+
+use super::escape::escape_line;
+use super::style::{Role, Style, close_code_role};
+use super::views::{MIN_WIDTH, display_width};
+use crate::event::{
+    ConnId, ConnectionSummary, Event, EventSink, FrameEvent, Handshake, PacketBody, TcpEnd,
+    UpgradeState,
+};
+use crate::flow::analysis::Direction;
+use crate::http::accept::AcceptVerdict;
+use crate::ws::OpCode;
+use comfy_table::{
+    Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle, presets,
+};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+/// Most connections whose first-packet time is remembered before they show whether they
+/// try to upgrade (oldest forgotten first).
+const MAX_UNKNOWN_CONNECTIONS: usize = 65_536;
+/// Most rows kept (oldest dropped first, and counted).
+const MAX_ROWS: usize = 100_000;
+/// Longest path, subprotocol or extension list shown.
+const MAX_TEXT: usize = 60;
+
+/// Column titles.
+const HEADER: [&str; 14] = [
+    "conn",
+    "client",
+    "server",
+    "path",
+    "subprotocol",
+    "extensions",
+    "accept",
+    "duration",
+    "frames →/←",
+    "bytes →/←",
+    "messages →/←",
+    "ping RTT min/avg/max",
+    "closed by",
+    "anomalies",
+];
+
+/// The accept verdict of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    /// Upgrade requested, no answer captured.
+    NoAnswer,
+    /// Upgraded; the accept check result.
+    Upgraded(AcceptVerdict),
+    /// Answered with another status.
+    Refused(u16),
+    /// 101 to another protocol.
+    OtherProtocol,
+    /// Decoded as WebSocket because of `--ws-port`.
+    Assumed,
+}
+
+/// Everything one row shows.
+#[derive(Debug, Clone)]
+struct Row {
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+    path: Option<String>,
+    subprotocol: Option<String>,
+    extensions: Option<String>,
+    verdict: Verdict,
+    first_time: Option<f64>,
+    last_time: Option<f64>,
+    frames: [u64; 2],
+    bytes: [u64; 2],
+    /// Messages from the message layer's events.
+    messages: [u64; 2],
+    /// Data frames with FIN: the message count when no message events arrive.
+    fin_data_frames: [u64; 2],
+    message_events: bool,
+    rtt: Option<Rtt>,
+    /// The first Close frame: its direction and code.
+    first_close: Option<(Direction, Option<u16>)>,
+    tcp_end: Option<TcpEnd>,
+    anomalies: u64,
+}
+
+/// Ping round trips.
+#[derive(Debug, Clone, Copy)]
+struct Rtt {
+    min: f64,
+    max: f64,
+    sum: f64,
+    count: u64,
+}
+
+impl Row {
+    fn new(first_time: Option<f64>) -> Self {
+        Row {
+            client: None,
+            server: None,
+            path: None,
+            subprotocol: None,
+            extensions: None,
+            verdict: Verdict::NoAnswer,
+            first_time,
+            last_time: first_time,
+            frames: [0; 2],
+            bytes: [0; 2],
+            messages: [0; 2],
+            fin_data_frames: [0; 2],
+            message_events: false,
+            rtt: None,
+            first_close: None,
+            tcp_end: None,
+            anomalies: 0,
+        }
+    }
+}
+
+/// Accumulates the conversation table from events.
+#[derive(Debug, Default)]
+pub struct ConversationTable {
+    rows: BTreeMap<ConnId, Row>,
+    /// First-packet times of connections not (yet) known to try an upgrade.
+    first_seen: BTreeMap<ConnId, f64>,
+    /// Rows dropped because there were too many.
+    dropped_rows: u64,
+}
+
+impl ConversationTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        ConversationTable::default()
+    }
+
+    /// Number of rows so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no connection tried to upgrade so far.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn row(&mut self, conn: ConnId) -> &mut Row {
+        if !self.rows.contains_key(&conn) && self.rows.len() >= MAX_ROWS {
+            self.rows.pop_first();
+            self.dropped_rows += 1;
+        }
+        let first = self.first_seen.remove(&conn);
+        self.rows.entry(conn).or_insert_with(|| Row::new(first))
+    }
+
+    /// Takes one event into account.
+    pub fn observe(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Packet(p) => {
+                if let PacketBody::Tcp(rec) = &p.body {
+                    match self.rows.get_mut(&rec.conn) {
+                        Some(row) => {
+                            row.first_time.get_or_insert(p.rel_time);
+                            row.last_time = Some(p.rel_time);
+                        }
+                        None => {
+                            if !self.first_seen.contains_key(&rec.conn)
+                                && self.first_seen.len() >= MAX_UNKNOWN_CONNECTIONS
+                            {
+                                self.first_seen.pop_first();
+                            }
+                            self.first_seen.entry(rec.conn).or_insert(p.rel_time);
+                        }
+                    }
+                }
+            }
+            Event::HttpRequest(r) if r.request.is_websocket_upgrade() => {
+                let row = self.row(r.conn);
+                row.client = Some(r.endpoints.client);
+                row.server = Some(r.endpoints.server);
+                row.path = Some(r.request.path.clone());
+            }
+            Event::Handshake(h) => self.handshake(h),
+            Event::Frame(f) => self.frame(f),
+            Event::Message(m) => {
+                if self.rows.contains_key(&m.conn) && !m.opcode.is_control() {
+                    let row = self.row(m.conn);
+                    row.message_events = true;
+                    row.messages[m.dir.index()] += 1;
+                } else if let Some(row) = self.rows.get_mut(&m.conn) {
+                    row.message_events = true;
+                }
+            }
+            Event::PingPong(p) => {
+                if let Some(row) = self.rows.get_mut(&p.conn) {
+                    let rtt = row.rtt.get_or_insert(Rtt {
+                        min: p.rtt,
+                        max: p.rtt,
+                        sum: 0.0,
+                        count: 0,
+                    });
+                    rtt.min = rtt.min.min(p.rtt);
+                    rtt.max = rtt.max.max(p.rtt);
+                    rtt.sum += p.rtt;
+                    rtt.count += 1;
+                }
+            }
+            Event::Anomaly(a) => {
+                if let Some(row) = a.conn.and_then(|c| self.rows.get_mut(&c)) {
+                    row.anomalies += 1;
+                }
+            }
+            Event::ConnectionEnd(c) => self.connection_end(c),
+            _ => {}
+        }
+    }
+
+    fn handshake(&mut self, h: &Handshake<'_>) {
+        let row = self.row(h.conn);
+        row.client = Some(h.endpoints.client);
+        row.server = Some(h.endpoints.server);
+        row.path = Some(h.request.path.clone());
+        row.subprotocol = h
+            .response
+            .header("Sec-WebSocket-Protocol")
+            .map(str::to_string);
+        row.extensions = h
+            .response
+            .header("Sec-WebSocket-Extensions")
+            .map(str::to_string);
+        row.verdict = if h.upgraded {
+            Verdict::Upgraded(h.accept.clone())
+        } else if h.response.status == 101 {
+            Verdict::OtherProtocol
+        } else {
+            Verdict::Refused(h.response.status)
+        };
+    }
+
+    fn frame(&mut self, f: &FrameEvent<'_>) {
+        let known = self.rows.contains_key(&f.conn);
+        let row = self.row(f.conn);
+        if !known {
+            // Frames without a handshake: Decode-As (`--ws-port`).
+            row.verdict = Verdict::Assumed;
+        }
+        let d = f.dir.index();
+        row.frames[d] += 1;
+        row.bytes[d] = row.bytes[d].saturating_add(f.header.payload_len);
+        if f.header.fin && f.header.opcode.is_data() {
+            row.fin_data_frames[d] += 1;
+        }
+        if f.header.opcode == OpCode::Close && row.first_close.is_none() {
+            row.first_close = Some((f.dir, f.close_code.map(|c| c.code())));
+        }
+        row.last_time = Some(f.rel_time.max(row.last_time.unwrap_or(f.rel_time)));
+    }
+
+    fn connection_end(&mut self, c: &ConnectionSummary) {
+        let row = self.row(c.conn);
+        row.client = Some(c.endpoints.client);
+        row.server = Some(c.endpoints.server);
+        if row.path.is_none() {
+            row.path.clone_from(&c.path);
+        }
+        match c.state {
+            UpgradeState::Assumed => row.verdict = Verdict::Assumed,
+            UpgradeState::Requested => row.verdict = Verdict::NoAnswer,
+            UpgradeState::Upgraded | UpgradeState::Refused => {}
+        }
+        row.tcp_end = Some(c.tcp_end);
+    }
+
+    /// The table as text. Without a width: one line per row in plain columns (for
+    /// scripts and pipes). With one: the table when it fits, else a block of
+    /// `field value` lines per connection, wrapped to the width.
+    pub fn render(&self, style: Style, width: Option<usize>) -> String {
+        let Some(width) = width else {
+            let mut table = self.table(style);
+            table
+                .load_style(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled);
+            return self.finish_text(lines(&table));
+        };
+        let width = width.max(MIN_WIDTH);
+        let mut table = self.table(Style::plain());
+        table
+            .load_style(HEADER_RULE)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        for column in table.column_iter_mut() {
+            column.set_padding((0, 2));
+        }
+        let natural = lines(&table);
+        if natural.lines().all(|l| display_width(l) <= width) {
+            if !style.enabled() {
+                return self.finish_text(natural);
+            }
+            let mut table = self.table(style);
+            table
+                .load_style(HEADER_RULE)
+                .set_content_arrangement(ContentArrangement::Disabled);
+            for column in table.column_iter_mut() {
+                column.set_padding((0, 2));
+            }
+            return self.finish_text(lines(&table));
+        }
+        // Too wide: one block per connection, fields down the side.
+        let mut out = String::new();
+        for (conn, row) in &self.rows {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&style.paint(Role::Heading, &format!("Connection {conn}")));
+            out.push('\n');
+            let mut block = Table::new();
+            block
+                .load_style(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(u16::try_from(width).unwrap_or(u16::MAX));
+            if style.enabled() {
+                block.enforce_styling();
+            } else {
+                block.force_no_tty();
+            }
+            let cells = self.cells(*conn, row, style);
+            for (name, cell) in HEADER.iter().zip(cells).skip(1) {
+                block.add_row(vec![Cell::new(format!(" {name}")), cell]);
+            }
+            out.push_str(&lines(&block));
+        }
+        self.finish_text(out)
+    }
+
+    /// Appends the note about dropped rows.
+    fn finish_text(&self, mut out: String) -> String {
+        if self.dropped_rows > 0 {
+            out.push_str(&format!(
+                "({} earlier connections not shown: too many rows)\n",
+                self.dropped_rows
+            ));
+        }
+        out
+    }
+
+    /// The full table (one row per connection), without a layout chosen.
+    fn table(&self, style: Style) -> Table {
+        let mut table = Table::new();
+        table.set_header(HEADER.iter().map(Cell::new));
+        if style.enabled() {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        for (conn, row) in &self.rows {
+            table.add_row(self.cells(*conn, row, style));
+        }
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if i == 0 || i >= 7 {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table
+    }
+
+    fn cells(&self, conn: ConnId, row: &Row, style: Style) -> Vec<Cell> {
+        let paint = |text: String, role: Option<Role>| {
+            let cell = Cell::new(text);
+            match (role, style.enabled()) {
+                (Some(role), true) => cell.fg(table_color(role)),
+                _ => cell,
+            }
+        };
+        let addr = |a: Option<SocketAddr>| a.map_or_else(|| "-".to_string(), |a| a.to_string());
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map_or_else(|| "-".to_string(), |t| escape_line(t.as_bytes(), MAX_TEXT))
+        };
+        let (verdict, verdict_role) = match &row.verdict {
+            Verdict::NoAnswer => ("no answer".to_string(), Role::Warn),
+            Verdict::Upgraded(AcceptVerdict::Valid) => ("OK".to_string(), Role::Good),
+            Verdict::Upgraded(AcceptVerdict::Mismatch { .. }) => {
+                ("MISMATCH".to_string(), Role::Bad)
+            }
+            Verdict::Upgraded(AcceptVerdict::MissingAccept) => ("no accept".to_string(), Role::Bad),
+            Verdict::Upgraded(AcceptVerdict::MissingKey) => ("no key".to_string(), Role::Bad),
+            Verdict::Refused(status) => (format!("refused {status}"), Role::Warn),
+            Verdict::OtherProtocol => ("not websocket".to_string(), Role::Warn),
+            Verdict::Assumed => ("assumed".to_string(), Role::Dim),
+        };
+        let duration = match (row.first_time, row.last_time) {
+            (Some(a), Some(b)) => format_duration(b - a),
+            _ => "-".to_string(),
+        };
+        let pair = |v: [u64; 2]| format!("{}/{}", v[0], v[1]);
+        let messages = if row.message_events {
+            row.messages
+        } else {
+            row.fin_data_frames
+        };
+        let rtt = match row.rtt {
+            Some(r) if r.count > 0 => format!(
+                "{}/{}/{}",
+                format_ms(r.min),
+                format_ms(r.sum / r.count as f64),
+                format_ms(r.max)
+            ),
+            _ => "-".to_string(),
+        };
+        let (closed, closed_role) = match row.first_close {
+            Some((dir, code)) => {
+                let who = match dir {
+                    Direction::ClientToServer => "client",
+                    Direction::ServerToClient => "server",
+                };
+                match code {
+                    Some(code) => (format!("{who} {code}"), Some(close_code_role(code))),
+                    None => (format!("{who} (no code)"), Some(Role::Warn)),
+                }
+            }
+            None => match row.tcp_end {
+                Some(TcpEnd::Reset) => ("TCP reset".to_string(), Some(Role::Warn)),
+                Some(TcpEnd::Closed) | Some(TcpEnd::HalfClosed) => ("TCP FIN".to_string(), None),
+                Some(TcpEnd::Open) | None => ("open".to_string(), None),
+            },
+        };
+        let anomalies_role = (row.anomalies > 0).then_some(Role::Warn);
+        vec![
+            Cell::new(conn),
+            paint(addr(row.client), Some(Role::Client)),
+            paint(addr(row.server), Some(Role::Server)),
+            Cell::new(text(&row.path)),
+            Cell::new(text(&row.subprotocol)),
+            Cell::new(text(&row.extensions)),
+            paint(verdict, Some(verdict_role)),
+            Cell::new(duration),
+            Cell::new(pair(row.frames)),
+            Cell::new(pair(row.bytes)),
+            Cell::new(pair(messages)),
+            Cell::new(rtt),
+            paint(closed, closed_role),
+            paint(row.anomalies.to_string(), anomalies_role),
+        ]
+    }
+}
+
+/// A rule under the header, nothing else.
+const HEADER_RULE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('─'));
+
+/// A table's lines, trailing spaces removed.
+fn lines(table: &Table) -> String {
+    let mut out = String::new();
+    for line in table.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The table's colour for a role (comfy-table writes the SGR sequences, because it must
+/// know which characters take no room).
+fn table_color(role: Role) -> Color {
+    match role {
+        Role::Client => Color::Cyan,
+        Role::Server => Color::Magenta,
+        Role::Good => Color::Green,
+        Role::Warn => Color::Yellow,
+        Role::Bad => Color::Red,
+        Role::Heading => Color::Reset,
+        Role::Dim => Color::DarkGrey,
+    }
+}
+
+/// `0.123 ms`-style milliseconds with three decimals.
+fn format_ms(secs: f64) -> String {
+    format!("{:.3}ms", secs * 1000.0)
+}
+
+/// `1.5 ms`, `2.345 s`, `3m05s`.
+fn format_duration(secs: f64) -> String {
+    let secs = secs.max(0.0);
+    if secs < 1.0 {
+        format!("{:.1} ms", secs * 1000.0)
+    } else if secs < 60.0 {
+        format!("{secs:.3} s")
+    } else {
+        let whole = secs as u64;
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+/// The conversations renderer: accumulates, prints the table when the run finishes.
+pub struct Conversations<W: Write> {
+    out: W,
+    style: Style,
+    width: Option<usize>,
+    table: ConversationTable,
+}
+
+impl<W: Write> Conversations<W> {
+    /// A renderer writing to `out`; `width` as for [`ConversationTable::render`].
+    pub fn new(out: W, style: Style, width: Option<usize>) -> Self {
+        Conversations {
+            out,
+            style,
+            width,
+            table: ConversationTable::new(),
+        }
+    }
+}
+
+impl<W: Write> EventSink for Conversations<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.table.observe(event);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.table.is_empty() {
+            writeln!(self.out, "No connection tried to upgrade to WebSocket.")?;
+        } else {
+            self.out
+                .write_all(self.table.render(self.style, self.width).as_bytes())?;
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::views::fixtures;
+
+    #[test]
+    fn message_and_ping_events_are_counted_when_they_come() {
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        let mut table = ConversationTable::new();
+        let frames = [
+            fixtures::frame(0, c2s, OpCode::Text, false, b"he", 1),
+            fixtures::frame(0, c2s, OpCode::Continuation, true, b"llo", 2),
+            fixtures::frame(0, s2c, OpCode::Text, true, b"hi", 3),
+        ];
+        for f in &frames {
+            table.observe(&Event::Frame(f));
+        }
+        // Without message events: FIN data frames.
+        let plain = table.render(Style::plain(), None);
+        assert!(plain.contains(" 1/1 "), "{plain}");
+        assert!(
+            plain.contains(" 2/1 ") && plain.contains(" 5/2 "),
+            "{plain}"
+        );
+        assert!(plain.contains("assumed"), "{plain}");
+        let m1 = fixtures::message(0, c2s, OpCode::Text, b"hello", 2, 2);
+        let m2 = fixtures::message(0, c2s, OpCode::Text, b"again", 1, 4);
+        let ping = fixtures::message(0, c2s, OpCode::Ping, b"p", 1, 5);
+        for m in [&m1, &m2, &ping] {
+            table.observe(&Event::Message(m));
+        }
+        for rtt in [0.001, 0.003] {
+            table.observe(&Event::PingPong(&fixtures::ping_pong(0, rtt)));
+        }
+        let text = table.render(Style::plain(), None);
+        assert!(text.contains(" 2/0 "), "messages from events: {text}");
+        assert!(text.contains("1.000ms/2.000ms/3.000ms"), "{text}");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(0.0015), "1.5 ms");
+        assert_eq!(format_duration(2.3456), "2.346 s");
+        assert_eq!(format_duration(185.0), "3m05s");
+        assert_eq!(format_duration(-1.0), "0.0 ms");
+    }
+}

@@ -1,0 +1,535 @@
+//! `--follow N`: the messages of connection N in order, as a transcript (`→` client to
+//! server, `←` server to client, time, escaped text or a hex dump), like Wireshark's
+//! Follow WebSocket Stream; `--export DIR` also writes each message's payload to a file.
+//!
+//! Messages come from the message layer's [`Event::Message`]. When a connection yields
+//! none (a dissector without that layer), the transcript joins data frames itself: a
+//! Text or Binary frame starts a message, Continuation frames extend it, FIN ends it;
+//! control frames are messages of their own. It says so, and does not inflate
+//! compressed messages.
+//!
+//! Export files are named `conn{N}-{c2s|s2c}-{index:04}.{ext}`, the index counting the
+//! connection's messages from 1 in transcript order; the extension is `txt` (Text), `bin`
+//! (Binary), `ping`, `pong`, `close` (the Close body: code and reason) or `opN` for
+//! reserved opcodes. `index.tsv` lists them: index, time, dir, opcode, length, file,
+//! complete (`no` when the capture did not hold the whole payload).
+
+use super::escape::{escape_into, hex_dump_into};
+use super::style::{Role, Style, close_code_role};
+use super::views::{PREVIEW_CHARS, Preview, bytes_text, push_preview};
+use crate::event::{ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBody};
+use crate::flow::analysis::Direction;
+use crate::ws::{OpCode, parse_close_body};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Most bytes of a message joined from frames (the rest is counted, not kept).
+const MAX_JOINED: usize = 16 << 20;
+/// Most characters of a text message shown in the transcript.
+const MAX_TEXT_SHOWN: usize = 16 * 1024;
+/// Most bytes of a binary message shown as a hex dump.
+const MAX_HEX_SHOWN: usize = 1024;
+/// Indentation of a message's body lines.
+const BODY_INDENT: &str = "    ";
+
+/// What to follow and where to export.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    /// The connection.
+    pub conn: ConnId,
+    /// Directory for the exported payloads and `index.tsv`.
+    pub export: Option<PathBuf>,
+    /// Colours.
+    pub style: Style,
+    /// Flush after every message.
+    pub streaming: bool,
+}
+
+/// A message ready to show.
+#[derive(Debug)]
+struct Msg {
+    dir: Direction,
+    opcode: OpCode,
+    time: f64,
+    first_packet: u64,
+    last_packet: u64,
+    frames: u32,
+    len: u64,
+    payload: Vec<u8>,
+    complete: bool,
+    compressed: bool,
+}
+
+/// A message being joined from frames in one direction.
+#[derive(Debug)]
+struct Joining {
+    opcode: OpCode,
+    first_packet: u64,
+    frames: u32,
+    len: u64,
+    payload: Vec<u8>,
+    complete: bool,
+    compressed: bool,
+}
+
+/// The follow renderer.
+pub struct Follow<W: Write> {
+    out: W,
+    options: FollowOptions,
+    endpoints: Option<(SocketAddr, SocketAddr)>,
+    handshake: Option<String>,
+    header_written: bool,
+    message_events: bool,
+    fallback_note_written: bool,
+    joining: [Option<Joining>; 2],
+    /// Messages joined from frames in the current packet, shown at its record unless the
+    /// message layer reported the same messages.
+    joined: Vec<Msg>,
+    count: u64,
+    index: Option<BufWriter<File>>,
+    buf: String,
+}
+
+fn arrow(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ClientToServer => "→",
+        Direction::ServerToClient => "←",
+    }
+}
+
+fn dir_role(dir: Direction) -> Role {
+    match dir {
+        Direction::ClientToServer => Role::Client,
+        Direction::ServerToClient => Role::Server,
+    }
+}
+
+/// Export file extension for an opcode.
+fn extension(opcode: OpCode) -> String {
+    match opcode {
+        OpCode::Text => "txt".to_string(),
+        OpCode::Binary | OpCode::Continuation => "bin".to_string(),
+        OpCode::Ping => "ping".to_string(),
+        OpCode::Pong => "pong".to_string(),
+        OpCode::Close => "close".to_string(),
+        other => format!("op{}", u8::from(other)),
+    }
+}
+
+/// Opcode name for `index.tsv`.
+fn opcode_word(opcode: OpCode) -> String {
+    match opcode {
+        OpCode::Continuation => "continuation".to_string(),
+        OpCode::Text => "text".to_string(),
+        OpCode::Binary => "binary".to_string(),
+        OpCode::Close => "close".to_string(),
+        OpCode::Ping => "ping".to_string(),
+        OpCode::Pong => "pong".to_string(),
+        other => format!("reserved-{}", u8::from(other)),
+    }
+}
+
+impl<W: Write> Follow<W> {
+    /// A renderer writing to `out`. The export directory and its `index.tsv` are made
+    /// when the first message arrives (or at the end); failing to is an output error.
+    pub fn new(out: W, options: FollowOptions) -> Self {
+        Follow {
+            out,
+            options,
+            endpoints: None,
+            handshake: None,
+            header_written: false,
+            message_events: false,
+            fallback_note_written: false,
+            joining: [None, None],
+            joined: Vec::new(),
+            count: 0,
+            index: None,
+            buf: String::new(),
+        }
+    }
+
+    /// Creates the export directory and `index.tsv` once.
+    fn open_index(&mut self) -> io::Result<()> {
+        if let (Some(dir), None) = (&self.options.export, &self.index) {
+            let open = || -> io::Result<BufWriter<File>> {
+                std::fs::create_dir_all(dir)?;
+                let mut index = BufWriter::new(File::create(dir.join("index.tsv"))?);
+                index.write_all(b"index\ttime\tdir\topcode\tlength\tfile\tcomplete\n")?;
+                Ok(index)
+            };
+            self.index = Some(open().map_err(|e| export_error(dir, e))?);
+        }
+        Ok(())
+    }
+
+    fn write_header(&mut self) -> io::Result<()> {
+        if self.header_written {
+            return Ok(());
+        }
+        self.header_written = true;
+        let style = self.options.style;
+        let mut title = format!("Connection {}", self.options.conn);
+        if let Some((client, server)) = self.endpoints {
+            let _ = write!(title, ": client {client}, server {server}");
+        }
+        let mut s = style.paint(Role::Heading, &title);
+        s.push('\n');
+        if let Some(h) = &self.handshake {
+            s.push_str(h);
+            s.push('\n');
+        }
+        self.out.write_all(s.as_bytes())
+    }
+
+    fn on_message(&mut self, m: &MessageEvent<'_>) -> io::Result<()> {
+        if !self.message_events {
+            self.message_events = true;
+            self.joined.clear();
+            self.joining = [None, None];
+        }
+        let msg = Msg {
+            dir: m.dir,
+            opcode: m.opcode,
+            time: m.rel_time,
+            first_packet: m.first_packet,
+            last_packet: m.last_packet,
+            frames: m.frames,
+            len: m.len,
+            payload: m.payload.to_vec(),
+            complete: m.payload_complete,
+            compressed: m.compressed,
+        };
+        self.show(&msg)
+    }
+
+    /// Joins frames into messages while the message layer is silent.
+    fn on_frame(&mut self, f: &FrameEvent<'_>) {
+        if self.message_events {
+            return;
+        }
+        let h = &f.header;
+        let d = f.dir.index();
+        let piece = |j: &mut Joining| {
+            j.frames = j.frames.saturating_add(1);
+            j.len = j.len.saturating_add(h.payload_len);
+            j.complete &= f.payload_complete;
+            let room = MAX_JOINED.saturating_sub(j.payload.len());
+            if f.payload.len() > room {
+                j.complete = false;
+            }
+            j.payload
+                .extend_from_slice(&f.payload[..f.payload.len().min(room)]);
+        };
+        let start = |opcode: OpCode| Joining {
+            opcode,
+            first_packet: f.first_packet,
+            frames: 0,
+            len: 0,
+            payload: Vec::new(),
+            complete: true,
+            compressed: h.rsv1(),
+        };
+        let done = if h.opcode.is_control() {
+            let mut j = start(h.opcode);
+            piece(&mut j);
+            Some(j)
+        } else if h.opcode == OpCode::Continuation {
+            // A continuation without a start (not captured) becomes a message of its own.
+            let mut j = self.joining[d]
+                .take()
+                .unwrap_or_else(|| start(OpCode::Continuation));
+            piece(&mut j);
+            if h.fin {
+                Some(j)
+            } else {
+                self.joining[d] = Some(j);
+                None
+            }
+        } else {
+            let mut j = start(h.opcode);
+            piece(&mut j);
+            if h.fin {
+                Some(j)
+            } else {
+                self.joining[d] = Some(j);
+                None
+            }
+        };
+        if let Some(j) = done {
+            self.joined.push(Msg {
+                dir: f.dir,
+                opcode: j.opcode,
+                time: f.rel_time,
+                first_packet: j.first_packet,
+                last_packet: f.packet,
+                frames: j.frames,
+                len: j.len,
+                payload: j.payload,
+                complete: j.complete,
+                compressed: j.compressed,
+            });
+        }
+    }
+
+    fn show_joined(&mut self) -> io::Result<()> {
+        if self.message_events || self.joined.is_empty() {
+            self.joined.clear();
+            return Ok(());
+        }
+        if !self.fallback_note_written {
+            self.fallback_note_written = true;
+            self.write_header()?;
+            let note = self.options.style.paint(
+                Role::Dim,
+                "(messages joined from frames: the dissector reported no message events)",
+            );
+            writeln!(self.out, "{note}")?;
+        }
+        for msg in std::mem::take(&mut self.joined) {
+            self.show(&msg)?;
+        }
+        Ok(())
+    }
+
+    fn show(&mut self, m: &Msg) -> io::Result<()> {
+        self.write_header()?;
+        self.count += 1;
+        let style = self.options.style;
+        let s = &mut self.buf;
+        s.clear();
+        let role = dir_role(m.dir);
+        style.push(s, role, arrow(m.dir));
+        let _ = write!(s, " {:>10.6}  ", m.time);
+        style.push(s, role, &m.opcode.to_string());
+        let _ = write!(s, ", {}", bytes_text(m.len));
+        if m.frames > 1 {
+            let _ = write!(s, " in {} frames", m.frames);
+        }
+        if m.first_packet == m.last_packet {
+            let _ = write!(s, " (packet {})", m.last_packet);
+        } else {
+            let _ = write!(s, " (packets {}-{})", m.first_packet, m.last_packet);
+        }
+        if m.compressed {
+            s.push_str(if self.message_events {
+                " [compressed]"
+            } else {
+                " [compressed, not inflated]"
+            });
+        }
+        if !m.complete {
+            s.push(' ');
+            style.push(s, Role::Warn, "[incomplete in the capture]");
+        }
+        match m.opcode {
+            OpCode::Close => {
+                s.push_str(": ");
+                match parse_close_body(&m.payload) {
+                    Ok(body) => {
+                        if let Some(code) = body.code {
+                            let name = format!("{} {}", code.code(), code.name());
+                            style.push(s, close_code_role(code.code()), &name);
+                        } else {
+                            s.push_str("no status code");
+                        }
+                        if !body.reason.is_empty() {
+                            s.push_str(", reason ");
+                            push_preview(s, body.reason, Preview::Text, PREVIEW_CHARS);
+                        }
+                    }
+                    Err(_) => style.push(s, Role::Bad, "malformed close body"),
+                }
+                s.push('\n');
+            }
+            OpCode::Ping | OpCode::Pong => {
+                if !m.payload.is_empty() {
+                    s.push_str(": ");
+                    push_preview(s, &m.payload, Preview::Guess, PREVIEW_CHARS);
+                }
+                s.push('\n');
+            }
+            _ => {
+                s.push('\n');
+                let text = m.opcode == OpCode::Text
+                    || (m.opcode != OpCode::Binary && std::str::from_utf8(&m.payload).is_ok());
+                let inflated = self.message_events || !m.compressed;
+                if text && inflated {
+                    write_text_body(s, &m.payload);
+                } else {
+                    hex_dump_into(s, &m.payload, BODY_INDENT, MAX_HEX_SHOWN);
+                }
+            }
+        }
+        self.out.write_all(self.buf.as_bytes())?;
+        self.export(m)?;
+        if self.options.streaming {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn export(&mut self, m: &Msg) -> io::Result<()> {
+        self.open_index()?;
+        let (Some(dir), Some(index)) = (&self.options.export, &mut self.index) else {
+            return Ok(());
+        };
+        let name = format!(
+            "conn{}-{}-{:04}.{}",
+            self.options.conn,
+            m.dir.short(),
+            self.count,
+            extension(m.opcode)
+        );
+        std::fs::write(dir.join(&name), &m.payload).map_err(|e| export_error(dir, e))?;
+        writeln!(
+            index,
+            "{}\t{:.6}\t{}\t{}\t{}\t{}\t{}",
+            self.count,
+            m.time,
+            m.dir.short(),
+            opcode_word(m.opcode),
+            m.len,
+            name,
+            if m.complete { "yes" } else { "no" }
+        )
+    }
+}
+
+/// An export failure, saying where.
+fn export_error(dir: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("exporting to {}: {e}", dir.display()))
+}
+
+/// A text payload, line by line, escaped, indented; cut after [`MAX_TEXT_SHOWN`]
+/// characters.
+fn write_text_body(s: &mut String, payload: &[u8]) {
+    let mut budget = MAX_TEXT_SHOWN;
+    for line in payload.split(|&b| b == b'\n') {
+        s.push_str(BODY_INDENT);
+        let before = s.len();
+        let complete = escape_into(s, line, budget);
+        budget = budget.saturating_sub(s[before..].chars().count());
+        if !complete || budget == 0 {
+            let _ = writeln!(s, "… (cut: {} in all)", bytes_text(payload.len() as u64));
+            return;
+        }
+        s.push('\n');
+    }
+}
+
+impl<W: Write> EventSink for Follow<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        let conn = self.options.conn;
+        match event {
+            Event::Packet(p) => {
+                if let PacketBody::Tcp(rec) = &p.body
+                    && rec.conn == conn
+                    && self.endpoints.is_none()
+                    && let Some(addrs) = p.addrs
+                {
+                    let src = SocketAddr::new(addrs.src, rec.segment.src_port);
+                    let dst = SocketAddr::new(addrs.dst, rec.segment.dst_port);
+                    self.endpoints = Some(match rec.dir {
+                        Direction::ClientToServer => (src, dst),
+                        Direction::ServerToClient => (dst, src),
+                    });
+                }
+                self.show_joined()?;
+            }
+            Event::Handshake(h) if h.conn == conn => {
+                self.endpoints = Some((h.endpoints.client, h.endpoints.server));
+                let mut line = String::new();
+                line.push_str(BODY_INDENT);
+                super::info::write_request_line(&mut line, h.request);
+                line.push_str("→ ");
+                super::info::write_status_line(&mut line, h.response);
+                if h.upgraded {
+                    line.push_str(if h.accept.is_valid() {
+                        "[accept OK]"
+                    } else {
+                        "[accept check failed]"
+                    });
+                }
+                self.handshake = Some(line);
+            }
+            Event::Frame(f) if f.conn == conn => self.on_frame(f),
+            Event::Message(m) if m.conn == conn => self.on_message(m)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.show_joined()?;
+        if self.count == 0 {
+            self.write_header()?;
+            let text = if self.endpoints.is_some() {
+                "(no WebSocket messages)"
+            } else {
+                "(no such connection in the capture)"
+            };
+            writeln!(self.out, "{}", self.options.style.paint(Role::Dim, text))?;
+        }
+        self.open_index()?;
+        if let Some(index) = &mut self.index {
+            index.flush()?;
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::views::fixtures;
+
+    fn follow(events: &[Event<'_>]) -> String {
+        let mut out = Vec::new();
+        let mut f = Follow::new(
+            &mut out,
+            FollowOptions {
+                conn: 0,
+                export: None,
+                style: Style::plain(),
+                streaming: false,
+            },
+        );
+        for e in events {
+            f.event(e).expect("event");
+        }
+        f.finish().expect("finish");
+        drop(f);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn frames_are_joined_when_no_message_events_come() {
+        let c2s = Direction::ClientToServer;
+        let a = fixtures::frame(0, c2s, OpCode::Text, false, b"hel", 1);
+        let b = fixtures::frame(0, c2s, OpCode::Continuation, true, b"lo", 2);
+        let other = fixtures::frame(1, c2s, OpCode::Text, true, b"other", 3);
+        let out = follow(&[Event::Frame(&a), Event::Frame(&b), Event::Frame(&other)]);
+        assert!(out.contains("joined from frames"), "{out}");
+        assert!(
+            out.contains("Text, 5 bytes in 2 frames (packets 1-2)\n    hello\n"),
+            "{out}"
+        );
+        assert!(!out.contains("other"), "{out}");
+    }
+
+    #[test]
+    fn message_events_replace_the_joining() {
+        let c2s = Direction::ClientToServer;
+        let a = fixtures::frame(0, c2s, OpCode::Text, true, b"compressed?", 1);
+        let m = fixtures::message(0, c2s, OpCode::Text, b"inflated text", 1, 1);
+        let out = follow(&[Event::Frame(&a), Event::Message(&m)]);
+        assert!(!out.contains("joined from frames"), "{out}");
+        assert!(out.contains("    inflated text\n"), "{out}");
+        assert!(!out.contains("compressed?"), "{out}");
+        assert_eq!(out.matches("Text, ").count(), 1, "{out}");
+    }
+}

@@ -1,0 +1,256 @@
+//! The Info text of a packet, as Wireshark's packet list shows it: shared by the packet
+//! list (timeline) and the flow diagram, so both label a packet the same way.
+//!
+//! A packet's upper-layer events (HTTP messages, WebSocket frames) arrive before its
+//! [`PacketRecord`](crate::event::PacketRecord); [`InfoBuilder`] collects their text and
+//! combines it with the TCP summary when the record comes.
+
+use super::escape;
+use super::tcpinfo;
+use crate::event::{FrameEvent, HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, PacketBody};
+use crate::http::accept::AcceptVerdict;
+use crate::http::head::{BodyLength, Request, Response};
+use crate::ws::OpCode;
+use std::fmt::Write as _;
+
+/// Longest request target or reason phrase shown in an Info text.
+const MAX_START_LINE_PART: usize = 400;
+
+/// How Info texts are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InfoOptions {
+    /// Exactly Wireshark's text: no wsdissect annotations (accept verdict, close code).
+    pub wireshark_compat: bool,
+    /// Start TCP summaries with the ports (`58901 → 2021 [ACK] ...`), as the packet list
+    /// does; a flow diagram, whose arrows already say who sends, leaves them out.
+    pub tcp_ports: bool,
+    /// List TCP options (MSS, WS, timestamps, SACK) as the packet list does; a diagram
+    /// short of room leaves them out.
+    pub tcp_options: bool,
+}
+
+impl Default for InfoOptions {
+    fn default() -> Self {
+        InfoOptions {
+            wireshark_compat: false,
+            tcp_ports: true,
+            tcp_options: true,
+        }
+    }
+}
+
+/// Collects the Info text of the packet being processed.
+#[derive(Debug, Default)]
+pub struct InfoBuilder {
+    options: InfoOptions,
+    /// Info text contributed by upper layers for the current packet.
+    app_info: String,
+    /// Wireshark's column fence: Info text before it survives the next PDU's text.
+    fence: usize,
+    /// Protocol column from the highest layer seen in the current packet.
+    app_protocol: Option<&'static str>,
+    /// First line of an HTTP message whose body continues in later packets.
+    pending_http: String,
+}
+
+/// `GET /ws HTTP/1.1 ` (Wireshark's request summary, trailing space included).
+pub fn write_request_line(out: &mut String, r: &Request) {
+    let _ = write!(
+        out,
+        "{} {} HTTP/1.{} ",
+        escape::escape_line(r.method.as_bytes(), MAX_START_LINE_PART),
+        escape::escape_line(r.path.as_bytes(), MAX_START_LINE_PART),
+        r.version
+    );
+}
+
+/// `HTTP/1.1 101 Switching Protocols ` (trailing space included).
+pub fn write_status_line(out: &mut String, r: &Response) {
+    let _ = write!(
+        out,
+        "HTTP/1.{} {} {} ",
+        r.version,
+        r.status,
+        escape::escape_line(r.reason.as_bytes(), MAX_START_LINE_PART)
+    );
+}
+
+/// Wireshark's ` (text/plain)` after a message with a body.
+fn write_content_type(out: &mut String, content_type: Option<&str>, has_body: bool) {
+    if let (Some(content_type), true) = (content_type, has_body) {
+        // Wireshark shows the media type without parameters.
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        let _ = write!(out, " ({})", escape::escape_line(media_type.as_bytes(), 80));
+    }
+}
+
+/// A request's Info text: `GET /ws HTTP/1.1 ` and the body's media type.
+pub fn write_request_info(out: &mut String, ev: &HttpRequestEvent<'_>) {
+    let r = ev.request;
+    write_request_line(out, r);
+    let has_body = !matches!(r.body_length(), BodyLength::None | BodyLength::Fixed(0));
+    write_content_type(out, r.header("Content-Type"), has_body);
+}
+
+/// A response's Info text: `HTTP/1.1 101 Switching Protocols `, the body's media type,
+/// and (unless `wireshark_compat`) the accept verdict of an upgrade.
+pub fn write_response_info(out: &mut String, ev: &HttpResponseEvent<'_>, wireshark_compat: bool) {
+    let r = ev.response;
+    write_status_line(out, r);
+    let has_body = !matches!(r.body_length(None), BodyLength::None | BodyLength::Fixed(0));
+    write_content_type(out, r.header("Content-Type"), has_body);
+    if let (Some(verdict), false) = (ev.accept, wireshark_compat) {
+        match verdict {
+            AcceptVerdict::Valid => out.push_str("[accept OK]"),
+            other => {
+                let _ = write!(
+                    out,
+                    "[{}]",
+                    escape::escape_line(other.to_string().as_bytes(), 200)
+                );
+            }
+        }
+    }
+}
+
+/// `WebSocket Text [FIN] [MASKED]`, Wireshark 4.0's text with its spacing quirks, plus
+/// the close code and reason unless `wireshark_compat`.
+pub fn write_frame_info(out: &mut String, ev: &FrameEvent<'_>, wireshark_compat: bool) {
+    let h = &ev.header;
+    if h.opcode.is_reserved() && wireshark_compat {
+        out.push_str("WebSocket Unknown Opcode");
+    } else {
+        let _ = write!(out, "WebSocket {}", h.opcode);
+    }
+    out.push_str(if h.fin { " [FIN]" } else { "[FRAGMENT] " });
+    out.push_str(if h.mask.is_some() { " [MASKED]" } else { " " });
+    if h.opcode == OpCode::Close && !wireshark_compat {
+        if !out.ends_with(' ') {
+            out.push(' ');
+        }
+        match ev.close_code {
+            Some(code) => {
+                let _ = write!(out, "({} {}", code.code(), code.name());
+                if !ev.close_reason.is_empty() {
+                    let _ = write!(out, ", \"{}\"", escape::escape_line(ev.close_reason, 60));
+                }
+                out.push(')');
+            }
+            None => out.push_str("(no status code)"),
+        }
+    }
+}
+
+impl InfoBuilder {
+    /// A builder with nothing collected.
+    pub fn new(options: InfoOptions) -> Self {
+        InfoBuilder {
+            options,
+            ..InfoBuilder::default()
+        }
+    }
+
+    /// Starts the Info text of another PDU completed by this packet. Wireshark keeps only
+    /// the last PDU's text, except for PDUs reassembled from several segments, after which
+    /// TCP sets a fence; wsdissect's own style lists every PDU, comma-separated.
+    fn begin_pdu(&mut self) {
+        if self.options.wireshark_compat {
+            self.app_info.truncate(self.fence);
+        } else if !self.app_info.is_empty() {
+            let trimmed = self.app_info.trim_end().len();
+            self.app_info.truncate(trimmed);
+            self.app_info.push_str(", ");
+        }
+    }
+
+    fn end_pdu(&mut self, spanned_segments: bool) {
+        if spanned_segments {
+            self.fence = self.app_info.len();
+        }
+    }
+
+    /// An HTTP request completed in this packet.
+    pub fn request(&mut self, ev: &HttpRequestEvent<'_>) {
+        self.app_protocol = Some("HTTP");
+        self.begin_pdu();
+        write_request_info(&mut self.app_info, ev);
+        self.end_pdu(true);
+    }
+
+    /// An HTTP response completed in this packet.
+    pub fn response(&mut self, ev: &HttpResponseEvent<'_>) {
+        self.app_protocol = Some("HTTP");
+        self.begin_pdu();
+        write_response_info(&mut self.app_info, ev, self.options.wireshark_compat);
+        self.end_pdu(true);
+    }
+
+    /// An HTTP head whose body continues in later packets.
+    pub fn pending(&mut self, ev: &HttpPendingEvent<'_>) {
+        self.pending_http.clear();
+        if let Some(r) = ev.request {
+            write_request_line(&mut self.pending_http, r);
+        } else if let Some(r) = ev.response {
+            write_status_line(&mut self.pending_http, r);
+        }
+    }
+
+    /// A WebSocket frame completed in this packet.
+    pub fn frame(&mut self, ev: &FrameEvent<'_>) {
+        self.app_protocol = Some("WebSocket");
+        self.begin_pdu();
+        write_frame_info(&mut self.app_info, ev, self.options.wireshark_compat);
+        self.end_pdu(ev.first_packet != ev.packet);
+    }
+
+    /// The Protocol column for the packet.
+    pub fn protocol(&self, body: &PacketBody<'_>) -> &'static str {
+        match body {
+            PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => {
+                self.app_protocol.unwrap_or("TCP")
+            }
+            PacketBody::Tcp(_) => "TCP",
+            PacketBody::Other(o) => o.protocol,
+        }
+    }
+
+    /// Appends the packet's Info text to `out`.
+    pub fn write_info(&self, out: &mut String, body: &PacketBody<'_>) {
+        match body {
+            PacketBody::Tcp(rec) => {
+                let upper =
+                    self.app_protocol.is_some() && !tcpinfo::hides_upper_layer(rec.analysis.flags);
+                tcpinfo::write_analysis_prefix(out, rec);
+                if upper {
+                    out.push_str(&self.app_info);
+                } else {
+                    if !self.pending_http.is_empty() {
+                        // Wireshark: the head's first line, then the segment note.
+                        out.push_str(&self.pending_http);
+                    } else {
+                        if self.options.tcp_ports {
+                            let seg = rec.segment;
+                            let _ = write!(out, "{} → {} ", seg.src_port, seg.dst_port);
+                        }
+                        tcpinfo::write_tcp_flags_and_numbers(out, rec);
+                        if self.options.tcp_options {
+                            tcpinfo::write_tcp_options(out, rec);
+                        }
+                    }
+                    if rec.partial_pdu {
+                        out.push_str(" [TCP segment of a reassembled PDU]");
+                    }
+                }
+            }
+            PacketBody::Other(o) => out.push_str(&escape::escape_line(o.info.as_bytes(), 400)),
+        }
+    }
+
+    /// Forgets the current packet's text (call after its record).
+    pub fn reset(&mut self) {
+        self.app_info.clear();
+        self.pending_http.clear();
+        self.fence = 0;
+        self.app_protocol = None;
+    }
+}

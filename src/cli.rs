@@ -75,6 +75,8 @@ pub enum ViewKind {
     Conversations,
     /// A sequence diagram per WebSocket connection (client left, server right).
     Flow,
+    /// One line per WebSocket message (fragments joined, inflated) and control frame.
+    Messages,
 }
 
 /// When to colour.
@@ -147,6 +149,7 @@ impl ViewArgs {
                 ViewKind::Explain => View::Explain,
                 ViewKind::Conversations => View::Conversations,
                 ViewKind::Flow => View::Flow,
+                ViewKind::Messages => View::Messages,
             },
             frames_only: self.frames_only,
             mermaid: self.mermaid,

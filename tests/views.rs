@@ -156,6 +156,23 @@ const GOLDEN: &[(&str, &str, &[&str], Option<usize>)] = &[
     ),
     ("seed000-mermaid", "seed000.pcap", &["--mermaid"], None),
     ("basic-follow", "basic.pcap", &["--follow", "0"], None),
+    // Checked against samples/basic.sent.json (every message text, the 256-byte binary
+    // 00 01 02 ..., the 4- and 3-frame fragmented texts, close 1000 "bye" both ways) and
+    // the tshark list (times of packets 8-32; ping 14 / pong 16: 0.204032 - 0.203758 s).
+    (
+        "basic-messages",
+        "basic.pcap",
+        &["--view", "messages"],
+        None,
+    ),
+    // samples/deflate-python.sent.json: the same 134-byte JSON three times each way,
+    // compressed to 108, 6 and 5 bytes (context takeover), then the 320-byte binary.
+    (
+        "deflate-python-messages",
+        "deflate-python.pcap",
+        &["--view", "messages"],
+        None,
+    ),
     (
         "coalesced-follow",
         "coalesced.pcap",

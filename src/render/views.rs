@@ -27,6 +27,8 @@ pub enum View {
     Conversations,
     /// A sequence diagram per connection.
     Flow,
+    /// One line per WebSocket message and control frame.
+    Messages,
 }
 
 /// Everything that decides how a human view looks.
@@ -95,6 +97,7 @@ pub fn view_renderer<'w>(options: &ViewOptions, out: &'w mut dyn Write) -> Box<d
             },
         )),
         View::Explain => Box::new(Explain::new(out, options.style, options.streaming)),
+        View::Messages => Box::new(super::Messages::new(out, options.streaming)),
         View::Conversations => Box::new(Conversations::new(out, options.style, options.width)),
         View::Flow => Box::new(FlowGraph::new(
             out,

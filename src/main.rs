@@ -2,6 +2,7 @@
 //! an exit code (0 ok, 1 check failures, 2 unusable input or arguments).
 
 mod cli;
+mod cmd;
 
 use clap::Parser;
 use cli::{Cli, Command, DissectArgs, Format, ReadArgs};
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Read(args) => read(&args),
+        Command::Live(args) => cmd::live::run(&args),
     }
 }
 

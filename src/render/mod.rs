@@ -3,6 +3,7 @@
 
 pub mod escape;
 pub mod jsonl;
+pub mod live_summary;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod tree;

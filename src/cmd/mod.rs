@@ -1,0 +1,3 @@
+//! One module per subcommand that needs more than a few lines of wiring.
+
+pub mod live;

@@ -68,6 +68,8 @@ pub struct ReadArgs {
 
 /// `wsdissect live`.
 #[derive(Debug, Args)]
+#[command(after_help = "With live, --port N also builds the capture filter \
+    (tcp port A or tcp port B ...). A summary goes to standard error when the capture stops.")]
 #[cfg_attr(not(feature = "live"), allow(dead_code))]
 pub struct LiveArgs {
     /// Interface to capture on (default: the loopback interface, lo or lo0).

@@ -2,7 +2,8 @@
 //! server and client (tungstenite) talk over it; the records must match what the test sent.
 //!
 //! Needs capture permission (root, or CAP_NET_RAW + CAP_NET_ADMIN on the binary). Without
-//! it each test says so and returns early; CI runs as root, so there they run.
+//! it each test says so and returns early, unless `WSDISSECT_REQUIRE_LIVE` is set (CI sets
+//! it: CI runs as root, so there they must run).
 #![cfg(feature = "live")]
 
 use base64::Engine as _;
@@ -138,6 +139,22 @@ fn listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").unwrap()
 }
 
+/// Set (by `.ci/run`) where capturing must work: there a missing permission fails the test
+/// instead of skipping it.
+const REQUIRE_ENV: &str = "WSDISSECT_REQUIRE_LIVE";
+
+/// Says why a test cannot run here, or fails it where capture is required.
+fn skip(stderr: &str) {
+    assert!(
+        std::env::var_os(REQUIRE_ENV).is_none(),
+        "{REQUIRE_ENV} is set but this process may not capture: {stderr}"
+    );
+    eprintln!(
+        "SKIPPED: this process may not capture (not root, no CAP_NET_RAW): {}",
+        stderr.trim()
+    );
+}
+
 /// A running `wsdissect live`, its output collected by threads.
 struct Capture {
     child: Child,
@@ -202,10 +219,7 @@ fn start(args: &[&str]) -> Option<Capture> {
                 // Ended (or hung) before capturing: permission is the one excuse.
                 let finished = capture.wait();
                 if finished.stderr.contains("no permission to capture") {
-                    eprintln!(
-                        "SKIPPED: this process may not capture (not root, no CAP_NET_RAW): {}",
-                        finished.stderr.trim()
-                    );
+                    skip(&finished.stderr);
                     return None;
                 }
                 panic!(
@@ -542,7 +556,7 @@ fn run_live(args: &[&str]) -> (Option<i32>, String) {
 fn bad_filter_exits_2_naming_it() {
     let (code, stderr) = run_live(&["-f", "tcp port", "--count", "1"]);
     if stderr.contains("no permission to capture") {
-        eprintln!("SKIPPED: this process may not capture: {stderr}");
+        skip(&stderr);
         return;
     }
     assert_eq!(code, Some(2), "{stderr}");

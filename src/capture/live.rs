@@ -267,6 +267,8 @@ pub struct LiveSource {
     started: Instant,
     delivered: u64,
     stopped: Option<StopReason>,
+    /// How long the capture ran, once it stopped.
+    ran_for: Option<Duration>,
     save: Option<(Saver, PathBuf)>,
     /// The current packet, copied out of libpcap's buffer (at most [`SNAPLEN`] bytes).
     buf: Vec<u8>,
@@ -359,6 +361,7 @@ impl LiveSource {
             started,
             delivered: 0,
             stopped: None,
+            ran_for: None,
             save,
             buf: Vec::new(),
             timestamp: Timestamp::default(),
@@ -394,9 +397,9 @@ impl LiveSource {
         self.delivered
     }
 
-    /// Time since the capture started.
+    /// How long the capture ran: until it stopped, or until now.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.ran_for.unwrap_or_else(|| self.started.elapsed())
     }
 
     /// Why the capture stopped, once it has.
@@ -490,6 +493,7 @@ impl PacketSource for LiveSource {
             }
             if let Some(reason) = self.should_stop() {
                 self.stopped = Some(reason);
+                self.ran_for = Some(self.started.elapsed());
                 return Ok(None);
             }
             match self.cap.next_packet() {

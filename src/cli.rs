@@ -22,6 +22,9 @@ pub enum Command {
     Read(ReadArgs),
     /// Check captures for protocol violations and CI expectations; exit 1 on errors.
     Check(CheckArgs),
+    /// Capture live with libpcap (default: the loopback interface) and print as packets
+    /// arrive; needs the `live` build feature and capture permission.
+    Live(LiveArgs),
 }
 
 /// Output format.
@@ -240,4 +243,47 @@ pub struct CheckArgs {
     /// Most bytes a compressed message may inflate to (permessage-deflate).
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+}
+
+/// `wsdissect live`.
+#[derive(Debug, Args)]
+#[command(after_help = "With live, --port N also builds the capture filter \
+    (tcp port A or tcp port B ...). A summary goes to standard error when the capture stops.")]
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub struct LiveArgs {
+    /// Interface to capture on (default: the loopback interface, lo or lo0).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Capture filter in libpcap (BPF) syntax; with --port, both must match.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// List the interfaces libpcap can capture on, and exit.
+    #[arg(long)]
+    pub list_interfaces: bool,
+    /// Stop after this many packets.
+    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<std::time::Duration>,
+    /// Also save the raw packets: pcapng when FILE ends in .pcapng, else pcap.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Kernel capture buffer in MiB (raise it if the summary reports drops).
+    #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=2047))]
+    pub buffer_size: u32,
+    /// Dissection and output options; --port also builds the capture filter.
+    #[command(flatten)]
+    pub dissect: DissectArgs,
+}
+
+/// A positive number of seconds.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {text}"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err("must be more than 0".to_string());
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }

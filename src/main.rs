@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Read(args) => read(&args),
         Command::Check(args) => cmd::check::run(&args),
+        Command::Live(args) => cmd::live::run(&args),
     }
 }
 

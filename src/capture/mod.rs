@@ -4,6 +4,9 @@
 //! their link type.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod writer;
 
 use std::fmt;
 
@@ -102,6 +105,8 @@ pub enum CaptureError {
         /// What the parser reported.
         reason: String,
     },
+    /// A live capture failed while running (libpcap, or saving the packets with `-w`).
+    Live(String),
 }
 
 impl fmt::Display for CaptureError {
@@ -120,6 +125,7 @@ impl fmt::Display for CaptureError {
                 packets_read,
                 reason,
             } => write!(f, "packet {}: malformed record: {reason}", packets_read + 1),
+            CaptureError::Live(message) => write!(f, "live capture: {message}"),
         }
     }
 }

@@ -1,3 +1,4 @@
-//! Subcommands that are more than one renderer over one capture.
+//! One module per subcommand that needs more than a few lines of wiring.
 
 pub mod check;
+pub mod live;

@@ -10,6 +10,7 @@ pub mod follow;
 pub mod info;
 pub mod jsonl;
 pub mod junit;
+pub mod live_summary;
 pub mod messages;
 pub mod progress;
 pub mod style;

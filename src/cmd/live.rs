@@ -1,0 +1,273 @@
+//! `wsdissect live`: capture with libpcap and print as packets arrive, through the same
+//! dissector and renderers as `read`; a summary on stderr when the capture stops.
+//!
+//! Without the `live` build feature the subcommand still exists and says how to rebuild.
+
+use crate::cli::LiveArgs;
+use std::process::ExitCode;
+
+/// Runs `wsdissect live`.
+pub fn run(args: &LiveArgs) -> ExitCode {
+    #[cfg(feature = "live")]
+    {
+        enabled::run(args)
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        let _ = args;
+        eprintln!(
+            "wsdissect: this wsdissect was built without live capture; rebuild with: \
+             cargo build --release --features live (needs libpcap's development package, \
+             e.g. apt-get install libpcap-dev)"
+        );
+        ExitCode::from(crate::EXIT_BAD_INPUT)
+    }
+}
+
+#[cfg(feature = "live")]
+mod enabled {
+    use crate::cli::LiveArgs;
+    use crate::{EXIT_BAD_INPUT, EXIT_OK, dissect_config, renderer};
+    use std::io::{self, BufWriter, Write};
+    use std::process::ExitCode;
+    use wsdissect::app;
+    use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
+    use wsdissect::dissect::Dissector;
+    use wsdissect::event::{Event, EventSink};
+    use wsdissect::render::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
+
+    /// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
+    const EXIT_INTERRUPTED: i32 = 130;
+
+    pub fn run(args: &LiveArgs) -> ExitCode {
+        if args.list_interfaces {
+            return list_interfaces();
+        }
+        let config = LiveConfig {
+            interface: args.interface.clone(),
+            filter: capture_filter(&args.dissect.ports, args.filter.as_deref()),
+            count: args.count,
+            duration: args.duration,
+            save: args.write.clone(),
+            buffer_size: Some(args.buffer_size << 20),
+        };
+        let mut source = match LiveSource::open(&config) {
+            Ok(source) => source,
+            Err(e) => {
+                report_open_error(&e);
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
+        let stopper = source.stopper();
+        // The first Ctrl-C asks the capture to stop; a second one leaves at once, should
+        // the output be stuck.
+        if let Err(e) = ctrlc::set_handler(move || {
+            if stopper.stop() {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        }) {
+            eprintln!("wsdissect: warning: Ctrl-C will not stop the capture cleanly: {e}");
+        }
+        eprintln!(
+            "wsdissect: capturing on {} ({}, {}){}; stop with Ctrl-C",
+            source.interface(),
+            source.link_type().name(),
+            match source.filter() {
+                Some(f) => format!("filter: {f}"),
+                None => "no filter".to_string(),
+            },
+            match &config.save {
+                Some(path) => format!(", saving to {}", path.display()),
+                None => String::new(),
+            }
+        );
+
+        let stdout = io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        let mut dissector = Dissector::new(dissect_config(&args.dissect));
+        let mut tally = Tally::new();
+        let result = {
+            let mut sink = renderer(&args.dissect, &mut out, true);
+            let mut tee = Tee {
+                tally: &mut tally,
+                out: sink.as_mut(),
+            };
+            app::run(&mut source, &mut dissector, &mut tee)
+        };
+        let flushed = out.flush();
+
+        let mut status = EXIT_OK;
+        let mut capture_error = false;
+        match (result, flushed) {
+            // The reader went away (`| head`): not a failure of the capture.
+            (Err(e), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            (Err(e), _) | (Ok(_), Err(e)) => {
+                eprintln!("wsdissect: writing output: {e}");
+                status = EXIT_BAD_INPUT;
+            }
+            (Ok(outcome), Ok(())) => {
+                if let Some(e) = outcome.error {
+                    eprintln!("wsdissect: {e}");
+                    capture_error = true;
+                    status = EXIT_BAD_INPUT;
+                }
+            }
+        }
+        let pcap = match source.stats() {
+            Ok(s) => Some(PcapCounters {
+                received: s.received,
+                dropped: s.dropped,
+                if_dropped: s.if_dropped,
+            }),
+            Err(e) => {
+                eprintln!("wsdissect: {e}");
+                None
+            }
+        };
+        let stopped_by = match source.stop_reason() {
+            Some(StopReason::Interrupted) => "a signal (Ctrl-C)".to_string(),
+            Some(StopReason::Count) => format!("--count {}", source.packets()),
+            Some(StopReason::Duration) => match args.duration {
+                Some(d) => format!("--duration {}", d.as_secs_f64()),
+                None => "--duration".to_string(),
+            },
+            None if capture_error => "an error".to_string(),
+            None => "the output closing".to_string(),
+        };
+        let facts = CaptureFacts {
+            interface: source.interface(),
+            filter: source.filter(),
+            stopped_by: &stopped_by,
+            elapsed: source.elapsed(),
+            packets: dissector.stats().packets,
+            tcp_connections: dissector.stats().connections,
+            pcap,
+        };
+        let stderr = io::stderr();
+        let _ = write_summary(&mut stderr.lock(), &tally, &facts);
+        ExitCode::from(status)
+    }
+
+    /// Sends every event to the renderer and counts it for the summary.
+    struct Tee<'a> {
+        tally: &'a mut Tally,
+        out: &'a mut dyn EventSink,
+    }
+
+    impl EventSink for Tee<'_> {
+        fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+            self.tally.observe(event);
+            self.out.event(event)
+        }
+
+        fn finish(&mut self) -> io::Result<()> {
+            self.out.finish()
+        }
+    }
+
+    /// The BPF filter: `--port A --port B` gives `tcp port A or tcp port B`; with `-f EXPR`
+    /// both must hold.
+    pub(super) fn capture_filter(ports: &[u16], filter: Option<&str>) -> Option<String> {
+        let mut unique: Vec<u16> = Vec::with_capacity(ports.len());
+        for &p in ports {
+            if !unique.contains(&p) {
+                unique.push(p);
+            }
+        }
+        let by_port = (!unique.is_empty()).then(|| {
+            unique
+                .iter()
+                .map(|p| format!("tcp port {p}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        match (filter, by_port) {
+            (None, None) => None,
+            (Some(f), None) => Some(f.to_string()),
+            (None, Some(p)) => Some(p),
+            (Some(f), Some(p)) => Some(format!("({f}) and ({p})")),
+        }
+    }
+
+    /// Prints the error, and for a permission problem how to grant capture rights.
+    fn report_open_error(e: &LiveError) {
+        eprintln!("wsdissect: {e}");
+        if let LiveError::NoPermission { .. } = e {
+            let exe = std::env::current_exe()
+                .ok()
+                .and_then(|p| p.to_str().map(str::to_string))
+                .unwrap_or_else(|| "$(which wsdissect)".to_string());
+            eprintln!(
+                "wsdissect: capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN; \
+                 grant them with: sudo setcap cap_net_raw,cap_net_admin=eip {exe}"
+            );
+        }
+    }
+
+    /// `--list-interfaces`: name, flags, addresses, description; one interface a line.
+    fn list_interfaces() -> ExitCode {
+        let all = match live::interfaces() {
+            Ok(all) => all,
+            Err(e) => {
+                eprintln!("wsdissect: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
+        let default = all.iter().find(|i| i.loopback).map(|i| i.name.clone());
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        for i in &all {
+            let mut flags = Vec::new();
+            if default.as_deref() == Some(i.name.as_str()) {
+                flags.push("default");
+            }
+            if i.loopback {
+                flags.push("loopback");
+            }
+            if i.up {
+                flags.push("up");
+            }
+            if i.running {
+                flags.push("running");
+            }
+            let addresses: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+            let line = format!(
+                "{}\t{}\t{}\t{}",
+                i.name,
+                flags.join(","),
+                addresses.join(" "),
+                i.description.as_deref().unwrap_or("")
+            );
+            if writeln!(out, "{}", line.trim_end()).is_err() {
+                break;
+            }
+        }
+        ExitCode::from(EXIT_OK)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::capture_filter;
+
+        #[test]
+        fn filter_from_ports_and_expression() {
+            assert_eq!(capture_filter(&[], None), None);
+            assert_eq!(
+                capture_filter(&[9002], None).as_deref(),
+                Some("tcp port 9002")
+            );
+            assert_eq!(
+                capture_filter(&[9002, 2021, 9002], None).as_deref(),
+                Some("tcp port 9002 or tcp port 2021")
+            );
+            assert_eq!(
+                capture_filter(&[], Some("host ::1")).as_deref(),
+                Some("host ::1")
+            );
+            assert_eq!(
+                capture_filter(&[80], Some("host 127.0.0.1 or udp")).as_deref(),
+                Some("(host 127.0.0.1 or udp) and (tcp port 80)")
+            );
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The summary `wsdissect live` prints when a capture stops: what was seen (connections,
+//! handshakes, frames and messages per direction, close codes, anomalies) and what the
+//! capture itself reported (packets received and dropped), on one screen.
+//!
+//! [`Tally`] counts from the event stream alongside the chosen renderer; [`write_summary`]
+//! prints the counts with facts only the capture knows ([`CaptureFacts`]).
+
+use crate::event::{Event, EventSink, Severity};
+use crate::ws::{CloseCode, OpCode};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// Frame kinds counted per direction, in display order.
+const FRAME_KINDS: [&str; 7] = [
+    "text",
+    "binary",
+    "continuation",
+    "ping",
+    "pong",
+    "close",
+    "reserved",
+];
+
+fn kind_index(op: OpCode) -> usize {
+    match op {
+        OpCode::Text => 0,
+        OpCode::Binary => 1,
+        OpCode::Continuation => 2,
+        OpCode::Ping => 3,
+        OpCode::Pong => 4,
+        OpCode::Close => 5,
+        OpCode::ReservedData(_) | OpCode::ReservedControl(_) => 6,
+    }
+}
+
+/// Counts gathered from the events of one run.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    /// Connections that upgraded or tried to, by how far they got (from their end records).
+    states: BTreeMap<&'static str, u64>,
+    handshakes: u64,
+    accept_ok: u64,
+    accept_bad: u64,
+    refused: u64,
+    /// Frames per direction (c2s, s2c).
+    frames: [u64; 2],
+    /// Frames per kind ([`FRAME_KINDS`]) per direction.
+    kinds: [[u64; 2]; FRAME_KINDS.len()],
+    /// Complete data messages per direction: data frames with FIN set.
+    messages: [u64; 2],
+    /// Declared payload bytes per direction.
+    payload: [u64; 2],
+    /// Close frames by code (`None`: no code in the body), per direction.
+    closes: BTreeMap<Option<u16>, [u64; 2]>,
+    /// Anomalies by kind, with the highest severity seen for the kind.
+    anomalies: BTreeMap<&'static str, (Severity, u64)>,
+    capture_errors: u64,
+}
+
+impl Tally {
+    /// Nothing counted yet.
+    pub fn new() -> Self {
+        Tally::default()
+    }
+
+    /// Counts one event.
+    pub fn observe(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Handshake(h) => {
+                self.handshakes += 1;
+                if !h.upgraded {
+                    self.refused += 1;
+                } else if h.accept.is_valid() {
+                    self.accept_ok += 1;
+                } else {
+                    self.accept_bad += 1;
+                }
+            }
+            Event::Frame(f) => {
+                let d = f.dir.index();
+                let op = f.header.opcode;
+                self.frames[d] += 1;
+                self.kinds[kind_index(op)][d] += 1;
+                self.payload[d] = self.payload[d].saturating_add(f.header.payload_len);
+                if f.header.fin
+                    && matches!(op, OpCode::Text | OpCode::Binary | OpCode::Continuation)
+                {
+                    self.messages[d] += 1;
+                }
+                if op == OpCode::Close {
+                    self.closes
+                        .entry(f.close_code.map(|c| c.code()))
+                        .or_default()[d] += 1;
+                }
+            }
+            Event::ConnectionEnd(c) => {
+                *self.states.entry(c.state.as_str()).or_default() += 1;
+            }
+            Event::Anomaly(a) => {
+                let entry = self.anomalies.entry(a.kind).or_insert((a.severity, 0));
+                entry.0 = entry.0.max(a.severity);
+                entry.1 += 1;
+            }
+            Event::CaptureError(_) => self.capture_errors += 1,
+            Event::Packet(_)
+            | Event::HttpRequest(_)
+            | Event::HttpResponse(_)
+            | Event::HttpPending(_)
+            | Event::Message(_)
+            | Event::PingPong(_) => {}
+        }
+    }
+
+    /// WebSocket connections seen (upgraded or tried to).
+    pub fn websocket_connections(&self) -> u64 {
+        self.states.values().sum()
+    }
+}
+
+impl EventSink for Tally {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.observe(event);
+        Ok(())
+    }
+}
+
+/// libpcap's packet counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PcapCounters {
+    /// Packets received.
+    pub received: u64,
+    /// Dropped because the capture buffer was full.
+    pub dropped: u64,
+    /// Dropped by the interface or driver.
+    pub if_dropped: u64,
+}
+
+/// What the capture knows that the events do not.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureFacts<'a> {
+    /// Interface captured.
+    pub interface: &'a str,
+    /// BPF filter, if any.
+    pub filter: Option<&'a str>,
+    /// What stopped the capture, in words ("Ctrl-C", "--count 100", ...).
+    pub stopped_by: &'a str,
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Packets dissected.
+    pub packets: u64,
+    /// TCP connections seen (every one, WebSocket or not).
+    pub tcp_connections: u64,
+    /// libpcap's counters, when it could give them.
+    pub pcap: Option<PcapCounters>,
+}
+
+/// Writes the summary: about fifteen lines.
+pub fn write_summary(
+    out: &mut dyn Write,
+    tally: &Tally,
+    facts: &CaptureFacts<'_>,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "--- capture on {} ({}) stopped by {} after {:.1} s",
+        facts.interface,
+        match facts.filter {
+            Some(f) => format!("filter: {f}"),
+            None => "no filter".to_string(),
+        },
+        facts.stopped_by,
+        facts.elapsed.as_secs_f64()
+    )?;
+    match facts.pcap {
+        Some(p) => writeln!(
+            out,
+            "packets:      {} dissected; libpcap: {} received, {} dropped (buffer full), {} dropped by the interface",
+            facts.packets, p.received, p.dropped, p.if_dropped
+        )?,
+        None => writeln!(
+            out,
+            "packets:      {} dissected; libpcap gave no counters",
+            facts.packets
+        )?,
+    }
+    let mut states: Vec<String> = tally
+        .states
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    if states.is_empty() {
+        states.push("none".to_string());
+    }
+    writeln!(
+        out,
+        "connections:  {} TCP, {} WebSocket ({})",
+        facts.tcp_connections,
+        tally.websocket_connections(),
+        states.join(", ")
+    )?;
+    writeln!(
+        out,
+        "handshakes:   {} ({} accept OK, {} accept failed, {} refused)",
+        tally.handshakes, tally.accept_ok, tally.accept_bad, tally.refused
+    )?;
+    writeln!(out, "{:<14}{:>10}{:>10}", "frames", "c2s", "s2c")?;
+    let row = |out: &mut dyn Write, label: &str, v: [u64; 2]| {
+        writeln!(out, "  {label:<12}{:>10}{:>10}", v[0], v[1])
+    };
+    row(out, "all", tally.frames)?;
+    for (i, name) in FRAME_KINDS.iter().enumerate() {
+        // Reserved opcodes only when there were some: they are rare and always anomalous.
+        if *name != "reserved" || tally.kinds[i] != [0, 0] {
+            row(out, name, tally.kinds[i])?;
+        }
+    }
+    row(out, "messages", tally.messages)?;
+    row(out, "payload B", tally.payload)?;
+    if tally.closes.is_empty() {
+        writeln!(out, "close codes:  none")?;
+    } else {
+        let closes: Vec<String> = tally
+            .closes
+            .iter()
+            .map(|(code, n)| match code {
+                Some(code) => format!(
+                    "{code} {} (c2s {}, s2c {})",
+                    CloseCode::from(*code).name(),
+                    n[0],
+                    n[1]
+                ),
+                None => format!("no code (c2s {}, s2c {})", n[0], n[1]),
+            })
+            .collect();
+        writeln!(out, "close codes:  {}", closes.join("; "))?;
+    }
+    if tally.anomalies.is_empty() {
+        writeln!(out, "anomalies:    none")?;
+    } else {
+        let list: Vec<String> = tally
+            .anomalies
+            .iter()
+            .map(|(kind, (severity, n))| format!("{kind} ×{n} ({})", severity.as_str()))
+            .collect();
+        writeln!(out, "anomalies:    {}", list.join(", "))?;
+    }
+    if tally.capture_errors > 0 {
+        writeln!(out, "capture errors: {}", tally.capture_errors)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Anomaly, ConnectionSummary, Endpoints, FrameEvent, TcpEnd, UpgradeState};
+    use crate::flow::analysis::Direction;
+    use crate::ws::FrameHeader;
+
+    fn frame(dir: Direction, bytes: &[u8]) -> (FrameHeader, Direction) {
+        (FrameHeader::parse(bytes).expect("whole header"), dir)
+    }
+
+    fn feed(t: &mut Tally, header: FrameHeader, dir: Direction, close: Option<u16>) {
+        let ev = FrameEvent {
+            conn: 0,
+            dir,
+            packet: 1,
+            first_packet: 1,
+            rel_time: 0.0,
+            header,
+            payload: &[],
+            payload_complete: true,
+            close_code: close.map(CloseCode::from),
+            close_reason: &[],
+        };
+        t.observe(&Event::Frame(&ev));
+    }
+
+    /// A fragmented text message (RFC 6455 §5.7: "Hel" + "lo"), a ping, and a close each way.
+    #[test]
+    fn counts_frames_messages_and_closes() {
+        let mut t = Tally::new();
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        for (bytes, dir, close) in [
+            (&[0x01u8, 0x03][..], s2c, None),           // Text, not FIN
+            (&[0x80, 0x02][..], s2c, None),             // Continuation, FIN
+            (&[0x89, 0x85, 1, 2, 3, 4][..], c2s, None), // masked Ping, 5 bytes
+            (&[0x82, 0x7E, 0x01, 0x00][..], s2c, None), // Binary, 256 bytes, FIN
+            (&[0x88, 0x02][..], s2c, Some(1000)),
+            (&[0x88, 0x82, 0, 0, 0, 0][..], c2s, Some(1000)),
+        ] {
+            let (h, d) = frame(dir, bytes);
+            feed(&mut t, h, d, close);
+        }
+        assert_eq!(t.frames, [2, 4]);
+        assert_eq!(t.messages, [0, 2]);
+        assert_eq!(t.kinds[0], [0, 1]); // text
+        assert_eq!(t.kinds[2], [0, 1]); // continuation
+        assert_eq!(t.kinds[3], [1, 0]); // ping
+        assert_eq!(t.payload, [5 + 2, 3 + 2 + 256 + 2]);
+        assert_eq!(t.closes.get(&Some(1000)), Some(&[1, 1]));
+
+        let anomaly = Anomaly {
+            kind: "tcp-gap",
+            severity: Severity::Warning,
+            conn: Some(0),
+            dir: None,
+            packet: 3,
+            message: String::new(),
+        };
+        t.observe(&Event::Anomaly(&anomaly));
+        t.observe(&Event::Anomaly(&anomaly));
+        let end = ConnectionSummary {
+            conn: 0,
+            endpoints: Endpoints {
+                client: "127.0.0.1:1".parse().unwrap(),
+                server: "127.0.0.1:2".parse().unwrap(),
+            },
+            first_packet: 1,
+            last_packet: 9,
+            state: UpgradeState::Upgraded,
+            path: None,
+            status: Some(101),
+            frames: [2, 4],
+            payload_bytes: [7, 263],
+            close: [Some(Some(1000)), Some(Some(1000))],
+            tcp_end: TcpEnd::Closed,
+        };
+        t.observe(&Event::ConnectionEnd(&end));
+
+        let mut out = Vec::new();
+        let facts = CaptureFacts {
+            interface: "lo",
+            filter: Some("tcp port 9002"),
+            stopped_by: "Ctrl-C",
+            elapsed: Duration::from_millis(2500),
+            packets: 20,
+            tcp_connections: 2,
+            pcap: Some(PcapCounters {
+                received: 20,
+                dropped: 0,
+                if_dropped: 0,
+            }),
+        };
+        write_summary(&mut out, &t, &facts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("capture on lo (filter: tcp port 9002) stopped by Ctrl-C after 2.5 s")
+        );
+        assert!(text.contains("20 received, 0 dropped"), "{text}");
+        assert!(text.contains("2 TCP, 1 WebSocket (1 upgraded)"), "{text}");
+        assert!(
+            text.contains("1000 Normal Closure (c2s 1, s2c 1)"),
+            "{text}"
+        );
+        assert!(text.contains("tcp-gap ×2 (warning)"), "{text}");
+        assert!(
+            text.contains("  messages             0         2"),
+            "{text}"
+        );
+        assert!(!text.contains("reserved"), "{text}");
+        assert!(text.lines().count() <= 20, "{text}");
+    }
+}

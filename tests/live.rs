@@ -1,0 +1,597 @@
+//! Live capture end to end: `wsdissect live` captures the loopback while a real WebSocket
+//! server and client (tungstenite) talk over it; the records must match what the test sent.
+//!
+//! Needs capture permission (root, or CAP_NET_RAW + CAP_NET_ADMIN on the binary). Without
+//! it each test says so and returns early, unless `WSDISSECT_REQUIRE_LIVE` is set (CI sets
+//! it: CI runs as root, so there they must run).
+#![cfg(feature = "live")]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, handshake::derive_accept_key};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wsdissect");
+/// Longest the test waits for the capture to start or to stop.
+const PATIENCE: Duration = Duration::from_secs(20);
+/// Socket timeouts for the WebSocket peers, so a broken exchange fails instead of hanging.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+const TEXT: &str = "héllo from the live test ✓";
+const PING: &[u8] = b"ping-1";
+const CLOSE_REASON: &str = "bye";
+/// 70 000 bytes: a 64-bit extended length, and more than one loopback segment (MTU 65536).
+const BIG_LEN: usize = 70_000;
+
+fn small_binary() -> Vec<u8> {
+    (0..=255u8).collect()
+}
+
+fn big_binary() -> Vec<u8> {
+    (0..BIG_LEN).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// One frame as the test sent it: opcode, unmasked payload.
+type SentFrame = (u8, Vec<u8>);
+
+fn close_payload() -> Vec<u8> {
+    let mut p = 1000u16.to_be_bytes().to_vec();
+    p.extend_from_slice(CLOSE_REASON.as_bytes());
+    p
+}
+
+/// Frames each way, in order: the client's messages, and the server's echoes (tungstenite
+/// answers a ping with a pong carrying its payload and a close with the same close frame).
+fn expected_frames() -> (Vec<SentFrame>, Vec<SentFrame>) {
+    let c2s = vec![
+        (1, TEXT.as_bytes().to_vec()),
+        (2, small_binary()),
+        (2, big_binary()),
+        (9, PING.to_vec()),
+        (8, close_payload()),
+    ];
+    let mut s2c = c2s.clone();
+    s2c[3].0 = 10;
+    (c2s, s2c)
+}
+
+/// What the client learned during its session.
+struct Session {
+    client: SocketAddr,
+    server: SocketAddr,
+    /// Sec-WebSocket-Accept as the client received it.
+    accept: String,
+}
+
+/// Runs a WebSocket session on `listener`: a tungstenite echo server in a thread and a
+/// tungstenite client sending TEXT, two binaries, a ping, and a close 1000 "bye".
+fn ws_session(listener: TcpListener, path: &str) -> Session {
+    let server_addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("client connects");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let mut ws = tungstenite::accept(stream).expect("server handshake");
+        loop {
+            match ws.read() {
+                Ok(msg @ (Message::Text(_) | Message::Binary(_))) => ws.send(msg).unwrap(),
+                Ok(_) => {} // ping answered, close echoed by tungstenite itself
+                Err(tungstenite::Error::ConnectionClosed) => break,
+                Err(e) => panic!("server: {e}"),
+            }
+        }
+    });
+    let stream = TcpStream::connect(server_addr).unwrap();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let client_addr = stream.local_addr().unwrap();
+    let url = format!("ws://{server_addr}{path}");
+    let (mut ws, response) = tungstenite::client(url.as_str(), stream).expect("client handshake");
+    let accept = response
+        .headers()
+        .get("Sec-WebSocket-Accept")
+        .and_then(|v| v.to_str().ok())
+        .expect("an accept header")
+        .to_string();
+    for msg in [
+        Message::text(TEXT),
+        Message::binary(small_binary()),
+        Message::binary(big_binary()),
+    ] {
+        ws.send(msg.clone()).unwrap();
+        assert_eq!(ws.read().unwrap(), msg, "echo");
+    }
+    ws.send(Message::Ping(PING.to_vec().into())).unwrap();
+    match ws.read().unwrap() {
+        Message::Pong(p) => assert_eq!(&p[..], PING),
+        other => panic!("expected the pong, got {other:?}"),
+    }
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: CLOSE_REASON.into(),
+    }))
+    .unwrap();
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => {}
+            Ok(other) => panic!("after close: {other:?}"),
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("client: {e}"),
+        }
+    }
+    drop(ws);
+    server.join().expect("server thread");
+    Session {
+        client: client_addr,
+        server: server_addr,
+        accept,
+    }
+}
+
+fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// Set (by `.ci/run`) where capturing must work: there a missing permission fails the test
+/// instead of skipping it.
+const REQUIRE_ENV: &str = "WSDISSECT_REQUIRE_LIVE";
+
+/// Says why a test cannot run here, or fails it where capture is required.
+fn skip(stderr: &str) {
+    assert!(
+        std::env::var_os(REQUIRE_ENV).is_none(),
+        "{REQUIRE_ENV} is set but this process may not capture: {stderr}"
+    );
+    eprintln!(
+        "SKIPPED: this process may not capture (not root, no CAP_NET_RAW): {}",
+        stderr.trim()
+    );
+}
+
+/// A running `wsdissect live`, its output collected by threads.
+struct Capture {
+    child: Child,
+    stdout: mpsc::Receiver<Vec<u8>>,
+    stderr_lines: mpsc::Receiver<String>,
+    stderr: String,
+}
+
+/// What the capture printed and how it ended.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Starts `wsdissect live ARGS` and waits for it to say it is capturing; `None` (with the
+/// reason printed) when this process may not capture.
+fn start(args: &[&str]) -> Option<Capture> {
+    let mut child = Command::new(BIN)
+        .arg("live")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut out = child.stdout.take().unwrap();
+    let (out_tx, out_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = out.read_to_end(&mut all);
+        let _ = out_tx.send(all);
+    });
+    let err = child.stderr.take().unwrap();
+    let (err_tx, err_rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if err_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut capture = Capture {
+        child,
+        stdout: out_rx,
+        stderr_lines: err_rx,
+        stderr: String::new(),
+    };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match capture.stderr_lines.recv_timeout(left) {
+            Ok(line) => {
+                capture.stderr.push_str(&line);
+                capture.stderr.push('\n');
+                if line.contains("capturing on ") {
+                    return Some(capture);
+                }
+            }
+            Err(_) => {
+                // Ended (or hung) before capturing: permission is the one excuse.
+                let finished = capture.wait();
+                if finished.stderr.contains("no permission to capture") {
+                    skip(&finished.stderr);
+                    return None;
+                }
+                panic!(
+                    "capture did not start: {:?}\n{}",
+                    finished.status, finished.stderr
+                );
+            }
+        }
+    }
+}
+
+impl Capture {
+    /// Sends SIGINT (what Ctrl-C sends) and waits for the end.
+    fn interrupt(self) -> Finished {
+        let ok = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(ok.success());
+        self.wait()
+    }
+
+    /// Waits for the process to end by itself (killing it past [`PATIENCE`]).
+    fn wait(mut self) -> Finished {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("wsdissect live did not stop\n{}", self.stderr);
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self.stdout.recv_timeout(PATIENCE).unwrap_or_default();
+        while let Ok(line) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
+            self.stderr.push_str(&line);
+            self.stderr.push('\n');
+        }
+        Finished {
+            status,
+            stdout: String::from_utf8(stdout).expect("UTF-8 output"),
+            stderr: self.stderr,
+        }
+    }
+}
+
+fn parse_jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+        .collect()
+}
+
+fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == kind).collect()
+}
+
+/// Frames of one direction as (opcode, payload, masked).
+fn frames_of(records: &[Value], dir: &str) -> Vec<(u8, Vec<u8>, bool)> {
+    of_type(records, "frame")
+        .into_iter()
+        .filter(|f| f["dir"] == dir)
+        .map(|f| {
+            assert_eq!(f["payload_complete"], true, "{f}");
+            assert_eq!(f["fin"], true, "{f}");
+            let payload = BASE64
+                .decode(f["payload_b64"].as_str().unwrap())
+                .expect("base64 payload");
+            assert_eq!(f["payload_len"].as_u64(), Some(payload.len() as u64));
+            (
+                f["opcode"].as_u64().unwrap() as u8,
+                payload,
+                f["masked"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Frames as (opcode, length, a checksum): readable in a failure message.
+fn digest(frames: &[SentFrame]) -> Vec<(u8, usize, u64)> {
+    frames
+        .iter()
+        .map(|(op, p)| {
+            let sum = p.iter().fold(0u64, |acc, &b| {
+                acc.wrapping_mul(31).wrapping_add(u64::from(b))
+            });
+            (*op, p.len(), sum)
+        })
+        .collect()
+}
+
+/// Everything the records must say about the session on `session`.
+fn check_session(records: &[Value], session: &Session, path: &str) {
+    let handshakes = of_type(records, "handshake");
+    assert_eq!(handshakes.len(), 1, "{records:?}");
+    let h = handshakes[0];
+    assert_eq!(h["accept_ok"], true);
+    assert_eq!(h["upgraded"], true);
+    assert_eq!(h["status"], 101);
+    assert_eq!(h["path"], path);
+    assert_eq!(h["client"], session.client.to_string());
+    assert_eq!(h["server"], session.server.to_string());
+    assert_eq!(h["accept"], session.accept.as_str());
+    let key = h["key"].as_str().expect("a key");
+    assert_eq!(derive_accept_key(key.as_bytes()), session.accept);
+
+    let (c2s, s2c) = expected_frames();
+    let strip = |v: Vec<(u8, Vec<u8>, bool)>, masked: bool| -> Vec<SentFrame> {
+        v.into_iter()
+            .map(|(op, payload, m)| {
+                assert_eq!(m, masked, "masking of opcode {op}");
+                (op, payload)
+            })
+            .collect()
+    };
+    let got_c2s = strip(frames_of(records, "c2s"), true);
+    let got_s2c = strip(frames_of(records, "s2c"), false);
+    assert_eq!(digest(&got_c2s), digest(&c2s), "client frames");
+    assert_eq!(digest(&got_s2c), digest(&s2c), "server frames");
+    assert!(got_c2s == c2s && got_s2c == s2c, "payloads differ");
+
+    let closes: Vec<&Value> = of_type(records, "frame")
+        .into_iter()
+        .filter(|f| f["opcode"] == 8)
+        .collect();
+    assert_eq!(closes.len(), 2);
+    for c in closes {
+        assert_eq!(c["close_code"], 1000);
+        assert_eq!(c["close_name"], "Normal Closure");
+        assert_eq!(c["close_reason"], CLOSE_REASON);
+    }
+    let text = of_type(records, "frame")
+        .into_iter()
+        .find(|f| f["opcode"] == 1)
+        .unwrap();
+    assert_eq!(text["text"], TEXT);
+
+    let conns = of_type(records, "connection");
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    let c = conns[0];
+    assert_eq!(c["state"], "upgraded");
+    assert_eq!(c["frames_c2s"], 5);
+    assert_eq!(c["frames_s2c"], 5);
+    assert_eq!(c["close_c2s"]["code"], 1000);
+    assert_eq!(c["close_s2c"]["code"], 1000);
+    assert_eq!(c["tcp_end"], "closed");
+    assert!(of_type(records, "anomaly").is_empty(), "{records:?}");
+}
+
+/// No record names a port of the other session.
+fn assert_port_absent(text: &str, port: u16) {
+    for line in text.lines() {
+        assert!(
+            !line.contains(&format!(":{port}\"")),
+            "port {port} was not filtered out: {line}"
+        );
+    }
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wsdissect-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The issue's first command with `--format jsonl`: `--port P` on the default (loopback)
+/// interface, stopped by SIGINT; a second session on port Q runs meanwhile.
+#[test]
+fn captures_a_websocket_session_and_filters_other_ports() {
+    let on_p = listener();
+    let on_q = listener();
+    let p = on_p.local_addr().unwrap().port();
+    let q = on_q.local_addr().unwrap().port();
+    let port = p.to_string();
+    let Some(capture) = start(&["--port", &port, "--format", "jsonl"]) else {
+        return;
+    };
+    assert!(
+        capture.stderr.contains(&format!("filter: tcp port {p})")),
+        "{}",
+        capture.stderr
+    );
+    let other = thread::spawn(move || ws_session(on_q, "/other"));
+    let session = ws_session(on_p, "/live-test");
+    other.join().unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let done = capture.interrupt();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+
+    let records = parse_jsonl(&done.stdout);
+    check_session(&records, &session, "/live-test");
+    assert_port_absent(&done.stdout, q);
+
+    // The summary (stderr): one TCP connection dissected means port Q never got in.
+    let summary = &done.stderr;
+    assert!(
+        summary.contains("stopped by a signal (Ctrl-C)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("connections:  1 TCP, 1 WebSocket (1 upgraded)"),
+        "{summary}"
+    );
+    assert!(summary.contains("1 accept OK"), "{summary}");
+    assert!(
+        summary.contains("1000 Normal Closure (c2s 1, s2c 1)"),
+        "{summary}"
+    );
+    assert!(summary.contains("anomalies:    none"), "{summary}");
+    assert!(summary.contains(" dropped (buffer full)"), "{summary}");
+    let messages = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("messages"))
+        .expect("a messages row");
+    assert_eq!(
+        messages.split_whitespace().collect::<Vec<_>>(),
+        ["messages", "3", "3"]
+    );
+}
+
+/// `-f BPF -w FILE` for pcapng and pcap: the saved file reads back with `wsdissect read`
+/// to the same frames, and holds nothing from port Q (the BPF filter alone kept it out:
+/// no `--port`, so nothing hides it at display time).
+#[test]
+fn saves_pcapng_and_pcap_that_read_back_the_same() {
+    for name in ["session.pcapng", "session.pcap"] {
+        let on_p = listener();
+        let on_q = listener();
+        let p = on_p.local_addr().unwrap().port();
+        let q = on_q.local_addr().unwrap().port();
+        let file = temp_path(&format!("{p}-{name}"));
+        let filter = format!("tcp port {p}");
+        let Some(capture) = start(&[
+            "-i",
+            "lo",
+            "-f",
+            &filter,
+            "--format",
+            "jsonl",
+            "-w",
+            file.to_str().unwrap(),
+        ]) else {
+            return;
+        };
+        let other = thread::spawn(move || ws_session(on_q, "/other"));
+        let session = ws_session(on_p, "/saved");
+        other.join().unwrap();
+        thread::sleep(Duration::from_millis(300));
+        let done = capture.interrupt();
+        assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+        let live = parse_jsonl(&done.stdout);
+        check_session(&live, &session, "/saved");
+        assert_port_absent(&done.stdout, q);
+
+        let bytes = std::fs::read(&file).unwrap();
+        let magic = &bytes[..4];
+        if name.ends_with(".pcapng") {
+            assert_eq!(magic, [0x0A, 0x0D, 0x0D, 0x0A], "pcapng section header");
+        } else {
+            assert!(
+                magic == [0xD4, 0xC3, 0xB2, 0xA1] || magic == [0xA1, 0xB2, 0xC3, 0xD4],
+                "pcap magic, got {magic:?}"
+            );
+        }
+        let read = Command::new(BIN)
+            .args(["read", file.to_str().unwrap(), "--format", "jsonl"])
+            .output()
+            .unwrap();
+        assert!(read.status.success(), "{read:?}");
+        let read_text = String::from_utf8(read.stdout).unwrap();
+        let saved = parse_jsonl(&read_text);
+        check_session(&saved, &session, "/saved");
+        assert_port_absent(&read_text, q);
+        // Same frames, packet for packet.
+        assert_eq!(of_type(&saved, "frame"), of_type(&live, "frame"), "{name}");
+        assert_eq!(of_type(&saved, "handshake"), of_type(&live, "handshake"));
+        let _ = std::fs::remove_file(&file);
+    }
+}
+
+/// `--count N` stops after N packets, `--duration` after the time, both exiting 0 with the
+/// summary.
+#[test]
+fn count_and_duration_stop_the_capture() {
+    let on_p = listener();
+    let port = on_p.local_addr().unwrap().port().to_string();
+    let Some(capture) = start(&["--port", &port, "--count", "3"]) else {
+        return;
+    };
+    // A TCP handshake is three packets.
+    let client = TcpStream::connect(on_p.local_addr().unwrap()).unwrap();
+    let (_server, _) = on_p.accept().unwrap();
+    let done = capture.wait();
+    drop(client);
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("stopped by --count 3"),
+        "{}",
+        done.stderr
+    );
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", done.stdout);
+    assert!(lines[0].contains("[SYN]"), "{}", lines[0]);
+    assert!(lines[1].contains("[SYN, ACK]"), "{}", lines[1]);
+    assert!(lines[2].contains("[ACK]"), "{}", lines[2]);
+
+    let started = Instant::now();
+    let Some(capture) = start(&["--port", &port, "--duration", "1.5"]) else {
+        return;
+    };
+    let done = capture.wait();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(
+        done.stderr.contains("stopped by --duration 1.5"),
+        "{}",
+        done.stderr
+    );
+}
+
+fn run_live(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .arg("live")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn bad_filter_exits_2_naming_it() {
+    let (code, stderr) = run_live(&["-f", "tcp port", "--count", "1"]);
+    if stderr.contains("no permission to capture") {
+        skip(&stderr);
+        return;
+    }
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad capture filter \"tcp port\": ") && stderr.contains("syntax error"),
+        "{stderr}"
+    );
+}
+
+/// Needs no permission: the name is checked against libpcap's list first.
+#[test]
+fn unknown_interface_exits_2_listing_the_real_ones() {
+    let (code, stderr) = run_live(&["-i", "nosuchif0", "--count", "1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no such interface: nosuchif0"), "{stderr}");
+    assert!(stderr.contains("lo"), "{stderr}");
+}
+
+#[test]
+fn list_interfaces_marks_the_loopback_default() {
+    let out = Command::new(BIN)
+        .args(["live", "--list-interfaces"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let default: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split('\t').nth(1).is_some_and(|f| f.contains("default")))
+        .collect();
+    assert_eq!(default.len(), 1, "{text}");
+    assert!(default[0].contains("loopback"), "{text}");
+    // Linux calls it lo; its addresses include 127.0.0.1.
+    if cfg!(target_os = "linux") {
+        assert!(default[0].starts_with("lo\t"), "{text}");
+        assert!(default[0].contains("127.0.0.1"), "{text}");
+    }
+}

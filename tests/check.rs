@@ -489,6 +489,9 @@ fn golden(name: &str) -> String {
 //   one fragmented), bad-accept.pcap 3 (text, text, binary).
 // - The accept-mismatch message starts with the rule's text (src/conform.rs) and ends
 //   with both values.
+// - Each file's summary ends with its conversations row: bad-accept frames 2/3, payload
+//   bytes 26/34 and close 1002 by the client as in its manifest; basic.pcap 8/7 frames,
+//   315/89 bytes, ping RTT 0.274 ms (packets 14 and 16 of the tshark list).
 // Regenerate (then re-verify the above): from the repository root,
 //   wsdissect check samples/bad-accept.pcap samples/basic.pcap > tests/golden/check-text.txt
 //   wsdissect check samples/bad-accept.pcap samples/basic.pcap --format junit > tests/golden/check-junit.xml

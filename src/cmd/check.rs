@@ -15,9 +15,12 @@ use wsdissect::check::{
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
+use wsdissect::render::conversations::ConversationTable;
 use wsdissect::render::diagnostic;
 use wsdissect::render::junit::{JunitReport, JunitSuite};
+use wsdissect::render::style::Style;
 use wsdissect::render::summary::{self, SummaryStyle};
+use wsdissect::render::views::output_width;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -89,11 +92,16 @@ struct CheckSink<'a, 'c> {
     check: FileCheck<'c>,
     file: &'a str,
     out: Output<'a>,
+    /// The conversations table printed after the text summary.
+    conversations: ConversationTable,
 }
 
 impl EventSink for CheckSink<'_, '_> {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        let CheckSink { check, file, out } = self;
+        self.conversations.observe(event);
+        let CheckSink {
+            check, file, out, ..
+        } = self;
         let mut result = Ok(());
         check.observe(event, &mut |d| {
             if result.is_ok() {
@@ -253,11 +261,13 @@ fn check_file(
             },
             CheckFormat::Junit => Output::Junit(&mut suite),
         },
+        conversations: ConversationTable::new(),
     };
     let outcome = app::run(source.as_mut(), &mut dissector, &mut sink)?;
     let CheckSink {
         check,
         out: mut sink_out,
+        conversations,
         ..
     } = sink;
     if let Some(message) = check.unreadable() {
@@ -279,7 +289,16 @@ fn check_file(
         );
     }
     match (args.format, junit) {
-        (CheckFormat::Text, _) => summary::write_text(out, &name, &summary, style)?,
+        (CheckFormat::Text, _) => {
+            summary::write_text(out, &name, &summary, style)?;
+            if !conversations.is_empty() {
+                // The conversations view: one row per connection that tried to upgrade.
+                let terminal = style.table;
+                let table_style = Style::new(terminal && std::env::var_os("NO_COLOR").is_none());
+                let table_width = output_width(terminal);
+                out.write_all(conversations.render(table_style, table_width).as_bytes())?;
+            }
+        }
         (CheckFormat::Jsonl, _) => {
             out.write_all(summary::json_record(&name, &summary).as_bytes())?
         }

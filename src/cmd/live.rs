@@ -34,7 +34,10 @@ mod enabled {
     use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
     use wsdissect::dissect::Dissector;
     use wsdissect::event::{Event, EventSink};
+    use wsdissect::render::conversations::ConversationTable;
     use wsdissect::render::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
+    use wsdissect::render::style::Style;
+    use wsdissect::render::views::output_width;
 
     /// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
     const EXIT_INTERRUPTED: i32 = 130;
@@ -86,10 +89,12 @@ mod enabled {
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         let mut dissector = Dissector::new(dissect_config(&args.dissect));
         let mut tally = Tally::new();
+        let mut conversations = ConversationTable::new();
         let result = {
             let mut sink = renderer(&args.dissect, &mut out, true);
             let mut tee = Tee {
                 tally: &mut tally,
+                conversations: &mut conversations,
                 out: sink.as_mut(),
             };
             app::run(&mut source, &mut dissector, &mut tee)
@@ -144,19 +149,34 @@ mod enabled {
             pcap,
         };
         let stderr = io::stderr();
-        let _ = write_summary(&mut stderr.lock(), &tally, &facts);
+        let mut err = stderr.lock();
+        let _ = write_summary(&mut err, &tally, &facts);
+        if !conversations.is_empty() {
+            // The conversations view, as the end summary's table of connections.
+            use std::io::IsTerminal;
+            let terminal = io::stderr().is_terminal();
+            let style = Style::new(terminal && std::env::var_os("NO_COLOR").is_none());
+            let _ = writeln!(err);
+            let _ = err.write_all(
+                conversations
+                    .render(style, output_width(terminal))
+                    .as_bytes(),
+            );
+        }
         ExitCode::from(status)
     }
 
     /// Sends every event to the renderer and counts it for the summary.
     struct Tee<'a> {
         tally: &'a mut Tally,
+        conversations: &'a mut ConversationTable,
         out: &'a mut dyn EventSink,
     }
 
     impl EventSink for Tee<'_> {
         fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
             self.tally.observe(event);
+            self.conversations.observe(event);
             self.out.event(event)
         }
 

@@ -47,7 +47,8 @@ pub struct Tally {
     frames: [u64; 2],
     /// Frames per kind ([`FRAME_KINDS`]) per direction.
     kinds: [[u64; 2]; FRAME_KINDS.len()],
-    /// Complete data messages per direction: data frames with FIN set.
+    /// Complete data messages per direction (Text and Binary messages from the message
+    /// layer: fragments joined).
     messages: [u64; 2],
     /// Declared payload bytes per direction.
     payload: [u64; 2],
@@ -83,11 +84,6 @@ impl Tally {
                 self.frames[d] += 1;
                 self.kinds[kind_index(op)][d] += 1;
                 self.payload[d] = self.payload[d].saturating_add(f.header.payload_len);
-                if f.header.fin
-                    && matches!(op, OpCode::Text | OpCode::Binary | OpCode::Continuation)
-                {
-                    self.messages[d] += 1;
-                }
                 if op == OpCode::Close {
                     self.closes
                         .entry(f.close_code.map(|c| c.code()))
@@ -107,8 +103,12 @@ impl Tally {
             | Event::HttpRequest(_)
             | Event::HttpResponse(_)
             | Event::HttpPending(_)
-            | Event::Message(_)
             | Event::PingPong(_) => {}
+            Event::Message(m) => {
+                if matches!(m.opcode, OpCode::Text | OpCode::Binary) {
+                    self.messages[m.dir.index()] += 1;
+                }
+            }
         }
     }
 
@@ -254,7 +254,9 @@ pub fn write_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Anomaly, ConnectionSummary, Endpoints, FrameEvent, TcpEnd, UpgradeState};
+    use crate::event::{
+        Anomaly, ConnectionSummary, Endpoints, FrameEvent, MessageEvent, TcpEnd, UpgradeState,
+    };
     use crate::flow::analysis::Direction;
     use crate::ws::FrameHeader;
 
@@ -294,6 +296,30 @@ mod tests {
         ] {
             let (h, d) = frame(dir, bytes);
             feed(&mut t, h, d, close);
+        }
+        // The message layer reports the joined "Hello" and the binary; the ping is a control
+        // frame, not a data message.
+        for (opcode, dir) in [
+            (OpCode::Text, s2c),
+            (OpCode::Ping, c2s),
+            (OpCode::Binary, s2c),
+        ] {
+            let m = MessageEvent {
+                conn: 0,
+                dir,
+                opcode,
+                len: 0,
+                frames: 1,
+                first_packet: 1,
+                last_packet: 1,
+                first_time: 0.0,
+                rel_time: 0.0,
+                payload: &[],
+                payload_complete: true,
+                compressed: false,
+                wire_len: 0,
+            };
+            t.observe(&Event::Message(&m));
         }
         assert_eq!(t.frames, [2, 4]);
         assert_eq!(t.messages, [0, 2]);

@@ -399,3 +399,12 @@ pub fn client_frame(b0: u8, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
     f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
     f
 }
+
+/// Lower-case hex SHA-256 (the manifests' digest of each payload).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

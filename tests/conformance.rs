@@ -972,13 +972,6 @@ fn check_deflate_capture(name: &str, pings: usize) {
     assert!(got.pingpongs.iter().all(|p| p.payload_len == 7));
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[test]
 fn python_websockets_deflate_inflates_to_what_was_sent() {

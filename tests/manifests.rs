@@ -164,13 +164,6 @@ fn messages_equal_what_the_applications_sent() {
     );
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// README documents every anomaly kind with its severity (the list in src/conform.rs).
 #[test]

@@ -236,14 +236,6 @@ fn payloads_match_what_the_generators_sent() {
     assert!(checked > 50, "only {checked} frames checked");
 }
 
-/// Lower-case hex SHA-256 (the manifests' digest of each payload).
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The packet list, in `--wireshark-compat` mode, is tshark's packet list line for line:
 /// number, time, addresses, protocol, length and Info text.

@@ -785,31 +785,26 @@ impl Session {
     }
 
     fn head_complete(&mut self, side: SideIdx, packet: u64, head: &[u8], ctx: &mut PacketCtx<'_>) {
-        if head::looks_like_response(head) {
-            match head::parse_response(head) {
-                Ok(response) => self.response_complete(side, packet, response, ctx),
-                Err(e) => {
-                    self.apps[side] = App::Opaque;
-                    self.anomaly(
-                        ctx,
-                        Some(side),
-                        conform::HTTP_MALFORMED,
-                        format!("unparsable HTTP response head: {e}"),
-                    );
-                }
-            }
+        let parsed = if head::looks_like_response(head) {
+            head::parse_response(head)
+                .map(HttpHead::Response)
+                .map_err(|e| ("response", e))
         } else {
-            match head::parse_request(head) {
-                Ok(request) => self.request_complete(side, packet, request, ctx),
-                Err(e) => {
-                    self.apps[side] = App::Opaque;
-                    self.anomaly(
-                        ctx,
-                        Some(side),
-                        conform::HTTP_MALFORMED,
-                        format!("unparsable HTTP request head: {e}"),
-                    );
-                }
+            head::parse_request(head)
+                .map(HttpHead::Request)
+                .map_err(|e| ("request", e))
+        };
+        match parsed {
+            Ok(HttpHead::Response(response)) => self.response_complete(side, packet, response, ctx),
+            Ok(HttpHead::Request(request)) => self.request_complete(side, packet, request, ctx),
+            Err((what, e)) => {
+                self.apps[side] = App::Opaque;
+                self.anomaly(
+                    ctx,
+                    Some(side),
+                    conform::HTTP_MALFORMED,
+                    format!("unparsable HTTP {what} head: {e}"),
+                );
             }
         }
     }

@@ -972,7 +972,6 @@ fn check_deflate_capture(name: &str, pings: usize) {
     assert!(got.pingpongs.iter().all(|p| p.payload_len == 7));
 }
 
-
 #[test]
 fn python_websockets_deflate_inflates_to_what_was_sent() {
     // permessage-deflate; server_max_window_bits=12; client_max_window_bits=12, context

@@ -164,7 +164,6 @@ fn messages_equal_what_the_applications_sent() {
     );
 }
 
-
 /// README documents every anomaly kind with its severity (the list in src/conform.rs).
 #[test]
 fn readme_documents_every_anomaly_kind() {

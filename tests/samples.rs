@@ -236,7 +236,6 @@ fn payloads_match_what_the_generators_sent() {
     assert!(checked > 50, "only {checked} frames checked");
 }
 
-
 /// The packet list, in `--wireshark-compat` mode, is tshark's packet list line for line:
 /// number, time, addresses, protocol, length and Info text.
 #[test]

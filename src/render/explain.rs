@@ -9,6 +9,7 @@
 //! one line at the end.
 
 use super::escape::escape_line;
+use super::info::endpoints;
 use super::style::{Role, Style, close_code_role};
 use super::views::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{
@@ -186,23 +187,6 @@ impl ConnState {
         let p = self.phase.map_or(phase, |cur| cur.max(phase));
         self.phase = Some(p);
         p
-    }
-}
-
-/// Client and server addresses from a segment and its direction.
-fn endpoints(rec: &TcpRecord<'_>, p: &PacketRecord<'_>) -> (SocketAddr, SocketAddr) {
-    let (src_ip, dst_ip) = match p.addrs {
-        Some(a) => (a.src, a.dst),
-        None => (
-            std::net::Ipv4Addr::UNSPECIFIED.into(),
-            std::net::Ipv4Addr::UNSPECIFIED.into(),
-        ),
-    };
-    let src = SocketAddr::new(src_ip, rec.segment.src_port);
-    let dst = SocketAddr::new(dst_ip, rec.segment.dst_port);
-    match rec.dir {
-        Direction::ClientToServer => (src, dst),
-        Direction::ServerToClient => (dst, src),
     }
 }
 

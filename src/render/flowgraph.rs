@@ -4,11 +4,12 @@
 //! output width; or the same as a Mermaid `sequenceDiagram` (`--mermaid`).
 
 use super::escape::escape_line;
+use super::info::endpoints;
 use super::info::{self, InfoBuilder, InfoOptions};
 use super::style::{Role, Style, close_code_role};
 use super::views::{Gate, PREVIEW_CHARS, Preview, display_width, fit_width, push_preview};
 use crate::event::{
-    Anomaly, ConnId, Event, EventSink, FrameEvent, PacketBody, PacketRecord, Severity, TcpRecord,
+    Anomaly, ConnId, Event, EventSink, FrameEvent, PacketBody, PacketRecord, Severity,
 };
 use crate::flow::analysis::Direction;
 use crate::http::accept::AcceptVerdict;
@@ -389,23 +390,6 @@ impl<W: Write> FlowGraph<W> {
         self.buf.push_str(&painted);
         style.push(&mut self.buf, dir_role, &right);
         self.buf.push('\n');
-    }
-}
-
-/// Client and server addresses from a segment and its direction.
-fn endpoints(rec: &TcpRecord<'_>, p: &PacketRecord<'_>) -> (SocketAddr, SocketAddr) {
-    let (src_ip, dst_ip) = match p.addrs {
-        Some(a) => (a.src, a.dst),
-        None => (
-            std::net::Ipv4Addr::UNSPECIFIED.into(),
-            std::net::Ipv4Addr::UNSPECIFIED.into(),
-        ),
-    };
-    let src = SocketAddr::new(src_ip, rec.segment.src_port);
-    let dst = SocketAddr::new(dst_ip, rec.segment.dst_port);
-    match rec.dir {
-        Direction::ClientToServer => (src, dst),
-        Direction::ServerToClient => (dst, src),
     }
 }
 

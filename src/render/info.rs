@@ -254,3 +254,21 @@ impl InfoBuilder {
         self.app_protocol = None;
     }
 }
+
+/// Client and server addresses of a TCP packet, from its addresses, ports and direction.
+pub(crate) fn endpoints(
+    rec: &crate::event::TcpRecord<'_>,
+    p: &crate::event::PacketRecord<'_>,
+) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let (src_ip, dst_ip) = match p.addrs {
+        Some(a) => (a.src, a.dst),
+        None => (Ipv4Addr::UNSPECIFIED.into(), Ipv4Addr::UNSPECIFIED.into()),
+    };
+    let src = SocketAddr::new(src_ip, rec.segment.src_port);
+    let dst = SocketAddr::new(dst_ip, rec.segment.dst_port);
+    match rec.dir {
+        crate::flow::analysis::Direction::ClientToServer => (src, dst),
+        crate::flow::analysis::Direction::ServerToClient => (dst, src),
+    }
+}

@@ -5,6 +5,7 @@ use crate::capture::{RawPacket, Timestamp};
 use crate::conn::{ConnConfig, Connection};
 use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
 use crate::wire::{self, TcpFlags, Transport};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
@@ -18,6 +19,11 @@ pub struct DissectConfig {
     /// empty = everything.
     pub port_filter: Vec<u16>,
 }
+
+/// The connection table. foldhash instead of SipHash: the lookup is on every packet and
+/// SipHash over two socket addresses cost more than the rest of the table work, while
+/// foldhash still seeds itself per process, so a crafted capture cannot choose collisions.
+type ConnTable = HashMap<FlowKey, Connection, foldhash::fast::RandomState>;
 
 /// Key of a TCP connection: the two endpoints in a canonical order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,7 +49,7 @@ pub struct DissectStats {
 /// Packets in, events out.
 pub struct Dissector {
     config: DissectConfig,
-    connections: HashMap<FlowKey, Connection>,
+    connections: ConnTable,
     next_conn: ConnId,
     first_timestamp: Option<Timestamp>,
     stats: DissectStats,
@@ -59,7 +65,7 @@ impl Dissector {
     pub fn new(config: DissectConfig) -> Self {
         Dissector {
             config,
-            connections: HashMap::new(),
+            connections: ConnTable::default(),
             next_conn: 0,
             first_timestamp: None,
             stats: DissectStats::default(),
@@ -79,7 +85,11 @@ impl Dissector {
         let number = self.stats.packets;
         let first = *self.first_timestamp.get_or_insert(raw.timestamp);
         let time_ns = raw.timestamp.nanos_since(first);
-        let rel_time = time_ns as f64 / 1e9;
+        // The same rounding as from i128, but without the slow 128-bit conversion.
+        let rel_time = match i64::try_from(time_ns) {
+            Ok(ns) => ns as f64 / 1e9,
+            Err(_) => time_ns as f64 / 1e9,
+        };
         self.release_closed(rel_time);
         let packet = wire::decode(raw.link_type, raw.data);
         let record = |body| PacketRecord {
@@ -95,12 +105,18 @@ impl Dissector {
             (Transport::Tcp(seg), Some(addrs)) => {
                 let src = SocketAddr::new(addrs.src, seg.src_port);
                 let dst = SocketAddr::new(addrs.dst, seg.dst_port);
-                let key = self.connection_for(src, dst, seg.flags, number, sink)?;
-                let port_filter = &self.config.port_filter;
-                let Some(conn) = self.connections.get_mut(&key) else {
-                    return Ok(());
-                };
-                let visible = is_visible(port_filter, conn);
+                let key = FlowKey::new(src, dst);
+                let conn = connection_for(
+                    &mut self.connections,
+                    &mut self.next_conn,
+                    &mut self.stats,
+                    &self.config,
+                    (key, src, dst),
+                    seg.flags,
+                    number,
+                    sink,
+                )?;
+                let visible = is_visible(&self.config.port_filter, conn);
                 let side = conn.side_of(src);
                 let (dir, analysis, outcome) =
                     conn.on_segment(number, time_ns, side, seg, sink, visible)?;
@@ -146,36 +162,6 @@ impl Dissector {
         }
     }
 
-    /// The connection a segment belongs to, creating it (and retiring a finished one on
-    /// the same port pair) as Wireshark starts a new TCP stream.
-    fn connection_for(
-        &mut self,
-        src: SocketAddr,
-        dst: SocketAddr,
-        flags: TcpFlags,
-        packet: u64,
-        sink: &mut dyn EventSink,
-    ) -> io::Result<FlowKey> {
-        let key = FlowKey::new(src, dst);
-        let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
-        let reuse = match self.connections.get(&key) {
-            Some(conn) => new_syn && conn.is_closed(),
-            None => true,
-        };
-        if reuse {
-            if let Some(mut old) = self.connections.remove(&key) {
-                let visible = is_visible(&self.config.port_filter, &old);
-                old.finish(packet, sink, visible)?;
-            }
-            let id = self.next_conn;
-            self.next_conn += 1;
-            self.stats.connections += 1;
-            let conn = Connection::new(id, src, dst, packet, &self.config.conn);
-            self.connections.insert(key, conn);
-        }
-        Ok(key)
-    }
-
     /// The capture ended: flushes every connection (in connection order) and reports them.
     pub fn finish(&mut self, sink: &mut dyn EventSink) -> io::Result<()> {
         let last = self.stats.packets;
@@ -187,6 +173,40 @@ impl Dissector {
         }
         Ok(())
     }
+}
+
+/// The connection a segment belongs to, creating it (and retiring a finished one on the
+/// same port pair) as Wireshark starts a new TCP stream. One table lookup.
+#[allow(clippy::too_many_arguments)]
+fn connection_for<'t>(
+    table: &'t mut ConnTable,
+    next_conn: &mut ConnId,
+    stats: &mut DissectStats,
+    config: &DissectConfig,
+    (key, src, dst): (FlowKey, SocketAddr, SocketAddr),
+    flags: TcpFlags,
+    packet: u64,
+    sink: &mut dyn EventSink,
+) -> io::Result<&'t mut Connection> {
+    let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
+    let conn = match table.entry(key) {
+        Entry::Occupied(entry) => {
+            let conn = entry.into_mut();
+            if !(new_syn && conn.is_closed()) {
+                return Ok(conn);
+            }
+            let visible = is_visible(&config.port_filter, conn);
+            conn.finish(packet, sink, visible)?;
+            *conn = Connection::new(*next_conn, src, dst, packet, &config.conn);
+            conn
+        }
+        Entry::Vacant(entry) => {
+            entry.insert(Connection::new(*next_conn, src, dst, packet, &config.conn))
+        }
+    };
+    *next_conn += 1;
+    stats.connections += 1;
+    Ok(conn)
 }
 
 /// Whether a connection passes the `--port` filter.

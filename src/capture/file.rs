@@ -38,6 +38,8 @@ const PCAP_HEADER_LEN: usize = 24;
 const PCAP_RECORD_HEADER_LEN: usize = 16;
 /// Offset of `caplen` in a legacy pcap record header.
 const PCAP_RECORD_CAPLEN: usize = 8;
+/// Offset of `origlen` in a legacy pcap record header.
+const PCAP_RECORD_ORIGLEN: usize = 12;
 /// The link-type field of a pcap header: the LINKTYPE value is the low 16 bits (the upper
 /// bits carry FCS information).
 const PCAP_LINKTYPE_MASK: u32 = 0xffff;
@@ -81,7 +83,8 @@ enum Format {
 
 /// Legacy pcap: everything comes from the file header.
 struct Legacy {
-    parse: LegacyParseFn,
+    /// Parser of Kuznetzov's modified records; standard records are read directly.
+    modified: Option<LegacyParseFn>,
     big_endian: bool,
     nanosecond: bool,
     link_type: LinkType,
@@ -315,15 +318,11 @@ impl<R: Read> PacketSource for FileSource<R> {
 
 impl Legacy {
     fn from_header(header: &PcapHeader) -> Self {
-        let parse: LegacyParseFn = if header.is_modified_format() {
-            pcap_parser::parse_pcap_frame_modified
-        } else if header.is_bigendian() {
-            pcap_parser::parse_pcap_frame_be
-        } else {
-            pcap_parser::parse_pcap_frame
-        };
+        let modified: Option<LegacyParseFn> = header
+            .is_modified_format()
+            .then_some(pcap_parser::parse_pcap_frame_modified);
         Legacy {
-            parse,
+            modified,
             big_endian: header.is_bigendian(),
             nanosecond: header.is_nanosecond_precision(),
             link_type: LinkType(header.network.0 as u32 & PCAP_LINKTYPE_MASK),
@@ -331,6 +330,9 @@ impl Legacy {
     }
 
     fn step(&mut self, input: &[u8]) -> Step {
+        if self.modified.is_none() {
+            return self.step_standard(input);
+        }
         if let Some(caplen) = input.get(PCAP_RECORD_CAPLEN..PCAP_RECORD_CAPLEN + 4) {
             let le = u32::from_le_bytes([caplen[0], caplen[1], caplen[2], caplen[3]]);
             let be = u32::from_be_bytes([caplen[0], caplen[1], caplen[2], caplen[3]]);
@@ -339,7 +341,10 @@ impl Legacy {
                 return Step::Malformed(format!("record length {caplen} is implausible"));
             }
         }
-        match (self.parse)(input) {
+        let Some(parse) = self.modified else {
+            return Step::Incomplete;
+        };
+        match parse(input) {
             Ok((rest, record)) => {
                 let frac_nanos = if self.nanosecond {
                     u64::from(record.ts_usec)
@@ -357,6 +362,51 @@ impl Legacy {
             }
             Err(nom::Err::Incomplete(_)) => Step::Incomplete,
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Step::Malformed(describe(&e)),
+        }
+    }
+}
+
+impl Legacy {
+    /// A standard record (16-byte header, then `caplen` bytes), read in place: the hot
+    /// path of every legacy capture, without a parser combinator per packet.
+    fn step_standard(&self, input: &[u8]) -> Step {
+        let Some(header) = input.first_chunk::<PCAP_RECORD_HEADER_LEN>() else {
+            return Step::Incomplete;
+        };
+        let field = |at: usize| {
+            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (secs, frac, caplen, origlen) = (
+            field(0),
+            field(4),
+            field(PCAP_RECORD_CAPLEN),
+            field(PCAP_RECORD_ORIGLEN),
+        );
+        let caplen = caplen as usize;
+        if caplen > MAX_RECORD_LEN {
+            return Step::Malformed(format!("record length {caplen} is implausible"));
+        }
+        let consumed = PCAP_RECORD_HEADER_LEN + caplen;
+        if input.len() < consumed {
+            return Step::Incomplete;
+        }
+        let frac_nanos = if self.nanosecond {
+            u64::from(frac)
+        } else {
+            u64::from(frac) * 1000
+        };
+        Step::Packet {
+            consumed,
+            data_off: PCAP_RECORD_HEADER_LEN,
+            data_len: caplen,
+            timestamp: timestamp_from(i64::from(secs), frac_nanos),
+            link_type: self.link_type,
+            original_len: origlen,
         }
     }
 }

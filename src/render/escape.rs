@@ -144,7 +144,15 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
 
 /// Appends `v` in decimal to a `String`.
 pub fn push_u64_str(out: &mut String, v: u64) {
-    out.push_str(Digits::new(v).as_str());
+    push_ascii(out, Digits::new(v).as_bytes());
+}
+
+/// Appends ASCII bytes (digits) to a `String` without UTF-8 validation of the slice.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.reserve(ascii.len());
+    for &b in ascii {
+        out.push(char::from(b));
+    }
 }
 
 /// Seconds below which [`push_secs6`] formats from integers (far below where an `f64`
@@ -176,7 +184,7 @@ pub fn push_secs6_str(out: &mut String, secs: f64) {
             push_u64_str(out, us / 1_000_000);
             let frac = Digits::new(1_000_000 + us % 1_000_000);
             out.push('.');
-            out.push_str(frac.as_str().get(1..).unwrap_or_default());
+            push_ascii(out, frac.as_bytes().get(1..).unwrap_or_default());
         }
         None => {
             let _ = write!(out, "{secs:.6}");

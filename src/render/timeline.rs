@@ -14,6 +14,7 @@ use crate::http::head::BodyLength;
 use crate::ws::OpCode;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 /// How the packet list is written.
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,7 +151,12 @@ impl<W: Write> Timeline<W> {
         let h = &ev.header;
         self.begin_pdu();
         // Wireshark 4.0's exact text, spacing quirks included.
-        let _ = write!(self.app_info, "WebSocket {}", h.opcode);
+        self.app_info.push_str("WebSocket ");
+        if h.opcode.is_reserved() {
+            let _ = write!(self.app_info, "{}", h.opcode);
+        } else {
+            self.app_info.push_str(h.opcode.name());
+        }
         self.app_info
             .push_str(if h.fin { " [FIN]" } else { "[FRAGMENT] " });
         self.app_info
@@ -193,10 +199,6 @@ impl<W: Write> Timeline<W> {
     fn on_packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let (src, dst) = match p.addrs {
-            Some(a) => (a.src.to_string(), a.dst.to_string()),
-            None => (String::new(), String::new()),
-        };
         let protocol = match &p.body {
             PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => {
                 self.app_protocol.unwrap_or("TCP")
@@ -204,11 +206,22 @@ impl<W: Write> Timeline<W> {
             PacketBody::Tcp(_) => "TCP",
             PacketBody::Other(o) => o.protocol,
         };
-        let _ = write!(
-            line,
-            "{}\t{:.6}\t{}\t{}\t{}\t{}\t",
-            p.number, p.rel_time, src, dst, protocol, p.wire_len
-        );
+        escape::push_u64_str(line, p.number);
+        line.push('\t');
+        escape::push_secs6_str(line, p.rel_time);
+        line.push('\t');
+        if let Some(a) = p.addrs {
+            push_ip(line, a.src);
+            line.push('\t');
+            push_ip(line, a.dst);
+        } else {
+            line.push('\t');
+        }
+        line.push('\t');
+        line.push_str(protocol);
+        line.push('\t');
+        escape::push_u64_str(line, p.wire_len.into());
+        line.push('\t');
         match &p.body {
             PacketBody::Tcp(rec) => {
                 let upper =
@@ -250,6 +263,25 @@ impl<W: Write> Timeline<W> {
             self.out.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Appends an address as `Display` writes it; IPv4 (the common case) without `fmt`.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            escape::push_u64_str(out, a.into());
+            out.push('.');
+            escape::push_u64_str(out, b.into());
+            out.push('.');
+            escape::push_u64_str(out, c.into());
+            out.push('.');
+            escape::push_u64_str(out, d.into());
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
     }
 }
 

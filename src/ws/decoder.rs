@@ -235,6 +235,12 @@ impl FrameDecoder {
         if fill == 0 {
             self.header_first_packet = packet;
             self.header_offset = self.stream_offset;
+            // The common case: the whole header is in this slice; parse it in place.
+            if let Some(header) = FrameHeader::parse(bytes) {
+                self.start_frame(header, packet);
+                self.stream_offset = self.stream_offset.saturating_add(header.header_len as u64);
+                return header.header_len;
+            }
         }
         let n = MAX_HEADER_LEN.saturating_sub(fill).min(bytes.len());
         let (Some(dst), Some(src)) = (self.header_buf.get_mut(fill..fill + n), bytes.get(..n))
@@ -252,21 +258,26 @@ impl FrameDecoder {
             Some(header) => {
                 // The bytes before this feed were too few for the header, so it ends here.
                 self.header_fill = 0;
-                self.scratch.clear();
-                self.frame = Some(InFlight {
-                    header,
-                    first_packet: self.header_first_packet,
-                    last_packet: packet,
-                    stream_offset: self.header_offset,
-                    received: 0,
-                    gap_bytes: 0,
-                    truncated: false,
-                });
+                self.start_frame(header, packet);
                 header.header_len.saturating_sub(fill)
             }
         };
         self.stream_offset = self.stream_offset.saturating_add(used as u64);
         used
+    }
+
+    /// Makes `header` (whose first byte came with `header_first_packet`) the current frame.
+    fn start_frame(&mut self, header: FrameHeader, packet: u64) {
+        self.scratch.clear();
+        self.frame = Some(InFlight {
+            header,
+            first_packet: self.header_first_packet,
+            last_packet: packet,
+            stream_offset: self.header_offset,
+            received: 0,
+            gap_bytes: 0,
+            truncated: false,
+        });
     }
 
     /// Consumes payload bytes of the current frame; returns how many of `bytes` were used.

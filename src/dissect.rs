@@ -25,13 +25,36 @@ pub struct DissectConfig {
 /// foldhash still seeds itself per process, so a crafted capture cannot choose collisions.
 type ConnTable = HashMap<FlowKey, Connection, foldhash::fast::RandomState>;
 
-/// Key of a TCP connection: the two endpoints in a canonical order.
+/// Key of a TCP connection: the two endpoints in a canonical order, each packed into two
+/// integers by [`endpoint_bits`], so hashing and comparing it is a few word operations
+/// instead of walking two `SocketAddr` enums.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
+struct FlowKey {
+    lo: (u128, u32),
+    hi: (u128, u32),
+}
 
 impl FlowKey {
     fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+        let (a, b) = (endpoint_bits(a), endpoint_bits(b));
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+/// An endpoint as (address, port | family): IPv4 addresses are zero-extended and tagged
+/// in bit 16 of the second word, so 1.2.3.4 and ::102:304 stay different keys.
+fn endpoint_bits(addr: SocketAddr) -> (u128, u32) {
+    const IPV4_TAG: u32 = 1 << 16;
+    match addr {
+        SocketAddr::V4(v4) => (
+            u128::from(v4.ip().to_bits()),
+            IPV4_TAG | u32::from(v4.port()),
+        ),
+        SocketAddr::V6(v6) => (v6.ip().to_bits(), u32::from(v6.port())),
     }
 }
 
@@ -212,4 +235,41 @@ fn connection_for<'t>(
 /// Whether a connection passes the `--port` filter.
 fn is_visible(port_filter: &[u16], conn: &Connection) -> bool {
     port_filter.is_empty() || port_filter.iter().any(|p| conn.has_port(*p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn sa(ip: IpAddr, port: u16) -> SocketAddr {
+        SocketAddr::new(ip, port)
+    }
+
+    #[test]
+    fn flow_key_is_symmetric_and_tells_endpoints_apart() {
+        let v4 = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4));
+        let v4b = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 5));
+        let mapped = IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x0102, 0x0304));
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        let endpoints = [
+            sa(v4, 80),
+            sa(v4, 81),
+            sa(v4b, 80),
+            sa(mapped, 80),
+            sa(v6, 80),
+            sa(v6, 0),
+        ];
+        for &a in &endpoints {
+            for &b in &endpoints {
+                assert_eq!(FlowKey::new(a, b), FlowKey::new(b, a));
+                for &c in &endpoints {
+                    for &d in &endpoints {
+                        let same_pair = (a, b) == (c, d) || (a, b) == (d, c);
+                        assert_eq!(FlowKey::new(a, b) == FlowKey::new(c, d), same_pair);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@
 #   BENCH_SIZES="20 200 1000"   capture sizes in MB (default)
 #   BENCH_TSHARK_1G=1    also run tshark on the 1 GB captures (slow: ~1 min for small frames)
 #   BENCH_NO_TSHARK=1    never run tshark
+#   BENCH_NO_SHORT=1     skip the 200 MB capture of ~100 000 short connections
 #   BENCH_DATA=DIR       where captures are kept (default bench/data)
 set -euo pipefail
 
@@ -44,15 +45,21 @@ if [[ -z "${BENCH_NO_TSHARK:-}" ]] && command -v tshark >/dev/null; then HAVE_TS
 # json_field FILE KEY: an integer field of the generator's one-line JSON.
 json_field() { grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2; }
 
-# gen MIX SIZE -> path; generates once (the counts file is written last, so a partial
-# capture from an interrupted run is regenerated).
+# gen KIND SIZE -> path; generates once (the counts file is written last, so a partial
+# capture from an interrupted run is regenerated). KIND is small, large, or short (small
+# frames, 1-3 messages per connection: ~100 000 connections in 200 MB).
 gen() {
-  local mix=$1 size=$2
-  local f=$DATA/$mix-${size}mb-c$CONNS-s$SEED.pcap
+  local kind=$1 size=$2 mix=$1 extra=()
+  if [[ $kind == short ]]; then
+    mix=small
+    extra=(--actions 1-3)
+  fi
+  local f=$DATA/$kind-${size}mb-c$CONNS-s$SEED.pcap
   if [[ ! -s $f.counts.json || ! -s $f ]]; then
     echo "== generating $f" >&2
     rm -f "$f.counts.json"
-    "$GEN" --size-mb "$size" --frames "$mix" --conns "$CONNS" --seed "$SEED" --out "$f" > "$f.counts.tmp"
+    "$GEN" --size-mb "$size" --frames "$mix" --conns "$CONNS" --seed "$SEED" "${extra[@]}" \
+      --out "$f" > "$f.counts.tmp"
     mv "$f.counts.tmp" "$f.counts.json"
   fi
   echo "$f"
@@ -93,56 +100,62 @@ row() { # workload command bytes packets frames
   ROWS+=("$1"$'\t'"$2"$'\t'"$WALL"$'\t'"$mbs"$'\t'"$pps"$'\t'"$fps"$'\t'"$(awk "BEGIN{printf \"%.1f\", $RSS / 1024}")")
 }
 
+WORKLOADS=()
 for mix in small large; do
-  for size in $SIZES; do
-    f=$(gen "$mix" "$size")
-    counts=$f.counts.json
-    bytes=$(stat -c %s "$f")
-    packets=$(json_field "$counts" packets)
-    frames=$(json_field "$counts" frames)
-    name="$mix ${size} MB"
-    echo "== $name: $packets packets, $frames frames" >&2
-    cat "$f" >/dev/null # warm the page cache
+  for size in $SIZES; do WORKLOADS+=("$mix:$size"); done
+done
+[[ -n "${BENCH_NO_SHORT:-}" ]] || WORKLOADS+=("short:200")
 
-    # The decoder must count every frame the generator wrote.
-    got=$("$WS" read "$f" --format jsonl | grep -c '"type":"frame"' || true)
-    if [[ $got != "$frames" ]]; then
-      FAILURES+=("$name: wsdissect reported $got frames, the generator wrote $frames")
-    fi
+for workload in "${WORKLOADS[@]}"; do
+  mix=${workload%%:*}
+  size=${workload##*:}
+  f=$(gen "$mix" "$size")
+  counts=$f.counts.json
+  bytes=$(stat -c %s "$f")
+  packets=$(json_field "$counts" packets)
+  frames=$(json_field "$counts" frames)
+  name="$mix ${size} MB"
+  echo "== $name: $packets packets, $frames frames" >&2
+  cat "$f" >/dev/null # warm the page cache
 
-    timed "'$WS' read '$f' --format jsonl"
-    [[ $STATUS == 0 ]] || FAILURES+=("$name: read --format jsonl exited $STATUS")
-    row "$name" "read --format jsonl" "$bytes" "$packets" "$frames"
-    timed "'$WS' read '$f'"
-    [[ $STATUS == 0 ]] || FAILURES+=("$name: read (timeline) exited $STATUS")
-    row "$name" "read (timeline)" "$bytes" "$packets" "$frames"
-    timed "cat '$f' | '$WS' read - --format jsonl"
-    [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | read - exited $STATUS")
-    row "$name" "cat | read - --format jsonl" "$bytes" "$packets" "$frames"
-    if [[ $HAVE_CHECK == 1 ]]; then
-      timed "'$WS' check '$f'"
-      [[ $STATUS == 0 ]] || FAILURES+=("$name: check exited $STATUS on generated (valid) traffic")
-      row "$name" "check" "$bytes" "$packets" "$frames"
-      timed "cat '$f' | '$WS' check -"
-      [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | check - exited $STATUS")
-      row "$name" "cat | check -" "$bytes" "$packets" "$frames"
+  # The decoder must count every frame the generator wrote.
+  got=$("$WS" read "$f" --format jsonl | grep -c '"type":"frame"' || true)
+  if [[ $got != "$frames" ]]; then
+    FAILURES+=("$name: wsdissect reported $got frames, the generator wrote $frames")
+  fi
+
+  timed "'$WS' read '$f' --format jsonl"
+  [[ $STATUS == 0 ]] || FAILURES+=("$name: read --format jsonl exited $STATUS")
+  row "$name" "read --format jsonl" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f'"
+  [[ $STATUS == 0 ]] || FAILURES+=("$name: read (timeline) exited $STATUS")
+  row "$name" "read (timeline)" "$bytes" "$packets" "$frames"
+  timed "cat '$f' | '$WS' read - --format jsonl"
+  [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | read - exited $STATUS")
+  row "$name" "cat | read - --format jsonl" "$bytes" "$packets" "$frames"
+  if [[ $HAVE_CHECK == 1 ]]; then
+    timed "'$WS' check '$f'"
+    [[ $STATUS == 0 ]] || FAILURES+=("$name: check exited $STATUS on generated (valid) traffic")
+    row "$name" "check" "$bytes" "$packets" "$frames"
+    timed "cat '$f' | '$WS' check -"
+    [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | check - exited $STATUS")
+    row "$name" "cat | check -" "$bytes" "$packets" "$frames"
+  fi
+  if [[ $HAVE_TSHARK == 1 && $mix != short ]] && { [[ $size == 200 ]] || { [[ $size == 1000 ]] && [[ -n "${BENCH_TSHARK_1G:-}" ]]; }; }; then
+    saved=$RUNS
+    RUNS=1
+    timed "tshark -r '$f' -Y websocket -T fields -e frame.number -e websocket.opcode"
+    RUNS=$saved
+    row "$name" "tshark -Y websocket" "$bytes" "$packets" "$frames"
+    TSHARK_MBS[$mix]=$(awk "BEGIN{print $bytes / 1e6 / $WALL}")
+    tframes=$(tshark -r "$f" -Y websocket -T fields -e websocket.opcode 2>/dev/null | tr ',' '\n' | grep -c . || true)
+    if [[ $tframes != "$frames" ]]; then
+      # Not a failure of wsdissect: tshark 4.0 loses frame sync in some streams of large
+      # masked fragmented messages ("Packet size limited during capture", then reserved
+      # opcodes), while wsdissect's count and payload bytes match the generator's.
+      WARNINGS+=("$name: tshark decoded $tframes frames, the generator wrote $frames")
     fi
-    if [[ $HAVE_TSHARK == 1 ]] && { [[ $size == 200 ]] || { [[ $size == 1000 ]] && [[ -n "${BENCH_TSHARK_1G:-}" ]]; }; }; then
-      saved=$RUNS
-      RUNS=1
-      timed "tshark -r '$f' -Y websocket -T fields -e frame.number -e websocket.opcode"
-      RUNS=$saved
-      row "$name" "tshark -Y websocket" "$bytes" "$packets" "$frames"
-      TSHARK_MBS[$mix]=$(awk "BEGIN{print $bytes / 1e6 / $WALL}")
-      tframes=$(tshark -r "$f" -Y websocket -T fields -e websocket.opcode 2>/dev/null | tr ',' '\n' | grep -c . || true)
-      if [[ $tframes != "$frames" ]]; then
-        # Not a failure of wsdissect: tshark 4.0 loses frame sync in some streams of large
-        # masked fragmented messages ("Packet size limited during capture", then reserved
-        # opcodes), while wsdissect's count and payload bytes match the generator's.
-        WARNINGS+=("$name: tshark decoded $tframes frames, the generator wrote $frames")
-      fi
-    fi
-  done
+  fi
 done
 
 # The table, with the ratio to tshark's throughput on the same kind of traffic.
@@ -151,6 +164,7 @@ printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
 for r in "${ROWS[@]}"; do
   IFS=$'\t' read -r wl cmd wall mbs pps fps rss <<<"$r"
   mix=${wl%% *}
+  [[ $mix == short ]] && mix=small
   ratio="-"
   if [[ -n "${TSHARK_MBS[$mix]:-}" && $cmd != tshark* ]]; then
     ratio=$(awk "BEGIN{printf \"%.0fx\", $mbs / ${TSHARK_MBS[$mix]}}")

@@ -8,8 +8,9 @@ mod gencap_core;
 use gencap_core::{Config, Counts, FrameMix};
 use std::io;
 use wsdissect::app;
+use wsdissect::capture::PacketSource;
 use wsdissect::capture::file::FileSource;
-use wsdissect::dissect::{DissectConfig, Dissector};
+use wsdissect::dissect::{DissectConfig, Dissector, MAX_LINGERING};
 use wsdissect::event::{Event, EventSink};
 
 #[derive(Default)]
@@ -108,4 +109,36 @@ fn same_seed_same_bytes() {
     let mut c = Vec::new();
     gencap_core::generate(&other, &mut c).unwrap();
     assert_ne!(a, c);
+}
+
+#[test]
+fn many_short_connections_are_released() {
+    // ~6000 connections of a handful of packets each, within a second of capture time.
+    let mut cfg = Config::new(14_000_000, FrameMix::Small);
+    cfg.conns = 32;
+    cfg.actions_per_conn = Some((1, 1));
+    let mut bytes = Vec::new();
+    let counts = gencap_core::generate(&cfg, &mut bytes).expect("in memory");
+    assert!(
+        counts.closed_connections as usize > MAX_LINGERING + 1000,
+        "{counts:?}"
+    );
+    let mut source = FileSource::new(&bytes[..]).expect("a pcap");
+    let mut dissector = Dissector::new(DissectConfig::default());
+    let mut tally = Tally::default();
+    let mut most = 0;
+    while let Ok(Some(packet)) = source.next_packet() {
+        dissector
+            .process(&packet, &mut tally)
+            .expect("no sink error");
+        most = most.max(dissector.tracked_connections());
+    }
+    dissector.finish(&mut tally).expect("no sink error");
+    // Open connections plus at most MAX_LINGERING closed ones (and the one closing now).
+    assert!(
+        most <= MAX_LINGERING + cfg.conns + 1,
+        "{most} connections held at once"
+    );
+    assert_eq!(dissector.stats().connections, counts.connections);
+    assert_eq!(tally.frames_by_opcode, counts.frames_by_opcode);
 }

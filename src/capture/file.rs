@@ -94,9 +94,9 @@ pub struct FileSource<R: Read> {
 
 /// The dissector's end of the read-ahead thread.
 struct Ahead {
-    /// Blocks of input (data after `AHEAD_HEADROOM`), or the read error that ended it; the
-    /// thread hanging up is the end of the input.
-    blocks: Receiver<io::Result<Vec<u8>>>,
+    /// Blocks of input with the end of their data (which starts at `AHEAD_HEADROOM`), or
+    /// the read error that ended it; the thread hanging up is the end of the input.
+    blocks: Receiver<io::Result<(Vec<u8>, usize)>>,
     /// Spent blocks handed back for reuse.
     recycle: SyncSender<Vec<u8>>,
 }
@@ -104,15 +104,19 @@ struct Ahead {
 impl Ahead {
     /// Starts the thread reading `reader` a few blocks ahead.
     fn spawn<S: Read + Send + 'static>(mut reader: S) -> io::Result<Ahead> {
-        let (tx, blocks) = sync_channel::<io::Result<Vec<u8>>>(AHEAD_QUEUE);
+        let (tx, blocks) = sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_QUEUE);
         let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 2);
         std::thread::Builder::new()
             .name("wsdissect-read".into())
             .spawn(move || {
                 loop {
-                    // A spent block if one came back, else a new one.
+                    // A spent block if one came back, else a new one. Blocks keep their
+                    // full length, so only new memory is ever zero-filled (a pipe's reads
+                    // are far shorter than a block).
                     let mut block: Vec<u8> = spent.try_recv().unwrap_or_default();
-                    block.resize(AHEAD_HEADROOM + AHEAD_BLOCK, 0);
+                    if block.len() != AHEAD_HEADROOM + AHEAD_BLOCK {
+                        block.resize(AHEAD_HEADROOM + AHEAD_BLOCK, 0);
+                    }
                     let read = loop {
                         match reader.read(block.get_mut(AHEAD_HEADROOM..).unwrap_or_default()) {
                             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -122,10 +126,7 @@ impl Ahead {
                     let sent = match read {
                         // End of input: hanging up says so.
                         Ok(0) => return,
-                        Ok(n) => {
-                            block.truncate(AHEAD_HEADROOM + n);
-                            tx.send(Ok(block))
-                        }
+                        Ok(n) => tx.send(Ok((block, AHEAD_HEADROOM + n))),
                         Err(e) => tx.send(Err(e)),
                     };
                     if sent.is_err() {
@@ -331,7 +332,7 @@ impl<R: Read> FileSource<R> {
         let Some(ahead) = &self.ahead else {
             return Ok(());
         };
-        let mut block = match ahead.blocks.recv() {
+        let (mut block, block_end) = match ahead.blocks.recv() {
             Ok(Ok(block)) => block,
             Ok(Err(e)) => return Err(CaptureError::Io(e)),
             Err(_) => {
@@ -340,7 +341,7 @@ impl<R: Read> FileSource<R> {
             }
         };
         let leftover = self.end - self.start;
-        let fresh = block.get(AHEAD_HEADROOM..).unwrap_or_default();
+        let fresh = block.get(AHEAD_HEADROOM..block_end).unwrap_or_default();
         if leftover <= AHEAD_HEADROOM {
             let at = AHEAD_HEADROOM - leftover;
             if let (Some(dst), Some(src)) = (
@@ -351,7 +352,7 @@ impl<R: Read> FileSource<R> {
             }
             let spent = std::mem::replace(&mut self.buf, block);
             self.start = at;
-            self.end = self.buf.len();
+            self.end = block_end.min(self.buf.len());
             // Full means the thread has blocks enough; this one is simply freed.
             let _ = ahead.recycle.try_send(spent);
         } else {

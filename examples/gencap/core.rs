@@ -558,6 +558,12 @@ impl<W: Write> Generator<W> {
         }
     }
 
+    /// A random masking key.
+    fn mask_key(&mut self) -> [u8; 4] {
+        let [a, b, c, d, ..] = self.rng.next().to_le_bytes();
+        [a, b, c, d]
+    }
+
     /// `len`, shrunk near the end of the file so that the messages still in flight when the
     /// size is reached (each connection finishes its own) overshoot it little.
     fn capped(&self, len: u64) -> usize {
@@ -644,7 +650,7 @@ impl<W: Write> Generator<W> {
             let op = if k == 0 { opcode } else { OP_CONT };
             let fin = k + 1 == sizes.len();
             let end = (off + size).min(self.payload.len());
-            let mask = (dir == 0).then(|| self.rng.next().to_le_bytes()[..4].try_into().unwrap());
+            let mask = (dir == 0).then(|| self.mask_key());
             let conn = &mut self.conns[i];
             push_frame(&mut conn.out[dir], fin, op, &self.payload[off..end], mask);
             self.count_frame(op, end - off);
@@ -671,7 +677,7 @@ impl<W: Write> Generator<W> {
         let n = self.rng.next();
         let payload = format!("ping-{}", n % 1_000_000);
         for (d, op) in [(dir, OP_PING), (1 - dir, OP_PONG)] {
-            let mask = (d == 0).then(|| self.rng.next().to_le_bytes()[..4].try_into().unwrap());
+            let mask = (d == 0).then(|| self.mask_key());
             let conn = &mut self.conns[i];
             let start = conn.out[d].len();
             push_frame(&mut conn.out[d], true, op, payload.as_bytes(), mask);
@@ -687,7 +693,7 @@ impl<W: Write> Generator<W> {
         let mut body = 1000u16.to_be_bytes().to_vec();
         body.extend_from_slice(b"bye");
         for d in [first, 1 - first] {
-            let mask = (d == 0).then(|| self.rng.next().to_le_bytes()[..4].try_into().unwrap());
+            let mask = (d == 0).then(|| self.mask_key());
             let conn = &mut self.conns[i];
             let start = conn.out[d].len();
             push_frame(&mut conn.out[d], true, OP_CLOSE, &body, mask);

@@ -13,11 +13,18 @@ pub const DEFAULT_MAX_RETAINED_PAYLOAD: usize = 16 * 1024 * 1024;
 /// Scratch capacity kept between frames; a larger buffer is shrunk back after its frame.
 const SCRATCH_KEEP: usize = 1024 * 1024;
 
+/// Largest payload a control frame may have (RFC 6455 §5.5). Control frames are kept whole
+/// up to this size whatever [`DecoderLimits::max_retained_payload`] says: their payloads
+/// are interpreted (close codes and reasons, pongs matched to pings), not just shown.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
 /// Resource limits of a [`FrameDecoder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderLimits {
-    /// Payload bytes kept per frame; bytes beyond are dropped and the frame is marked
-    /// truncated.
+    /// Payload bytes kept per data frame (control frames: at least
+    /// [`MAX_CONTROL_PAYLOAD`]); bytes beyond are dropped and the frame is marked truncated.
+    /// 0 keeps no data payload at all: nothing is copied or unmasked, which is what a
+    /// reader that never looks at payloads wants (large frames then cost no memory).
     pub max_retained_payload: usize,
 }
 
@@ -295,9 +302,15 @@ impl FrameDecoder {
         f.last_packet = packet;
         self.stream_offset = self.stream_offset.saturating_add(take as u64);
 
+        let retain = if f.header.opcode.is_control() {
+            self.limits.max_retained_payload.max(MAX_CONTROL_PAYLOAD)
+        } else {
+            self.limits.max_retained_payload
+        };
+
         // Zero-copy path: a whole unmasked frame inside this slice.
         if f.received == 0 && f.header.mask.is_none() && take as u64 == f.header.payload_len {
-            let keep = take.min(self.limits.max_retained_payload);
+            let keep = take.min(retain);
             let truncated = keep < take;
             let frame = *f;
             self.frame = None;
@@ -314,10 +327,7 @@ impl FrameDecoder {
             return take;
         }
 
-        let room = self
-            .limits
-            .max_retained_payload
-            .saturating_sub(self.scratch.len());
+        let room = retain.saturating_sub(self.scratch.len());
         let keep = room.min(take);
         if keep < take {
             f.truncated = true;
@@ -656,6 +666,37 @@ mod tests {
             assert_eq!(got[2].payload, b"ok");
             assert!(got[2].complete && !got[2].truncated);
         }
+    }
+
+    #[test]
+    fn control_frames_kept_whatever_the_cap() {
+        let limits = DecoderLimits {
+            max_retained_payload: 0,
+        };
+        let close_body = [0x03, 0xe8, b'b', b'y', b'e'];
+        let mut stream = masked(0x88, [9, 8, 7, 6], &close_body);
+        stream.extend_from_slice(&[0x89, 0x04, b'p', b'i', b'n', b'g']);
+        stream.extend(masked(0x81, [1, 2, 3, 4], b"hello"));
+        stream.extend_from_slice(&[0x82, 0x03, 1, 2, 3]);
+        for cut in 0..=stream.len() {
+            let mut dec = FrameDecoder::new(limits);
+            let mut got = feed(&mut dec, 1, &stream[..cut]);
+            got.extend(feed(&mut dec, 2, &stream[cut..]));
+            assert_eq!(got.len(), 4, "cut {cut}");
+            assert_eq!(got[0].payload, close_body);
+            assert!(got[0].complete);
+            assert_eq!(got[1].payload, b"ping");
+            for data in &got[2..] {
+                assert!(data.payload.is_empty() && data.truncated && !data.complete);
+            }
+        }
+        // A large data frame costs no memory.
+        let mut dec = FrameDecoder::new(limits);
+        let big = masked(0x82, [1, 2, 3, 4], &vec![7; 1 << 20]);
+        let got = feed(&mut dec, 1, &big);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].header.payload_len, 1 << 20);
+        assert!(dec.scratch.capacity() <= MAX_CONTROL_PAYLOAD);
     }
 
     #[test]

@@ -7,18 +7,33 @@
 //!
 //! Lending: the packet returned by [`PacketSource::next_packet`] borrows the buffer; the
 //! record it came from is only consumed at the start of the next call.
+//!
+//! [`FileSource::read_ahead`] moves the reading (the kernel's copy out of the page cache or
+//! the pipe) to a helper thread, a few blocks ahead, so it runs on another core while this
+//! one dissects. Blocks change hands without copying: each comes with room in front for
+//! the unfinished record at the end of the previous one, which is the only thing copied.
 
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
 use pcap_parser::nom::{self, Offset};
 use pcap_parser::pcapng::{self, Block, EnhancedPacketBlock, OptionCode, SimplePacketBlock};
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{PcapError, PcapHeader};
-use std::io::{ErrorKind, Read};
+use std::io::{self, ErrorKind, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Initial buffer size; grown (doubling) when one record does not fit.
 const INITIAL_BUFFER: usize = 1 << 20;
 /// Largest record (pcap record or pcapng block) accepted; larger means a corrupt length.
 pub const MAX_RECORD_LEN: usize = 64 << 20;
+
+/// Read-ahead: bytes read per block.
+const AHEAD_BLOCK: usize = 512 << 10;
+/// Read-ahead: room kept in front of each block for the unfinished end of the previous
+/// one (larger than any record a 64 KiB-MTU interface produces); a longer record is
+/// gathered by copying.
+const AHEAD_HEADROOM: usize = 128 << 10;
+/// Read-ahead: filled blocks waiting for the dissector.
+const AHEAD_QUEUE: usize = 2;
 
 /// Legacy pcap magic numbers as they appear in the first four bytes of the file.
 const PCAP_MAGIC_USEC_LE: [u8; 4] = [0xd4, 0xc3, 0xb2, 0xa1];
@@ -38,6 +53,8 @@ const PCAP_HEADER_LEN: usize = 24;
 const PCAP_RECORD_HEADER_LEN: usize = 16;
 /// Offset of `caplen` in a legacy pcap record header.
 const PCAP_RECORD_CAPLEN: usize = 8;
+/// Offset of `origlen` in a legacy pcap record header.
+const PCAP_RECORD_ORIGLEN: usize = 12;
 /// The link-type field of a pcap header: the LINKTYPE value is the low 16 bits (the upper
 /// bits carry FCS information).
 const PCAP_LINKTYPE_MASK: u32 = 0xffff;
@@ -57,6 +74,8 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// Streams packets from a pcap or pcapng byte stream (file or stdin), never seeking.
 pub struct FileSource<R: Read> {
     reader: R,
+    /// Blocks from the read-ahead thread, when there is one (`reader` is then unused).
+    ahead: Option<Ahead>,
     /// Buffer; valid bytes are `buf[start..end]`.
     buf: Vec<u8>,
     start: usize,
@@ -73,6 +92,53 @@ pub struct FileSource<R: Read> {
     format: Format,
 }
 
+/// The dissector's end of the read-ahead thread.
+struct Ahead {
+    /// Blocks of input with the end of their data (which starts at `AHEAD_HEADROOM`), or
+    /// the read error that ended it; the thread hanging up is the end of the input.
+    blocks: Receiver<io::Result<(Vec<u8>, usize)>>,
+    /// Spent blocks handed back for reuse.
+    recycle: SyncSender<Vec<u8>>,
+}
+
+impl Ahead {
+    /// Starts the thread reading `reader` a few blocks ahead.
+    fn spawn<S: Read + Send + 'static>(mut reader: S) -> io::Result<Ahead> {
+        let (tx, blocks) = sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_QUEUE);
+        let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 2);
+        std::thread::Builder::new()
+            .name("wsdissect-read".into())
+            .spawn(move || {
+                loop {
+                    // A spent block if one came back, else a new one. Blocks keep their
+                    // full length, so only new memory is ever zero-filled (a pipe's reads
+                    // are far shorter than a block).
+                    let mut block: Vec<u8> = spent.try_recv().unwrap_or_default();
+                    if block.len() != AHEAD_HEADROOM + AHEAD_BLOCK {
+                        block.resize(AHEAD_HEADROOM + AHEAD_BLOCK, 0);
+                    }
+                    let read = loop {
+                        match reader.read(block.get_mut(AHEAD_HEADROOM..).unwrap_or_default()) {
+                            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                            other => break other,
+                        }
+                    };
+                    let sent = match read {
+                        // End of input: hanging up says so.
+                        Ok(0) => return,
+                        Ok(n) => tx.send(Ok((block, AHEAD_HEADROOM + n))),
+                        Err(e) => tx.send(Err(e)),
+                    };
+                    if sent.is_err() {
+                        // The source was dropped: nobody wants more.
+                        return;
+                    }
+                }
+            })?;
+        Ok(Ahead { blocks, recycle })
+    }
+}
+
 /// Per-format parsing state.
 enum Format {
     Legacy(Legacy),
@@ -81,7 +147,8 @@ enum Format {
 
 /// Legacy pcap: everything comes from the file header.
 struct Legacy {
-    parse: LegacyParseFn,
+    /// Parser of Kuznetzov's modified records; standard records are read directly.
+    modified: Option<LegacyParseFn>,
     big_endian: bool,
     nanosecond: bool,
     link_type: LinkType,
@@ -130,9 +197,18 @@ enum Step {
 impl<R: Read> FileSource<R> {
     /// Reads the file header; fails with `UnknownFormat` when it is neither pcap nor pcapng.
     pub fn new(reader: R) -> Result<Self, CaptureError> {
+        Self::start(reader, None)
+    }
+
+    fn start(reader: R, ahead: Option<Ahead>) -> Result<Self, CaptureError> {
         let mut source = FileSource {
             reader,
-            buf: vec![0; INITIAL_BUFFER],
+            buf: if ahead.is_some() {
+                Vec::new()
+            } else {
+                vec![0; INITIAL_BUFFER]
+            },
+            ahead,
             start: 0,
             end: 0,
             pending: 0,
@@ -212,6 +288,9 @@ impl<R: Read> FileSource<R> {
 
     /// One read into the free space, compacting or growing the buffer first if needed.
     fn read_more(&mut self) -> Result<(), CaptureError> {
+        if self.ahead.is_some() {
+            return self.next_block();
+        }
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -246,11 +325,68 @@ impl<R: Read> FileSource<R> {
         }
     }
 
+    /// Takes the next block from the read-ahead thread: the unconsumed bytes move into its
+    /// headroom and the block becomes the buffer (the old one goes back for reuse); a
+    /// record longer than the headroom is gathered in the current buffer instead.
+    fn next_block(&mut self) -> Result<(), CaptureError> {
+        let Some(ahead) = &self.ahead else {
+            return Ok(());
+        };
+        let (mut block, block_end) = match ahead.blocks.recv() {
+            Ok(Ok(block)) => block,
+            Ok(Err(e)) => return Err(CaptureError::Io(e)),
+            Err(_) => {
+                self.eof = true;
+                return Ok(());
+            }
+        };
+        let leftover = self.end - self.start;
+        let fresh = block.get(AHEAD_HEADROOM..block_end).unwrap_or_default();
+        if leftover <= AHEAD_HEADROOM {
+            let at = AHEAD_HEADROOM - leftover;
+            if let (Some(dst), Some(src)) = (
+                block.get_mut(at..AHEAD_HEADROOM),
+                self.buf.get(self.start..self.end),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            let spent = std::mem::replace(&mut self.buf, block);
+            self.start = at;
+            self.end = block_end.min(self.buf.len());
+            // Full means the thread has blocks enough; this one is simply freed.
+            let _ = ahead.recycle.try_send(spent);
+        } else {
+            if leftover + fresh.len() > MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN + AHEAD_BLOCK {
+                return Err(self.malformed(format!(
+                    "record longer than {MAX_RECORD_LEN} bytes at file offset {}",
+                    self.file_offset
+                )));
+            }
+            self.buf.truncate(self.end);
+            self.buf.drain(..self.start);
+            self.buf.extend_from_slice(fresh);
+            self.start = 0;
+            self.end = self.buf.len();
+            let _ = ahead.recycle.try_send(block);
+        }
+        Ok(())
+    }
+
     fn malformed(&self, reason: String) -> CaptureError {
         CaptureError::Malformed {
             packets_read: self.packets_read,
             reason,
         }
+    }
+}
+
+impl FileSource<io::Empty> {
+    /// Like [`FileSource::new`], but `reader` is read on a helper thread, a few blocks
+    /// ahead of the dissection (see the module documentation). Each read's bytes are
+    /// passed on as soon as they arrive, so a live stream on stdin is not held back.
+    pub fn read_ahead<S: Read + Send + 'static>(reader: S) -> Result<Self, CaptureError> {
+        let ahead = Ahead::spawn(reader).map_err(CaptureError::Io)?;
+        FileSource::start(io::empty(), Some(ahead))
     }
 }
 
@@ -315,15 +451,11 @@ impl<R: Read> PacketSource for FileSource<R> {
 
 impl Legacy {
     fn from_header(header: &PcapHeader) -> Self {
-        let parse: LegacyParseFn = if header.is_modified_format() {
-            pcap_parser::parse_pcap_frame_modified
-        } else if header.is_bigendian() {
-            pcap_parser::parse_pcap_frame_be
-        } else {
-            pcap_parser::parse_pcap_frame
-        };
+        let modified: Option<LegacyParseFn> = header
+            .is_modified_format()
+            .then_some(pcap_parser::parse_pcap_frame_modified);
         Legacy {
-            parse,
+            modified,
             big_endian: header.is_bigendian(),
             nanosecond: header.is_nanosecond_precision(),
             link_type: LinkType(header.network.0 as u32 & PCAP_LINKTYPE_MASK),
@@ -331,6 +463,9 @@ impl Legacy {
     }
 
     fn step(&mut self, input: &[u8]) -> Step {
+        if self.modified.is_none() {
+            return self.step_standard(input);
+        }
         if let Some(caplen) = input.get(PCAP_RECORD_CAPLEN..PCAP_RECORD_CAPLEN + 4) {
             let le = u32::from_le_bytes([caplen[0], caplen[1], caplen[2], caplen[3]]);
             let be = u32::from_be_bytes([caplen[0], caplen[1], caplen[2], caplen[3]]);
@@ -339,7 +474,10 @@ impl Legacy {
                 return Step::Malformed(format!("record length {caplen} is implausible"));
             }
         }
-        match (self.parse)(input) {
+        let Some(parse) = self.modified else {
+            return Step::Incomplete;
+        };
+        match parse(input) {
             Ok((rest, record)) => {
                 let frac_nanos = if self.nanosecond {
                     u64::from(record.ts_usec)
@@ -357,6 +495,51 @@ impl Legacy {
             }
             Err(nom::Err::Incomplete(_)) => Step::Incomplete,
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Step::Malformed(describe(&e)),
+        }
+    }
+}
+
+impl Legacy {
+    /// A standard record (16-byte header, then `caplen` bytes), read in place: the hot
+    /// path of every legacy capture, without a parser combinator per packet.
+    fn step_standard(&self, input: &[u8]) -> Step {
+        let Some(header) = input.first_chunk::<PCAP_RECORD_HEADER_LEN>() else {
+            return Step::Incomplete;
+        };
+        let field = |at: usize| {
+            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (secs, frac, caplen, origlen) = (
+            field(0),
+            field(4),
+            field(PCAP_RECORD_CAPLEN),
+            field(PCAP_RECORD_ORIGLEN),
+        );
+        let caplen = caplen as usize;
+        if caplen > MAX_RECORD_LEN {
+            return Step::Malformed(format!("record length {caplen} is implausible"));
+        }
+        let consumed = PCAP_RECORD_HEADER_LEN + caplen;
+        if input.len() < consumed {
+            return Step::Incomplete;
+        }
+        let frac_nanos = if self.nanosecond {
+            u64::from(frac)
+        } else {
+            u64::from(frac) * 1000
+        };
+        Step::Packet {
+            consumed,
+            data_off: PCAP_RECORD_HEADER_LEN,
+            data_len: caplen,
+            timestamp: timestamp_from(i64::from(secs), frac_nanos),
+            link_type: self.link_type,
+            original_len: origlen,
         }
     }
 }
@@ -710,6 +893,95 @@ mod tests {
         ));
         v.extend(ng_spb(Order::Le, b"simple"));
         v
+    }
+
+    /// [`Trickle`] owning its bytes, for the read-ahead thread.
+    struct OwnedTrickle {
+        data: Vec<u8>,
+        pos: usize,
+        chunk: usize,
+    }
+
+    impl Read for OwnedTrickle {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let rest = &self.data[self.pos..];
+            let n = self.chunk.min(out.len()).min(rest.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    /// What reading `bytes` gives, as comparable text: packets, then the error if any.
+    fn outcome<R: Read>(source: Result<FileSource<R>, CaptureError>) -> String {
+        match source {
+            Err(e) => format!("open: {e:?}"),
+            Ok(mut src) => {
+                let (pkts, err) = read_all(&mut src);
+                format!("{pkts:?} {err:?}")
+            }
+        }
+    }
+
+    #[test]
+    fn read_ahead_reads_exactly_what_direct_reading_does() {
+        let mut files = vec![sample_pcap_usec_le(), sample_pcapng_le()];
+        // Many records, so blocks end inside records at many offsets.
+        let records: Vec<(u32, u32, Vec<u8>, u32)> = (0..20_000u32)
+            .map(|i| (i, i % 1_000_000, vec![i as u8; (i % 173) as usize], i % 173))
+            .collect();
+        let refs: Vec<(u32, u32, &[u8], u32)> = records
+            .iter()
+            .map(|(a, b, d, o)| (*a, *b, &d[..], *o))
+            .collect();
+        files.push(pcap(Order::Be, true, 1, &refs));
+        // Records longer than the headroom (gathered by copying) between short ones.
+        let big = vec![0x5a; 3 << 20];
+        let mid = vec![0xa5; AHEAD_HEADROOM + 5];
+        files.push(pcap(
+            Order::Le,
+            false,
+            1,
+            &[
+                (1, 0, b"a", 1),
+                (2, 0, &big, 3 << 20),
+                (3, 0, &mid, 1),
+                (4, 0, b"z", 1),
+            ],
+        ));
+        // Cut short, and not a capture at all.
+        let cut = files[2].len() - 7;
+        files.push(files[2][..cut].to_vec());
+        files.push(b"GET / HTTP/1.1\r\n".to_vec());
+        files.push(Vec::new());
+        for file in &files {
+            for chunk in [1, 7, 1000, 1 << 20] {
+                if file.len() > 100_000 && chunk < 1000 {
+                    continue;
+                }
+                let direct = outcome(FileSource::new(Trickle { data: file, chunk }));
+                let ahead = outcome(FileSource::read_ahead(OwnedTrickle {
+                    data: file.clone(),
+                    pos: 0,
+                    chunk,
+                }));
+                assert_eq!(direct, ahead, "chunk {chunk}, {} bytes", file.len());
+            }
+        }
+    }
+
+    #[test]
+    fn read_ahead_keeps_read_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        match FileSource::read_ahead(Failing) {
+            Err(CaptureError::Io(e)) => assert_eq!(e.to_string(), "disk on fire"),
+            _ => panic!("expected an io error"),
+        }
     }
 
     #[test]

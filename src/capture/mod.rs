@@ -145,10 +145,11 @@ pub const STDIN_PATH: &str = "-";
 /// Opens a pcap or pcapng capture: a file, or standard input when `path` is `-`.
 ///
 /// The format is detected from the magic number, so reading stdin never needs to seek.
+/// The input is read on a helper thread a few blocks ahead ([`file::FileSource::read_ahead`]).
 pub fn open_path(path: &std::path::Path) -> Result<Box<dyn PacketSource>, CaptureError> {
     if path.as_os_str() == STDIN_PATH {
-        return Ok(Box::new(file::FileSource::new(std::io::stdin().lock())?));
+        return Ok(Box::new(file::FileSource::read_ahead(std::io::stdin())?));
     }
     let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
-    Ok(Box::new(file::FileSource::new(file)?))
+    Ok(Box::new(file::FileSource::read_ahead(file)?))
 }

@@ -4,7 +4,7 @@
 //! Only out-of-order data is buffered (copied), up to a cap.
 
 use crate::flow::seq::seq_diff;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// Caps on what one direction may buffer.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +44,65 @@ pub enum Delivery<'a> {
 /// one carrying different bytes ([`PushOutcome::conflicting_overlap`]).
 const RECENT_BYTES: usize = 64 * 1024;
 
+/// The last delivered bytes of one direction, at most [`RECENT_BYTES`]: a ring that is
+/// filled with block copies (a byte-wise deque cost more than the rest of reassembly).
+#[derive(Debug, Default)]
+struct Recent {
+    /// Grows to `RECENT_BYTES`, then wraps.
+    buf: Vec<u8>,
+    /// Index of the oldest byte once `buf` is full (0 before).
+    start: usize,
+}
+
+impl Recent {
+    fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Appends `bytes`, forgetting the oldest bytes beyond the capacity.
+    fn push(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes
+            .get(bytes.len().saturating_sub(RECENT_BYTES)..)
+            .unwrap_or(bytes);
+        if self.buf.len() < RECENT_BYTES {
+            let n = (RECENT_BYTES - self.buf.len()).min(bytes.len());
+            let (now, later) = bytes.split_at(n);
+            self.buf.extend_from_slice(now);
+            bytes = later;
+        }
+        while !bytes.is_empty() {
+            let n = (RECENT_BYTES - self.start).min(bytes.len());
+            let (now, later) = bytes.split_at(n);
+            if let Some(dst) = self.buf.get_mut(self.start..self.start + n) {
+                dst.copy_from_slice(now);
+            }
+            self.start = (self.start + n) % RECENT_BYTES;
+            bytes = later;
+        }
+    }
+
+    /// The remembered bytes from logical position `from` (0 = oldest), as two slices.
+    fn from(&self, from: usize) -> (&[u8], &[u8]) {
+        // Once wrapped, `buf[start..]` holds the oldest bytes and `buf[..start]` the newest.
+        let (newest, oldest) = self.buf.split_at(self.start.min(self.buf.len()));
+        match oldest.get(from..) {
+            Some(first) => (first, newest),
+            None => (&[], newest.get(from - oldest.len()..).unwrap_or_default()),
+        }
+    }
+
+    /// Forgets everything (after a gap).
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// Forgets everything and gives the memory back (the direction is finished).
+    fn release(&mut self) {
+        *self = Recent::default();
+    }
+}
+
 /// Most out-of-order chunks held at once (bounds the map's bookkeeping for tiny segments).
 const MAX_CHUNKS: usize = 16 * 1024;
 
@@ -63,7 +122,8 @@ struct Chunk {
 /// Overlaps: the copy that arrived first wins, whether it was already delivered or is still
 /// buffered. `conflicting_overlap` compares a retransmitted byte with the first copy when
 /// that copy is either still buffered or among the last 64 KiB delivered in this direction;
-/// older bytes are counted as duplicates without comparison.
+/// older bytes, and bytes retransmitted after the direction finished (FIN reached, when the
+/// remembered bytes are released), are counted as duplicates without comparison.
 #[derive(Debug)]
 pub struct Reassembler {
     limits: ReassemblyLimits,
@@ -78,7 +138,7 @@ pub struct Reassembler {
     /// Sum of the chunk lengths in `ooo`.
     buffered: usize,
     /// The last delivered bytes: stream offsets `next - recent.len() .. next`.
-    recent: VecDeque<u8>,
+    recent: Recent,
 }
 
 impl Reassembler {
@@ -91,7 +151,7 @@ impl Reassembler {
             fin: None,
             ooo: BTreeMap::new(),
             buffered: 0,
-            recent: VecDeque::new(),
+            recent: Recent::default(),
         }
     }
 
@@ -151,6 +211,9 @@ impl Reassembler {
         }
         let fin = off as u64;
         self.fin = Some(fin);
+        if self.is_finished() {
+            self.recent.release();
+        }
         // Drop buffered bytes at or beyond the FIN.
         let beyond: Vec<u64> = self.ooo.range(fin..).map(|(k, _)| *k).collect();
         for k in beyond {
@@ -371,10 +434,12 @@ impl Reassembler {
         }
         out(Delivery::Data { packet, bytes });
         self.next += bytes.len() as u64;
-        let keep = &bytes[bytes.len().saturating_sub(RECENT_BYTES)..];
-        let excess = (self.recent.len() + keep.len()).saturating_sub(RECENT_BYTES);
-        self.recent.drain(..excess);
-        self.recent.extend(keep.iter().copied());
+        if self.is_finished() {
+            // Nothing can be delivered any more: retransmissions are counted unchecked.
+            self.recent.release();
+        } else {
+            self.recent.push(bytes);
+        }
     }
 
     /// Declares `len` missing bytes at `next`.
@@ -400,12 +465,10 @@ impl Reassembler {
             return;
         }
         let ours = &bytes[(from - off) as usize..(to - off) as usize];
-        let theirs = self
-            .recent
-            .iter()
-            .skip((from - recent_start) as usize)
-            .take(ours.len());
-        if !theirs.eq(ours.iter()) {
+        let (first, second) = self.recent.from((from - recent_start) as usize);
+        let (ours_first, ours_second) = ours.split_at(first.len().min(ours.len()));
+        let theirs_second = second.get(..ours_second.len()).unwrap_or(second);
+        if first.get(..ours_first.len()) != Some(ours_first) || theirs_second != ours_second {
             outcome.conflicting_overlap = true;
         }
     }
@@ -463,6 +526,39 @@ mod tests {
     }
 
     #[test]
+    fn recent_ring_keeps_the_last_bytes_in_order() {
+        let mut ring = Recent::default();
+        let mut model: Vec<u8> = Vec::new();
+        let mut seed = 7u32;
+        for round in 0..200 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let len = (seed as usize) % (RECENT_BYTES / 3 + 1) + usize::from(round % 7 == 0);
+            let bytes: Vec<u8> = (0..len).map(|i| (i as u32 ^ seed) as u8).collect();
+            ring.push(&bytes);
+            model.extend_from_slice(&bytes);
+            let keep = model.len().saturating_sub(RECENT_BYTES);
+            model.drain(..keep);
+            assert_eq!(ring.len(), model.len());
+            for from in [
+                0,
+                1,
+                model.len() / 2,
+                model.len().saturating_sub(1),
+                model.len(),
+            ] {
+                let (a, b) = ring.from(from);
+                assert_eq!(
+                    [a, b].concat(),
+                    model[from.min(model.len())..],
+                    "from {from}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn in_order_zero_copy() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
@@ -505,6 +601,45 @@ mod tests {
             ]
         );
         assert_eq!(r.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn retransmission_compared_across_the_ring_wrap() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let mut out = Out::new();
+        // 100 KB in 10 KB segments: the ring has wrapped.
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for (k, seg) in data.chunks(10_000).enumerate() {
+            r.push(
+                k as u64 + 1,
+                (k * 10_000) as u32,
+                false,
+                seg,
+                &mut collect(&mut out),
+            );
+        }
+        // A faithful retransmission of 60 000..90 000 (inside the last 64 KiB).
+        let o = r.push(
+            20,
+            60_000,
+            false,
+            &data[60_000..90_000],
+            &mut collect(&mut out),
+        );
+        assert_eq!(o.duplicate_bytes, 30_000);
+        assert!(!o.conflicting_overlap);
+        // The same range with one byte changed.
+        let mut bad = data[60_000..90_000].to_vec();
+        bad[29_999] ^= 1;
+        let o = r.push(21, 60_000, false, &bad, &mut collect(&mut out));
+        assert!(o.conflicting_overlap);
+        // Older than the last 64 KiB: counted, not compared.
+        let mut old = data[..10_000].to_vec();
+        old[0] ^= 1;
+        let o = r.push(22, 0, false, &old, &mut collect(&mut out));
+        assert_eq!(o.duplicate_bytes, 10_000);
+        assert!(!o.conflicting_overlap);
+        assert_eq!(stream(&out), data);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Making capture bytes safe to show: no control characters, escape sequences or
-//! bidirectional overrides from a capture ever reach the terminal.
+//! bidirectional overrides from a capture ever reach the terminal. Also the renderers'
+//! allocation-free writers for numbers, capture times, JSON strings and base64.
 
 use std::fmt::Write;
 
@@ -89,6 +90,252 @@ pub fn hex_dump_into(out: &mut String, bytes: &[u8], indent: &str, max_bytes: us
     }
 }
 
+/// Decimal digits of a `u64`, formatted on the stack (no `fmt` machinery, no allocation).
+#[derive(Debug, Clone, Copy)]
+pub struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+/// "00" to "99".
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+impl Digits {
+    /// The digits of `v`, two at a time.
+    pub fn new(mut v: u64) -> Self {
+        let mut buf = [0u8; 20];
+        let mut start = buf.len();
+        while v >= 100 {
+            let pair = (v % 100) as usize * 2;
+            v /= 100;
+            start -= 2;
+            buf[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        if v >= 10 {
+            let pair = v as usize * 2;
+            start -= 2;
+            buf[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
+            start -= 1;
+            buf[start] = b'0' + v as u8;
+        }
+        Digits { buf, start }
+    }
+
+    /// As ASCII bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// As a string.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("0")
+    }
+}
+
+/// Appends `v` in decimal.
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(Digits::new(v).as_bytes());
+}
+
+/// Appends `v` in decimal to a `String`.
+pub fn push_u64_str(out: &mut String, v: u64) {
+    push_ascii(out, Digits::new(v).as_bytes());
+}
+
+/// Appends ASCII bytes (digits) to a `String` without UTF-8 validation of the slice.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.reserve(ascii.len());
+    for &b in ascii {
+        out.push(char::from(b));
+    }
+}
+
+/// Seconds below which [`push_secs6`] formats from integers (far below where an `f64`
+/// stops resolving nanoseconds).
+const INTEGER_SECS_LIMIT: f64 = 1e6;
+
+/// Appends `secs` with six decimals, exactly as `format!("{secs:.6}")` does, but from
+/// integers when `secs` holds a whole number of nanoseconds (capture times do), which is
+/// several times faster than float formatting.
+pub fn push_secs6(out: &mut Vec<u8>, secs: f64) {
+    match secs_as_micros(secs) {
+        Some(us) => {
+            push_u64(out, us / 1_000_000);
+            let frac = Digits::new(1_000_000 + us % 1_000_000);
+            out.push(b'.');
+            out.extend_from_slice(frac.as_bytes().get(1..).unwrap_or_default());
+        }
+        None => {
+            use std::io::Write as _;
+            let _ = write!(out, "{secs:.6}");
+        }
+    }
+}
+
+/// [`push_secs6`] for a `String`.
+pub fn push_secs6_str(out: &mut String, secs: f64) {
+    match secs_as_micros(secs) {
+        Some(us) => {
+            push_u64_str(out, us / 1_000_000);
+            let frac = Digits::new(1_000_000 + us % 1_000_000);
+            out.push('.');
+            push_ascii(out, frac.as_bytes().get(1..).unwrap_or_default());
+        }
+        None => {
+            let _ = write!(out, "{secs:.6}");
+        }
+    }
+}
+
+/// `secs` rounded to microseconds as `{:.6}` rounds it, when that is certain from integer
+/// arithmetic: `secs` must be `ns / 1e9` for a whole `ns` (checked by recomputing it) that
+/// is not exactly halfway between two microseconds (then the float's binary value decides,
+/// and the caller falls back to float formatting). Below 10^6 s the f64 is within far less
+/// than a nanosecond of `ns / 1e9`, so rounding the integer rounds the float the same way.
+fn secs_as_micros(secs: f64) -> Option<u64> {
+    if !(0.0..INTEGER_SECS_LIMIT).contains(&secs) {
+        return None;
+    }
+    let ns = (secs * 1e9).round() as u64;
+    if ns as f64 / 1e9 != secs || ns % 1000 == 500 {
+        return None;
+    }
+    Some((ns + 500) / 1000)
+}
+
+/// What JSON needs escaped: 0 = copy as is; otherwise the escape letter (`u` = `\u00XX`).
+const JSON_ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a JSON string literal, quotes included, escaped exactly as serde_json
+/// escapes it (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`; nothing else),
+/// copying the runs between escapes in one piece.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them needs escaping (text rarely does).
+        if let Some(word) = bytes.get(i..).and_then(|b| b.first_chunk::<8>())
+            && !needs_json_escape(u64::from_le_bytes(*word))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        let esc = JSON_ESCAPE[usize::from(b)];
+        if esc != 0 {
+            out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
+            run = i + 1;
+            if esc == b'u' {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX_LOWER[usize::from(b >> 4)]);
+                out.push(HEX_LOWER[usize::from(b & 0xf)]);
+            } else {
+                out.push(b'\\');
+                out.push(esc);
+            }
+        }
+        i += 1;
+    }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// Whether any byte of `word` is below 0x20, `"` or `\` (SWAR: a byte's high bit in the
+/// result is set for such bytes, and bytes of 0x80 and above never match).
+fn needs_json_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    below_space
+        | has_zero(word ^ (ONES * u64::from(b'"')))
+        | has_zero(word ^ (ONES * u64::from(b'\\')))
+        != 0
+}
+
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Two base64 characters for every 12-bit value: one lookup per 12 input bits.
+static BASE64_PAIRS: [[u8; 2]; 4096] = {
+    let mut t = [[0u8; 2]; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        t[i] = [BASE64_ALPHABET[i >> 6], BASE64_ALPHABET[i & 63]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `bytes` in standard padded base64 (RFC 4648 §4): six input bytes at a time
+/// (one 8-byte load, four 12-bit lookups, one 8-byte store) into space reserved once.
+pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, b'=');
+    let dst = out.get_mut(start..).unwrap_or_default();
+    let pair = |n: u64| BASE64_PAIRS[(n & 0xfff) as usize];
+    // Whole groups of six with two bytes to spare, so the 8-byte load stays in bounds.
+    let wide = bytes.len().saturating_sub(2) / 6;
+    let (head, tail) = bytes.split_at(wide * 6);
+    let (dst_head, dst_tail) = dst.split_at_mut(wide * 8);
+    for (i, o) in dst_head.chunks_exact_mut(8).enumerate() {
+        let Some(word) = bytes.get(i * 6..).and_then(|b| b.first_chunk::<8>()) else {
+            break;
+        };
+        let n = u64::from_be_bytes(*word) >> 16;
+        let [a, b] = pair(n >> 36);
+        let [c, d] = pair(n >> 24);
+        let [e, f] = pair(n >> 12);
+        let [g, h] = pair(n);
+        o.copy_from_slice(&[a, b, c, d, e, f, g, h]);
+    }
+    debug_assert_eq!(head.len(), wide * 6);
+    let mut chunks = tail.chunks_exact(3);
+    let mut quads = dst_tail.chunks_exact_mut(4);
+    for (c, q) in (&mut chunks).zip(&mut quads) {
+        let n = u64::from(c[0]) << 16 | u64::from(c[1]) << 8 | u64::from(c[2]);
+        let [a, b] = pair(n >> 12);
+        let [c, d] = pair(n);
+        q.copy_from_slice(&[a, b, c, d]);
+    }
+    let rest = chunks.remainder();
+    if let (Some(&first), Some(q)) = (rest.first(), quads.next()) {
+        let n = u64::from(first) << 16 | rest.get(1).map_or(0, |&b| u64::from(b) << 8);
+        let [a, b] = pair(n >> 12);
+        q[0] = a;
+        q[1] = b;
+        if rest.len() == 2 {
+            q[2] = pair(n)[0];
+        }
+        // The rest stays '='.
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +378,122 @@ mod tests {
             out,
             "0000  48 65 6c 6c 6f                                    Hello\n"
         );
+    }
+
+    #[test]
+    fn digits_and_numbers() {
+        for v in [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            push_u64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+            let mut s = String::new();
+            push_u64_str(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
+
+    #[test]
+    fn secs6_matches_float_formatting() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut cases: Vec<f64> = vec![0.0, 1e-9, 4.999_999_5, 0.000_000_5, 0.000_001_5, 999_999.0];
+        for ns in [
+            0u64,
+            1,
+            499,
+            500,
+            501,
+            999,
+            1000,
+            1_000_500,
+            2_500,
+            123_456_789_500,
+        ] {
+            cases.push(ns as f64 / 1e9);
+        }
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Whole nanoseconds up to ~3 days, and whole microseconds.
+            let ns = seed % 300_000_000_000_000;
+            cases.push(ns as f64 / 1e9);
+            cases.push((ns / 1000 * 1000) as f64 / 1e9);
+            cases.push(f64::from_bits(seed >> 2) % 1e7);
+        }
+        cases.extend([-1.0, 1e6, 2e9, f64::NAN, f64::INFINITY]);
+        for secs in cases {
+            let mut out = Vec::new();
+            push_secs6(&mut out, secs);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{secs:.6}"),
+                "{secs:e}"
+            );
+            let mut s = String::new();
+            push_secs6_str(&mut s, secs);
+            assert_eq!(s, format!("{secs:.6}"), "{secs:e}");
+        }
+    }
+
+    #[test]
+    fn json_strings_as_serde_json_writes_them() {
+        let mut cases: Vec<String> = (0u32..0x800)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        cases.extend(
+            [
+                "",
+                "\"\\",
+                "plain",
+                "\u{7f}\u{2028}é€😀",
+                "\n\r\t\u{8}\u{c}\u{0}\u{1f}",
+            ]
+            .map(String::from),
+        );
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        cases.push(all);
+        for s in cases {
+            let mut out = Vec::new();
+            push_json_str(&mut out, &s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn base64_as_the_base64_crate_writes_it() {
+        use base64::Engine as _;
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 97 + 13) as u8).collect();
+        for len in 0..data.len() {
+            let mut out = Vec::new();
+            push_base64(&mut out, &data[..len]);
+            let expected = base64::engine::general_purpose::STANDARD.encode(&data[..len]);
+            assert_eq!(out, expected.as_bytes(), "len {len}");
+        }
+        // RFC 4648 §10 test vectors.
+        for (input, b64) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut out = Vec::new();
+            push_base64(&mut out, input.as_bytes());
+            assert_eq!(out, b64.as_bytes());
+        }
     }
 }

@@ -117,7 +117,10 @@ pub fn write_response_info(out: &mut String, ev: &HttpResponseEvent<'_>, wiresha
 /// the close code and reason unless `wireshark_compat`.
 pub fn write_frame_info(out: &mut String, ev: &FrameEvent<'_>, wireshark_compat: bool) {
     let h = &ev.header;
-    if h.opcode.is_reserved() && wireshark_compat {
+    if !h.opcode.is_reserved() {
+        out.push_str("WebSocket ");
+        out.push_str(h.opcode.name());
+    } else if wireshark_compat {
         out.push_str("WebSocket Unknown Opcode");
     } else {
         let _ = write!(out, "WebSocket {}", h.opcode);

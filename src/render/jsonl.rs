@@ -1,43 +1,38 @@
 //! JSON Lines: one self-describing object per line (`"type"` first). The record types
 //! and keys are a stable contract, documented in README.md.
 
+use super::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
 use crate::event::{
     Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
     MessageEvent, PingPongEvent,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
-/// Builds one JSON object in a reused string.
+/// Builds one JSON object in a reused byte buffer, without temporary strings.
 struct Obj<'a> {
-    buf: &'a mut String,
-    empty: bool,
+    buf: &'a mut Vec<u8>,
 }
 
 impl<'a> Obj<'a> {
-    fn new(buf: &'a mut String, kind: &str) -> Self {
+    /// Starts `{"type":"<kind>"`.
+    fn new(buf: &'a mut Vec<u8>, kind: &str) -> Self {
         buf.clear();
-        buf.push('{');
-        let mut obj = Obj { buf, empty: true };
-        obj.str("type", kind);
-        obj
+        buf.extend_from_slice(b"{\"type\":");
+        push_json_str(buf, kind);
+        Obj { buf }
     }
 
+    /// `,"key":` (keys are fixed ASCII names that need no escaping).
     fn key(&mut self, key: &str) {
-        if !self.empty {
-            self.buf.push(',');
-        }
-        self.empty = false;
-        self.buf.push('"');
-        self.buf.push_str(key);
-        self.buf.push_str("\":");
+        self.buf.extend_from_slice(b",\"");
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.extend_from_slice(b"\":");
     }
 
     fn str(&mut self, key: &str, value: &str) {
         self.key(key);
-        push_json_string(self.buf, value);
+        push_json_str(self.buf, value);
     }
 
     fn opt_str(&mut self, key: &str, value: Option<&str>) {
@@ -47,12 +42,18 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn num(&mut self, key: &str, value: impl std::fmt::Display) {
+    /// An address as a JSON string, formatted in place.
+    fn addr(&mut self, key: &str, value: SocketAddr) {
         self.key(key);
-        let _ = write!(self.buf, "{value}");
+        let _ = write!(self.buf, "\"{value}\"");
     }
 
-    fn opt_num(&mut self, key: &str, value: Option<impl std::fmt::Display>) {
+    fn num(&mut self, key: &str, value: impl Into<u64>) {
+        self.key(key);
+        push_u64(self.buf, value.into());
+    }
+
+    fn opt_num(&mut self, key: &str, value: Option<impl Into<u64>>) {
         match value {
             Some(v) => self.num(key, v),
             None => self.null(key),
@@ -61,31 +62,35 @@ impl<'a> Obj<'a> {
 
     fn bool(&mut self, key: &str, value: bool) {
         self.key(key);
-        self.buf.push_str(if value { "true" } else { "false" });
+        self.buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     fn null(&mut self, key: &str) {
         self.key(key);
-        self.buf.push_str("null");
+        self.buf.extend_from_slice(b"null");
     }
 
     fn finish(self) {
-        self.buf.push_str("}\n");
+        self.buf.extend_from_slice(b"}\n");
     }
 }
 
-/// Appends `s` as a JSON string literal (serde_json does the escaping).
-fn push_json_string(buf: &mut String, s: &str) {
-    match serde_json::to_string(s) {
-        Ok(quoted) => buf.push_str(&quoted),
-        Err(_) => buf.push_str("\"\""),
+/// `"0123abcd"`: a masking key as 8 lowercase hex digits in quotes.
+fn mask_key_json(k: [u8; 4]) -> [u8; 10] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'"'; 10];
+    for (i, b) in k.into_iter().enumerate() {
+        out[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        out[2 + 2 * i] = HEX[usize::from(b & 0xf)];
     }
+    out
 }
 
 /// JSON Lines renderer.
 pub struct JsonLines<W: Write> {
     out: W,
-    line: String,
+    line: Vec<u8>,
     flush_each_record: bool,
 }
 
@@ -94,7 +99,7 @@ impl<W: Write> JsonLines<W> {
     pub fn new(out: W, flush_each_record: bool) -> Self {
         JsonLines {
             out,
-            line: String::with_capacity(512),
+            line: Vec::with_capacity(512),
             flush_each_record,
         }
     }
@@ -112,7 +117,7 @@ impl<W: Write> JsonLines<W> {
         o.num("packet", f.packet);
         o.num("first_packet", f.first_packet);
         o.key("time");
-        let _ = write!(o.buf, "{:.6}", f.rel_time);
+        push_secs6(o.buf, f.rel_time);
         o.str("dir", f.dir.short());
         o.bool("fin", h.fin);
         o.num("rsv", h.rsv);
@@ -122,20 +127,16 @@ impl<W: Write> JsonLines<W> {
         match h.mask {
             Some(k) => {
                 o.key("mask_key");
-                let _ = write!(
-                    o.buf,
-                    "\"{:02x}{:02x}{:02x}{:02x}\"",
-                    k[0], k[1], k[2], k[3]
-                );
+                o.buf.extend_from_slice(&mask_key_json(k));
             }
             None => o.null("mask_key"),
         }
         o.num("payload_len", h.payload_len);
         o.bool("payload_complete", f.payload_complete);
         o.key("payload_b64");
-        o.buf.push('"');
-        BASE64.encode_string(f.payload, o.buf);
-        o.buf.push('"');
+        o.buf.push(b'"');
+        push_base64(o.buf, f.payload);
+        o.buf.push(b'"');
         if h.opcode == crate::ws::OpCode::Text
             && f.payload_complete
             && let Ok(text) = std::str::from_utf8(f.payload)
@@ -163,18 +164,19 @@ impl<W: Write> JsonLines<W> {
         o.num("first_packet", m.first_packet);
         o.num("last_packet", m.last_packet);
         o.key("first_time");
-        let _ = write!(o.buf, "{:.6}", m.first_time);
+        push_secs6(o.buf, m.first_time);
         o.key("time");
-        let _ = write!(o.buf, "{:.6}", m.rel_time);
+        push_secs6(o.buf, m.rel_time);
         o.bool("compressed", m.compressed);
         o.num("wire_len", m.wire_len);
         o.bool("payload_complete", m.payload_complete);
         o.key("payload_b64");
-        o.buf.push('"');
-        BASE64.encode_string(m.payload, o.buf);
-        o.buf.push('"');
-        if let (crate::ws::OpCode::Text, true, Ok(text)) =
-            (m.opcode, m.payload_complete, std::str::from_utf8(m.payload))
+        o.buf.push(b'"');
+        push_base64(o.buf, m.payload);
+        o.buf.push(b'"');
+        if m.opcode == crate::ws::OpCode::Text
+            && m.payload_complete
+            && let Ok(text) = std::str::from_utf8(m.payload)
         {
             o.str("text", text);
         }
@@ -188,7 +190,7 @@ impl<W: Write> JsonLines<W> {
         o.num("ping_packet", p.ping_packet);
         o.num("pong_packet", p.pong_packet);
         o.key("rtt");
-        let _ = write!(o.buf, "{:.6}", p.rtt);
+        push_secs6(o.buf, p.rtt);
         o.num("payload_len", p.payload_len);
         o.finish();
     }
@@ -198,8 +200,8 @@ impl<W: Write> JsonLines<W> {
         let resp = h.response;
         let mut o = Obj::new(&mut self.line, "handshake");
         o.num("conn", h.conn);
-        o.str("client", &h.endpoints.client.to_string());
-        o.str("server", &h.endpoints.server.to_string());
+        o.addr("client", h.endpoints.client);
+        o.addr("server", h.endpoints.server);
         o.num("request_packet", h.request_packet);
         o.num("response_packet", h.response_packet);
         o.str("method", &req.method);
@@ -227,8 +229,8 @@ impl<W: Write> JsonLines<W> {
     fn connection(&mut self, c: &ConnectionSummary) {
         let mut o = Obj::new(&mut self.line, "connection");
         o.num("conn", c.conn);
-        o.str("client", &c.endpoints.client.to_string());
-        o.str("server", &c.endpoints.server.to_string());
+        o.addr("client", c.endpoints.client);
+        o.addr("server", c.endpoints.server);
         o.str("state", c.state.as_str());
         o.opt_str("path", c.path.as_deref());
         o.opt_num("status", c.status);
@@ -243,14 +245,12 @@ impl<W: Write> JsonLines<W> {
                 None => o.null(key),
                 Some(code) => {
                     o.key(key);
-                    o.buf.push_str("{\"code\":");
+                    o.buf.extend_from_slice(b"{\"code\":");
                     match code {
-                        Some(code) => {
-                            let _ = write!(o.buf, "{code}");
-                        }
-                        None => o.buf.push_str("null"),
+                        Some(code) => o.buf.extend_from_slice(Digits::new(code.into()).as_bytes()),
+                        None => o.buf.extend_from_slice(b"null"),
                     }
-                    o.buf.push('}');
+                    o.buf.push(b'}');
                 }
             }
         }
@@ -292,7 +292,7 @@ impl<W: Write> EventSink for JsonLines<W> {
             | Event::HttpResponse(_)
             | Event::HttpPending(_) => return Ok(()),
         }
-        self.out.write_all(self.line.as_bytes())?;
+        self.out.write_all(&self.line)?;
         if self.flush_each_record {
             self.out.flush()?;
         }

@@ -1,5 +1,6 @@
 //! The Info text Wireshark shows for a TCP segment.
 
+use super::escape::push_u64_str;
 use crate::event::TcpRecord;
 use crate::flow::analysis::AnalysisFlags;
 use crate::wire::tcp::{self, TcpFlags, TcpOption};
@@ -35,7 +36,10 @@ pub fn write_analysis_prefix(out: &mut String, rec: &TcpRecord<'_>) {
 /// Appends `58901 → 2021 [SYN] Seq=0 Win=65535 Len=0 MSS=16344 ...` (without prefixes).
 pub fn write_tcp_summary(out: &mut String, rec: &TcpRecord<'_>) {
     let seg = rec.segment;
-    let _ = write!(out, "{} → {} ", seg.src_port, seg.dst_port);
+    push_u64_str(out, seg.src_port.into());
+    out.push_str(" → ");
+    push_u64_str(out, seg.dst_port.into());
+    out.push(' ');
     write_tcp_summary_without_ports(out, rec);
 }
 
@@ -62,13 +66,19 @@ pub fn write_tcp_flags_and_numbers(out: &mut String, rec: &TcpRecord<'_>) {
     if first {
         out.push_str("<None>");
     }
-    let _ = write!(out, "] Seq={}", rec.analysis.rel_seq);
+    out.push_str("] Seq=");
+    push_u64_str(out, rec.analysis.rel_seq.into());
     if seg.flags.has(TcpFlags::ACK) {
-        let _ = write!(out, " Ack={}", rec.analysis.rel_ack);
+        out.push_str(" Ack=");
+        push_u64_str(out, rec.analysis.rel_ack.into());
     }
-    let _ = write!(out, " Win={} Len={}", rec.analysis.window, seg.wire_len());
+    out.push_str(" Win=");
+    push_u64_str(out, rec.analysis.window);
+    out.push_str(" Len=");
+    push_u64_str(out, seg.wire_len().into());
     if seg.flags.has(TcpFlags::URG) {
-        let _ = write!(out, " Urg={}", seg.urgent);
+        out.push_str(" Urg=");
+        push_u64_str(out, seg.urgent.into());
     }
 }
 
@@ -85,7 +95,10 @@ pub fn write_tcp_options(out: &mut String, rec: &TcpRecord<'_>) {
             }
             TcpOption::SackPermitted => out.push_str(" SACK_PERM"),
             TcpOption::Timestamp { value, echo } => {
-                let _ = write!(out, " TSval={value} TSecr={echo}");
+                out.push_str(" TSval=");
+                push_u64_str(out, value.into());
+                out.push_str(" TSecr=");
+                push_u64_str(out, echo.into());
             }
             TcpOption::Sack { blocks, count } => {
                 for (left, right) in blocks.iter().take(usize::from(count)) {

@@ -2,6 +2,7 @@
 //! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
 //! tree (`-V`) and wsdissect's diagnostics for the packet.
 
+use super::escape;
 use super::info::{InfoBuilder, InfoOptions};
 use super::tree;
 use crate::event::{
@@ -9,6 +10,7 @@ use crate::event::{
 };
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 /// How the packet list is written.
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,20 +93,23 @@ impl<W: Write> Timeline<W> {
     fn on_packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let (src, dst) = match p.addrs {
-            Some(a) => (a.src.to_string(), a.dst.to_string()),
-            None => (String::new(), String::new()),
-        };
-        let _ = write!(
-            line,
-            "{}\t{:.6}\t{}\t{}\t{}\t{}\t",
-            p.number,
-            p.rel_time,
-            src,
-            dst,
-            self.info.protocol(&p.body),
-            p.wire_len
-        );
+        // Numbers and addresses written without `fmt`: this runs for every packet.
+        escape::push_u64_str(line, p.number);
+        line.push('\t');
+        escape::push_secs6_str(line, p.rel_time);
+        line.push('\t');
+        if let Some(a) = p.addrs {
+            push_ip(line, a.src);
+            line.push('\t');
+            push_ip(line, a.dst);
+        } else {
+            line.push('\t');
+        }
+        line.push('\t');
+        line.push_str(self.info.protocol(&p.body));
+        line.push('\t');
+        escape::push_u64_str(line, p.wire_len.into());
+        line.push('\t');
         self.info.write_info(line, &p.body);
         line.push('\n');
         self.out.write_all(line.as_bytes())?;
@@ -150,5 +155,24 @@ impl<W: Write> EventSink for Timeline<W> {
             self.notes.clear();
         }
         self.out.flush()
+    }
+}
+
+/// Appends an address as `Display` writes it; IPv4 (the common case) without `fmt`.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            escape::push_u64_str(out, a.into());
+            out.push('.');
+            escape::push_u64_str(out, b.into());
+            out.push('.');
+            escape::push_u64_str(out, c.into());
+            out.push('.');
+            escape::push_u64_str(out, d.into());
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
     }
 }

@@ -48,7 +48,7 @@ fn stop(addrs: Option<NetAddrs>, protocol: &'static str, info: String) -> IpStop
 }
 
 /// Bounds the transport bytes: `data[header_len..ip_len]` as far as captured.
-fn bound(data: &[u8], header_len: usize, ip_len: usize) -> (&[u8], u32) {
+pub(super) fn bound(data: &[u8], header_len: usize, ip_len: usize) -> (&[u8], u32) {
     let end = ip_len.min(data.len());
     let payload = data.get(header_len..end).unwrap_or_default();
     let missing = ip_len.saturating_sub(data.len());

@@ -24,7 +24,7 @@ pub struct NetAddrs {
 }
 
 /// A decoded packet: addresses (when an IP layer was found) and the transport.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<'a> {
     /// IP source and destination, `None` for non-IP packets (ARP, unknown link types).
     pub addrs: Option<NetAddrs>,
@@ -33,7 +33,7 @@ pub struct Packet<'a> {
 }
 
 /// What the packet carries above the network layer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport<'a> {
     /// A TCP segment (the only transport wsdissect follows further).
     Tcp(TcpSegment<'a>),
@@ -54,6 +54,16 @@ pub struct OtherPacket {
 ///
 /// Never fails and never panics; a TCP packet is decoded without allocating.
 pub fn decode(link_type: LinkType, data: &[u8]) -> Packet<'_> {
+    if link_type == LinkType::ETHERNET
+        && let Some(packet) = ethernet_ipv4_tcp(data)
+    {
+        return packet;
+    }
+    decode_layers(link_type, data)
+}
+
+/// The general path of [`decode`]: every link type, every layer through its view.
+fn decode_layers(link_type: LinkType, data: &[u8]) -> Packet<'_> {
     let network = match link::network(link_type, data) {
         Ok(network) => network,
         Err(other) => return Packet::other(None, other),
@@ -67,6 +77,57 @@ pub fn decode(link_type: LinkType, data: &[u8]) -> Packet<'_> {
         Ok(payload) => transport(payload),
         Err((addrs, other)) => Packet::other(addrs, other),
     }
+}
+
+/// The common case, read directly: untagged Ethernet, an unfragmented IPv4 packet, a TCP
+/// segment. Anything else, or anything unusual about these (bad lengths, options the views
+/// would reject), is `None`, and [`decode_layers`] decodes it (and explains any problem);
+/// when this returns a packet it is exactly the one `decode_layers` returns.
+fn ethernet_ipv4_tcp(data: &[u8]) -> Option<Packet<'_>> {
+    /// Ethernet header, and the EtherType's offset in it.
+    const ETHERNET_LEN: usize = 14;
+    const ETHERTYPE_AT: usize = 12;
+    /// IPv4 header fields.
+    const TOTAL_LEN_AT: usize = 2;
+    const FLAGS_FRAGMENT_AT: usize = 6;
+    const PROTOCOL_AT: usize = 9;
+    const SRC_AT: usize = 12;
+    const DST_AT: usize = 16;
+    /// More-fragments flag and fragment offset.
+    const FRAGMENT_BITS: u16 = 0x3fff;
+
+    let (eth, ip) = data.split_at_checked(ETHERNET_LEN)?;
+    if eth.get(ETHERTYPE_AT..)? != link::ETHERTYPE_IPV4.to_be_bytes() {
+        return None;
+    }
+    let header = ip.first_chunk::<{ ip::IPV4_MIN_HEADER_LEN }>()?;
+    let (version, ihl) = (header[0] >> 4, usize::from(header[0] & 0x0f) * 4);
+    if version != 4 || ihl < ip::IPV4_MIN_HEADER_LEN || ip.len() < ihl {
+        return None;
+    }
+    let total_len = match usize::from(u16::from_be_bytes([
+        header[TOTAL_LEN_AT],
+        header[TOTAL_LEN_AT + 1],
+    ])) {
+        0 => ip.len(),
+        n => n,
+    };
+    let fragment = u16::from_be_bytes([header[FLAGS_FRAGMENT_AT], header[FLAGS_FRAGMENT_AT + 1]]);
+    if total_len < ihl || fragment & FRAGMENT_BITS != 0 || header[PROTOCOL_AT] != ip::proto::TCP {
+        return None;
+    }
+    let addr =
+        |at: usize| IpAddr::from([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let addrs = NetAddrs {
+        src: addr(SRC_AT),
+        dst: addr(DST_AT),
+    };
+    let (payload, missing) = ip::bound(ip, ihl, total_len);
+    let segment = tcp::parse(payload, missing).ok()?;
+    Some(Packet {
+        addrs: Some(addrs),
+        transport: Transport::Tcp(segment),
+    })
 }
 
 /// The transport layer of an IP packet.
@@ -308,6 +369,53 @@ mod tests {
         assert_eq!(listed(LinkType::RAW, &gre).1.protocol, "GRE");
     }
 
+    /// The fast path, where it answers, answers exactly as the layered decoding.
+    fn assert_fast_path_agrees(link: LinkType, bytes: &[u8]) {
+        if link == LinkType::ETHERNET
+            && let Some(fast) = ethernet_ipv4_tcp(bytes)
+        {
+            assert_eq!(fast, decode_layers(link, bytes), "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_taken_and_equal() {
+        let seg = segment(
+            tcp::TcpFlags::ACK | tcp::TcpFlags::PSH,
+            &MACOS_SYN_OPTIONS,
+            b"data",
+        );
+        let frame = ethernet(
+            link::ETHERTYPE_IPV4,
+            false,
+            &v4(proto::TCP, &seg, None, 0x4000),
+        );
+        assert!(ethernet_ipv4_tcp(&frame).is_some());
+        assert_fast_path_agrees(LinkType::ETHERNET, &frame);
+        // Total length 0 (segmentation offload), padding, snaplen cuts: still equal.
+        let mut zero_len = frame.clone();
+        zero_len[14 + 2] = 0;
+        zero_len[14 + 3] = 0;
+        assert_fast_path_agrees(LinkType::ETHERNET, &zero_len);
+        let mut padded = frame.clone();
+        padded.extend([0; 6]);
+        assert_fast_path_agrees(LinkType::ETHERNET, &padded);
+        for cut in 0..frame.len() {
+            assert_fast_path_agrees(LinkType::ETHERNET, &frame[..cut]);
+        }
+        // Not for it: fragments, other protocols, VLAN tags.
+        let frag = ethernet(
+            link::ETHERTYPE_IPV4,
+            false,
+            &v4(proto::TCP, &seg, None, 0x2000),
+        );
+        assert!(ethernet_ipv4_tcp(&frag).is_none());
+        let udp = ethernet(link::ETHERTYPE_IPV4, false, &v4(proto::UDP, &seg, None, 0));
+        assert!(ethernet_ipv4_tcp(&udp).is_none());
+        let tagged = ethernet(link::ETHERTYPE_IPV4, true, &v4(proto::TCP, &seg, None, 0));
+        assert!(ethernet_ipv4_tcp(&tagged).is_none());
+    }
+
     #[test]
     fn truncations_and_garbage_never_panic() {
         let mut samples = all_link_samples();
@@ -321,12 +429,14 @@ mod tests {
         for (link, bytes) in &samples {
             for cut in 0..bytes.len() {
                 let _ = decode(*link, &bytes[..cut]);
+                assert_fast_path_agrees(*link, &bytes[..cut]);
             }
             for i in 0..bytes.len() {
-                for flip in [0xff, 0x0f, 0x80] {
+                for flip in [0xff, 0x0f, 0x80, 0x01, 0x40] {
                     let mut bad = bytes.clone();
                     bad[i] ^= flip;
                     let _ = decode(*link, &bad);
+                    assert_fast_path_agrees(*link, &bad);
                 }
             }
         }

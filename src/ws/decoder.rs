@@ -13,11 +13,18 @@ pub const DEFAULT_MAX_RETAINED_PAYLOAD: usize = 16 * 1024 * 1024;
 /// Scratch capacity kept between frames; a larger buffer is shrunk back after its frame.
 const SCRATCH_KEEP: usize = 1024 * 1024;
 
+/// Largest payload a control frame may have (RFC 6455 §5.5). Control frames are kept whole
+/// up to this size whatever [`DecoderLimits::max_retained_payload`] says: their payloads
+/// are interpreted (close codes and reasons, pongs matched to pings), not just shown.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
 /// Resource limits of a [`FrameDecoder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderLimits {
-    /// Payload bytes kept per frame; bytes beyond are dropped and the frame is marked
-    /// truncated.
+    /// Payload bytes kept per data frame (control frames: at least
+    /// [`MAX_CONTROL_PAYLOAD`]); bytes beyond are dropped and the frame is marked truncated.
+    /// 0 keeps no data payload at all: nothing is copied or unmasked, which is what a
+    /// reader that never looks at payloads wants (large frames then cost no memory).
     pub max_retained_payload: usize,
 }
 
@@ -52,6 +59,29 @@ pub struct DecodedFrame<'a> {
     /// Offset of the header's first byte in this direction's WebSocket byte stream.
     pub stream_offset: u64,
 }
+
+/// What [`FrameDecoder::feed_pieces`] hands out, in stream order: each frame's payload as
+/// it arrives, then the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// The next captured payload bytes of the current frame, unmasked, starting `offset`
+    /// bytes into its payload (bytes lost in a TCP gap are skipped, so offsets jump). Every
+    /// payload byte comes out this way whatever the retention cap, so a consumer can
+    /// validate or inflate a payload far larger than what is kept.
+    Payload {
+        /// The frame's header.
+        header: FrameHeader,
+        /// Position of `bytes[0]` in the frame's payload.
+        offset: u64,
+        /// The bytes; borrowed from the input when unmasked, else from a bounded buffer.
+        bytes: &'a [u8],
+    },
+    /// A frame completed: as [`FrameDecoder::feed`] emits it (payload as retained).
+    Frame(DecodedFrame<'a>),
+}
+
+/// Most masked bytes unmasked at once for [`Piece::Payload`] beyond the retention cap.
+const PIECE_LEN: usize = 64 * 1024;
 
 /// What a TCP gap did to the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,6 +139,8 @@ pub struct FrameDecoder {
     frame: Option<InFlight>,
     /// Unmasked payload of the current frame, reused across frames.
     scratch: Vec<u8>,
+    /// Masked bytes beyond the retention cap, unmasked for [`Piece::Payload`].
+    piece: Vec<u8>,
 }
 
 impl FrameDecoder {
@@ -124,6 +156,7 @@ impl FrameDecoder {
             header_offset: 0,
             frame: None,
             scratch: Vec::new(),
+            piece: Vec::new(),
         }
     }
 
@@ -131,19 +164,42 @@ impl FrameDecoder {
     /// for every frame they complete. Ignored once desynchronized. Also emits a frame that
     /// an earlier [`gap`](Self::gap) completed, so `bytes` may be empty.
     pub fn feed(&mut self, packet: u64, bytes: &[u8], emit: &mut dyn FnMut(DecodedFrame<'_>)) {
+        self.decode::<false>(packet, bytes, &mut |piece| {
+            if let Piece::Frame(frame) = piece {
+                emit(frame);
+            }
+        });
+    }
+
+    /// Like [`feed`](Self::feed), but also hands out every payload byte, unmasked, as it
+    /// arrives ([`Piece::Payload`]), before the [`Piece::Frame`] that completes it. With a
+    /// retention cap of 0 nothing is kept: memory stays bounded whatever the frame sizes,
+    /// while a consumer still sees (and can validate, inflate or count) every byte.
+    pub fn feed_pieces(&mut self, packet: u64, bytes: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
+        self.decode::<true>(packet, bytes, &mut |piece| out(piece));
+    }
+
+    /// The decoding loop; `PIECES` says whether payload pieces are wanted (a constant, so
+    /// plain [`feed`](Self::feed) pays nothing for them).
+    fn decode<const PIECES: bool>(
+        &mut self,
+        packet: u64,
+        bytes: &[u8],
+        out: &mut impl FnMut(Piece<'_>),
+    ) {
         if self.desync {
             return;
         }
-        self.flush(emit);
+        self.flush_into(out);
         let mut rest = bytes;
         while !rest.is_empty() {
             let used = if self.frame.is_some() {
-                self.take_payload(packet, rest, emit)
+                self.take_payload::<PIECES>(packet, rest, out)
             } else {
                 self.take_header(packet, rest)
             };
             rest = rest.get(used..).unwrap_or_default();
-            self.flush(emit);
+            self.flush_into(out);
         }
     }
 
@@ -177,12 +233,25 @@ impl FrameDecoder {
     /// Emits the current frame if its payload is fully accounted for (only possible after
     /// a gap that ended exactly at the frame's end).
     pub fn flush(&mut self, emit: &mut dyn FnMut(DecodedFrame<'_>)) {
-        let Some(f) = self.frame else { return };
-        if f.remaining() != 0 {
-            return;
+        self.flush_into(&mut |piece| {
+            if let Piece::Frame(frame) = piece {
+                emit(frame);
+            }
+        });
+    }
+
+    /// Emits the current frame if it is complete (the cheap test inlined in the loop).
+    #[inline]
+    fn flush_into(&mut self, out: &mut impl FnMut(Piece<'_>)) {
+        if self.frame.is_some_and(|f| f.remaining() == 0) {
+            self.emit_complete(out);
         }
+    }
+
+    fn emit_complete(&mut self, out: &mut impl FnMut(Piece<'_>)) {
+        let Some(f) = self.frame else { return };
         self.frame = None;
-        emit(DecodedFrame {
+        out(Piece::Frame(DecodedFrame {
             header: f.header,
             payload: &self.scratch,
             payload_complete: !f.truncated && f.gap_bytes == 0,
@@ -191,7 +260,7 @@ impl FrameDecoder {
             first_packet: f.first_packet,
             last_packet: f.last_packet,
             stream_offset: f.stream_offset,
-        });
+        }));
         self.scratch.clear();
         if self.scratch.capacity() > SCRATCH_KEEP {
             self.scratch.shrink_to(SCRATCH_KEEP);
@@ -235,6 +304,12 @@ impl FrameDecoder {
         if fill == 0 {
             self.header_first_packet = packet;
             self.header_offset = self.stream_offset;
+            // The common case: the whole header is in this slice; parse it in place.
+            if let Some(header) = FrameHeader::parse(bytes) {
+                self.start_frame(header, packet);
+                self.stream_offset = self.stream_offset.saturating_add(header.header_len as u64);
+                return header.header_len;
+            }
         }
         let n = MAX_HEADER_LEN.saturating_sub(fill).min(bytes.len());
         let (Some(dst), Some(src)) = (self.header_buf.get_mut(fill..fill + n), bytes.get(..n))
@@ -252,16 +327,7 @@ impl FrameDecoder {
             Some(header) => {
                 // The bytes before this feed were too few for the header, so it ends here.
                 self.header_fill = 0;
-                self.scratch.clear();
-                self.frame = Some(InFlight {
-                    header,
-                    first_packet: self.header_first_packet,
-                    last_packet: packet,
-                    stream_offset: self.header_offset,
-                    received: 0,
-                    gap_bytes: 0,
-                    truncated: false,
-                });
+                self.start_frame(header, packet);
                 header.header_len.saturating_sub(fill)
             }
         };
@@ -269,12 +335,27 @@ impl FrameDecoder {
         used
     }
 
+    /// Makes `header` (whose first byte came with `header_first_packet`) the current frame.
+    fn start_frame(&mut self, header: FrameHeader, packet: u64) {
+        self.scratch.clear();
+        self.frame = Some(InFlight {
+            header,
+            first_packet: self.header_first_packet,
+            last_packet: packet,
+            stream_offset: self.header_offset,
+            received: 0,
+            gap_bytes: 0,
+            truncated: false,
+        });
+    }
+
     /// Consumes payload bytes of the current frame; returns how many of `bytes` were used.
-    fn take_payload(
+    /// With `PIECES`, every consumed byte is also handed out unmasked.
+    fn take_payload<const PIECES: bool>(
         &mut self,
         packet: u64,
         bytes: &[u8],
-        emit: &mut dyn FnMut(DecodedFrame<'_>),
+        out: &mut impl FnMut(Piece<'_>),
     ) -> usize {
         let Some(f) = &mut self.frame else { return 0 };
         let take = usize::try_from(f.remaining()).map_or(bytes.len(), |r| r.min(bytes.len()));
@@ -283,15 +364,29 @@ impl FrameDecoder {
         };
         f.last_packet = packet;
         self.stream_offset = self.stream_offset.saturating_add(take as u64);
+        let retain = if f.header.opcode.is_control() {
+            self.limits.max_retained_payload.max(MAX_CONTROL_PAYLOAD)
+        } else {
+            self.limits.max_retained_payload
+        };
+        let header = f.header;
+        let offset = f.received;
 
         // Zero-copy path: a whole unmasked frame inside this slice.
-        if f.received == 0 && f.header.mask.is_none() && take as u64 == f.header.payload_len {
-            let keep = take.min(self.limits.max_retained_payload);
+        if offset == 0 && header.mask.is_none() && take as u64 == header.payload_len {
+            let keep = take.min(retain);
             let truncated = keep < take;
             let frame = *f;
             self.frame = None;
-            emit(DecodedFrame {
-                header: frame.header,
+            if PIECES {
+                out(Piece::Payload {
+                    header,
+                    offset,
+                    bytes: chunk,
+                });
+            }
+            out(Piece::Frame(DecodedFrame {
+                header,
                 payload: chunk.get(..keep).unwrap_or_default(),
                 payload_complete: !truncated,
                 truncated,
@@ -299,27 +394,57 @@ impl FrameDecoder {
                 first_packet: frame.first_packet,
                 last_packet: packet,
                 stream_offset: frame.stream_offset,
-            });
+            }));
             return take;
         }
 
-        let room = self
-            .limits
-            .max_retained_payload
-            .saturating_sub(self.scratch.len());
-        let keep = room.min(take);
+        let keep = retain.saturating_sub(self.scratch.len()).min(take);
         if keep < take {
             f.truncated = true;
         }
-        let start = self.scratch.len();
-        self.scratch
-            .extend_from_slice(chunk.get(..keep).unwrap_or_default());
-        if let (Some(key), Some(fresh)) = (f.header.mask, self.scratch.get_mut(start..)) {
-            // Only the key phase matters, so the payload position is reduced mod 4 first.
-            let phase = (f.received % KEY_LEN as u64) as usize;
-            apply_mask(fresh, key, phase);
-        }
         f.received += take as u64;
+        let start = self.scratch.len();
+        let (kept, dropped) = chunk.split_at(keep);
+        self.scratch.extend_from_slice(kept);
+        // Only the key phase matters, so payload positions are reduced mod 4 first.
+        let phase = |at: u64| (at % KEY_LEN as u64) as usize;
+        if let (Some(key), Some(fresh)) = (header.mask, self.scratch.get_mut(start..)) {
+            apply_mask(fresh, key, phase(offset));
+        }
+        if !PIECES {
+            return take;
+        }
+        match header.mask {
+            None => out(Piece::Payload {
+                header,
+                offset,
+                bytes: chunk,
+            }),
+            Some(key) => {
+                if let Some(fresh) = self.scratch.get(start..)
+                    && !fresh.is_empty()
+                {
+                    out(Piece::Payload {
+                        header,
+                        offset,
+                        bytes: fresh,
+                    });
+                }
+                // Beyond the cap: unmasked a bounded piece at a time, kept nowhere.
+                let mut at = offset + keep as u64;
+                for part in dropped.chunks(PIECE_LEN) {
+                    self.piece.clear();
+                    self.piece.extend_from_slice(part);
+                    apply_mask(&mut self.piece, key, phase(at));
+                    out(Piece::Payload {
+                        header,
+                        offset: at,
+                        bytes: &self.piece,
+                    });
+                    at += part.len() as u64;
+                }
+            }
+        }
         take
     }
 }
@@ -645,6 +770,126 @@ mod tests {
             assert_eq!(got[2].payload, b"ok");
             assert!(got[2].complete && !got[2].truncated);
         }
+    }
+
+    /// Feeds `stream` cut into `segments`-byte pieces through `feed_pieces`; returns the
+    /// frames and, for each, its payload joined from the pieces (checked contiguous).
+    fn by_pieces(limits: DecoderLimits, stream: &[u8], segment: usize) -> Vec<(Owned, Vec<u8>)> {
+        let mut dec = FrameDecoder::new(limits);
+        let mut frames = Vec::new();
+        let mut joined = Vec::new();
+        for (k, seg) in stream.chunks(segment.max(1)).enumerate() {
+            dec.feed_pieces(k as u64 + 1, seg, &mut |piece| match piece {
+                Piece::Payload { offset, bytes, .. } => {
+                    assert_eq!(offset, joined.len() as u64, "pieces are contiguous");
+                    joined.extend_from_slice(bytes);
+                }
+                Piece::Frame(f) => frames.push((own(f), std::mem::take(&mut joined))),
+            });
+        }
+        assert!(joined.is_empty() || dec.pending().is_some());
+        frames
+    }
+
+    #[test]
+    fn pieces_carry_every_payload_byte_whatever_the_cap() {
+        let (mut stream, mut want) = rfc_stream();
+        // Masked and unmasked frames larger than a piece and than the caps.
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        stream.extend(masked(0x82, [9, 8, 7, 6], &big));
+        want.push((OpCode::Binary, true, big.clone()));
+        stream.extend_from_slice(&[0x82, 127]);
+        stream.extend_from_slice(&(big.len() as u64).to_be_bytes());
+        stream.extend_from_slice(&big);
+        want.push((OpCode::Binary, true, big.clone()));
+        for cap in [0, 3, 100, DEFAULT_MAX_RETAINED_PAYLOAD] {
+            let limits = DecoderLimits {
+                max_retained_payload: cap,
+            };
+            let mut plain = FrameDecoder::new(limits);
+            let fed = feed(&mut plain, 1, &stream);
+            for segment in [1, 5, 1448, 65_483, stream.len()] {
+                if segment == 1 && cap != 3 {
+                    continue;
+                }
+                let got = by_pieces(limits, &stream, segment);
+                assert_eq!(got.len(), want.len(), "cap {cap} segment {segment}");
+                for ((frame, joined), (_, _, payload)) in got.iter().zip(&want) {
+                    assert_eq!(joined, payload, "cap {cap} segment {segment}");
+                    // The frames are those `feed` gives (packet numbers aside).
+                    let retained = payload.len().min(if frame.header.opcode.is_control() {
+                        cap.max(MAX_CONTROL_PAYLOAD)
+                    } else {
+                        cap
+                    });
+                    assert_eq!(frame.payload, payload[..retained]);
+                }
+                if segment == stream.len() {
+                    assert_eq!(got.into_iter().map(|(f, _)| f).collect::<Vec<_>>(), fed);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_skip_bytes_lost_in_a_gap() {
+        let payload: Vec<u8> = (0..100).collect();
+        let stream = masked(0x82, [1, 2, 3, 4], &payload);
+        let header_len = stream.len() - payload.len();
+        let mut dec = FrameDecoder::new(DecoderLimits {
+            max_retained_payload: 0,
+        });
+        let mut seen = Vec::new();
+        dec.feed_pieces(1, &stream[..header_len + 10], &mut |p| {
+            if let Piece::Payload { offset, bytes, .. } = p {
+                seen.push((offset, bytes.to_vec()));
+            }
+        });
+        assert_eq!(dec.gap(2, 30), GapOutcome::Absorbed);
+        let mut frames = 0;
+        dec.feed_pieces(3, &stream[header_len + 40..], &mut |p| match p {
+            Piece::Payload { offset, bytes, .. } => seen.push((offset, bytes.to_vec())),
+            Piece::Frame(f) => {
+                frames += 1;
+                assert_eq!(f.gap_bytes, 30);
+            }
+        });
+        assert_eq!(frames, 1);
+        assert_eq!(
+            seen,
+            vec![(0, payload[..10].to_vec()), (40, payload[40..].to_vec())]
+        );
+    }
+
+    #[test]
+    fn control_frames_kept_whatever_the_cap() {
+        let limits = DecoderLimits {
+            max_retained_payload: 0,
+        };
+        let close_body = [0x03, 0xe8, b'b', b'y', b'e'];
+        let mut stream = masked(0x88, [9, 8, 7, 6], &close_body);
+        stream.extend_from_slice(&[0x89, 0x04, b'p', b'i', b'n', b'g']);
+        stream.extend(masked(0x81, [1, 2, 3, 4], b"hello"));
+        stream.extend_from_slice(&[0x82, 0x03, 1, 2, 3]);
+        for cut in 0..=stream.len() {
+            let mut dec = FrameDecoder::new(limits);
+            let mut got = feed(&mut dec, 1, &stream[..cut]);
+            got.extend(feed(&mut dec, 2, &stream[cut..]));
+            assert_eq!(got.len(), 4, "cut {cut}");
+            assert_eq!(got[0].payload, close_body);
+            assert!(got[0].complete);
+            assert_eq!(got[1].payload, b"ping");
+            for data in &got[2..] {
+                assert!(data.payload.is_empty() && data.truncated && !data.complete);
+            }
+        }
+        // A large data frame costs no memory.
+        let mut dec = FrameDecoder::new(limits);
+        let big = masked(0x82, [1, 2, 3, 4], &vec![7; 1 << 20]);
+        let got = feed(&mut dec, 1, &big);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].header.payload_len, 1 << 20);
+        assert!(dec.scratch.capacity() <= MAX_CONTROL_PAYLOAD);
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub fn run(
             Ok(Some(packet)) => {
                 packets += 1;
                 dissector.process(&packet, sink)?;
+                if !source.has_next_buffered() {
+                    // Waiting for input (stdin, live): let the reader see output so far.
+                    sink.flush()?;
+                }
             }
             Ok(None) => break,
             Err(e) => {

@@ -23,6 +23,12 @@ pub trait EventSink {
     /// Handles one event. An error (e.g. a closed pipe) stops the dissection.
     fn event(&mut self, event: &Event<'_>) -> io::Result<()>;
 
+    /// The input is waiting for more data: push out what was written so far, so whoever
+    /// reads the output sees it now.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// The run is over: write anything still held and flush.
     fn finish(&mut self) -> io::Result<()> {
         Ok(())

@@ -98,7 +98,7 @@ fn read(args: &ReadArgs) -> ExitCode {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut dissector = Dissector::new(dissect_config(&args.dissect));
     let result = {
-        let mut sink = renderer(&args.dissect, &mut out, from_stdin);
+        let mut sink = renderer(&args.dissect, &mut out, false);
         let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
         if let Some(progress) = &progress {
             progress.finish();

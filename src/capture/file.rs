@@ -19,7 +19,7 @@ use pcap_parser::pcapng::{self, Block, EnhancedPacketBlock, OptionCode, SimplePa
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{PcapError, PcapHeader};
 use std::io::{self, ErrorKind, Read};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 /// Initial buffer size; grown (doubling) when one record does not fit.
 const INITIAL_BUFFER: usize = 1 << 20;
@@ -90,6 +90,8 @@ pub struct FileSource<R: Read> {
     failed: bool,
     packets_read: u64,
     format: Format,
+    /// A read error met by `has_next_buffered`, returned by the next `next_packet`.
+    deferred: Option<CaptureError>,
 }
 
 /// The dissector's end of the read-ahead thread.
@@ -217,6 +219,7 @@ impl<R: Read> FileSource<R> {
             failed: false,
             packets_read: 0,
             format: Format::Ng(Ng::default()),
+            deferred: None,
         };
         source.fill_to(MAGIC_LEN)?;
         let head = source.available();
@@ -329,15 +332,27 @@ impl<R: Read> FileSource<R> {
     /// headroom and the block becomes the buffer (the old one goes back for reuse); a
     /// record longer than the headroom is gathered in the current buffer instead.
     fn next_block(&mut self) -> Result<(), CaptureError> {
+        self.take_block(true).map(|_| ())
+    }
+
+    /// [`next_block`](Self::next_block), waiting for the reader thread only when `wait`;
+    /// false when nothing was waiting.
+    fn take_block(&mut self, wait: bool) -> Result<bool, CaptureError> {
         let Some(ahead) = &self.ahead else {
-            return Ok(());
+            return Ok(false);
         };
-        let (mut block, block_end) = match ahead.blocks.recv() {
+        let received = if wait {
+            ahead.blocks.recv().map_err(|_| TryRecvError::Disconnected)
+        } else {
+            ahead.blocks.try_recv()
+        };
+        let (mut block, block_end) = match received {
             Ok(Ok(block)) => block,
             Ok(Err(e)) => return Err(CaptureError::Io(e)),
-            Err(_) => {
+            Err(TryRecvError::Empty) => return Ok(false),
+            Err(TryRecvError::Disconnected) => {
                 self.eof = true;
-                return Ok(());
+                return Ok(true);
             }
         };
         let leftover = self.end - self.start;
@@ -369,7 +384,7 @@ impl<R: Read> FileSource<R> {
             self.end = self.buf.len();
             let _ = ahead.recycle.try_send(block);
         }
-        Ok(())
+        Ok(true)
     }
 
     fn malformed(&self, reason: String) -> CaptureError {
@@ -391,7 +406,44 @@ impl FileSource<io::Empty> {
 }
 
 impl<R: Read> PacketSource for FileSource<R> {
+    fn has_next_buffered(&mut self) -> bool {
+        if self.failed || self.deferred.is_some() {
+            return true;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.advance(pending);
+        loop {
+            let input = self.buf.get(self.start..self.end).unwrap_or_default();
+            if input.is_empty() && self.eof {
+                return true;
+            }
+            let step = match &mut self.format {
+                Format::Legacy(legacy) => legacy.step(input),
+                Format::Ng(ng) => ng.step(input),
+            };
+            match step {
+                // Parsed again by next_packet: stepping over a packet record changes nothing.
+                Step::Packet { .. } | Step::Malformed(_) => return true,
+                Step::Skip(consumed) => self.advance(consumed),
+                Step::Incomplete if self.eof => return true,
+                Step::Incomplete => match self.take_block(false) {
+                    Ok(true) => {}
+                    Ok(false) => return false,
+                    Err(e) => {
+                        // Reported by the next call, like any read error.
+                        self.deferred = Some(e);
+                        return true;
+                    }
+                },
+            }
+        }
+    }
+
     fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        if let Some(e) = self.deferred.take() {
+            self.failed = true;
+            return Err(e);
+        }
         if self.failed {
             return Ok(None);
         }
@@ -1238,5 +1290,62 @@ mod tests {
                 let _ = read_bytes(&v, 1 + (seed % 64) as usize);
             }
         }
+    }
+
+    /// A pipe fed from the test: reads block until the test sends bytes or hangs up.
+    struct Fed(std::sync::mpsc::Receiver<Vec<u8>>, Vec<u8>);
+
+    impl Read for Fed {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.1.is_empty() {
+                match self.0.recv() {
+                    Ok(bytes) => self.1 = bytes,
+                    Err(_) => return Ok(0),
+                }
+            }
+            let n = out.len().min(self.1.len());
+            out[..n].copy_from_slice(&self.1[..n]);
+            self.1.drain(..n);
+            Ok(n)
+        }
+    }
+
+    /// `has_next_buffered` says whether the next packet can be had without waiting: true
+    /// while whole records are buffered, false when the input has not sent more yet, true
+    /// again at the end (the next call returns at once).
+    #[test]
+    fn knows_when_the_next_packet_would_wait() {
+        let file = pcap(
+            Order::Le,
+            false,
+            1,
+            &[
+                (1, 0, &[1; 60], 60),
+                (2, 0, &[2; 60], 60),
+                (3, 0, &[3; 60], 60),
+            ],
+        );
+        let (header_and_two, last) = file.split_at(24 + 2 * (16 + 60));
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(header_and_two.to_vec()).unwrap();
+        let mut source = FileSource::read_ahead(Fed(rx, Vec::new())).unwrap();
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[1; 60]);
+        assert!(source.has_next_buffered());
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[2; 60]);
+        assert!(
+            !source.has_next_buffered(),
+            "the third record has not been sent"
+        );
+        tx.send(last[..10].to_vec()).unwrap();
+        tx.send(last[10..].to_vec()).unwrap();
+        drop(tx);
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[3; 60]);
+        // Wait for the reader thread to see the end.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !source.has_next_buffered() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(source.has_next_buffered());
+        assert!(source.next_packet().unwrap().is_none());
     }
 }

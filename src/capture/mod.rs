@@ -84,6 +84,14 @@ pub trait PacketSource {
     ///
     /// After an error the source may be unusable; callers stop reading.
     fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+
+    /// Whether the next call can return without waiting for input (a packet, the end, or
+    /// an error is already at hand). Output is flushed only when this is false, so a
+    /// stream is shown as it arrives without a write per packet. The default, false,
+    /// suits sources that cannot tell.
+    fn has_next_buffered(&mut self) -> bool {
+        false
+    }
 }
 
 /// Why a capture could not be read (further).

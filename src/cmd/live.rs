@@ -91,7 +91,7 @@ mod enabled {
         let mut tally = Tally::new();
         let mut conversations = ConversationTable::new();
         let result = {
-            let mut sink = renderer(&args.dissect, &mut out, true);
+            let mut sink = renderer(&args.dissect, &mut out, false);
             let mut tee = Tee {
                 tally: &mut tally,
                 conversations: &mut conversations,
@@ -178,6 +178,10 @@ mod enabled {
             self.tally.observe(event);
             self.conversations.observe(event);
             self.out.event(event)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.out.flush()
         }
 
         fn finish(&mut self) -> io::Result<()> {

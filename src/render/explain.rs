@@ -1165,6 +1165,10 @@ fn syn_options(raw: &[u8]) -> String {
 }
 
 impl<W: Write> EventSink for Explain<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Packet(p) => self.on_packet(p)?,

@@ -394,6 +394,10 @@ impl<W: Write> FlowGraph<W> {
 }
 
 impl<W: Write> EventSink for FlowGraph<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Packet(p) => self.packet(p)?,

@@ -422,6 +422,10 @@ fn write_text_body(s: &mut String, payload: &[u8]) {
 }
 
 impl<W: Write> EventSink for Follow<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         let conn = self.options.conn;
         match event {

@@ -278,6 +278,10 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> EventSink for JsonLines<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Frame(f) => self.frame(f),

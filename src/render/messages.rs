@@ -128,6 +128,10 @@ impl<W: Write> Messages<W> {
 }
 
 impl<W: Write> EventSink for Messages<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Message(m) => self.message(m),

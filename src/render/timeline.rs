@@ -130,6 +130,10 @@ impl<W: Write> Timeline<W> {
 }
 
 impl<W: Write> EventSink for Timeline<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Packet(p) => self.on_packet(p)?,

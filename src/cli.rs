@@ -55,7 +55,9 @@ pub struct DissectArgs {
     /// Print exactly Wireshark's Info text, without wsdissect's annotations.
     #[arg(long)]
     pub wireshark_compat: bool,
-    /// Most payload bytes kept per frame for display (the rest is still decoded).
+    /// Most payload bytes shown per frame and per message (-V, JSON Lines, the views); the
+    /// rest is still decoded, UTF-8-validated and inflated. The packet list without -V
+    /// shows no payloads and keeps none.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_payload: usize,
     /// Most bytes a compressed message may inflate to (permessage-deflate); beyond it the

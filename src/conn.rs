@@ -17,6 +17,7 @@ use crate::http::accept::{self, AcceptVerdict};
 use crate::http::body::BodySkipper;
 use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
 use crate::wire::{TcpFlags, TcpSegment};
+use crate::ws::decoder::{DEFAULT_MAX_RETAINED_PAYLOAD, Piece};
 use crate::ws::deflate::DEFAULT_MAX_INFLATED;
 use crate::ws::{
     DecodedFrame, DecoderLimits, FrameDecoder, FrameTimes, GapOutcome, Message, MessageAssembler,
@@ -33,8 +34,12 @@ pub struct ConnConfig {
     pub ws_ports: Vec<u16>,
     /// Out-of-order buffering caps.
     pub reassembly: ReassemblyLimits,
-    /// Payload retention cap per frame (also the cap per joined message).
+    /// Payload retention cap per frame (what [`Event::Frame`] can show; control frames
+    /// are kept whole whatever it says).
     pub decoder: DecoderLimits,
+    /// Payload retention cap per message (what [`Event::Message`] can show). Neither cap
+    /// limits what is checked: every payload byte is counted, inflated and validated.
+    pub max_message_payload: usize,
     /// Most bytes a compressed message may inflate to before inflation stops.
     pub max_inflated: u64,
     /// Largest HTTP head accepted.
@@ -48,9 +53,8 @@ impl Default for ConnConfig {
         ConnConfig {
             ws_ports: Vec::new(),
             reassembly: ReassemblyLimits::default(),
-            decoder: DecoderLimits {
-                max_retained_payload: 16 << 20,
-            },
+            decoder: DecoderLimits::default(),
+            max_message_payload: DEFAULT_MAX_RETAINED_PAYLOAD,
             max_inflated: DEFAULT_MAX_INFLATED,
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
@@ -539,7 +543,9 @@ impl Session {
                 match ws.decoder.gap(ctx.packet, len) {
                     GapOutcome::Absorbed => {
                         // A gap ending exactly at a frame's end completes that frame.
-                        self.with_decoder(side, ctx, |decoder, emit| decoder.flush(emit));
+                        self.with_decoder(side, ctx, |decoder, out| {
+                            decoder.flush(&mut |frame| out(Piece::Frame(frame)))
+                        });
                         self.anomaly(
                         ctx,
                         Some(side),
@@ -632,7 +638,9 @@ impl Session {
                     return;
                 }
                 App::WebSocket(_) => {
-                    self.with_decoder(side, ctx, |decoder, emit| decoder.feed(packet, bytes, emit));
+                    self.with_decoder(side, ctx, |decoder, out| {
+                        decoder.feed_pieces(packet, bytes, out)
+                    });
                     return;
                 }
             }
@@ -651,8 +659,9 @@ impl Session {
             }
         });
         let limits = MessageLimits {
-            max_retained: self.config.decoder.max_retained_payload,
+            max_retained: self.config.max_message_payload,
             max_inflated: self.config.max_inflated,
+            frame_retained: self.config.decoder.max_retained_payload,
         };
         App::WebSocket(Box::new(WsStream {
             decoder: FrameDecoder::new(self.config.decoder),
@@ -662,13 +671,14 @@ impl Session {
         }))
     }
 
-    /// Runs `f` on side `side`'s frame decoder, turning the frames it yields into frame
-    /// and message events and conformance findings, and counting them.
+    /// Runs `f` on side `side`'s frame decoder, handing the payload pieces it yields to
+    /// the message assembler and turning the frames into frame and message events and
+    /// conformance findings, and counting them.
     fn with_decoder(
         &mut self,
         side: SideIdx,
         ctx: &mut PacketCtx<'_>,
-        f: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(DecodedFrame<'_>)),
+        f: impl FnOnce(&mut FrameDecoder, &mut dyn FnMut(Piece<'_>)),
     ) {
         let dir = self.direction(side);
         let Session {
@@ -691,7 +701,18 @@ impl Session {
         } = &mut **ws;
         let mut frames = FrameCounter::default();
         let memo = *frame_start;
-        f(decoder, &mut |frame| {
+        f(decoder, &mut |piece| {
+            let frame = match piece {
+                Piece::Payload {
+                    header,
+                    offset,
+                    bytes,
+                } => {
+                    messages.payload(&header, offset, bytes);
+                    return;
+                }
+                Piece::Frame(frame) => frame,
+            };
             frames.record(&frame);
             emit_frame(id, dir, &frame, ctx);
             if *header_checked != Some(frame.stream_offset) {

@@ -39,12 +39,21 @@ fn main() -> ExitCode {
 }
 
 fn dissect_config(args: &DissectArgs) -> DissectConfig {
+    // The packet list without -V never shows a data payload: keeping none makes large
+    // frames cost no memory (control frames are still kept whole: their contents are
+    // interpreted). Every other output (-V, JSON Lines, the views) shows payloads.
+    // (The same choice as `renderer`.)
+    let packet_list = args.view.options(false).is_packet_list()
+        && args.format == Format::Timeline
+        && !args.verbose;
+    let shown = if packet_list { 0 } else { args.max_payload };
     DissectConfig {
         conn: ConnConfig {
             ws_ports: args.ws_ports.clone(),
             decoder: DecoderLimits {
-                max_retained_payload: args.max_payload,
+                max_retained_payload: shown,
             },
+            max_message_payload: shown,
             max_inflated: args.max_inflated,
             ..ConnConfig::default()
         },

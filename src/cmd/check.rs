@@ -21,6 +21,7 @@ use wsdissect::render::junit::{JunitReport, JunitSuite};
 use wsdissect::render::style::Style;
 use wsdissect::render::summary::{self, SummaryStyle};
 use wsdissect::render::views::output_width;
+use wsdissect::ws::DecoderLimits;
 
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
@@ -49,9 +50,16 @@ fn check_config(args: &CheckArgs) -> CheckConfig {
 }
 
 fn dissect_config(args: &CheckArgs) -> DissectConfig {
+    // Diagnostics show no payloads: none are kept (control frames still are, whole, for
+    // close codes and ping/pong pairing); every byte is still unmasked, counted, inflated
+    // and UTF-8-validated as it passes.
     DissectConfig {
         conn: ConnConfig {
             ws_ports: args.ws_ports.clone(),
+            decoder: DecoderLimits {
+                max_retained_payload: 0,
+            },
+            max_message_payload: 0,
             max_inflated: args.max_inflated,
             ..ConnConfig::default()
         },

@@ -3,35 +3,44 @@
 //!
 //! A data message is a Text or Binary frame followed by Continuation frames up to the one
 //! with FIN; control frames may come between the fragments and are messages of their own.
-//! The joined payload is kept up to a cap; lengths, UTF-8 validity and inflation cover
-//! the whole message whatever the cap.
+//! Payload bytes arrive as the frame decoder's pieces ([`MessageAssembler::payload`]),
+//! before the frame they belong to ([`MessageAssembler::push`]), so lengths, UTF-8
+//! validity and inflation cover every byte of the message whatever the frame decoder
+//! retains; the joined payload is kept only up to [`MessageLimits::max_retained`].
 
-use super::decoder::DecodedFrame;
+use super::decoder::{DEFAULT_MAX_RETAINED_PAYLOAD, DecodedFrame};
 use super::deflate::{DEFAULT_MAX_INFLATED, InflateError, Inflater};
+use super::frame::FrameHeader;
 use super::opcode::OpCode;
-use super::utf8::{self, Utf8Stream, Utf8Verdict};
+use super::utf8::{Utf8Stream, Utf8Verdict};
 use crate::flow::analysis::Direction;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
-/// Joined-payload capacity kept between messages; a larger buffer is shrunk back (only
-/// fragmented and compressed messages use the buffer).
+/// Joined-payload capacity kept between messages; a larger buffer is shrunk back.
 const BUFFER_KEEP: usize = 64 << 10;
 
 /// Resource limits of a [`MessageAssembler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageLimits {
-    /// Payload bytes kept per message (the rest is counted and validated, not kept).
+    /// Payload bytes kept per message for display (the rest is counted, validated and
+    /// inflated, not kept). 0 keeps none.
     pub max_retained: usize,
     /// Inflated bytes produced per compressed message before inflation stops.
     pub max_inflated: u64,
+    /// Payload bytes the frame decoder retains per data frame
+    /// ([`DecoderLimits::max_retained_payload`](super::DecoderLimits::max_retained_payload)):
+    /// when it covers `max_retained`, a message of one uncompressed frame borrows the
+    /// frame's payload instead of copying its pieces.
+    pub frame_retained: usize,
 }
 
 impl Default for MessageLimits {
     fn default() -> Self {
         MessageLimits {
-            max_retained: super::decoder::DEFAULT_MAX_RETAINED_PAYLOAD,
+            max_retained: DEFAULT_MAX_RETAINED_PAYLOAD,
             max_inflated: DEFAULT_MAX_INFLATED,
+            frame_retained: DEFAULT_MAX_RETAINED_PAYLOAD,
         }
     }
 }
@@ -46,7 +55,7 @@ pub struct FrameTimes {
 }
 
 /// A completed message, borrowed from the assembler (or from the frame) until the next
-/// [`MessageAssembler::push`].
+/// [`MessageAssembler::payload`] or [`MessageAssembler::push`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Message<'a> {
     /// Text, Binary, a control opcode, or a reserved one.
@@ -117,6 +126,7 @@ pub struct Pushed<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Open {
     opcode: OpCode,
+    /// Set when the first frame is pushed.
     first_packet: u64,
     first_time: f64,
     frames: u32,
@@ -124,6 +134,9 @@ struct Open {
     len: u64,
     rsv: u8,
     compressed: bool,
+    /// One uncompressed frame whose retained payload is the message's: pieces are not
+    /// copied.
+    borrow: bool,
     /// Every byte captured, nothing capped, inflation fine.
     complete: bool,
     /// Every byte of the (inflated) message went through the UTF-8 validator.
@@ -132,7 +145,30 @@ struct Open {
     limited: bool,
 }
 
+/// What the frame whose payload is arriving means to the message layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A frame of the open data message: its payload is joined, inflated, validated.
+    Data,
+    /// A control frame or reserved opcode: a message of its own, from the retained payload.
+    Single,
+    /// A Continuation frame with no message open.
+    Ignored,
+}
+
+/// The frame whose payload pieces are arriving.
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    role: Role,
+    /// Payload offset the next piece should start at.
+    next: u64,
+}
+
 /// Joins the frames of one direction into messages.
+///
+/// Feed it, in stream order, every [`Piece`](super::decoder::Piece) of
+/// [`FrameDecoder::feed_pieces`](super::FrameDecoder::feed_pieces): payload pieces to
+/// [`payload`](Self::payload), frames to [`push`](Self::push).
 #[derive(Debug)]
 pub struct MessageAssembler {
     limits: MessageLimits,
@@ -140,6 +176,10 @@ pub struct MessageAssembler {
     inflater: Option<Inflater>,
     context_lost_reported: bool,
     open: Option<Open>,
+    current: Option<Current>,
+    /// Findings of the current frame, reported when it is pushed.
+    fragmentation: Option<Fragmentation>,
+    inflate: Option<InflateProblem>,
     buf: Vec<u8>,
     utf8: Utf8Stream,
 }
@@ -153,17 +193,21 @@ impl MessageAssembler {
             inflater: deflate.map(Inflater::new),
             context_lost_reported: false,
             open: None,
+            current: None,
+            fragmentation: None,
+            inflate: None,
             buf: Vec::new(),
             utf8: Utf8Stream::new(),
         }
     }
 
-    /// Whether a fragmented data message is open (its first frame seen, not its last).
+    /// Whether a data message is open (its first frame's payload seen, not its last
+    /// frame).
     pub fn in_message(&self) -> bool {
         self.open.is_some()
     }
 
-    /// Frames of the open message, if one is open.
+    /// Frames of the open message pushed so far, if one is open.
     pub fn open_frames(&self) -> Option<u32> {
         self.open.map(|o| o.frames)
     }
@@ -173,23 +217,17 @@ impl MessageAssembler {
         self.inflater.is_some()
     }
 
-    /// Takes the next frame of the direction.
-    pub fn push<'a>(&'a mut self, frame: &DecodedFrame<'a>, times: FrameTimes) -> Pushed<'a> {
-        let h = &frame.header;
-        let mut pushed = Pushed {
-            fragmentation: None,
-            inflate: None,
-            message: None,
-        };
-        match h.opcode {
+    /// The message-level effect of a frame's start: opens, drops or ignores messages.
+    fn begin_frame(&mut self, h: &FrameHeader) -> Current {
+        let role = match h.opcode {
             OpCode::Continuation if self.open.is_none() => {
-                pushed.fragmentation = Some(Fragmentation::ContinuationWithoutMessage);
-                return pushed;
+                self.fragmentation = Some(Fragmentation::ContinuationWithoutMessage);
+                Role::Ignored
             }
-            OpCode::Continuation => {}
+            OpCode::Continuation => Role::Data,
             OpCode::Text | OpCode::Binary => {
                 if let Some(open) = self.open.take() {
-                    pushed.fragmentation = Some(Fragmentation::NewMessageWhileFragmented {
+                    self.fragmentation = Some(Fragmentation::NewMessageWhileFragmented {
                         dropped: open.opcode,
                         dropped_frames: open.frames,
                     });
@@ -200,61 +238,120 @@ impl MessageAssembler {
                     }
                 }
                 let compressed = h.rsv1() && self.inflater.is_some();
-                if h.fin && !compressed {
-                    // A whole uncompressed message in one frame: no copy.
-                    let utf8 = (h.opcode == OpCode::Text && frame.payload_complete)
-                        .then(|| utf8::validate(frame.payload));
-                    pushed.message = Some(Message {
-                        opcode: h.opcode,
-                        len: h.payload_len,
-                        frames: 1,
-                        first_packet: frame.first_packet,
-                        last_packet: frame.last_packet,
-                        first_time: times.start,
-                        payload: frame.payload,
-                        payload_complete: frame.payload_complete,
-                        compressed: false,
-                        wire_len: h.payload_len,
-                        rsv: h.rsv,
-                        utf8,
-                    });
-                    return pushed;
-                }
-                self.buf.clear();
-                if self.buf.capacity() > BUFFER_KEEP {
-                    self.buf.shrink_to(BUFFER_KEEP);
+                let borrow = h.fin && !compressed && {
+                    let l = self.limits;
+                    l.frame_retained >= l.max_retained
+                };
+                if !borrow {
+                    self.buf.clear();
+                    if self.buf.capacity() > BUFFER_KEEP {
+                        self.buf.shrink_to(BUFFER_KEEP);
+                    }
                 }
                 self.utf8.reset();
                 let mut open = Open {
                     opcode: h.opcode,
-                    first_packet: frame.first_packet,
-                    first_time: times.start,
+                    first_packet: 0,
+                    first_time: 0.0,
                     frames: 0,
                     wire_len: 0,
                     len: 0,
                     rsv: h.rsv,
                     compressed,
+                    borrow,
                     complete: true,
                     utf8_checked: true,
                     limited: false,
                 };
-                if compressed && let Some(inf) = &mut self.inflater {
-                    match inf.begin_message() {
-                        Ok(()) => {}
-                        Err(_) => {
-                            open.complete = false;
-                            open.utf8_checked = false;
-                            if !self.context_lost_reported {
-                                self.context_lost_reported = true;
-                                pushed.inflate = Some(InflateProblem::ContextLost);
-                            }
-                        }
+                if compressed
+                    && let Some(inf) = &mut self.inflater
+                    && inf.begin_message().is_err()
+                {
+                    open.complete = false;
+                    open.utf8_checked = false;
+                    if !self.context_lost_reported {
+                        self.context_lost_reported = true;
+                        self.inflate = Some(InflateProblem::ContextLost);
                     }
                 }
                 self.open = Some(open);
+                Role::Data
             }
             // Control frames and reserved opcodes: one-frame messages, whatever FIN says.
-            _ => {
+            _ => Role::Single,
+        };
+        Current { role, next: 0 }
+    }
+
+    /// Takes the next captured payload bytes of the current frame (with header `header`),
+    /// unmasked, starting `offset` bytes into its payload: counted, kept up to the cap,
+    /// inflated and UTF-8-validated as the message requires. A jump in offsets means bytes
+    /// were lost: the message is then incomplete and no longer validated or inflated.
+    pub fn payload(&mut self, header: &FrameHeader, offset: u64, bytes: &[u8]) {
+        let current = match self.current {
+            Some(c) => c,
+            None => self.begin_frame(header),
+        };
+        self.current = Some(Current {
+            next: offset.saturating_add(bytes.len() as u64),
+            ..current
+        });
+        if current.role != Role::Data {
+            return;
+        }
+        let MessageAssembler {
+            limits,
+            inflater,
+            open,
+            inflate,
+            buf,
+            utf8,
+            ..
+        } = self;
+        let Some(msg) = open else { return };
+        if offset != current.next {
+            lose_bytes(msg, inflater);
+        }
+        let is_text = msg.opcode == OpCode::Text;
+        if msg.compressed {
+            if let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) {
+                let was_limited = msg.limited;
+                let mut sink =
+                    |chunk: &[u8]| keep_inflated(msg, buf, utf8, *limits, is_text, chunk);
+                let result = inf.feed(bytes, &mut sink);
+                note_inflate(msg, inflate, result, was_limited, limits.max_inflated);
+            }
+            return;
+        }
+        if !msg.borrow {
+            let room = limits.max_retained.saturating_sub(buf.len());
+            let keep = room.min(bytes.len());
+            if keep < bytes.len() {
+                msg.complete = false;
+            }
+            buf.extend_from_slice(bytes.get(..keep).unwrap_or_default());
+        }
+        if is_text && msg.utf8_checked {
+            utf8.feed(bytes);
+        }
+    }
+
+    /// Takes the next frame of the direction, after all of its payload went through
+    /// [`payload`](Self::payload); returns what it completed or broke.
+    pub fn push<'a>(&'a mut self, frame: &DecodedFrame<'a>, times: FrameTimes) -> Pushed<'a> {
+        let h = &frame.header;
+        let current = match self.current.take() {
+            Some(c) => c,
+            None => self.begin_frame(h),
+        };
+        let mut pushed = Pushed {
+            fragmentation: self.fragmentation.take(),
+            inflate: self.inflate.take(),
+            message: None,
+        };
+        match current.role {
+            Role::Ignored => return pushed,
+            Role::Single => {
                 pushed.message = Some(Message {
                     opcode: h.opcode,
                     len: h.payload_len,
@@ -271,6 +368,7 @@ impl MessageAssembler {
                 });
                 return pushed;
             }
+            Role::Data => {}
         }
 
         // A frame of the open data message.
@@ -283,52 +381,48 @@ impl MessageAssembler {
             ..
         } = self;
         let Some(msg) = open else { return pushed };
+        if msg.frames == 0 {
+            msg.first_packet = frame.first_packet;
+            msg.first_time = times.start;
+        }
         msg.frames = msg.frames.saturating_add(1);
         msg.wire_len = msg.wire_len.saturating_add(h.payload_len);
         let is_text = msg.opcode == OpCode::Text;
-        if !frame.payload_complete {
-            msg.complete = false;
-            msg.utf8_checked = false;
-            if msg.compressed
-                && let Some(inf) = inflater.as_mut()
-            {
-                // Inflating around missing bytes would only produce garbage.
-                inf.abandon_message();
-            }
+        if frame.gap_bytes > 0 || current.next < frame.header.payload_len {
+            lose_bytes(msg, inflater);
         }
         if msg.compressed {
-            if let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) {
+            if h.fin
+                && let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped())
+            {
+                let was_limited = msg.limited;
                 let mut sink =
                     |chunk: &[u8]| keep_inflated(msg, buf, utf8, *limits, is_text, chunk);
-                let mut result = inf.feed(frame.payload, &mut sink);
-                if h.fin && result.is_ok() {
-                    result = inf.end_message(&mut sink);
-                }
-                if let Err(e) = result {
-                    msg.complete = false;
-                    msg.utf8_checked = false;
-                    pushed.inflate = Some(InflateProblem::Failed(e));
-                } else if msg.limited {
-                    pushed.inflate = Some(InflateProblem::Limit(limits.max_inflated));
-                }
+                let result = inf.end_message(&mut sink);
+                note_inflate(
+                    msg,
+                    &mut pushed.inflate,
+                    result,
+                    was_limited,
+                    limits.max_inflated,
+                );
             }
         } else {
             msg.len = msg.len.saturating_add(h.payload_len);
-            let room = limits.max_retained.saturating_sub(buf.len());
-            let keep = room.min(frame.payload.len());
-            if keep < frame.payload.len() {
-                msg.complete = false;
-            }
-            buf.extend_from_slice(frame.payload.get(..keep).unwrap_or_default());
-            if is_text && msg.utf8_checked {
-                utf8.feed(frame.payload);
-            }
         }
         if !h.fin {
             return pushed;
         }
         let msg = *msg;
         *open = None;
+        let (payload, complete) = if msg.borrow {
+            let keep = frame.payload.len().min(limits.max_retained);
+            let payload = frame.payload.get(..keep).unwrap_or_default();
+            let whole = frame.payload_complete && keep == frame.payload.len();
+            (payload, msg.complete && whole)
+        } else {
+            (&buf[..], msg.complete)
+        };
         pushed.message = Some(Message {
             opcode: msg.opcode,
             len: msg.len,
@@ -336,14 +430,43 @@ impl MessageAssembler {
             first_packet: msg.first_packet,
             last_packet: frame.last_packet,
             first_time: msg.first_time,
-            payload: buf,
-            payload_complete: msg.complete,
+            payload,
+            payload_complete: complete,
             compressed: msg.compressed,
             wire_len: msg.wire_len,
             rsv: msg.rsv,
             utf8: (is_text && msg.utf8_checked).then(|| utf8.finish()),
         });
         pushed
+    }
+}
+
+/// Bytes of the open message were lost: it is incomplete, and neither validated nor
+/// inflated further (inflating around missing bytes would only produce garbage).
+fn lose_bytes(msg: &mut Open, inflater: &mut Option<Inflater>) {
+    msg.complete = false;
+    msg.utf8_checked = false;
+    if msg.compressed
+        && let Some(inf) = inflater.as_mut()
+    {
+        inf.abandon_message();
+    }
+}
+
+/// Records the outcome of inflating: a failure, or the limit reached just now.
+fn note_inflate(
+    msg: &mut Open,
+    problem: &mut Option<InflateProblem>,
+    result: Result<(), InflateError>,
+    was_limited: bool,
+    max_inflated: u64,
+) {
+    if let Err(e) = result {
+        msg.complete = false;
+        msg.utf8_checked = false;
+        *problem = Some(InflateProblem::Failed(e));
+    } else if msg.limited && !was_limited {
+        *problem = Some(InflateProblem::Limit(max_inflated));
     }
 }
 
@@ -526,9 +649,12 @@ mod tests {
         let mut head = vec![b0];
         if payload.len() < 126 {
             head.push(payload.len() as u8);
-        } else {
+        } else if payload.len() <= 0xFFFF {
             head.push(126);
             head.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        } else {
+            head.push(127);
+            head.extend_from_slice(&(payload.len() as u64).to_be_bytes());
         }
         DecodedFrame {
             header: FrameHeader::parse(&head).unwrap(),
@@ -550,13 +676,42 @@ mod tests {
     }
 
     fn run(asm: &mut MessageAssembler, frames: &[DecodedFrame<'_>]) -> Run {
+        run_pieces(asm, frames, usize::MAX, usize::MAX)
+    }
+
+    /// Feeds each frame's payload as pieces of `piece` bytes, then the frame as a decoder
+    /// retaining `frame_cap` bytes of a data frame's payload would emit it.
+    fn run_pieces(
+        asm: &mut MessageAssembler,
+        frames: &[DecodedFrame<'_>],
+        piece: usize,
+        frame_cap: usize,
+    ) -> Run {
         let mut r = Run::default();
         for (i, f) in frames.iter().enumerate() {
             let t = FrameTimes {
                 start: i as f64,
                 end: i as f64,
             };
-            let p = asm.push(f, t);
+            let mut offset = 0;
+            for p in f.payload.chunks(piece.max(1)) {
+                asm.payload(&f.header, offset, p);
+                offset += p.len() as u64;
+            }
+            let cap = if f.header.opcode.is_control() {
+                frame_cap.max(MAX_CONTROL_PAYLOAD)
+            } else {
+                frame_cap
+            };
+            let keep = f.payload.len().min(cap);
+            let truncated = keep < f.payload.len();
+            let g = DecodedFrame {
+                payload: &f.payload[..keep],
+                truncated,
+                payload_complete: f.payload_complete && !truncated,
+                ..*f
+            };
+            let p = asm.push(&g, t);
             r.frag.extend(p.fragmentation);
             r.inflate.extend(p.inflate);
             if let Some(m) = &p.message {
@@ -657,6 +812,7 @@ mod tests {
         let limits = MessageLimits {
             max_retained: 4,
             max_inflated: DEFAULT_MAX_INFLATED,
+            frame_retained: DEFAULT_MAX_RETAINED_PAYLOAD,
         };
         let mut asm = MessageAssembler::new(limits, None);
         let r = run(
@@ -765,6 +921,7 @@ mod tests {
         let limits = MessageLimits {
             max_retained: 1000,
             max_inflated: 100_000,
+            frame_retained: 0,
         };
         let mut asm = MessageAssembler::new(limits, Some(false));
         let r = run(&mut asm, &[frame(0xc1, &data, 1)]);
@@ -778,12 +935,111 @@ mod tests {
         let limits = MessageLimits {
             max_retained: 1000,
             max_inflated: 1 << 20,
+            frame_retained: 0,
         };
-        let mut asm = MessageAssembler::new(limits, Some(false));
-        let r = run(&mut asm, &[frame(0xc1, &data, 1)]);
-        assert!(r.inflate.is_empty());
-        assert_eq!(r.messages[0].len, 200_000);
-        assert_eq!(r.messages[0].utf8, Some(Utf8Verdict::Valid));
+        for piece in [1, 100, data.len()] {
+            let mut asm = MessageAssembler::new(limits, Some(false));
+            let r = run_pieces(&mut asm, &[frame(0xc1, &data, 1)], piece, 0);
+            assert!(r.inflate.is_empty());
+            assert_eq!(r.messages[0].len, 200_000);
+            assert_eq!(r.messages[0].payload, vec![b'a'; 1000]);
+            assert_eq!(r.messages[0].utf8, Some(Utf8Verdict::Valid));
+        }
+    }
+
+    #[test]
+    fn pieces_and_frame_caps_change_nothing() {
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let again = [0xf2, 0x00, 0x11, 0x00, 0x00];
+        let text = "h€llo wörld".as_bytes();
+        let big: Vec<u8> = (0..70_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let frames = [
+            frame(0x01, b"Hel", 1),
+            frame(0x89, b"Hello", 2),
+            frame(0x80, b"lo", 3),
+            frame(0xc1, &hello, 4),
+            frame(0x41, &hello[..3], 5),
+            frame(0x8a, b"", 6),
+            frame(0x80, &hello[3..], 7),
+            frame(0xc1, &again, 8),
+            frame(0x01, &text[..2], 9),
+            frame(0x80, &text[2..], 10),
+            frame(0x81, &big, 11),
+            frame(0x02, &big, 12),
+            frame(0x81, b"ab\xff", 13),
+            frame(0x80, b"orphan", 14),
+            frame(0x82, b"", 15),
+        ];
+        let mut asm = MessageAssembler::new(MessageLimits::default(), Some(false));
+        let want = run(&mut asm, &frames);
+        assert_eq!(want.messages.len(), 10);
+        assert_eq!(want.frag.len(), 2);
+        for piece in [1, 2, 7, 1448, usize::MAX] {
+            for frame_cap in [0, 3, 100_000] {
+                let limits = MessageLimits {
+                    frame_retained: frame_cap,
+                    ..MessageLimits::default()
+                };
+                let mut asm = MessageAssembler::new(limits, Some(false));
+                let got = run_pieces(&mut asm, &frames, piece, frame_cap);
+                assert_eq!(got.messages, want.messages, "piece {piece} cap {frame_cap}");
+                assert_eq!(got.frag, want.frag);
+                assert_eq!(got.inflate, want.inflate);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_beyond_every_cap_is_found() {
+        let mut text = vec![b'a'; 100_000];
+        text[90_000] = 0xff;
+        for (max_retained, frame_retained) in [(1024, 0), (1024, 1024), (0, 0)] {
+            let limits = MessageLimits {
+                max_retained,
+                max_inflated: DEFAULT_MAX_INFLATED,
+                frame_retained,
+            };
+            // One frame, and the same text in two fragments.
+            let frames = [frame(0x81, &text, 1)];
+            let fragments = [
+                frame(0x01, &text[..50_000], 1),
+                frame(0x80, &text[50_000..], 2),
+            ];
+            for frames in [&frames[..], &fragments[..]] {
+                let mut asm = MessageAssembler::new(limits, None);
+                let r = run_pieces(&mut asm, frames, 1448, frame_retained);
+                let m = &r.messages[0];
+                assert_eq!(m.utf8, Some(Utf8Verdict::Invalid { offset: 90_000 }));
+                assert_eq!(m.len, 100_000);
+                assert_eq!(m.payload, &text[..max_retained]);
+                assert!(!m.complete);
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_lost_between_pieces_stop_inflation() {
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let mut asm = MessageAssembler::new(MessageLimits::default(), Some(false));
+        let mut f = frame(0xc1, &hello, 1);
+        asm.payload(&f.header, 0, &hello[..2]);
+        asm.payload(&f.header, 4, &hello[4..]);
+        f.payload = &hello[..2];
+        f.payload_complete = false;
+        f.gap_bytes = 2;
+        let p = asm.push(
+            &f,
+            FrameTimes {
+                start: 0.0,
+                end: 0.0,
+            },
+        );
+        let m = p.message.unwrap();
+        assert!(!m.payload_complete && m.utf8.is_none());
+        // With context takeover, the next compressed message cannot be inflated.
+        let r = run(&mut asm, &[frame(0xc1, &hello, 2), frame(0xc1, &hello, 3)]);
+        assert_eq!(r.inflate, vec![InflateProblem::ContextLost]);
+        assert!(r.messages.iter().all(|m| !m.complete && m.utf8.is_none()));
     }
 
     #[test]

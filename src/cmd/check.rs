@@ -15,7 +15,7 @@ use wsdissect::check::{
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
-use wsdissect::render::conversations::ConversationTable;
+use wsdissect::render::conversations::{ConversationTable, SUMMARY_ROWS};
 use wsdissect::render::diagnostic;
 use wsdissect::render::junit::{JunitReport, JunitSuite};
 use wsdissect::render::style::Style;
@@ -304,7 +304,11 @@ fn check_file(
                 let terminal = style.table;
                 let table_style = Style::new(terminal && std::env::var_os("NO_COLOR").is_none());
                 let table_width = output_width(terminal);
-                out.write_all(conversations.render(table_style, table_width).as_bytes())?;
+                out.write_all(
+                    conversations
+                        .render_summary(table_style, table_width, SUMMARY_ROWS)
+                        .as_bytes(),
+                )?;
             }
         }
         (CheckFormat::Jsonl, _) => {

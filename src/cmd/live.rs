@@ -34,7 +34,7 @@ mod enabled {
     use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
     use wsdissect::dissect::Dissector;
     use wsdissect::event::{Event, EventSink};
-    use wsdissect::render::conversations::ConversationTable;
+    use wsdissect::render::conversations::{ConversationTable, SUMMARY_ROWS};
     use wsdissect::render::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
     use wsdissect::render::style::Style;
     use wsdissect::render::views::output_width;
@@ -159,7 +159,7 @@ mod enabled {
             let _ = writeln!(err);
             let _ = err.write_all(
                 conversations
-                    .render(style, output_width(terminal))
+                    .render_summary(style, output_width(terminal), SUMMARY_ROWS)
                     .as_bytes(),
             );
         }

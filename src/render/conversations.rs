@@ -28,7 +28,10 @@ use std::net::SocketAddr;
 /// try to upgrade (oldest forgotten first).
 const MAX_UNKNOWN_CONNECTIONS: usize = 65_536;
 /// Most rows kept (oldest dropped first, and counted).
-const MAX_ROWS: usize = 100_000;
+const MAX_ROWS: usize = 10_000;
+
+/// Rows of the table shown at the end of `check` and `live` (the latest connections).
+pub const SUMMARY_ROWS: usize = 20;
 /// Longest path, subprotocol or extension list shown.
 const MAX_TEXT: usize = 60;
 
@@ -336,11 +339,31 @@ impl ConversationTable {
         self.finish_text(out)
     }
 
+    /// The table as an end summary (`check`, `live`): at most `max_rows` rows, the latest
+    /// connections, with a line saying how many more there were.
+    pub fn render_summary(&self, style: Style, width: Option<usize>, max_rows: usize) -> String {
+        if self.rows.len() <= max_rows {
+            return self.render(style, width);
+        }
+        let hidden = (self.rows.len() - max_rows) as u64;
+        let shown = ConversationTable {
+            rows: self
+                .rows
+                .iter()
+                .skip(self.rows.len() - max_rows)
+                .map(|(conn, row)| (*conn, row.clone()))
+                .collect(),
+            first_seen: BTreeMap::new(),
+            dropped_rows: self.dropped_rows + hidden,
+        };
+        shown.render(style, width)
+    }
+
     /// Appends the note about dropped rows.
     fn finish_text(&self, mut out: String) -> String {
         if self.dropped_rows > 0 {
             out.push_str(&format!(
-                "({} earlier connections not shown: too many rows)\n",
+                "({} earlier connections not shown)\n",
                 self.dropped_rows
             ));
         }

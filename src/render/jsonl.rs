@@ -71,6 +71,20 @@ impl<'a> Obj<'a> {
         self.buf.extend_from_slice(b"null");
     }
 
+    /// `payload_b64`, and `text` for a complete Text payload that is valid UTF-8.
+    fn payload(&mut self, opcode: crate::ws::OpCode, payload: &[u8], complete: bool) {
+        self.key("payload_b64");
+        self.buf.push(b'"');
+        push_base64(self.buf, payload);
+        self.buf.push(b'"');
+        if opcode == crate::ws::OpCode::Text
+            && complete
+            && let Ok(text) = std::str::from_utf8(payload)
+        {
+            self.str("text", text);
+        }
+    }
+
     fn finish(self) {
         self.buf.extend_from_slice(b"}\n");
     }
@@ -133,16 +147,7 @@ impl<W: Write> JsonLines<W> {
         }
         o.num("payload_len", h.payload_len);
         o.bool("payload_complete", f.payload_complete);
-        o.key("payload_b64");
-        o.buf.push(b'"');
-        push_base64(o.buf, f.payload);
-        o.buf.push(b'"');
-        if h.opcode == crate::ws::OpCode::Text
-            && f.payload_complete
-            && let Ok(text) = std::str::from_utf8(f.payload)
-        {
-            o.str("text", text);
-        }
+        o.payload(h.opcode, f.payload, f.payload_complete);
         o.opt_num("close_code", f.close_code.map(|c| c.code()));
         o.opt_str("close_name", f.close_code.map(|c| c.name()));
         if h.opcode == crate::ws::OpCode::Close && f.payload.len() >= 2 {
@@ -170,16 +175,7 @@ impl<W: Write> JsonLines<W> {
         o.bool("compressed", m.compressed);
         o.num("wire_len", m.wire_len);
         o.bool("payload_complete", m.payload_complete);
-        o.key("payload_b64");
-        o.buf.push(b'"');
-        push_base64(o.buf, m.payload);
-        o.buf.push(b'"');
-        if m.opcode == crate::ws::OpCode::Text
-            && m.payload_complete
-            && let Ok(text) = std::str::from_utf8(m.payload)
-        {
-            o.str("text", text);
-        }
+        o.payload(m.opcode, m.payload, m.payload_complete);
         o.finish();
     }
 

@@ -408,3 +408,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// `read FILE [extra]`: the packet-list lines (diagnostic lines, indented, left out).
+pub fn packet_lines(path: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["read", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args, None);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("    "))
+        .map(str::to_string)
+        .collect()
+}

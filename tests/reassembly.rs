@@ -7,19 +7,6 @@ mod common;
 
 use common::*;
 
-fn timeline(path: &std::path::Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["read", path.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let out = run(&args, None);
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("    "))
-        .map(str::to_string)
-        .collect()
-}
-
 fn info(line: &str) -> &str {
     line.split('\t').nth(6).unwrap()
 }
@@ -48,7 +35,7 @@ fn out_of_order_and_retransmitted_segments() {
     assert_eq!(frames[0]["packet"], 8);
     assert_eq!(frames[0]["first_packet"], 6);
     assert_eq!(frames[0]["text"], "abcdefghijklmnopqrstuvwxyz0123");
-    let lines = timeline(&path, &["--wireshark-compat"]);
+    let lines = packet_lines(&path, &["--wireshark-compat"]);
     assert!(info(&lines[5]).ends_with("[TCP segment of a reassembled PDU]"));
     assert!(info(&lines[6]).starts_with("[TCP Previous segment not captured] "));
     assert!(info(&lines[6]).ends_with("[TCP segment of a reassembled PDU]"));
@@ -82,7 +69,7 @@ fn response_and_first_frame_in_one_segment() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0]["packet"], 5);
     assert_eq!(frames[0]["text"], "hi");
-    let lines = timeline(&path, &["--wireshark-compat"]);
+    let lines = packet_lines(&path, &["--wireshark-compat"]);
     assert_eq!(
         info(&lines[4]),
         "HTTP/1.1 101 Switching Protocols WebSocket Text [FIN] "
@@ -110,7 +97,7 @@ fn request_head_split_over_segments() {
     let frames = of_type(&records, "frame");
     assert_eq!(frames[0]["packet"], 8);
     assert_eq!(frames[0]["payload_b64"], "AAEC");
-    let lines = timeline(&path, &[]);
+    let lines = packet_lines(&path, &[]);
     assert!(info(&lines[3]).ends_with("[TCP segment of a reassembled PDU]"));
     assert!(info(&lines[4]).ends_with("[TCP segment of a reassembled PDU]"));
     assert_eq!(info(&lines[5]), "GET /chat HTTP/1.1 ");

@@ -16,17 +16,9 @@ fn seed_lines() -> Vec<String> {
 }
 
 fn packet_list(extra: &[&str]) -> Vec<String> {
-    let path = sample("seed000.pcap");
-    let mut args = vec!["read", path.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let out = run(&args, None);
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("    "))
+    packet_lines(&sample("seed000.pcap"), extra)
+        .into_iter()
         .skip(88)
-        .map(str::to_string)
         .collect()
 }
 

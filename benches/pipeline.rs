@@ -13,7 +13,7 @@ use wsdissect::capture::PacketSource;
 use wsdissect::capture::file::FileSource;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
-use wsdissect::render::{JsonLines, Timeline, TimelineOptions};
+use wsdissect::output::{JsonLines, Timeline, TimelineOptions};
 
 /// Counts frames; renders nothing.
 #[derive(Default)]

@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use wsdissect::render::style::{ColorChoice, Style};
-use wsdissect::render::views::{View, ViewOptions, output_width};
+use wsdissect::term::style::{ColorChoice, Style};
+use wsdissect::views::{View, ViewOptions, output_width};
 
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
 /// check, frame decoding, and a Wireshark-style packet list.

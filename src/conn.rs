@@ -2,10 +2,9 @@
 //!
 //! A [`Connection`] owns both directions' reassemblers and application-layer state and
 //! turns reassembled bytes into events: HTTP heads, frames, messages, ping round trips,
-//! and the RFC 6455/7692 findings of its [`conform::Checker`]. It never prints; it calls
+//! and the RFC 6455/7692 findings of its [`rules::Checker`]. It never prints; it calls
 //! an [`EventSink`].
 
-use crate::conform::{self, Checker, EndState, Finding, FrameRules, Kind};
 use crate::event::{
     Anomaly, ConnId, ConnectionSummary, Endpoints, Event, EventSink, FrameEvent, Handshake,
     HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent, PingPongEvent, TcpEnd,
@@ -16,6 +15,7 @@ use crate::flow::reassembly::{Delivery, Reassembler, ReassemblyLimits};
 use crate::http::accept::{self, AcceptVerdict};
 use crate::http::body::BodySkipper;
 use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
+use crate::rules::{self, Checker, EndState, Finding, FrameRules, Kind};
 use crate::wire::{TcpFlags, TcpSegment};
 use crate::ws::decoder::{DEFAULT_MAX_RETAINED_PAYLOAD, Piece};
 use crate::ws::deflate::DEFAULT_MAX_INFLATED;
@@ -429,7 +429,7 @@ impl Connection {
                     self.session.id,
                     ctx,
                     Finding {
-                        kind: conform::TRUNCATED_FRAME,
+                        kind: rules::TRUNCATED_FRAME,
                         dir: Some(dir),
                         message,
                     },
@@ -549,14 +549,14 @@ impl Session {
                         self.anomaly(
                         ctx,
                         Some(side),
-                        conform::TCP_GAP,
+                        rules::TCP_GAP,
                         format!("{len} bytes {} not captured, inside a frame's payload: that frame is incomplete, decoding continues after it", dir.short()),
                     );
                     }
                     GapOutcome::Desynchronized => self.anomaly(
                         ctx,
                         Some(side),
-                        conform::TCP_GAP,
+                        rules::TCP_GAP,
                         format!("{len} bytes {} not captured where a frame header was due: the rest of this direction cannot be decoded safely", dir.short()),
                     ),
                 }
@@ -570,7 +570,7 @@ impl Session {
                 self.anomaly(
                     ctx,
                     Some(side),
-                    conform::TCP_GAP,
+                    rules::TCP_GAP,
                     format!(
                         "{len} bytes {} not captured inside HTTP data: the rest of this direction is not decoded",
                         dir.short()
@@ -606,7 +606,7 @@ impl Session {
                         self.anomaly(
                             ctx,
                             Some(side),
-                            conform::HTTP_HEAD_TOO_LARGE,
+                            rules::HTTP_HEAD_TOO_LARGE,
                             format!("HTTP head longer than {max} bytes: not decoded further"),
                         );
                     }
@@ -823,7 +823,7 @@ impl Session {
                 self.anomaly(
                     ctx,
                     Some(side),
-                    conform::HTTP_MALFORMED,
+                    rules::HTTP_MALFORMED,
                     format!("unparsable HTTP {what} head: {e}"),
                 );
             }
@@ -928,7 +928,7 @@ impl Session {
                     self.anomaly(
                         ctx,
                         Some(side),
-                        conform::UNREQUESTED_101,
+                        rules::UNREQUESTED_101,
                         "101 Switching Protocols to websocket without a WebSocket upgrade request"
                             .to_string(),
                     );
@@ -1001,7 +1001,7 @@ impl Session {
             self.anomaly(
                 ctx,
                 Some(side),
-                conform::UPGRADE_REFUSED,
+                rules::UPGRADE_REFUSED,
                 format!(
                     "server answered the upgrade request with {} {}",
                     response.status, response.reason

@@ -10,12 +10,14 @@
 pub mod app;
 pub mod capture;
 pub mod check;
-pub mod conform;
 pub mod conn;
 pub mod dissect;
 pub mod event;
 pub mod flow;
 pub mod http;
-pub mod render;
+pub mod output;
+pub mod rules;
+pub mod term;
+pub mod views;
 pub mod wire;
 pub mod ws;

@@ -13,7 +13,9 @@ use wsdissect::capture::{self, PacketSource};
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::EventSink;
-use wsdissect::render::{JsonLines, Timeline, TimelineOptions, progress, views};
+use wsdissect::output::{JsonLines, Timeline, TimelineOptions};
+use wsdissect::term::progress;
+use wsdissect::views;
 use wsdissect::ws::DecoderLimits;
 
 const EXIT_OK: u8 = 0;

@@ -487,7 +487,7 @@ fn golden(name: &str) -> String {
 //   tshark's list; 15 frames, 8 c2s + 7 s2c, Close 1000 twice = the manifest's frames.
 // - Data messages: basic.pcap 6 (its manifest: 3 c2s incl. one fragmented, 3 s2c incl.
 //   one fragmented), bad-accept.pcap 3 (text, text, binary).
-// - The accept-mismatch message starts with the rule's text (src/conform.rs) and ends
+// - The accept-mismatch message starts with the rule's text (src/rules/mod.rs) and ends
 //   with both values.
 // - Each file's summary ends with its conversations row: bad-accept frames 2/3, payload
 //   bytes 26/34 and close 1002 by the client as in its manifest; basic.pcap 8/7 frames,

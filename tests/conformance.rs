@@ -13,10 +13,10 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use wsdissect::capture::file::FileSource;
-use wsdissect::conform;
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink, PingPongEvent, Severity};
+use wsdissect::rules;
 
 // ----------------------------------------------------------------------------------
 // Running the dissector and keeping what it reports.
@@ -690,7 +690,7 @@ fn every_kind_fires_where_its_rule_is_broken() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    let all: BTreeSet<&str> = conform::KINDS.iter().map(|k| k.0).collect();
+    let all: BTreeSet<&str> = rules::KINDS.iter().map(|k| k.0).collect();
     let missing: Vec<_> = all.difference(&covered).collect();
     assert!(missing.is_empty(), "kinds without a capture: {missing:?}");
 }

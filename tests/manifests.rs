@@ -164,11 +164,11 @@ fn messages_equal_what_the_applications_sent() {
     );
 }
 
-/// README documents every anomaly kind with its severity (the list in src/conform.rs).
+/// README documents every anomaly kind with its severity (the list in src/rules/mod.rs).
 #[test]
 fn readme_documents_every_anomaly_kind() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for (kind, severity, _) in wsdissect::conform::KINDS {
+    for (kind, severity, _) in wsdissect::rules::KINDS {
         let row = format!("| `{kind}` | {} |", severity.as_str());
         assert!(readme.contains(&row), "README lacks {row}");
     }

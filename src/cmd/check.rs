@@ -9,18 +9,18 @@ use std::path::Path;
 use std::process::ExitCode;
 use wsdissect::app;
 use wsdissect::capture::{self, STDIN_PATH};
+use wsdissect::check::report::diagnostic;
+use wsdissect::check::report::junit::{JunitReport, JunitSuite};
+use wsdissect::check::report::summary::{self, SummaryStyle};
 use wsdissect::check::{
     AllowedCloseCodes, CheckConfig, Diagnostic, Expectations, FileCheck, FileSummary, Totals,
 };
 use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
-use wsdissect::render::conversations::{ConversationTable, SUMMARY_ROWS};
-use wsdissect::render::diagnostic;
-use wsdissect::render::junit::{JunitReport, JunitSuite};
-use wsdissect::render::style::Style;
-use wsdissect::render::summary::{self, SummaryStyle};
-use wsdissect::render::views::output_width;
+use wsdissect::term::style::Style;
+use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
+use wsdissect::views::output_width;
 use wsdissect::ws::DecoderLimits;
 
 const EXIT_OK: u8 = 0;

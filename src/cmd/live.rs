@@ -34,10 +34,10 @@ mod enabled {
     use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
     use wsdissect::dissect::Dissector;
     use wsdissect::event::{Event, EventSink};
-    use wsdissect::render::conversations::{ConversationTable, SUMMARY_ROWS};
-    use wsdissect::render::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
-    use wsdissect::render::style::Style;
-    use wsdissect::render::views::output_width;
+    use wsdissect::output::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
+    use wsdissect::term::style::Style;
+    use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
+    use wsdissect::views::output_width;
 
     /// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
     const EXIT_INTERRUPTED: i32 = 130;

@@ -5,11 +5,11 @@
 //! [`PacketRecord`](crate::event::PacketRecord); [`InfoBuilder`] collects their text and
 //! combines it with the TCP summary when the record comes.
 
-use super::escape;
 use super::tcpinfo;
 use crate::event::{FrameEvent, HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, PacketBody};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{BodyLength, Request, Response};
+use crate::term::escape;
 use crate::ws::OpCode;
 use std::fmt::Write as _;
 

@@ -1,8 +1,8 @@
 //! The Info text Wireshark shows for a TCP segment.
 
-use super::escape::push_u64_str;
 use crate::event::TcpRecord;
 use crate::flow::analysis::AnalysisFlags;
+use crate::term::escape::push_u64_str;
 use crate::wire::tcp::{self, TcpFlags, TcpOption};
 use std::fmt::Write;
 

@@ -2,8 +2,8 @@
 //! table when the caller says the output is a terminal, plain aligned columns otherwise),
 //! the JSON Lines `summary` record, and the closing line over several files.
 
+use crate::check::report::diagnostic::{display_file, push_json_string, push_key, push_opt_num};
 use crate::check::{FileSummary, Totals, plural};
-use crate::render::diagnostic::{display_file, push_json_string, push_key, push_opt_num};
 use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use std::fmt::Write as _;
 use std::io::{self, Write};

@@ -8,10 +8,7 @@
 //! Connections that never try to upgrade, and packets that are not TCP, are summed up in
 //! one line at the end.
 
-use super::escape::escape_line;
-use super::info::endpoints;
-use super::style::{Role, Style, close_code_role};
-use super::views::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
+use super::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{
     Anomaly, ConnId, Event, EventSink, FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent,
     HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
@@ -19,6 +16,9 @@ use crate::event::{
 use crate::flow::analysis::{AnalysisFlags, Direction};
 use crate::http::accept::{AcceptVerdict, WEBSOCKET_GUID};
 use crate::http::head::Header;
+use crate::output::info::endpoints;
+use crate::term::escape::escape_line;
+use crate::term::style::{Role, Style, close_code_role};
 use crate::wire::tcp::{self, TcpFlags, TcpOption};
 use crate::ws::{LengthEncoding, OpCode};
 use std::collections::{BTreeMap, VecDeque};
@@ -1207,7 +1207,7 @@ impl<W: Write> EventSink for Explain<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::views::fixtures;
+    use crate::views::fixtures;
 
     #[test]
     fn message_and_ping_pong_events_add_their_lines() {

@@ -14,11 +14,11 @@
 //! reserved opcodes. `index.tsv` lists them: index, time, dir, opcode, length, file,
 //! complete (`no` when the capture did not hold the whole payload).
 
-use super::escape::{escape_into, hex_dump_into};
-use super::style::{Role, Style, close_code_role};
-use super::views::{PREVIEW_CHARS, Preview, bytes_text, push_preview};
+use super::{PREVIEW_CHARS, Preview, bytes_text, push_preview};
 use crate::event::{ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBody};
 use crate::flow::analysis::Direction;
+use crate::term::escape::{escape_into, hex_dump_into};
+use crate::term::style::{Role, Style, close_code_role};
 use crate::ws::{OpCode, parse_close_body};
 use std::fmt::Write as _;
 use std::fs::File;
@@ -448,9 +448,9 @@ impl<W: Write> EventSink for Follow<W> {
                 self.endpoints = Some((h.endpoints.client, h.endpoints.server));
                 let mut line = String::new();
                 line.push_str(BODY_INDENT);
-                super::info::write_request_line(&mut line, h.request);
+                crate::output::info::write_request_line(&mut line, h.request);
                 line.push_str("→ ");
-                super::info::write_status_line(&mut line, h.response);
+                crate::output::info::write_status_line(&mut line, h.response);
                 if h.upgraded {
                     line.push_str(if h.accept.is_valid() {
                         "[accept OK]"
@@ -489,7 +489,7 @@ impl<W: Write> EventSink for Follow<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::views::fixtures;
+    use crate::views::fixtures;
 
     fn follow(events: &[Event<'_>]) -> String {
         let mut out = Vec::new();

@@ -4,6 +4,8 @@
 //! what the capture held. Pure: it never prints; renderers turn its output into text,
 //! JSON Lines or JUnit XML.
 
+pub mod report;
+
 use crate::event::{ConnId, ConnectionSummary, Event, FrameEvent, Severity, UpgradeState};
 use crate::flow::analysis::Direction;
 use crate::ws::{CloseCode, OpCode};

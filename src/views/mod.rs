@@ -2,14 +2,22 @@
 //! once from flags, plus what they share: which connections they show, payload previews,
 //! output width.
 
-use super::conversations::Conversations;
-use super::escape;
-use super::explain::Explain;
-use super::flowgraph::{FlowGraph, FlowOptions};
-use super::follow::{Follow, FollowOptions};
-use super::style::Style;
-use super::timeline::{Timeline, TimelineOptions};
+pub mod conversations;
+pub mod explain;
+pub mod flow;
+pub mod follow;
+pub mod messages;
+
+pub use messages::Messages;
+
+use self::conversations::Conversations;
+use self::explain::Explain;
+use self::flow::{FlowGraph, FlowOptions};
+use self::follow::{Follow, FollowOptions};
 use crate::event::{ConnId, EventSink};
+use crate::output::timeline::{Timeline, TimelineOptions};
+use crate::term::escape;
+use crate::term::style::Style;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::Write;
@@ -97,7 +105,7 @@ pub fn view_renderer<'w>(options: &ViewOptions, out: &'w mut dyn Write) -> Box<d
             },
         )),
         View::Explain => Box::new(Explain::new(out, options.style, options.streaming)),
-        View::Messages => Box::new(super::Messages::new(out, options.streaming)),
+        View::Messages => Box::new(self::messages::Messages::new(out, options.streaming)),
         View::Conversations => Box::new(Conversations::new(out, options.style, options.width)),
         View::Flow => Box::new(FlowGraph::new(
             out,

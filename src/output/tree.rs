@@ -1,9 +1,9 @@
 //! Detail trees (`-V`), laid out like Wireshark's packet details pane.
 
-use super::escape::{escape_into, escape_line, hex_dump_into};
 use crate::event::{FrameEvent, HttpRequestEvent, HttpResponseEvent};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::Header;
+use crate::term::escape::{escape_into, escape_line, hex_dump_into};
 use crate::ws::{LengthEncoding, OpCode};
 use std::fmt::Write;
 

@@ -2,12 +2,12 @@
 //! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
 //! tree (`-V`) and wsdissect's diagnostics for the packet.
 
-use super::escape;
 use super::info::{InfoBuilder, InfoOptions};
 use super::tree;
 use crate::event::{
     Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketRecord,
 };
+use crate::term::escape;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -86,7 +86,7 @@ impl<W: Write> Timeline<W> {
             "    ! {}[{}]: {}",
             a.severity.as_str(),
             a.kind,
-            super::escape::escape_line(a.message.as_bytes(), 1000)
+            crate::term::escape::escape_line(a.message.as_bytes(), 1000)
         );
     }
 

@@ -2,9 +2,9 @@
 //!
 //! `  0.254687  conn 0  →  Text      28 B  4 frames  "frag-one|frag-two|frag-three"`
 
-use super::escape;
 use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
+use crate::term::escape;
 use crate::ws::{OpCode, parse_close_body};
 use std::fmt::Write as _;
 use std::io::{self, Write};

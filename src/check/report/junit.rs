@@ -6,9 +6,9 @@
 //! passing group go to its `<system-out>`; the file's summary to the suite's.
 //! A capture that could not be read is a suite with one `read` case in `<error>`.
 
+use crate::check::report::diagnostic::text_line;
 use crate::check::{Diagnostic, RuleGroup, rule_group};
 use crate::event::Severity;
-use crate::render::diagnostic::text_line;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};

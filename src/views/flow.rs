@@ -3,16 +3,16 @@
 //! `--frames-only`), labelled with the packet list's Info text and the time, fitted to the
 //! output width; or the same as a Mermaid `sequenceDiagram` (`--mermaid`).
 
-use super::escape::escape_line;
-use super::info::endpoints;
-use super::info::{self, InfoBuilder, InfoOptions};
-use super::style::{Role, Style, close_code_role};
-use super::views::{Gate, PREVIEW_CHARS, Preview, display_width, fit_width, push_preview};
+use super::{Gate, PREVIEW_CHARS, Preview, display_width, fit_width, push_preview};
 use crate::event::{
     Anomaly, ConnId, Event, EventSink, FrameEvent, PacketBody, PacketRecord, Severity,
 };
 use crate::flow::analysis::Direction;
 use crate::http::accept::AcceptVerdict;
+use crate::output::info::endpoints;
+use crate::output::info::{self, InfoBuilder, InfoOptions};
+use crate::term::escape::escape_line;
+use crate::term::style::{Role, Style, close_code_role};
 use crate::wire::TcpFlags;
 use crate::ws::OpCode;
 use std::collections::BTreeMap;
@@ -483,10 +483,10 @@ impl<W: Write> EventSink for FlowGraph<W> {
             if self.last_conn.is_some() {
                 self.out.write_all(b"\n")?;
             }
-            let text = self.options.style.paint(
-                Role::Dim,
-                &super::views::fit_words(&summary, self.options.width),
-            );
+            let text = self
+                .options
+                .style
+                .paint(Role::Dim, &super::fit_words(&summary, self.options.width));
             writeln!(self.out, "{text}")?;
         }
         self.out.flush()

@@ -1,11 +1,11 @@
 //! JSON Lines: one self-describing object per line (`"type"` first). The record types
 //! and keys are a stable contract, documented in README.md.
 
-use super::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
 use crate::event::{
     Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
     MessageEvent, PingPongEvent,
 };
+use crate::term::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 

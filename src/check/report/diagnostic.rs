@@ -6,7 +6,7 @@
 //! "kind":..,"message":..}`, absent parts as `null`.
 
 use crate::check::Diagnostic;
-use crate::render::escape::escape_line;
+use crate::term::escape::escape_line;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 

@@ -7,15 +7,15 @@
 //! can print it as their end summary; [`Conversations`] is the renderer that prints it
 //! when the run finishes.
 
-use super::escape::escape_line;
-use super::style::{Role, Style, close_code_role};
-use super::views::{MIN_WIDTH, display_width};
+use super::{MIN_WIDTH, display_width};
 use crate::event::{
     ConnId, ConnectionSummary, Event, EventSink, FrameEvent, Handshake, PacketBody, TcpEnd,
     UpgradeState,
 };
 use crate::flow::analysis::Direction;
 use crate::http::accept::AcceptVerdict;
+use crate::term::escape::escape_line;
+use crate::term::style::{Role, Style, close_code_role};
 use crate::ws::OpCode;
 use comfy_table::{
     Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle, presets,
@@ -556,7 +556,7 @@ impl<W: Write> EventSink for Conversations<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::views::fixtures;
+    use crate::views::fixtures;
 
     #[test]
     fn message_and_ping_events_are_counted_when_they_come() {

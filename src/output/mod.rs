@@ -1,0 +1,13 @@
+//! Event renderers of the packet list family: the Wireshark-style packet list (with its
+//! Info column and `-V` detail tree), JSON Lines, and the live end-of-capture summary.
+//! Renderers never parse packets; they only read events.
+
+pub mod info;
+pub mod jsonl;
+pub mod live_summary;
+pub mod tcpinfo;
+pub mod timeline;
+pub mod tree;
+
+pub use jsonl::JsonLines;
+pub use timeline::{Timeline, TimelineOptions};

@@ -1077,7 +1077,7 @@ fn emit_frame(conn: ConnId, dir: Direction, frame: &DecodedFrame<'_>, ctx: &mut 
 /// Turns a conformance finding into an anomaly event at the current packet.
 fn emit_finding(conn: ConnId, ctx: &mut PacketCtx<'_>, finding: Finding) {
     let anomaly = Anomaly {
-        kind: finding.kind.name,
+        kind: finding.kind,
         severity: finding.kind.severity,
         conn: Some(conn),
         dir: finding.dir,

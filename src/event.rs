@@ -6,9 +6,11 @@
 //! [`Event::Packet`] record comes last.
 
 use crate::capture::Timestamp;
+pub use crate::flow::TcpEnd;
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
+pub use crate::rules::{Kind, Severity};
 use crate::wire::{NetAddrs, OtherPacket, TcpSegment};
 use crate::ws::{CloseCode, FrameHeader};
 use std::io;
@@ -259,33 +261,11 @@ pub struct PingPongEvent {
     pub payload_len: u64,
 }
 
-/// How serious an anomaly is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth knowing.
-    Note,
-    /// Probably a problem.
-    Warning,
-    /// A protocol violation or a failed check.
-    Error,
-}
-
-impl Severity {
-    /// `note`, `warning` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
 /// Something noteworthy or wrong, with a stable kind name.
 #[derive(Debug, Clone)]
 pub struct Anomaly {
-    /// Stable machine name, e.g. `accept-mismatch`.
-    pub kind: &'static str,
+    /// Which rule (its stable name, e.g. `accept-mismatch`, and group).
+    pub kind: Kind,
     /// Severity.
     pub severity: Severity,
     /// Connection, when it concerns one.
@@ -346,31 +326,6 @@ impl UpgradeState {
             UpgradeState::Upgraded => "upgraded",
             UpgradeState::Refused => "refused",
             UpgradeState::Assumed => "assumed",
-        }
-    }
-}
-
-/// How a TCP connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpEnd {
-    /// Still open when the capture ended.
-    Open,
-    /// FIN from both sides.
-    Closed,
-    /// FIN from one side only.
-    HalfClosed,
-    /// Reset.
-    Reset,
-}
-
-impl TcpEnd {
-    /// Lower-case name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TcpEnd::Open => "open",
-            TcpEnd::Closed => "closed",
-            TcpEnd::HalfClosed => "half-closed",
-            TcpEnd::Reset => "reset",
         }
     }
 }

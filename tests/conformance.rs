@@ -61,7 +61,7 @@ impl EventSink for Collected {
     fn event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         match event {
             Event::Anomaly(a) => self.anomalies.push(Anom {
-                kind: a.kind,
+                kind: a.kind.name,
                 severity: a.severity,
                 conn: a.conn,
                 dir: a.dir.map(|d| d.short()),

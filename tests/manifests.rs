@@ -164,12 +164,19 @@ fn messages_equal_what_the_applications_sent() {
     );
 }
 
-/// README documents every anomaly kind with its severity (the list in src/rules/mod.rs).
+/// README documents every anomaly kind with its severity, group and rule (the table in
+/// src/rules/mod.rs).
 #[test]
 fn readme_documents_every_anomaly_kind() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for (kind, severity, _) in wsdissect::rules::KINDS {
-        let row = format!("| `{kind}` | {} |", severity.as_str());
+    for kind in wsdissect::rules::ALL {
+        let row = format!(
+            "| `{}` | {} | {} | {} |",
+            kind.name,
+            kind.severity.as_str(),
+            kind.group.name(),
+            kind.description
+        );
         assert!(readme.contains(&row), "README lacks {row}");
     }
 }

@@ -11,15 +11,11 @@ use crate::flow::analysis::Direction;
 use crate::ws::{CloseCode, OpCode};
 use std::collections::BTreeMap;
 
-/// Kind of the diagnostic for a connection that did not end with Close frames from both
-/// sides (`--expect-close-handshake`).
-pub const EXPECT_CLOSE_HANDSHAKE: &str = "expect-close-handshake";
-/// Kind of the diagnostic for a close code outside `--allowed-close-codes`.
-pub const EXPECT_CLOSE_CODE: &str = "expect-close-code";
-/// Kind of the diagnostic for fewer WebSocket connections than `--min-connections`.
-pub const EXPECT_MIN_CONNECTIONS: &str = "expect-min-connections";
-/// Kind of the diagnostic for a capture that could only be read in part.
-pub const CAPTURE_ERROR: &str = "capture-error";
+use crate::rules::Kind;
+pub use crate::rules::RuleGroup;
+pub use crate::rules::check_kinds::{
+    CAPTURE_ERROR, EXPECT_CLOSE_CODE, EXPECT_CLOSE_HANDSHAKE, EXPECT_MIN_CONNECTIONS,
+};
 
 /// One finding of `check`: an anomaly the dissector reported or a failed expectation,
 /// with its effective severity (after `--deny warnings`).
@@ -27,8 +23,8 @@ pub const CAPTURE_ERROR: &str = "capture-error";
 pub struct Diagnostic {
     /// Effective severity.
     pub severity: Severity,
-    /// Stable kind name (an anomaly kind or one of the `expect-*` kinds).
-    pub kind: &'static str,
+    /// Its kind (an anomaly kind or one of [`crate::rules::check_kinds`]).
+    pub kind: Kind,
     /// Connection, when it concerns one.
     pub conn: Option<ConnId>,
     /// Direction, when it concerns one.
@@ -375,11 +371,11 @@ impl<'c> FileCheck<'c> {
 
     /// Applies `--allow` and `--deny`, counts, and passes the diagnostic on.
     fn report(&mut self, mut d: Diagnostic, emit: &mut dyn FnMut(&Diagnostic)) {
-        if self.config.allowed(d.kind) {
+        if self.config.allowed(d.kind.name) {
             return;
         }
         d.severity = self.config.effective(d.severity);
-        let count = self.summary.by_kind.entry(d.kind).or_default();
+        let count = self.summary.by_kind.entry(d.kind.name).or_default();
         match d.severity {
             Severity::Error => {
                 count.errors += 1;
@@ -434,118 +430,14 @@ pub fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// A group of related rules: one JUnit test case per capture and group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleGroup {
-    /// The HTTP upgrade exchange (accept key, key, version, refused upgrades, HTTP heads).
-    Handshake,
-    /// Frame headers: masking, RSV bits, opcodes, lengths, fragmentation.
-    Framing,
-    /// Whole messages: UTF-8 of text, permessage-deflate inflation.
-    Messages,
-    /// The closing handshake: close bodies and codes, data after Close.
-    Close,
-    /// TCP and the connection as a whole: gaps, resets, unanswered closes, capture errors.
-    Connection,
-    /// The CI expectations (`expect-*`).
-    Expectations,
-    /// Kinds this version does not know.
-    Other,
-}
-
-impl RuleGroup {
-    /// Every group, in report order.
-    pub const ALL: [RuleGroup; 7] = [
-        RuleGroup::Handshake,
-        RuleGroup::Framing,
-        RuleGroup::Messages,
-        RuleGroup::Close,
-        RuleGroup::Connection,
-        RuleGroup::Expectations,
-        RuleGroup::Other,
-    ];
-
-    /// The test case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleGroup::Handshake => "handshake",
-            RuleGroup::Framing => "framing",
-            RuleGroup::Messages => "messages/utf-8",
-            RuleGroup::Close => "close",
-            RuleGroup::Connection => "tcp/connection",
-            RuleGroup::Expectations => "expectations",
-            RuleGroup::Other => "other",
-        }
-    }
-}
-
-/// How a [`GROUP_RULES`] pattern matches a kind.
-#[derive(Debug, Clone, Copy)]
-enum Match {
-    Exact,
-    Prefix,
-    Contains,
-}
-
-/// Kind patterns, tried in order; the first match decides. Exact names first, then the
-/// prefixes and words the kind names use, so that kinds added later land in the right
-/// group without a change here (e.g. `tcp-*`, `*utf8*`, `close-*`).
-const GROUP_RULES: &[(&str, Match, RuleGroup)] = &[
-    ("expect-", Match::Prefix, RuleGroup::Expectations),
-    ("capture-", Match::Prefix, RuleGroup::Connection),
-    ("tcp-", Match::Prefix, RuleGroup::Connection),
-    ("connection-", Match::Prefix, RuleGroup::Connection),
-    ("unanswered-close", Match::Exact, RuleGroup::Connection),
-    ("no-close-handshake", Match::Exact, RuleGroup::Connection),
-    ("truncated-frame", Match::Exact, RuleGroup::Framing),
-    ("http-", Match::Prefix, RuleGroup::Handshake),
-    // Frame-header words before the handshake and message words they may share a kind
-    // with (`rsv1-without-deflate`, `continuation-without-message`).
-    ("rsv", Match::Contains, RuleGroup::Framing),
-    ("mask", Match::Contains, RuleGroup::Framing),
-    ("opcode", Match::Contains, RuleGroup::Framing),
-    ("continuation", Match::Contains, RuleGroup::Framing),
-    ("fragment", Match::Contains, RuleGroup::Framing),
-    ("utf8", Match::Contains, RuleGroup::Messages),
-    ("utf-8", Match::Contains, RuleGroup::Messages),
-    ("close", Match::Contains, RuleGroup::Close),
-    ("inflate", Match::Contains, RuleGroup::Messages),
-    ("deflate", Match::Contains, RuleGroup::Messages),
-    ("compress", Match::Contains, RuleGroup::Messages),
-    ("message", Match::Contains, RuleGroup::Messages),
-    ("accept", Match::Contains, RuleGroup::Handshake),
-    ("upgrade", Match::Contains, RuleGroup::Handshake),
-    ("handshake", Match::Contains, RuleGroup::Handshake),
-    ("101", Match::Contains, RuleGroup::Handshake),
-    ("key", Match::Contains, RuleGroup::Handshake),
-    ("version", Match::Contains, RuleGroup::Handshake),
-    ("subprotocol", Match::Contains, RuleGroup::Handshake),
-    ("extension", Match::Contains, RuleGroup::Handshake),
-    ("control", Match::Contains, RuleGroup::Framing),
-    ("length", Match::Contains, RuleGroup::Framing),
-    ("frame", Match::Contains, RuleGroup::Framing),
-];
-
-/// The rule group an anomaly or expectation kind belongs to; unknown kinds are
-/// [`RuleGroup::Other`].
-pub fn rule_group(kind: &str) -> RuleGroup {
-    GROUP_RULES
-        .iter()
-        .find(|(pattern, how, _)| match how {
-            Match::Exact => kind == *pattern,
-            Match::Prefix => kind.starts_with(pattern),
-            Match::Contains => kind.contains(pattern),
-        })
-        .map_or(RuleGroup::Other, |&(_, _, group)| group)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::{Anomaly, CaptureProblem, Endpoints, TcpEnd};
     use crate::ws::FrameHeader;
 
-    fn anomaly(kind: &'static str, severity: Severity, packet: u64) -> Anomaly {
+    fn anomaly(name: &'static str, severity: Severity, packet: u64) -> Anomaly {
+        let kind = crate::rules::kind(name).expect("a kind of the table");
         Anomaly {
             kind,
             severity,
@@ -615,7 +507,7 @@ mod tests {
         );
         assert_eq!(diags.len(), 3);
         assert_eq!(diags[0].packet, Some(6));
-        assert_eq!(diags[0].kind, "accept-mismatch");
+        assert_eq!(diags[0].kind.name, "accept-mismatch");
         assert_eq!((s.errors, s.warnings, s.notes), (1, 2, 0));
         assert_eq!(s.by_kind["upgrade-refused"].warnings, 2);
         assert_eq!(s.by_kind["accept-mismatch"].worst(), Severity::Error);
@@ -625,7 +517,7 @@ mod tests {
     fn allow_drops_a_kind_and_deny_promotes_warnings() {
         let a = anomaly("accept-mismatch", Severity::Error, 6);
         let w = anomaly("upgrade-refused", Severity::Warning, 16);
-        let n = anomaly("some-note", Severity::Note, 17);
+        let n = anomaly("inflate-context-lost", Severity::Note, 17);
         let config = CheckConfig {
             deny_warnings: true,
             allow: vec!["accept-mismatch".into()],
@@ -636,7 +528,7 @@ mod tests {
             &[Event::Anomaly(&a), Event::Anomaly(&w), Event::Anomaly(&n)],
         );
         assert_eq!(diags.len(), 2);
-        assert_eq!(diags[0].kind, "upgrade-refused");
+        assert_eq!(diags[0].kind.name, "upgrade-refused");
         assert_eq!(diags[0].severity, Severity::Error);
         assert_eq!(diags[1].severity, Severity::Note);
         assert_eq!((s.errors, s.warnings, s.notes), (1, 0, 1));
@@ -749,7 +641,7 @@ mod tests {
         );
         assert_eq!(s.errors, 1);
         assert_eq!(s.messages, Some(0));
-        config.allow.push(EXPECT_MIN_CONNECTIONS.into());
+        config.allow.push(EXPECT_MIN_CONNECTIONS.name.into());
         let (diags, s) = run(&config, &[Event::ConnectionEnd(&one)]);
         assert!(diags.is_empty());
         assert_eq!(s.errors, 0);
@@ -777,51 +669,71 @@ mod tests {
     }
 
     #[test]
-    fn groups_of_known_and_future_kinds() {
-        use RuleGroup::*;
-        let cases = [
-            ("accept-mismatch", Handshake),
-            ("missing-key", Handshake),
-            ("missing-accept", Handshake),
-            ("unrequested-101", Handshake),
-            ("upgrade-refused", Handshake),
-            ("upgrade-not-websocket", Handshake),
-            ("http-malformed", Handshake),
-            ("http-head-too-large", Handshake),
-            ("tcp-gap", Connection),
-            ("truncated-frame", Framing),
-            ("capture-error", Connection),
-            ("expect-close-handshake", Expectations),
-            ("expect-close-code", Expectations),
-            ("expect-min-connections", Expectations),
-            // Names the conformance checks of issue 3 are likely to use.
-            ("unmasked-client-frame", Framing),
-            ("masked-server-frame", Framing),
-            ("rsv-without-extension", Framing),
-            ("rsv1-without-deflate", Framing),
-            ("continuation-without-message", Framing),
-            ("fragmented-control-frame", Framing),
-            ("masking-key-reused", Framing),
-            ("frames-before-101", Handshake),
-            ("unoffered-extension", Handshake),
-            ("reserved-opcode", Framing),
-            ("control-frame-too-long", Framing),
-            ("non-minimal-length", Framing),
-            ("invalid-utf8", Messages),
-            ("close-reason-invalid-utf8", Messages),
-            ("inflate-failed", Messages),
-            ("close-code-invalid", Close),
-            ("close-body-one-byte", Close),
-            ("data-after-close", Close),
-            ("data-frame-after-close", Close),
-            ("tcp-reset-without-close", Connection),
-            ("unanswered-close", Connection),
-            ("bad-version", Handshake),
-            ("invalid-key", Handshake),
-            ("something-new", Other),
+    fn every_kind_lands_in_its_own_group() {
+        // Independent of the table: each kind's group from the part of RFC 6455 / 7692 it
+        // enforces (§4 handshake, §5.1-5.5 framing, §5.5.1 and §7 closing, §5.6/§8.1 and
+        // RFC 7692 §7.2 message contents, TCP and whole-connection findings).
+        use crate::rules::{self, RuleGroup::*};
+        let expected = [
+            (rules::METHOD_NOT_GET, Handshake),
+            (rules::HTTP_VERSION_TOO_OLD, Handshake),
+            (rules::MISSING_HOST, Handshake),
+            (rules::MISSING_KEY, Handshake),
+            (rules::BAD_KEY, Handshake),
+            (rules::BAD_VERSION, Handshake),
+            (rules::BAD_EXTENSION_OFFER, Handshake),
+            (rules::FRAMES_BEFORE_101, Handshake),
+            (rules::UPGRADE_REFUSED, Handshake),
+            (rules::UPGRADE_NOT_WEBSOCKET, Handshake),
+            (rules::MISSING_UPGRADE_HEADER, Handshake),
+            (rules::MISSING_CONNECTION_UPGRADE, Handshake),
+            (rules::MISSING_ACCEPT, Handshake),
+            (rules::ACCEPT_MISMATCH, Handshake),
+            (rules::UNOFFERED_SUBPROTOCOL, Handshake),
+            (rules::UNOFFERED_EXTENSION, Handshake),
+            (rules::BAD_EXTENSION_RESPONSE, Handshake),
+            (rules::UNREQUESTED_101, Handshake),
+            (rules::HTTP_HEAD_TOO_LARGE, Handshake),
+            (rules::HTTP_MALFORMED, Handshake),
+            (rules::UNMASKED_CLIENT_FRAME, Framing),
+            (rules::MASKED_SERVER_FRAME, Framing),
+            (rules::RSV_WITHOUT_EXTENSION, Framing),
+            (rules::RESERVED_OPCODE, Framing),
+            (rules::CONTROL_FRAME_TOO_LONG, Framing),
+            (rules::FRAGMENTED_CONTROL_FRAME, Framing),
+            (rules::CONTINUATION_WITHOUT_MESSAGE, Framing),
+            (rules::NEW_MESSAGE_WHILE_FRAGMENTED, Framing),
+            (rules::LENGTH_TOP_BIT, Framing),
+            (rules::NON_MINIMAL_LENGTH, Framing),
+            (rules::TRUNCATED_FRAME, Framing),
+            (rules::CLOSE_BODY_ONE_BYTE, Close),
+            (rules::CLOSE_CODE_FORBIDDEN, Close),
+            (rules::CLOSE_CODE_UNASSIGNED, Close),
+            (rules::DATA_AFTER_CLOSE, Close),
+            (rules::INVALID_UTF8, Messages),
+            (rules::INFLATE_FAILED, Messages),
+            (rules::INFLATE_CONTEXT_LOST, Messages),
+            (rules::DECOMPRESSION_LIMIT, Messages),
+            (rules::NO_CLOSE_HANDSHAKE, Connection),
+            (rules::CLOSE_NOT_ANSWERED, Connection),
+            (rules::TCP_GAP, Connection),
+            (CAPTURE_ERROR, Connection),
+            (EXPECT_CLOSE_HANDSHAKE, Expectations),
+            (EXPECT_CLOSE_CODE, Expectations),
+            (EXPECT_MIN_CONNECTIONS, Expectations),
         ];
-        for (kind, group) in cases {
-            assert_eq!(rule_group(kind), group, "{kind}");
+        let table: Vec<_> = rules::ALL.iter().chain(rules::check_kinds::ALL).collect();
+        assert_eq!(
+            table.len(),
+            expected.len(),
+            "a kind is missing from this test"
+        );
+        for kind in table {
+            let (_, group) = expected
+                .iter()
+                .find(|(k, _)| k.name == kind.name)
+                .unwrap_or_else(|| panic!("{} has no expected group", kind.name));
+            assert_eq!(kind.group, *group, "{}", kind.name);
         }
     }
 }

@@ -4,3 +4,28 @@
 pub mod analysis;
 pub mod reassembly;
 pub mod seq;
+
+/// How a TCP connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpEnd {
+    /// Still open when the capture ended.
+    Open,
+    /// FIN from both sides.
+    Closed,
+    /// FIN from one side only.
+    HalfClosed,
+    /// Reset.
+    Reset,
+}
+
+impl TcpEnd {
+    /// Lower-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpEnd::Open => "open",
+            TcpEnd::Closed => "closed",
+            TcpEnd::HalfClosed => "half-closed",
+            TcpEnd::Reset => "reset",
+        }
+    }
+}

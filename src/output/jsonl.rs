@@ -260,7 +260,7 @@ impl<W: Write> JsonLines<W> {
         o.num("packet", a.packet);
         o.opt_str("dir", a.dir.map(|d| d.short()));
         o.str("severity", a.severity.as_str());
-        o.str("kind", a.kind);
+        o.str("kind", a.kind.name);
         o.str("message", &a.message);
         o.finish();
     }

@@ -94,7 +94,7 @@ impl Tally {
                 *self.states.entry(c.state.as_str()).or_default() += 1;
             }
             Event::Anomaly(a) => {
-                let entry = self.anomalies.entry(a.kind).or_insert((a.severity, 0));
+                let entry = self.anomalies.entry(a.kind.name).or_insert((a.severity, 0));
                 entry.0 = entry.0.max(a.severity);
                 entry.1 += 1;
             }
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(t.closes.get(&Some(1000)), Some(&[1, 1]));
 
         let anomaly = Anomaly {
-            kind: "tcp-gap",
+            kind: crate::rules::TCP_GAP,
             severity: Severity::Warning,
             conn: Some(0),
             dir: None,

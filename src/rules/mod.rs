@@ -8,7 +8,7 @@
 //! connection and packet and turns them into [`Anomaly`](crate::event::Anomaly) events.
 //! [`KINDS`] lists every kind for documentation and for the `check` command.
 
-use crate::event::{Severity, TcpEnd};
+use crate::flow::TcpEnd;
 use crate::flow::analysis::Direction;
 use crate::http::accept::{self, AcceptVerdict};
 use crate::http::extensions::{self, DeflateParams, NegotiationProblem, Side};
@@ -20,22 +20,105 @@ use crate::ws::message::{Fragmentation, InflateProblem, MAX_CONTROL_PAYLOAD, Mes
 use crate::ws::opcode::OpCode;
 use crate::ws::utf8::{self, Utf8Verdict};
 
-/// An anomaly kind: stable name, severity, one-line description citing the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How serious an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing.
+    Note,
+    /// Probably a problem.
+    Warning,
+    /// A protocol violation or a failed check.
+    Error,
+}
+
+impl Severity {
+    /// `note`, `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// An anomaly kind: stable name, severity, rule group, one-line description citing the
+/// rule. Kinds are compared by name: each name is defined once, in this table.
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct Kind {
     /// Stable kebab-case name.
     pub name: &'static str,
     /// How serious it is.
     pub severity: Severity,
+    /// Where `check` files it (one JUnit test case per group).
+    pub group: RuleGroup,
     /// What the rule says, with its source.
     pub description: &'static str,
 }
 
+impl PartialEq for Kind {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// A group of related rules: one JUnit test case per capture and group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleGroup {
+    /// The HTTP upgrade exchange (accept key, key, version, refused upgrades, HTTP heads).
+    Handshake,
+    /// Frame headers: masking, RSV bits, opcodes, lengths, fragmentation.
+    Framing,
+    /// Whole messages: UTF-8 of text, permessage-deflate inflation.
+    Messages,
+    /// The closing handshake: close bodies and codes, data after Close.
+    Close,
+    /// TCP and the connection as a whole: gaps, resets, unanswered closes, capture errors.
+    Connection,
+    /// The CI expectations (`expect-*`).
+    Expectations,
+}
+
+impl RuleGroup {
+    /// Every group, in report order.
+    pub const ALL: [RuleGroup; 6] = [
+        RuleGroup::Handshake,
+        RuleGroup::Framing,
+        RuleGroup::Messages,
+        RuleGroup::Close,
+        RuleGroup::Connection,
+        RuleGroup::Expectations,
+    ];
+
+    /// The test case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleGroup::Handshake => "handshake",
+            RuleGroup::Framing => "framing",
+            RuleGroup::Messages => "messages/utf-8",
+            RuleGroup::Close => "close",
+            RuleGroup::Connection => "tcp/connection",
+            RuleGroup::Expectations => "expectations",
+        }
+    }
+}
+
 macro_rules! kinds {
-    ($($id:ident = ($name:literal, $sev:ident, $desc:literal);)*) => {
+    ($($id:ident = ($name:literal, $sev:ident, $group:ident, $desc:literal);)*) => {
         $(
             #[doc = concat!("`", $name, "`: ", $desc)]
-            pub const $id: Kind = Kind { name: $name, severity: Severity::$sev, description: $desc };
+            pub const $id: Kind = Kind {
+                name: $name,
+                severity: Severity::$sev,
+                group: RuleGroup::$group,
+                description: $desc,
+            };
         )*
         /// Every anomaly kind wsdissect reports: (name, severity, description), grouped
         /// by layer (handshake, frames, messages and compression, connection, capture).
@@ -47,99 +130,144 @@ macro_rules! kinds {
 
 kinds! {
     // Opening handshake.
-    METHOD_NOT_GET = ("method-not-get", Error,
+    METHOD_NOT_GET = ("method-not-get", Error, Handshake,
         "the upgrade request's method must be GET (RFC 6455 §4.1)");
-    HTTP_VERSION_TOO_OLD = ("http-version-too-old", Error,
+    HTTP_VERSION_TOO_OLD = ("http-version-too-old", Error, Handshake,
         "the upgrade request must be HTTP/1.1 or later (RFC 6455 §4.1)");
-    MISSING_HOST = ("missing-host", Error,
+    MISSING_HOST = ("missing-host", Error, Handshake,
         "the upgrade request must have a Host header (RFC 6455 §4.1)");
-    MISSING_KEY = ("missing-key", Error,
+    MISSING_KEY = ("missing-key", Error, Handshake,
         "the upgrade request must have a Sec-WebSocket-Key (RFC 6455 §4.1)");
-    BAD_KEY = ("bad-key", Error,
+    BAD_KEY = ("bad-key", Error, Handshake,
         "Sec-WebSocket-Key must be the base64 encoding of a 16-byte nonce (RFC 6455 §4.1)");
-    BAD_VERSION = ("bad-version", Error,
+    BAD_VERSION = ("bad-version", Error, Handshake,
         "Sec-WebSocket-Version must be 13 (RFC 6455 §4.1)");
-    BAD_EXTENSION_OFFER = ("bad-extension-offer", Warning,
+    BAD_EXTENSION_OFFER = ("bad-extension-offer", Warning, Handshake,
         "the client's Sec-WebSocket-Extensions is malformed or has invalid permessage-deflate parameters; a server must decline it (RFC 6455 §9.1, RFC 7692 §7.1)");
-    FRAMES_BEFORE_101 = ("frames-before-101", Error,
+    FRAMES_BEFORE_101 = ("frames-before-101", Error, Handshake,
         "the client must wait for the server's response before sending data (RFC 6455 §4.1)");
-    UPGRADE_REFUSED = ("upgrade-refused", Warning,
+    UPGRADE_REFUSED = ("upgrade-refused", Warning, Handshake,
         "the server answered the upgrade request with a status other than 101 (RFC 6455 §4.2.2)");
-    UPGRADE_NOT_WEBSOCKET = ("upgrade-not-websocket", Error,
+    UPGRADE_NOT_WEBSOCKET = ("upgrade-not-websocket", Error, Handshake,
         "a 101 answer to a WebSocket upgrade request must switch to websocket (RFC 6455 §4.2.2)");
-    MISSING_UPGRADE_HEADER = ("missing-upgrade-header", Error,
+    MISSING_UPGRADE_HEADER = ("missing-upgrade-header", Error, Handshake,
         "the 101 response must have Upgrade: websocket (RFC 6455 §4.2.2)");
-    MISSING_CONNECTION_UPGRADE = ("missing-connection-upgrade", Error,
+    MISSING_CONNECTION_UPGRADE = ("missing-connection-upgrade", Error, Handshake,
         "the 101 response must have Connection: Upgrade (RFC 6455 §4.2.2)");
-    MISSING_ACCEPT = ("missing-accept", Error,
+    MISSING_ACCEPT = ("missing-accept", Error, Handshake,
         "the 101 response must have a Sec-WebSocket-Accept (RFC 6455 §4.2.2)");
-    ACCEPT_MISMATCH = ("accept-mismatch", Error,
+    ACCEPT_MISMATCH = ("accept-mismatch", Error, Handshake,
         "Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2)");
-    UNOFFERED_SUBPROTOCOL = ("unoffered-subprotocol", Error,
+    UNOFFERED_SUBPROTOCOL = ("unoffered-subprotocol", Error, Handshake,
         "the server must select one of the subprotocols the client offered (RFC 6455 §4.2.2)");
-    UNOFFERED_EXTENSION = ("unoffered-extension", Error,
+    UNOFFERED_EXTENSION = ("unoffered-extension", Error, Handshake,
         "the server must accept only extensions and parameters the client offered (RFC 6455 §9.1, RFC 7692 §7.1)");
-    BAD_EXTENSION_RESPONSE = ("bad-extension-response", Error,
+    BAD_EXTENSION_RESPONSE = ("bad-extension-response", Error, Handshake,
         "the server's Sec-WebSocket-Extensions must be well-formed with valid permessage-deflate parameters (RFC 6455 §9.1, RFC 7692 §7.1)");
-    UNREQUESTED_101 = ("unrequested-101", Error,
+    UNREQUESTED_101 = ("unrequested-101", Error, Handshake,
         "a 101 switching to websocket must answer a WebSocket upgrade request (RFC 6455 §4.2.2)");
     // Frames.
-    UNMASKED_CLIENT_FRAME = ("unmasked-client-frame", Error,
+    UNMASKED_CLIENT_FRAME = ("unmasked-client-frame", Error, Framing,
         "client frames must be masked (RFC 6455 §5.1)");
-    MASKED_SERVER_FRAME = ("masked-server-frame", Error,
+    MASKED_SERVER_FRAME = ("masked-server-frame", Error, Framing,
         "server frames must not be masked (RFC 6455 §5.1)");
-    RSV_WITHOUT_EXTENSION = ("rsv-without-extension", Error,
+    RSV_WITHOUT_EXTENSION = ("rsv-without-extension", Error, Framing,
         "RSV bits must be 0 unless a negotiated extension defines them; permessage-deflate's RSV1 only on the first frame of a data message (RFC 6455 §5.2, RFC 7692 §6)");
-    RESERVED_OPCODE = ("reserved-opcode", Error,
+    RESERVED_OPCODE = ("reserved-opcode", Error, Framing,
         "reserved opcodes must not be used (RFC 6455 §5.2)");
-    CONTROL_FRAME_TOO_LONG = ("control-frame-too-long", Error,
+    CONTROL_FRAME_TOO_LONG = ("control-frame-too-long", Error, Framing,
         "control frames must have a payload of 125 bytes or less (RFC 6455 §5.5)");
-    FRAGMENTED_CONTROL_FRAME = ("fragmented-control-frame", Error,
+    FRAGMENTED_CONTROL_FRAME = ("fragmented-control-frame", Error, Framing,
         "control frames must not be fragmented (RFC 6455 §5.5)");
-    CONTINUATION_WITHOUT_MESSAGE = ("continuation-without-message", Error,
+    CONTINUATION_WITHOUT_MESSAGE = ("continuation-without-message", Error, Framing,
         "a continuation frame must continue a fragmented message (RFC 6455 §5.4)");
-    NEW_MESSAGE_WHILE_FRAGMENTED = ("new-message-while-fragmented", Error,
+    NEW_MESSAGE_WHILE_FRAGMENTED = ("new-message-while-fragmented", Error, Framing,
         "a data message must not start before the fragmented one ends (RFC 6455 §5.4)");
-    LENGTH_TOP_BIT = ("length-top-bit", Error,
+    LENGTH_TOP_BIT = ("length-top-bit", Error, Framing,
         "the most significant bit of a 64-bit payload length must be 0 (RFC 6455 §5.2)");
-    NON_MINIMAL_LENGTH = ("non-minimal-length", Error,
+    NON_MINIMAL_LENGTH = ("non-minimal-length", Error, Framing,
         "payload lengths must use the minimal number of bytes (RFC 6455 §5.2)");
-    CLOSE_BODY_ONE_BYTE = ("close-body-one-byte", Error,
+    CLOSE_BODY_ONE_BYTE = ("close-body-one-byte", Error, Close,
         "a Close frame body must be empty or start with a 2-byte status code (RFC 6455 §5.5.1)");
-    CLOSE_CODE_FORBIDDEN = ("close-code-forbidden", Error,
+    CLOSE_CODE_FORBIDDEN = ("close-code-forbidden", Error, Close,
         "close codes 1005, 1006 and 1015 must not be sent in a Close frame (RFC 6455 §7.4.1)");
-    CLOSE_CODE_UNASSIGNED = ("close-code-unassigned", Error,
+    CLOSE_CODE_UNASSIGNED = ("close-code-unassigned", Error, Close,
         "close codes must be 1000-1003, 1007-1014 or 3000-4999 (RFC 6455 §7.4, IANA WebSocket Close Code Number Registry)");
-    DATA_AFTER_CLOSE = ("data-after-close", Error,
+    DATA_AFTER_CLOSE = ("data-after-close", Error, Close,
         "an endpoint must not send data frames after its Close frame (RFC 6455 §5.5.1)");
     // Messages and compression.
-    INVALID_UTF8 = ("invalid-utf8", Error,
+    INVALID_UTF8 = ("invalid-utf8", Error, Messages,
         "text messages and close reasons must be valid UTF-8 (RFC 6455 §5.6, §8.1)");
-    INFLATE_FAILED = ("inflate-failed", Error,
+    INFLATE_FAILED = ("inflate-failed", Error, Messages,
         "a compressed message must be valid DEFLATE data (RFC 7692 §7.2.2)");
-    INFLATE_CONTEXT_LOST = ("inflate-context-lost", Warning,
+    INFLATE_CONTEXT_LOST = ("inflate-context-lost", Warning, Messages,
         "compressed messages could not be inflated: the shared sliding window is unknown (an earlier message was lost or not inflated, or the handshake was not captured)");
-    DECOMPRESSION_LIMIT = ("decompression-limit", Warning,
+    DECOMPRESSION_LIMIT = ("decompression-limit", Warning, Messages,
         "a compressed message inflated past the configured limit; the rest of it was not inflated");
     // Connection.
-    NO_CLOSE_HANDSHAKE = ("no-close-handshake", Warning,
+    NO_CLOSE_HANDSHAKE = ("no-close-handshake", Warning, Connection,
         "the TCP connection ended without a WebSocket close handshake (close code 1006, RFC 6455 §7.1.5)");
-    CLOSE_NOT_ANSWERED = ("close-not-answered", Warning,
+    CLOSE_NOT_ANSWERED = ("close-not-answered", Warning, Connection,
         "one side sent a Close frame and the other never answered with one (RFC 6455 §5.5.1)");
     // Capture and decoding limits.
-    TCP_GAP = ("tcp-gap", Warning,
+    TCP_GAP = ("tcp-gap", Warning, Connection,
         "bytes missing from the capture: frames in them could not be decoded");
-    TRUNCATED_FRAME = ("truncated-frame", Warning,
+    TRUNCATED_FRAME = ("truncated-frame", Warning, Framing,
         "the stream ended inside a frame");
-    HTTP_HEAD_TOO_LARGE = ("http-head-too-large", Warning,
+    HTTP_HEAD_TOO_LARGE = ("http-head-too-large", Warning, Handshake,
         "an HTTP head exceeded the size limit and was not decoded");
-    HTTP_MALFORMED = ("http-malformed", Warning,
+    HTTP_MALFORMED = ("http-malformed", Warning, Handshake,
         "an HTTP head could not be parsed");
 }
 
-/// The kind named `name`, if there is one.
+/// Kinds `check` adds itself: failed CI expectations and unreadable captures. They are
+/// not anomalies of the traffic, so the dissector never raises them.
+pub mod check_kinds {
+    use super::{Kind, RuleGroup, Severity};
+
+    /// A connection did not end with Close frames from both sides (`--expect-close-handshake`).
+    pub const EXPECT_CLOSE_HANDSHAKE: Kind = Kind {
+        name: "expect-close-handshake",
+        severity: Severity::Error,
+        group: RuleGroup::Expectations,
+        description: "every WebSocket connection ends with Close frames from both sides (--expect-close-handshake)",
+    };
+    /// A close code outside `--allowed-close-codes`.
+    pub const EXPECT_CLOSE_CODE: Kind = Kind {
+        name: "expect-close-code",
+        severity: Severity::Error,
+        group: RuleGroup::Expectations,
+        description: "only the close codes of --allowed-close-codes appear",
+    };
+    /// Fewer WebSocket connections than `--min-connections`.
+    pub const EXPECT_MIN_CONNECTIONS: Kind = Kind {
+        name: "expect-min-connections",
+        severity: Severity::Error,
+        group: RuleGroup::Expectations,
+        description: "the capture holds at least --min-connections WebSocket connections",
+    };
+    /// The capture could only be read in part.
+    pub const CAPTURE_ERROR: Kind = Kind {
+        name: "capture-error",
+        severity: Severity::Warning,
+        group: RuleGroup::Connection,
+        description: "the capture file could not be read to its end",
+    };
+    /// Every kind `check` adds.
+    pub const ALL: &[Kind] = &[
+        EXPECT_CLOSE_HANDSHAKE,
+        EXPECT_CLOSE_CODE,
+        EXPECT_MIN_CONNECTIONS,
+        CAPTURE_ERROR,
+    ];
+}
+
+/// The kind named `name` (anomaly or `check` kind), if there is one.
 pub fn kind(name: &str) -> Option<Kind> {
-    ALL.iter().copied().find(|k| k.name == name)
+    ALL.iter()
+        .chain(check_kinds::ALL)
+        .copied()
+        .find(|k| k.name == name)
 }
 
 /// One rule broken (or one thing noted), for the caller to locate and report.

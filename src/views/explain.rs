@@ -17,6 +17,7 @@ use crate::flow::analysis::{AnalysisFlags, Direction};
 use crate::http::accept::{AcceptVerdict, WEBSOCKET_GUID};
 use crate::http::head::Header;
 use crate::output::info::endpoints;
+use crate::rules::{self, Kind};
 use crate::term::escape::escape_line;
 use crate::term::style::{Role, Style, close_code_role};
 use crate::wire::tcp::{self, TcpFlags, TcpOption};
@@ -44,12 +45,12 @@ const UPGRADE_RESPONSE_HEADERS: [&str; 5] = [
     "Sec-WebSocket-Extensions",
 ];
 /// Anomalies the handshake explanation already spells out.
-const EXPLAINED_ANOMALIES: [&str; 5] = [
-    "accept-mismatch",
-    "missing-accept",
-    "missing-key",
-    "upgrade-refused",
-    "upgrade-not-websocket",
+const EXPLAINED_ANOMALIES: [Kind; 5] = [
+    rules::ACCEPT_MISMATCH,
+    rules::MISSING_ACCEPT,
+    rules::MISSING_KEY,
+    rules::UPGRADE_REFUSED,
+    rules::UPGRADE_NOT_WEBSOCKET,
 ];
 /// Most unacknowledged sends remembered per direction, to name what an ACK acknowledges.
 const MAX_UNACKED: usize = 32;

@@ -103,7 +103,7 @@ pub fn json_record(file: &str, d: &Diagnostic) -> String {
     push_key(&mut o, "severity");
     push_json_string(&mut o, d.severity.as_str());
     push_key(&mut o, "kind");
-    push_json_string(&mut o, d.kind);
+    push_json_string(&mut o, d.kind.name);
     push_key(&mut o, "message");
     push_json_string(&mut o, &d.message);
     o.push_str("}\n");
@@ -136,7 +136,7 @@ mod tests {
     fn diag(conn: Option<u32>, dir: Option<Direction>, packet: Option<u64>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
-            kind: "unmasked-client-frame",
+            kind: crate::rules::UNMASKED_CLIENT_FRAME,
             conn,
             dir,
             packet,

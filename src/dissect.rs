@@ -2,13 +2,18 @@
 //! connections as Wireshark numbers TCP streams.
 
 use crate::capture::{RawPacket, Timestamp};
-use crate::conn::{ConnConfig, Connection};
 use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
+use crate::flow::reassembly::Delivery;
+use crate::flow::table::{ConnMap, FlowKey, Lingering};
+use crate::flow::tcp::{StreamHandler, TcpConnection};
+use crate::session::{Cx, Session, Side};
 use crate::wire::{self, TcpFlags, Transport};
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+
+pub use crate::flow::table::{CLOSED_LINGER_SECS, MAX_LINGERING};
+pub use crate::session::ConnConfig;
 
 /// What the dissector decodes and which of it is reported.
 #[derive(Debug, Clone, Default)]
@@ -20,41 +25,61 @@ pub struct DissectConfig {
     pub port_filter: Vec<u16>,
 }
 
-/// The connection table. foldhash instead of SipHash: the lookup is on every packet and
-/// SipHash over two socket addresses cost more than the rest of the table work, while
-/// foldhash still seeds itself per process, so a crafted capture cannot choose collisions.
-type ConnTable = HashMap<FlowKey, Connection, foldhash::fast::RandomState>;
-
-/// Key of a TCP connection: the two endpoints in a canonical order, each packed into two
-/// integers by [`endpoint_bits`], so hashing and comparing it is a few word operations
-/// instead of walking two `SocketAddr` enums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey {
-    lo: (u128, u32),
-    hi: (u128, u32),
+/// One tracked connection: its transport and everything above it.
+#[derive(Debug)]
+struct Connection {
+    tcp: TcpConnection,
+    session: Session,
+    /// The end summary was reported.
+    ended: bool,
+    /// Scheduled for release from the table.
+    release_scheduled: bool,
 }
 
-impl FlowKey {
-    fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        let (a, b) = (endpoint_bits(a), endpoint_bits(b));
-        if a <= b {
-            FlowKey { lo: a, hi: b }
-        } else {
-            FlowKey { lo: b, hi: a }
+impl Connection {
+    fn new(id: ConnId, src: SocketAddr, dst: SocketAddr, packet: u64, config: &ConnConfig) -> Self {
+        Connection {
+            tcp: TcpConnection::new(packet, config.reassembly),
+            session: Session::new(id, src, dst, config),
+            ended: false,
+            release_scheduled: false,
         }
+    }
+
+    /// Flushes what TCP still holds up the chain and reports the connection, once.
+    fn end(&mut self, cx: &mut Cx<'_>) -> io::Result<()> {
+        if self.ended {
+            return Ok(());
+        }
+        self.ended = true;
+        self.tcp.flush(
+            cx.packet,
+            &mut Upper {
+                session: &mut self.session,
+                cx,
+            },
+        )?;
+        let (first, last) = (self.tcp.first_packet, self.tcp.last_packet);
+        self.session.end(cx, self.tcp.end_state(), first, last)
     }
 }
 
-/// An endpoint as (address, port | family): IPv4 addresses are zero-extended and tagged
-/// in bit 16 of the second word, so 1.2.3.4 and ::102:304 stay different keys.
-fn endpoint_bits(addr: SocketAddr) -> (u128, u32) {
-    const IPV4_TAG: u32 = 1 << 16;
-    match addr {
-        SocketAddr::V4(v4) => (
-            u128::from(v4.ip().to_bits()),
-            IPV4_TAG | u32::from(v4.port()),
-        ),
-        SocketAddr::V6(v6) => (v6.ip().to_bits(), u32::from(v6.port())),
+/// Reassembled bytes go up the session's analyzer chain.
+struct Upper<'a, 's> {
+    session: &'a mut Session,
+    cx: &'a mut Cx<'s>,
+}
+
+impl StreamHandler for Upper<'_, '_> {
+    fn deliver(&mut self, side: Side, delivery: Delivery<'_>) -> io::Result<()> {
+        self.session.deliver(self.cx, side, delivery)
+    }
+
+    fn buffered_out_of_order(&mut self, side: Side) {
+        if self.session.decodes_pdus(side) {
+            // Held for later: part of a PDU that this packet does not complete.
+            self.cx.delivered_into_pdu = true;
+        }
     }
 }
 
@@ -72,34 +97,24 @@ pub struct DissectStats {
 /// Packets in, events out.
 pub struct Dissector {
     config: DissectConfig,
-    connections: ConnTable,
+    connections: ConnMap<Connection>,
     next_conn: ConnId,
     first_timestamp: Option<Timestamp>,
     stats: DissectStats,
-    /// Closed connections in closing order: (time closed, key, id), for release.
-    closed: VecDeque<(f64, FlowKey, ConnId)>,
+    /// Closed connections waiting for release.
+    lingering: Lingering,
 }
-
-/// How long (capture time) a closed connection is kept for late packets.
-pub const CLOSED_LINGER_SECS: f64 = 10.0;
-
-/// Most closed connections kept lingering at once: past it the oldest is released before
-/// its [`CLOSED_LINGER_SECS`] are up. A busy capture closes thousands of connections in ten
-/// seconds (75 000 in one of the benchmark's), and memory must follow the open connections,
-/// not the closing rate; a connection's late packets (the last ACK, a retransmitted FIN)
-/// come within a round trip, long before 4096 later connections have closed.
-pub const MAX_LINGERING: usize = 4096;
 
 impl Dissector {
     /// A dissector with nothing seen yet.
     pub fn new(config: DissectConfig) -> Self {
         Dissector {
             config,
-            connections: ConnTable::default(),
+            connections: ConnMap::default(),
             next_conn: 0,
             first_timestamp: None,
             stats: DissectStats::default(),
-            closed: VecDeque::new(),
+            lingering: Lingering::default(),
         }
     }
 
@@ -125,7 +140,8 @@ impl Dissector {
             Ok(ns) => ns as f64 / 1e9,
             Err(_) => time_ns as f64 / 1e9,
         };
-        self.release_closed(rel_time);
+        self.lingering
+            .release(rel_time, &mut self.connections, |c| c.session.id());
         let packet = wire::decode(raw.link_type, raw.data);
         let record = |body| PacketRecord {
             number,
@@ -151,21 +167,44 @@ impl Dissector {
                     number,
                     sink,
                 )?;
-                let visible = is_visible(&self.config.port_filter, conn);
-                let side = conn.side_of(src);
-                let (dir, analysis, outcome) =
-                    conn.on_segment(number, time_ns, side, seg, sink, visible)?;
-                if conn.is_closed() && !conn.release_scheduled {
-                    conn.release_scheduled = true;
-                    self.closed.push_back((rel_time, key, conn.id()));
+                let visible = is_visible(&self.config.port_filter, &conn.session);
+                let session = &mut conn.session;
+                let side = session.side_of(src);
+                session.note_packet(number, rel_time);
+                let flags = seg.flags;
+                if flags.has(TcpFlags::SYN) {
+                    session.syn(side, !flags.has(TcpFlags::ACK));
+                }
+                let dir = session.direction(side);
+                let mut cx = Cx::new(number, rel_time, sink, visible);
+                let analysis = conn.tcp.segment(
+                    number,
+                    time_ns,
+                    side,
+                    seg,
+                    &mut Upper {
+                        session: &mut conn.session,
+                        cx: &mut cx,
+                    },
+                )?;
+                // Only a segment whose own payload went into an unfinished PDU is marked.
+                let partial_pdu =
+                    seg.wire_len() > 0 && cx.pdus_completed == 0 && cx.delivered_into_pdu;
+                let pdus_completed = cx.pdus_completed;
+                if conn.tcp.is_closed() {
+                    conn.end(&mut cx)?;
+                    if !conn.release_scheduled {
+                        conn.release_scheduled = true;
+                        self.lingering.closed(rel_time, key, conn.session.id());
+                    }
                 }
                 let tcp = TcpRecord {
                     segment: seg,
-                    conn: conn.id(),
+                    conn: conn.session.id(),
                     dir,
                     analysis,
-                    partial_pdu: outcome.partial_pdu,
-                    pdus_completed: outcome.pdus_completed,
+                    partial_pdu,
+                    pdus_completed,
                 };
                 if visible {
                     sink.event(&Event::Packet(&record(PacketBody::Tcp(tcp))))?;
@@ -182,29 +221,15 @@ impl Dissector {
         Ok(())
     }
 
-    /// Forgets connections that closed more than [`CLOSED_LINGER_SECS`] ago, or beyond the
-    /// [`MAX_LINGERING`] most recent, so memory follows the open connections, not the file. Late packets of a forgotten connection
-    /// (a last ACK) would start a new one, which the linger makes unlikely.
-    fn release_closed(&mut self, now: f64) {
-        while let Some(&(closed_at, key, id)) = self.closed.front() {
-            if now - closed_at < CLOSED_LINGER_SECS && self.closed.len() <= MAX_LINGERING {
-                break;
-            }
-            self.closed.pop_front();
-            if self.connections.get(&key).is_some_and(|c| c.id() == id) {
-                self.connections.remove(&key);
-            }
-        }
-    }
-
     /// The capture ended: flushes every connection (in connection order) and reports them.
     pub fn finish(&mut self, sink: &mut dyn EventSink) -> io::Result<()> {
         let last = self.stats.packets;
         let mut conns: Vec<Connection> = self.connections.drain().map(|(_, c)| c).collect();
-        conns.sort_by_key(|c| c.id());
+        conns.sort_by_key(|c| c.session.id());
         for mut conn in conns {
-            let visible = is_visible(&self.config.port_filter, &conn);
-            conn.finish(last, sink, visible)?;
+            let visible = is_visible(&self.config.port_filter, &conn.session);
+            let mut cx = Cx::new(last, conn.tcp.last_time, sink, visible);
+            conn.end(&mut cx)?;
         }
         Ok(())
     }
@@ -214,7 +239,7 @@ impl Dissector {
 /// same port pair) as Wireshark starts a new TCP stream. One table lookup.
 #[allow(clippy::too_many_arguments)]
 fn connection_for<'t>(
-    table: &'t mut ConnTable,
+    table: &'t mut ConnMap<Connection>,
     next_conn: &mut ConnId,
     stats: &mut DissectStats,
     config: &DissectConfig,
@@ -227,11 +252,12 @@ fn connection_for<'t>(
     let conn = match table.entry(key) {
         Entry::Occupied(entry) => {
             let conn = entry.into_mut();
-            if !(new_syn && conn.is_closed()) {
+            if !(new_syn && conn.tcp.is_closed()) {
                 return Ok(conn);
             }
-            let visible = is_visible(&config.port_filter, conn);
-            conn.finish(packet, sink, visible)?;
+            let visible = is_visible(&config.port_filter, &conn.session);
+            let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible);
+            conn.end(&mut cx)?;
             *conn = Connection::new(*next_conn, src, dst, packet, &config.conn);
             conn
         }
@@ -245,43 +271,6 @@ fn connection_for<'t>(
 }
 
 /// Whether a connection passes the `--port` filter.
-fn is_visible(port_filter: &[u16], conn: &Connection) -> bool {
-    port_filter.is_empty() || port_filter.iter().any(|p| conn.has_port(*p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-    fn sa(ip: IpAddr, port: u16) -> SocketAddr {
-        SocketAddr::new(ip, port)
-    }
-
-    #[test]
-    fn flow_key_is_symmetric_and_tells_endpoints_apart() {
-        let v4 = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4));
-        let v4b = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 5));
-        let mapped = IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0x0102, 0x0304));
-        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
-        let endpoints = [
-            sa(v4, 80),
-            sa(v4, 81),
-            sa(v4b, 80),
-            sa(mapped, 80),
-            sa(v6, 80),
-            sa(v6, 0),
-        ];
-        for &a in &endpoints {
-            for &b in &endpoints {
-                assert_eq!(FlowKey::new(a, b), FlowKey::new(b, a));
-                for &c in &endpoints {
-                    for &d in &endpoints {
-                        let same_pair = (a, b) == (c, d) || (a, b) == (d, c);
-                        assert_eq!(FlowKey::new(a, b) == FlowKey::new(c, d), same_pair);
-                    }
-                }
-            }
-        }
-    }
+fn is_visible(port_filter: &[u16], session: &Session) -> bool {
+    port_filter.is_empty() || port_filter.iter().any(|p| session.has_port(*p))
 }

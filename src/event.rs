@@ -242,6 +242,14 @@ pub struct MessageEvent<'a> {
     pub compressed: bool,
     /// Sum of the frames' payload lengths as carried on the wire.
     pub wire_len: u64,
+    /// Close messages: the status code, if the body had one (parsed once, by the
+    /// dissector).
+    pub close_code: Option<CloseCode>,
+    /// Close messages: the reason bytes after the code.
+    pub close_reason: &'a [u8],
+    /// The subprotocol the server selected in the handshake (`Sec-WebSocket-Protocol`),
+    /// which says how to read the payload.
+    pub subprotocol: Option<&'a str>,
 }
 
 /// A ping answered by a pong carrying the same payload.

@@ -10,13 +10,13 @@
 pub mod app;
 pub mod capture;
 pub mod check;
-pub mod conn;
 pub mod dissect;
 pub mod event;
 pub mod flow;
 pub mod http;
 pub mod output;
 pub mod rules;
+pub mod session;
 pub mod term;
 pub mod views;
 pub mod wire;

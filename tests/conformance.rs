@@ -13,10 +13,10 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use wsdissect::capture::file::FileSource;
-use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink, PingPongEvent, Severity};
 use wsdissect::rules;
+use wsdissect::session::ConnConfig;
 
 // ----------------------------------------------------------------------------------
 // Running the dissector and keeping what it reports.

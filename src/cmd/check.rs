@@ -15,9 +15,9 @@ use wsdissect::check::report::summary::{self, SummaryStyle};
 use wsdissect::check::{
     AllowedCloseCodes, CheckConfig, Diagnostic, Expectations, FileCheck, FileSummary, Totals,
 };
-use wsdissect::conn::ConnConfig;
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
+use wsdissect::session::ConnConfig;
 use wsdissect::term::style::Style;
 use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
 use wsdissect::views::output_width;

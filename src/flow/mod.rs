@@ -1,9 +1,12 @@
-//! TCP flows: wrapping sequence arithmetic, per-direction reassembly, and Wireshark-style
-//! TCP analysis (relative numbers, scaled windows, retransmission/dup-ACK/... flags).
+//! TCP flows: the connection table, wrapping sequence arithmetic, per-direction
+//! reassembly, and Wireshark-style TCP analysis (relative numbers, scaled windows,
+//! retransmission/dup-ACK/... flags).
 
 pub mod analysis;
 pub mod reassembly;
 pub mod seq;
+pub mod table;
+pub mod tcp;
 
 /// How a TCP connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,11 @@
 
 use crate::flow::seq::seq_diff;
 use std::collections::BTreeMap;
+use std::io;
+
+/// Where reassembly hands its deliveries; an error (from the stage above, e.g. a closed
+/// output pipe) stops the delivery and is returned by the reassembler's method.
+pub type Deliver<'f> = &'f mut dyn FnMut(Delivery<'_>) -> io::Result<()>;
 
 /// Caps on what one direction may buffer.
 #[derive(Debug, Clone, Copy)]
@@ -170,8 +175,8 @@ impl Reassembler {
         seq: u32,
         syn: bool,
         payload: &[u8],
-        out: &mut dyn FnMut(Delivery<'_>),
-    ) -> PushOutcome {
+        out: Deliver<'_>,
+    ) -> io::Result<PushOutcome> {
         let mut outcome = PushOutcome::default();
         let data_seq = if syn { seq.wrapping_add(1) } else { seq };
         let base = *self.base.get_or_insert(data_seq);
@@ -179,10 +184,10 @@ impl Reassembler {
         let next = i128::from(self.next);
         if !syn && payload.len() <= 1 && off == next - 1 {
             // Keep-alive probe: the byte (if any) is garbage, never data.
-            return outcome;
+            return Ok(outcome);
         }
         if payload.is_empty() {
-            return outcome;
+            return Ok(outcome);
         }
         // Nothing after the FIN belongs to the stream.
         let mut bytes = payload;
@@ -193,9 +198,9 @@ impl Reassembler {
             }
         }
         if !bytes.is_empty() {
-            self.place(packet, off, bytes, out, &mut outcome);
+            self.place(packet, off, bytes, out, &mut outcome)?;
         }
-        outcome
+        Ok(outcome)
     }
 
     /// Reports the FIN of this direction: `seq_of_fin` is the sequence number the FIN flag
@@ -233,9 +238,9 @@ impl Reassembler {
     /// The peer acknowledged everything before `ack`: bytes still missing below it will
     /// never be retransmitted, so they are delivered as a gap and buffered data after it
     /// flows on.
-    pub fn peer_acked(&mut self, packet: u64, ack: u32, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn peer_acked(&mut self, packet: u64, ack: u32, out: Deliver<'_>) -> io::Result<()> {
         let Some(base) = self.base else {
-            return;
+            return Ok(());
         };
         let mut target = self.offset_of(base, ack);
         if let Some(fin) = self.fin {
@@ -246,24 +251,26 @@ impl Reassembler {
             let next = self.next;
             match self.ooo.first_key_value().map(|(k, _)| *k) {
                 Some(k) if k == next => {}
-                Some(k) if i128::from(k) < target => self.gap(k - next, packet, out),
-                _ => self.gap((target - i128::from(next)) as u64, packet, out),
+                Some(k) if i128::from(k) < target => self.gap(k - next, packet, out)?,
+                _ => self.gap((target - i128::from(next)) as u64, packet, out)?,
             }
-            self.drain_contiguous(out);
+            self.drain_contiguous(out)?;
         }
+        Ok(())
     }
 
     /// End of capture or of the connection: deliver everything still buffered, with gaps.
-    pub fn flush(&mut self, packet: u64, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn flush(&mut self, packet: u64, out: Deliver<'_>) -> io::Result<()> {
         while let Some(k) = self.ooo.first_key_value().map(|(k, _)| *k) {
             if k > self.next {
-                self.gap(k - self.next, packet, out);
+                self.gap(k - self.next, packet, out)?;
             }
-            self.drain_contiguous(out);
+            self.drain_contiguous(out)?;
         }
         if let Some(fin) = self.fin.filter(|&f| f > self.next) {
-            self.gap(fin - self.next, packet, out);
+            self.gap(fin - self.next, packet, out)?;
         }
+        Ok(())
     }
 
     /// Bytes currently held out of order.
@@ -294,15 +301,15 @@ impl Reassembler {
         packet: u64,
         mut off: i128,
         mut bytes: &[u8],
-        out: &mut dyn FnMut(Delivery<'_>),
+        out: Deliver<'_>,
         outcome: &mut PushOutcome,
-    ) {
+    ) -> io::Result<()> {
         loop {
             let next = i128::from(self.next);
             let end = off + bytes.len() as i128;
             if end <= next {
                 self.note_delivered_overlap(off, bytes, outcome);
-                return;
+                return Ok(());
             }
             if off < next {
                 let dup = (next - off) as usize;
@@ -312,24 +319,23 @@ impl Reassembler {
                 off = next;
             }
             if off == next {
-                self.deliver_in_order(packet, bytes, out, outcome);
-                return;
+                return self.deliver_in_order(packet, bytes, out, outcome);
             }
             // Ahead of a hole.
             let fits = self.buffered + bytes.len() <= self.limits.max_buffered
                 && self.ooo.len() < MAX_CHUNKS;
             if fits {
                 self.buffer(packet, off as u64, bytes, outcome);
-                return;
+                return Ok(());
             }
             // Buffer full: stop waiting for the oldest hole.
             outcome.dropped_over_cap = true;
             match self.ooo.first_key_value().map(|(k, _)| *k) {
                 Some(k) if i128::from(k) < off => {
-                    self.gap(k - self.next, packet, out);
-                    self.drain_contiguous(out);
+                    self.gap(k - self.next, packet, out)?;
+                    self.drain_contiguous(out)?;
                 }
-                _ => self.gap((off - next) as u64, packet, out),
+                _ => self.gap((off - next) as u64, packet, out)?,
             }
         }
     }
@@ -340,9 +346,9 @@ impl Reassembler {
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut dyn FnMut(Delivery<'_>),
+        out: Deliver<'_>,
         outcome: &mut PushOutcome,
-    ) {
+    ) -> io::Result<()> {
         let start = self.next;
         let end = start + bytes.len() as u64;
         loop {
@@ -356,7 +362,7 @@ impl Reassembler {
             if k > self.next {
                 let upto = ((k - start) as usize).min(bytes.len());
                 if let Some(piece) = bytes.get(cur..upto) {
-                    self.emit(packet, piece, out);
+                    self.emit(packet, piece, out)?;
                 }
             }
             let Some((_, chunk)) = self.ooo.pop_first() else {
@@ -367,13 +373,13 @@ impl Reassembler {
             let rest = bytes.get(cur..).unwrap_or(&[]);
             let overlap = rest.len().min(chunk.data.len());
             note_overlap(&chunk.data[..overlap], &rest[..overlap], outcome);
-            self.emit(chunk.packet, &chunk.data, out);
+            self.emit(chunk.packet, &chunk.data, out)?;
         }
         let cur = (self.next.saturating_sub(start) as usize).min(bytes.len());
         if let Some(rest) = bytes.get(cur..) {
-            self.emit(packet, rest, out);
+            self.emit(packet, rest, out)?;
         }
-        self.drain_contiguous(out);
+        self.drain_contiguous(out)
     }
 
     /// Buffers `bytes` at `off` (> next), keeping earlier buffered copies where they overlap.
@@ -411,7 +417,7 @@ impl Reassembler {
     }
 
     /// Delivers buffered chunks while they are contiguous with `next`.
-    fn drain_contiguous(&mut self, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn drain_contiguous(&mut self, out: Deliver<'_>) -> io::Result<()> {
         while let Some(k) = self.ooo.first_key_value().map(|(k, _)| *k) {
             if k > self.next {
                 break;
@@ -422,17 +428,18 @@ impl Reassembler {
             self.buffered -= chunk.data.len();
             let skip = (self.next - k) as usize;
             if let Some(rest) = chunk.data.get(skip..) {
-                self.emit(chunk.packet, rest, out);
+                self.emit(chunk.packet, rest, out)?;
             }
         }
+        Ok(())
     }
 
     /// Hands `bytes` (starting at `next`) to `out` and remembers them.
-    fn emit(&mut self, packet: u64, bytes: &[u8], out: &mut dyn FnMut(Delivery<'_>)) {
+    fn emit(&mut self, packet: u64, bytes: &[u8], out: Deliver<'_>) -> io::Result<()> {
         if bytes.is_empty() {
-            return;
+            return Ok(());
         }
-        out(Delivery::Data { packet, bytes });
+        out(Delivery::Data { packet, bytes })?;
         self.next += bytes.len() as u64;
         if self.is_finished() {
             // Nothing can be delivered any more: retransmissions are counted unchecked.
@@ -440,16 +447,18 @@ impl Reassembler {
         } else {
             self.recent.push(bytes);
         }
+        Ok(())
     }
 
     /// Declares `len` missing bytes at `next`.
-    fn gap(&mut self, len: u64, packet: u64, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn gap(&mut self, len: u64, packet: u64, out: Deliver<'_>) -> io::Result<()> {
         if len == 0 {
-            return;
+            return Ok(());
         }
-        out(Delivery::Gap { len, packet });
+        out(Delivery::Gap { len, packet })?;
         self.next += len;
         self.recent.clear();
+        Ok(())
     }
 
     /// Counts `bytes` at `off` (entirely before `next`) as duplicates and compares them with
@@ -507,10 +516,13 @@ mod tests {
     /// What came out, owned: (packet, bytes) for data, (packet, len) as `Err` for gaps.
     type Out = Vec<Result<(u64, Vec<u8>), (u64, u64)>>;
 
-    fn collect(out: &mut Out) -> impl FnMut(Delivery<'_>) + '_ {
-        |d| match d {
-            Delivery::Data { packet, bytes } => out.push(Ok((packet, bytes.to_vec()))),
-            Delivery::Gap { len, packet } => out.push(Err((packet, len))),
+    fn collect(out: &mut Out) -> impl FnMut(Delivery<'_>) -> io::Result<()> + '_ {
+        |d| {
+            match d {
+                Delivery::Data { packet, bytes } => out.push(Ok((packet, bytes.to_vec()))),
+                Delivery::Gap { len, packet } => out.push(Err((packet, len))),
+            }
+            Ok(())
         }
     }
 
@@ -563,19 +575,22 @@ mod tests {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
         let payload = b"hello".to_vec();
-        r.push(1, 1000, true, &[], &mut collect(&mut out));
+        r.push(1, 1000, true, &[], &mut collect(&mut out)).unwrap();
         let mut seen_ptr = None;
         r.push(2, 1001, false, &payload, &mut |d| {
             if let Delivery::Data { bytes, .. } = d {
                 seen_ptr = Some(bytes.as_ptr());
             }
-        });
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(
             seen_ptr,
             Some(payload.as_ptr()),
             "delivered straight from the slice"
         );
-        r.push(3, 1006, false, b" world", &mut collect(&mut out));
+        r.push(3, 1006, false, b" world", &mut collect(&mut out))
+            .unwrap();
         assert_eq!(out, vec![Ok((3, b" world".to_vec()))]);
         assert_eq!(r.buffered_bytes(), 0);
         assert_eq!(r.next_seq(), Some(1012));
@@ -585,13 +600,17 @@ mod tests {
     fn out_of_order_two_one_three() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 99, true, &[], &mut collect(&mut out));
-        let o = r.push(11, 103, false, b"def", &mut collect(&mut out));
+        r.push(1, 99, true, &[], &mut collect(&mut out)).unwrap();
+        let o = r
+            .push(11, 103, false, b"def", &mut collect(&mut out))
+            .unwrap();
         assert!(o.buffered_out_of_order);
         assert!(out.is_empty());
         assert_eq!(r.buffered_bytes(), 3);
-        r.push(10, 100, false, b"abc", &mut collect(&mut out));
-        r.push(12, 106, false, b"ghi", &mut collect(&mut out));
+        r.push(10, 100, false, b"abc", &mut collect(&mut out))
+            .unwrap();
+        r.push(12, 106, false, b"ghi", &mut collect(&mut out))
+            .unwrap();
         assert_eq!(
             out,
             vec![
@@ -616,27 +635,32 @@ mod tests {
                 false,
                 seg,
                 &mut collect(&mut out),
-            );
+            )
+            .unwrap();
         }
         // A faithful retransmission of 60 000..90 000 (inside the last 64 KiB).
-        let o = r.push(
-            20,
-            60_000,
-            false,
-            &data[60_000..90_000],
-            &mut collect(&mut out),
-        );
+        let o = r
+            .push(
+                20,
+                60_000,
+                false,
+                &data[60_000..90_000],
+                &mut collect(&mut out),
+            )
+            .unwrap();
         assert_eq!(o.duplicate_bytes, 30_000);
         assert!(!o.conflicting_overlap);
         // The same range with one byte changed.
         let mut bad = data[60_000..90_000].to_vec();
         bad[29_999] ^= 1;
-        let o = r.push(21, 60_000, false, &bad, &mut collect(&mut out));
+        let o = r
+            .push(21, 60_000, false, &bad, &mut collect(&mut out))
+            .unwrap();
         assert!(o.conflicting_overlap);
         // Older than the last 64 KiB: counted, not compared.
         let mut old = data[..10_000].to_vec();
         old[0] ^= 1;
-        let o = r.push(22, 0, false, &old, &mut collect(&mut out));
+        let o = r.push(22, 0, false, &old, &mut collect(&mut out)).unwrap();
         assert_eq!(o.duplicate_bytes, 10_000);
         assert!(!o.conflicting_overlap);
         assert_eq!(stream(&out), data);
@@ -646,12 +670,17 @@ mod tests {
     fn retransmission_counted_not_redelivered() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"abcdef", &mut collect(&mut out));
-        let o = r.push(2, 0, false, b"abcdef", &mut collect(&mut out));
+        r.push(1, 0, false, b"abcdef", &mut collect(&mut out))
+            .unwrap();
+        let o = r
+            .push(2, 0, false, b"abcdef", &mut collect(&mut out))
+            .unwrap();
         assert_eq!(o.duplicate_bytes, 6);
         assert!(!o.conflicting_overlap);
         // Partial overlap: 3 old bytes, 3 new ones.
-        let o = r.push(3, 3, false, b"defghi", &mut collect(&mut out));
+        let o = r
+            .push(3, 3, false, b"defghi", &mut collect(&mut out))
+            .unwrap();
         assert_eq!(o.duplicate_bytes, 3);
         assert!(!o.conflicting_overlap);
         assert_eq!(stream(&out), b"abcdefghi");
@@ -662,8 +691,9 @@ mod tests {
     fn conflicting_overlap_first_copy_wins() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"abcdef", &mut collect(&mut out));
-        let o = r.push(2, 2, false, b"XY", &mut collect(&mut out));
+        r.push(1, 0, false, b"abcdef", &mut collect(&mut out))
+            .unwrap();
+        let o = r.push(2, 2, false, b"XY", &mut collect(&mut out)).unwrap();
         assert!(o.conflicting_overlap);
         assert_eq!(o.duplicate_bytes, 2);
         assert_eq!(stream(&out), b"abcdef");
@@ -673,14 +703,19 @@ mod tests {
     fn overlap_with_buffered_chunks_first_copy_wins() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"ab", &mut collect(&mut out));
-        r.push(2, 4, false, b"efgh", &mut collect(&mut out));
+        r.push(1, 0, false, b"ab", &mut collect(&mut out)).unwrap();
+        r.push(2, 4, false, b"efgh", &mut collect(&mut out))
+            .unwrap();
         // Overlaps the buffered chunk with different bytes.
-        let o = r.push(3, 6, false, b"XXij", &mut collect(&mut out));
+        let o = r
+            .push(3, 6, false, b"XXij", &mut collect(&mut out))
+            .unwrap();
         assert!(o.conflicting_overlap);
         assert_eq!(o.duplicate_bytes, 2);
         // Fills the hole and overlaps the buffered chunk: the buffered copy wins.
-        let o = r.push(4, 2, false, b"cdEF", &mut collect(&mut out));
+        let o = r
+            .push(4, 2, false, b"cdEF", &mut collect(&mut out))
+            .unwrap();
         assert!(o.conflicting_overlap);
         assert_eq!(stream(&out), b"abcdefghij");
         let packets: Vec<u64> = out
@@ -696,11 +731,11 @@ mod tests {
     fn gap_via_peer_acked() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"abc", &mut collect(&mut out));
-        r.push(3, 6, false, b"ghi", &mut collect(&mut out));
-        r.peer_acked(4, 3, &mut collect(&mut out));
+        r.push(1, 0, false, b"abc", &mut collect(&mut out)).unwrap();
+        r.push(3, 6, false, b"ghi", &mut collect(&mut out)).unwrap();
+        r.peer_acked(4, 3, &mut collect(&mut out)).unwrap();
         assert_eq!(out.len(), 1, "ack below the hole changes nothing");
-        r.peer_acked(5, 9, &mut collect(&mut out));
+        r.peer_acked(5, 9, &mut collect(&mut out)).unwrap();
         assert_eq!(
             out,
             vec![
@@ -710,7 +745,7 @@ mod tests {
             ]
         );
         // The lost segment's retransmission arrives late: duplicate, not redelivered.
-        let o = r.push(6, 3, false, b"def", &mut collect(&mut out));
+        let o = r.push(6, 3, false, b"def", &mut collect(&mut out)).unwrap();
         assert_eq!(o.duplicate_bytes, 3);
         assert_eq!(out.len(), 3);
     }
@@ -719,15 +754,15 @@ mod tests {
     fn peer_acked_beyond_everything_and_fin() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 10, true, b"", &mut collect(&mut out));
-        r.push(2, 11, false, b"ab", &mut collect(&mut out));
+        r.push(1, 10, true, b"", &mut collect(&mut out)).unwrap();
+        r.push(2, 11, false, b"ab", &mut collect(&mut out)).unwrap();
         r.fin(2, 13);
         // The ACK of the FIN is not a missing byte.
-        r.peer_acked(3, 14, &mut collect(&mut out));
+        r.peer_acked(3, 14, &mut collect(&mut out)).unwrap();
         assert_eq!(out, vec![Ok((2, b"ab".to_vec()))]);
         assert!(r.is_finished());
         // Data after the FIN is ignored.
-        r.push(4, 13, false, b"zz", &mut collect(&mut out));
+        r.push(4, 13, false, b"zz", &mut collect(&mut out)).unwrap();
         assert_eq!(out.len(), 1);
     }
 
@@ -735,10 +770,10 @@ mod tests {
     fn gap_via_flush() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"a", &mut collect(&mut out));
-        r.push(2, 3, false, b"d", &mut collect(&mut out));
-        r.push(3, 6, false, b"g", &mut collect(&mut out));
-        r.flush(9, &mut collect(&mut out));
+        r.push(1, 0, false, b"a", &mut collect(&mut out)).unwrap();
+        r.push(2, 3, false, b"d", &mut collect(&mut out)).unwrap();
+        r.push(3, 6, false, b"g", &mut collect(&mut out)).unwrap();
+        r.flush(9, &mut collect(&mut out)).unwrap();
         assert_eq!(
             out,
             vec![
@@ -756,9 +791,9 @@ mod tests {
     fn flush_reports_missing_bytes_before_fin() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"ab", &mut collect(&mut out));
+        r.push(1, 0, false, b"ab", &mut collect(&mut out)).unwrap();
         r.fin(2, 10);
-        r.flush(3, &mut collect(&mut out));
+        r.flush(3, &mut collect(&mut out)).unwrap();
         assert_eq!(out, vec![Ok((1, b"ab".to_vec())), Err((3, 8))]);
         assert!(r.is_finished());
     }
@@ -767,11 +802,13 @@ mod tests {
     fn cap_exceeded_declares_gap_without_growth() {
         let mut r = small(10);
         let mut out = Out::new();
-        r.push(1, 0, false, b"a", &mut collect(&mut out));
+        r.push(1, 0, false, b"a", &mut collect(&mut out)).unwrap();
         // Byte 1 is lost; 4-byte segments pile up behind it.
         let mut seq = 2u32;
         for p in 2..50u64 {
-            let o = r.push(p, seq, false, b"wxyz", &mut collect(&mut out));
+            let o = r
+                .push(p, seq, false, b"wxyz", &mut collect(&mut out))
+                .unwrap();
             assert!(r.buffered_bytes() <= 10);
             if p == 4 {
                 assert!(o.dropped_over_cap);
@@ -779,7 +816,7 @@ mod tests {
             seq += 4;
         }
         assert_eq!(out.get(1), Some(&Err((4, 1))));
-        r.flush(99, &mut collect(&mut out));
+        r.flush(99, &mut collect(&mut out)).unwrap();
         let data: usize = out
             .iter()
             .filter_map(|d| d.as_ref().ok())
@@ -792,8 +829,10 @@ mod tests {
     fn single_segment_larger_than_cap() {
         let mut r = small(4);
         let mut out = Out::new();
-        r.push(1, 0, false, b"a", &mut collect(&mut out));
-        let o = r.push(2, 5, false, b"0123456789", &mut collect(&mut out));
+        r.push(1, 0, false, b"a", &mut collect(&mut out)).unwrap();
+        let o = r
+            .push(2, 5, false, b"0123456789", &mut collect(&mut out))
+            .unwrap();
         assert!(o.dropped_over_cap);
         assert_eq!(
             out,
@@ -811,17 +850,23 @@ mod tests {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
         let isn = 0xFFFF_FF00u32;
-        r.push(1, isn, true, &[], &mut collect(&mut out));
+        r.push(1, isn, true, &[], &mut collect(&mut out)).unwrap();
         let data: Vec<u8> = (0..1024u32).map(|i| (i % 251) as u8).collect();
         // 4 segments of 256 bytes, the 2nd (which crosses 2^32) sent after the 3rd.
         let seg = |i: usize| &data[i * 256..(i + 1) * 256];
         let seq = |i: u32| isn.wrapping_add(1).wrapping_add(i * 256);
-        r.push(2, seq(0), false, seg(0), &mut collect(&mut out));
-        r.push(3, seq(2), false, seg(2), &mut collect(&mut out));
-        r.push(4, seq(1), false, seg(1), &mut collect(&mut out));
-        let o = r.push(5, seq(1), false, seg(1), &mut collect(&mut out));
+        r.push(2, seq(0), false, seg(0), &mut collect(&mut out))
+            .unwrap();
+        r.push(3, seq(2), false, seg(2), &mut collect(&mut out))
+            .unwrap();
+        r.push(4, seq(1), false, seg(1), &mut collect(&mut out))
+            .unwrap();
+        let o = r
+            .push(5, seq(1), false, seg(1), &mut collect(&mut out))
+            .unwrap();
         assert_eq!(o.duplicate_bytes, 256);
-        r.push(6, seq(3), false, seg(3), &mut collect(&mut out));
+        r.push(6, seq(3), false, seg(3), &mut collect(&mut out))
+            .unwrap();
         assert_eq!(stream(&out), data);
         let packets: Vec<u64> = out
             .iter()
@@ -836,10 +881,14 @@ mod tests {
     fn mid_connection_start() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(7, 5000, false, b"xyz", &mut collect(&mut out));
-        r.push(8, 5003, false, b"!", &mut collect(&mut out));
+        r.push(7, 5000, false, b"xyz", &mut collect(&mut out))
+            .unwrap();
+        r.push(8, 5003, false, b"!", &mut collect(&mut out))
+            .unwrap();
         // Bytes before the first segment seen are not part of the stream.
-        let o = r.push(9, 4990, false, b"0123456789", &mut collect(&mut out));
+        let o = r
+            .push(9, 4990, false, b"0123456789", &mut collect(&mut out))
+            .unwrap();
         assert_eq!(o.duplicate_bytes, 10);
         assert_eq!(out, vec![Ok((7, b"xyz".to_vec())), Ok((8, b"!".to_vec()))]);
     }
@@ -848,13 +897,14 @@ mod tests {
     fn keep_alive_ignored() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 100, false, b"abc", &mut collect(&mut out));
+        r.push(1, 100, false, b"abc", &mut collect(&mut out))
+            .unwrap();
         // One garbage byte at next-1 (Linux sends the last byte, BSD a zero byte).
-        let o = r.push(2, 102, false, &[0], &mut collect(&mut out));
+        let o = r.push(2, 102, false, &[0], &mut collect(&mut out)).unwrap();
         assert_eq!(o, PushOutcome::default());
-        let o = r.push(3, 102, false, &[], &mut collect(&mut out));
+        let o = r.push(3, 102, false, &[], &mut collect(&mut out)).unwrap();
         assert_eq!(o, PushOutcome::default());
-        r.push(4, 103, false, b"d", &mut collect(&mut out));
+        r.push(4, 103, false, b"d", &mut collect(&mut out)).unwrap();
         assert_eq!(stream(&out), b"abcd");
     }
 
@@ -862,10 +912,10 @@ mod tests {
     fn syn_retransmission_and_syn_with_data() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 41, true, b"tfo", &mut collect(&mut out));
-        let o = r.push(2, 41, true, b"tfo", &mut collect(&mut out));
+        r.push(1, 41, true, b"tfo", &mut collect(&mut out)).unwrap();
+        let o = r.push(2, 41, true, b"tfo", &mut collect(&mut out)).unwrap();
         assert_eq!(o.duplicate_bytes, 3);
-        r.push(3, 45, false, b"!", &mut collect(&mut out));
+        r.push(3, 45, false, b"!", &mut collect(&mut out)).unwrap();
         assert_eq!(stream(&out), b"tfo!");
     }
 
@@ -873,11 +923,12 @@ mod tests {
     fn fin_truncates_buffered_data() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let mut out = Out::new();
-        r.push(1, 0, false, b"a", &mut collect(&mut out));
-        r.push(2, 2, false, b"cdef", &mut collect(&mut out));
+        r.push(1, 0, false, b"a", &mut collect(&mut out)).unwrap();
+        r.push(2, 2, false, b"cdef", &mut collect(&mut out))
+            .unwrap();
         r.fin(3, 4);
         assert_eq!(r.buffered_bytes(), 2);
-        r.push(4, 1, false, b"b", &mut collect(&mut out));
+        r.push(4, 1, false, b"b", &mut collect(&mut out)).unwrap();
         assert_eq!(stream(&out), b"abcd");
         assert!(r.is_finished());
     }

@@ -318,6 +318,9 @@ mod tests {
                 payload_complete: true,
                 compressed: false,
                 wire_len: 0,
+                close_code: None,
+                close_reason: &[],
+                subprotocol: None,
             };
             t.observe(&Event::Message(&m));
         }

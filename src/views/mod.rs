@@ -446,6 +446,9 @@ pub(crate) mod fixtures {
         frames: u32,
         packet: u64,
     ) -> MessageEvent<'_> {
+        let close = (opcode == OpCode::Close)
+            .then(|| crate::ws::parse_close_body(payload).ok())
+            .flatten();
         MessageEvent {
             conn,
             dir,
@@ -460,6 +463,9 @@ pub(crate) mod fixtures {
             payload_complete: true,
             compressed: false,
             wire_len: payload.len() as u64,
+            close_code: close.and_then(|b| b.code),
+            close_reason: close.map_or(&[][..], |b| b.reason),
+            subprotocol: None,
         }
     }
 

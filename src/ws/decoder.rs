@@ -7,6 +7,7 @@
 
 use super::frame::{FrameHeader, MAX_HEADER_LEN};
 use super::mask::{KEY_LEN, apply_mask};
+use std::io;
 
 /// Default cap on the payload bytes kept per frame: 16 MiB.
 pub const DEFAULT_MAX_RETAINED_PAYLOAD: usize = 16 * 1024 * 1024;
@@ -164,19 +165,27 @@ impl FrameDecoder {
     /// for every frame they complete. Ignored once desynchronized. Also emits a frame that
     /// an earlier [`gap`](Self::gap) completed, so `bytes` may be empty.
     pub fn feed(&mut self, packet: u64, bytes: &[u8], emit: &mut dyn FnMut(DecodedFrame<'_>)) {
-        self.decode::<false>(packet, bytes, &mut |piece| {
+        let infallible = self.decode::<false>(packet, bytes, &mut |piece| {
             if let Piece::Frame(frame) = piece {
                 emit(frame);
             }
+            Ok(())
         });
+        debug_assert!(infallible.is_ok());
     }
 
     /// Like [`feed`](Self::feed), but also hands out every payload byte, unmasked, as it
     /// arrives ([`Piece::Payload`]), before the [`Piece::Frame`] that completes it. With a
     /// retention cap of 0 nothing is kept: memory stays bounded whatever the frame sizes,
     /// while a consumer still sees (and can validate, inflate or count) every byte.
-    pub fn feed_pieces(&mut self, packet: u64, bytes: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
-        self.decode::<true>(packet, bytes, &mut |piece| out(piece));
+    /// An error returned by `out` (from the stage above) stops decoding and is returned.
+    pub fn feed_pieces(
+        &mut self,
+        packet: u64,
+        bytes: &[u8],
+        out: &mut dyn FnMut(Piece<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.decode::<true>(packet, bytes, &mut |piece| out(piece))
     }
 
     /// The decoding loop; `PIECES` says whether payload pieces are wanted (a constant, so
@@ -185,22 +194,23 @@ impl FrameDecoder {
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut impl FnMut(Piece<'_>),
-    ) {
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
         if self.desync {
-            return;
+            return Ok(());
         }
-        self.flush_into(out);
+        self.flush_into(out)?;
         let mut rest = bytes;
         while !rest.is_empty() {
             let used = if self.frame.is_some() {
-                self.take_payload::<PIECES>(packet, rest, out)
+                self.take_payload::<PIECES>(packet, rest, out)?
             } else {
                 self.take_header(packet, rest)
             };
             rest = rest.get(used..).unwrap_or_default();
-            self.flush_into(out);
+            self.flush_into(out)?;
         }
+        Ok(())
     }
 
     /// Records that `len` bytes of the stream were never captured, noticed at `packet`.
@@ -232,24 +242,31 @@ impl FrameDecoder {
 
     /// Emits the current frame if its payload is fully accounted for (only possible after
     /// a gap that ended exactly at the frame's end).
-    pub fn flush(&mut self, emit: &mut dyn FnMut(DecodedFrame<'_>)) {
-        self.flush_into(&mut |piece| {
-            if let Piece::Frame(frame) = piece {
-                emit(frame);
-            }
-        });
+    /// An error returned by `emit` is returned.
+    pub fn flush(
+        &mut self,
+        emit: &mut dyn FnMut(DecodedFrame<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.flush_into(&mut |piece| match piece {
+            Piece::Frame(frame) => emit(frame),
+            Piece::Payload { .. } => Ok(()),
+        })
     }
 
     /// Emits the current frame if it is complete (the cheap test inlined in the loop).
     #[inline]
-    fn flush_into(&mut self, out: &mut impl FnMut(Piece<'_>)) {
+    fn flush_into(&mut self, out: &mut impl FnMut(Piece<'_>) -> io::Result<()>) -> io::Result<()> {
         if self.frame.is_some_and(|f| f.remaining() == 0) {
-            self.emit_complete(out);
+            self.emit_complete(out)?;
         }
+        Ok(())
     }
 
-    fn emit_complete(&mut self, out: &mut impl FnMut(Piece<'_>)) {
-        let Some(f) = self.frame else { return };
+    fn emit_complete(
+        &mut self,
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(f) = self.frame else { return Ok(()) };
         self.frame = None;
         out(Piece::Frame(DecodedFrame {
             header: f.header,
@@ -260,11 +277,12 @@ impl FrameDecoder {
             first_packet: f.first_packet,
             last_packet: f.last_packet,
             stream_offset: f.stream_offset,
-        }));
+        }))?;
         self.scratch.clear();
         if self.scratch.capacity() > SCRATCH_KEEP {
             self.scratch.shrink_to(SCRATCH_KEEP);
         }
+        Ok(())
     }
 
     /// True once a gap broke frame synchronisation.
@@ -355,12 +373,14 @@ impl FrameDecoder {
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut impl FnMut(Piece<'_>),
-    ) -> usize {
-        let Some(f) = &mut self.frame else { return 0 };
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        let Some(f) = &mut self.frame else {
+            return Ok(0);
+        };
         let take = usize::try_from(f.remaining()).map_or(bytes.len(), |r| r.min(bytes.len()));
         let Some(chunk) = bytes.get(..take) else {
-            return bytes.len();
+            return Ok(bytes.len());
         };
         f.last_packet = packet;
         self.stream_offset = self.stream_offset.saturating_add(take as u64);
@@ -383,7 +403,7 @@ impl FrameDecoder {
                     header,
                     offset,
                     bytes: chunk,
-                });
+                })?;
             }
             out(Piece::Frame(DecodedFrame {
                 header,
@@ -394,8 +414,8 @@ impl FrameDecoder {
                 first_packet: frame.first_packet,
                 last_packet: packet,
                 stream_offset: frame.stream_offset,
-            }));
-            return take;
+            }))?;
+            return Ok(take);
         }
 
         let keep = retain.saturating_sub(self.scratch.len()).min(take);
@@ -412,14 +432,14 @@ impl FrameDecoder {
             apply_mask(fresh, key, phase(offset));
         }
         if !PIECES {
-            return take;
+            return Ok(take);
         }
         match header.mask {
             None => out(Piece::Payload {
                 header,
                 offset,
                 bytes: chunk,
-            }),
+            })?,
             Some(key) => {
                 if let Some(fresh) = self.scratch.get(start..)
                     && !fresh.is_empty()
@@ -428,7 +448,7 @@ impl FrameDecoder {
                         header,
                         offset,
                         bytes: fresh,
-                    });
+                    })?;
                 }
                 // Beyond the cap: unmasked a bounded piece at a time, kept nowhere.
                 let mut at = offset + keep as u64;
@@ -440,12 +460,12 @@ impl FrameDecoder {
                         header,
                         offset: at,
                         bytes: &self.piece,
-                    });
+                    })?;
                     at += part.len() as u64;
                 }
             }
         }
-        take
+        Ok(take)
     }
 }
 
@@ -714,7 +734,11 @@ mod tests {
         assert!(feed(&mut dec, 4, &[0x82, 0x01]).is_empty());
         assert_eq!(dec.gap(5, 1), GapOutcome::Absorbed);
         let mut n = 0;
-        dec.flush(&mut |_| n += 1);
+        dec.flush(&mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(n, 1);
     }
 
@@ -779,13 +803,17 @@ mod tests {
         let mut frames = Vec::new();
         let mut joined = Vec::new();
         for (k, seg) in stream.chunks(segment.max(1)).enumerate() {
-            dec.feed_pieces(k as u64 + 1, seg, &mut |piece| match piece {
-                Piece::Payload { offset, bytes, .. } => {
-                    assert_eq!(offset, joined.len() as u64, "pieces are contiguous");
-                    joined.extend_from_slice(bytes);
+            dec.feed_pieces(k as u64 + 1, seg, &mut |piece| {
+                match piece {
+                    Piece::Payload { offset, bytes, .. } => {
+                        assert_eq!(offset, joined.len() as u64, "pieces are contiguous");
+                        joined.extend_from_slice(bytes);
+                    }
+                    Piece::Frame(f) => frames.push((own(f), std::mem::take(&mut joined))),
                 }
-                Piece::Frame(f) => frames.push((own(f), std::mem::take(&mut joined))),
-            });
+                Ok(())
+            })
+            .unwrap();
         }
         assert!(joined.is_empty() || dec.pending().is_some());
         frames
@@ -844,16 +872,22 @@ mod tests {
             if let Piece::Payload { offset, bytes, .. } = p {
                 seen.push((offset, bytes.to_vec()));
             }
-        });
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(dec.gap(2, 30), GapOutcome::Absorbed);
         let mut frames = 0;
-        dec.feed_pieces(3, &stream[header_len + 40..], &mut |p| match p {
-            Piece::Payload { offset, bytes, .. } => seen.push((offset, bytes.to_vec())),
-            Piece::Frame(f) => {
-                frames += 1;
-                assert_eq!(f.gap_bytes, 30);
+        dec.feed_pieces(3, &stream[header_len + 40..], &mut |p| {
+            match p {
+                Piece::Payload { offset, bytes, .. } => seen.push((offset, bytes.to_vec())),
+                Piece::Frame(f) => {
+                    frames += 1;
+                    assert_eq!(f.gap_bytes, 30);
+                }
             }
-        });
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(frames, 1);
         assert_eq!(
             seen,

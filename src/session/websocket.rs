@@ -1,0 +1,376 @@
+//! The WebSocket analyzer: frames, then messages (fragments joined, permessage-deflate
+//! inflated), ping round trips, and the frame and message rules. Attached by the HTTP
+//! analyzer to the directions that upgraded; a payload decoder is attached below it.
+
+use super::{ConnState, Cx, Side};
+use crate::event::{Event, FrameEvent, MessageEvent, PingPongEvent};
+use crate::flow::analysis::Direction;
+use crate::rules::{self, Finding};
+use crate::ws::decoder::Piece;
+use crate::ws::{
+    CloseBody, DecodedFrame, FrameDecoder, FrameTimes, GapOutcome, Message, MessageAssembler,
+    MessageLimits, OpCode, PingTracker, parse_close_body,
+};
+use std::io;
+
+/// One direction's WebSocket decoding: frames, then messages.
+#[derive(Debug)]
+struct WsStream {
+    decoder: FrameDecoder,
+    messages: MessageAssembler,
+    /// The packet (and its time) where the unfinished frame began, for message times.
+    frame_start: Option<(u64, f64)>,
+    /// Stream offset of the last frame whose header rules were checked.
+    header_checked: Option<u64>,
+}
+
+/// WebSocket in the directions that upgraded.
+#[derive(Debug, Default)]
+pub struct WebSocketAnalyzer {
+    streams: [Option<Box<WsStream>>; 2],
+    /// Pings waiting for pongs.
+    pings: PingTracker,
+    /// The subprotocol the server selected (`Sec-WebSocket-Protocol` of the 101).
+    subprotocol: Option<Box<str>>,
+}
+
+impl WebSocketAnalyzer {
+    /// No direction open yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts decoding side `side` under the rules the handshake set (or their defaults
+    /// when no handshake was captured).
+    pub fn open(&mut self, conn: &ConnState, side: Side) {
+        // Without a captured handshake the parameters are unknown: context takeover (the
+        // default) is assumed.
+        let deflate = conn.checker.rules().deflate.then(|| {
+            let params = conn.checker.deflate_params().unwrap_or_default();
+            match conn.direction(side) {
+                Direction::ClientToServer => params.client_no_context_takeover,
+                Direction::ServerToClient => params.server_no_context_takeover,
+            }
+        });
+        let limits = MessageLimits {
+            max_retained: conn.config.max_message_payload,
+            max_inflated: conn.config.max_inflated,
+            frame_retained: conn.config.decoder.max_retained_payload,
+        };
+        if self.subprotocol.is_none() {
+            self.subprotocol = conn
+                .response
+                .as_ref()
+                .and_then(|(_, r)| r.header("Sec-WebSocket-Protocol"))
+                .map(|p| p.trim().into());
+        }
+        if let Some(slot) = self.streams.get_mut(side) {
+            *slot = Some(Box::new(WsStream {
+                decoder: FrameDecoder::new(conn.config.decoder),
+                messages: MessageAssembler::new(limits, deflate),
+                frame_start: None,
+                header_checked: None,
+            }));
+        }
+    }
+
+    /// The next in-order bytes of side `side`.
+    pub fn data(
+        &mut self,
+        conn: &mut ConnState,
+        cx: &mut Cx<'_>,
+        side: Side,
+        packet: u64,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        self.decode(conn, cx, side, |decoder, out| {
+            decoder.feed_pieces(packet, bytes, out)
+        })
+    }
+
+    /// `len` bytes of side `side` were never captured.
+    pub fn gap(
+        &mut self,
+        conn: &mut ConnState,
+        cx: &mut Cx<'_>,
+        side: Side,
+        len: u64,
+    ) -> io::Result<()> {
+        let Some(ws) = self.streams.get_mut(side).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        if ws.decoder.is_desynchronized() {
+            return Ok(());
+        }
+        let dir = conn.direction(side);
+        match ws.decoder.gap(cx.packet, len) {
+            GapOutcome::Absorbed => {
+                // A gap ending exactly at a frame's end completes that frame.
+                self.decode(conn, cx, side, |decoder, out| {
+                    decoder.flush(&mut |frame| out(Piece::Frame(frame)))
+                })?;
+                conn.anomaly(
+                    cx,
+                    Some(side),
+                    rules::TCP_GAP,
+                    format!("{len} bytes {} not captured, inside a frame's payload: that frame is incomplete, decoding continues after it", dir.short()),
+                )
+            }
+            GapOutcome::Desynchronized => conn.anomaly(
+                cx,
+                Some(side),
+                rules::TCP_GAP,
+                format!("{len} bytes {} not captured where a frame header was due: the rest of this direction cannot be decoded safely", dir.short()),
+            ),
+        }
+    }
+
+    /// The connection ended: a frame left unfinished in a direction is reported.
+    pub fn end(&mut self, conn: &mut ConnState, cx: &mut Cx<'_>) -> io::Result<()> {
+        for side in 0..2 {
+            let Some(ws) = self.streams.get(side).and_then(Option::as_ref) else {
+                continue;
+            };
+            if ws.decoder.is_desynchronized() {
+                conn.desynchronized = true;
+            }
+            let Some(pending) = ws.decoder.pending() else {
+                continue;
+            };
+            let message = match pending.header {
+                Some(h) => format!(
+                    "stream ended inside a {} frame declaring {} payload bytes: {} bytes of it seen (frame began in packet {})",
+                    h.opcode, h.payload_len, pending.bytes_seen, pending.first_packet
+                ),
+                None => format!(
+                    "stream ended inside a frame header ({} bytes seen, began in packet {})",
+                    pending.bytes_seen, pending.first_packet
+                ),
+            };
+            let finding = Finding {
+                kind: rules::TRUNCATED_FRAME,
+                dir: Some(conn.direction(side)),
+                message,
+            };
+            cx.finding(conn.id, finding)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on side `side`'s frame decoder, handing the payload pieces it yields to
+    /// the message assembler, turning the frames into frame and message events and rule
+    /// findings, and counting them.
+    fn decode(
+        &mut self,
+        conn: &mut ConnState,
+        cx: &mut Cx<'_>,
+        side: Side,
+        f: impl FnOnce(
+            &mut crate::ws::FrameDecoder,
+            &mut dyn FnMut(Piece<'_>) -> io::Result<()>,
+        ) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let dir = conn.direction(side);
+        let id = conn.id;
+        let WebSocketAnalyzer {
+            streams,
+            pings,
+            subprotocol,
+        } = self;
+        let Some(ws) = streams.get_mut(side).and_then(Option::as_mut) else {
+            return Ok(());
+        };
+        let WsStream {
+            decoder,
+            messages,
+            frame_start,
+            header_checked,
+        } = &mut **ws;
+        let subprotocol = subprotocol.as_deref();
+        let mut frames = FrameCounter::default();
+        let memo = *frame_start;
+        let checker = &mut conn.checker;
+        let times = &conn.times;
+        f(decoder, &mut |piece| {
+            let frame = match piece {
+                Piece::Payload {
+                    header,
+                    offset,
+                    bytes,
+                } => {
+                    messages.payload(&header, offset, bytes);
+                    return Ok(());
+                }
+                Piece::Frame(frame) => frame,
+            };
+            // A Close body is split into code and reason once, here.
+            let close = (frame.header.opcode == OpCode::Close)
+                .then(|| parse_close_body(frame.payload).ok());
+            frames.record(&frame, close.flatten());
+            emit_frame(id, dir, &frame, close.flatten(), cx)?;
+            if *header_checked != Some(frame.stream_offset) {
+                *header_checked = Some(frame.stream_offset);
+                cx.check(id, |out| checker.header(dir, &frame.header, out))?;
+            }
+            cx.check(id, |out| checker.frame(dir, &frame, out))?;
+            let start = if frame.first_packet == cx.packet {
+                cx.rel_time
+            } else {
+                memo.filter(|(p, _)| *p == frame.first_packet)
+                    .map(|(_, t)| t)
+                    .or_else(|| times.get(frame.first_packet))
+                    .unwrap_or(cx.rel_time)
+            };
+            let frame_times = FrameTimes {
+                start,
+                end: cx.rel_time,
+            };
+            let pushed = messages.push(&frame, frame_times);
+            if let Some(problem) = pushed.fragmentation {
+                cx.check(id, |out| checker.fragmentation(dir, problem, out))?;
+            }
+            if let Some(problem) = &pushed.inflate {
+                cx.check(id, |out| checker.inflate(dir, problem, out))?;
+            }
+            if let Some(message) = &pushed.message {
+                // A control frame is its own message: its Close body is the frame's.
+                let close = if message.opcode == OpCode::Close {
+                    close.flatten()
+                } else {
+                    None
+                };
+                emit_message(id, dir, message, close, subprotocol, cx)?;
+                cx.check(id, |out| checker.message(dir, message, out))?;
+                pair_ping_pong(id, dir, message, pings, cx)?;
+            }
+            Ok(())
+        })?;
+        if let Some(pending) = decoder.pending() {
+            // A header is checked as soon as it is complete.
+            if let Some(header) = pending.header {
+                let offset = decoder.stream_offset().saturating_sub(pending.bytes_seen);
+                if *header_checked != Some(offset) {
+                    *header_checked = Some(offset);
+                    cx.check(id, |out| checker.header(dir, &header, out))?;
+                }
+            }
+            // Remember where the frame began, while that packet's time is known.
+            if frame_start.map(|(p, _)| p) != Some(pending.first_packet) {
+                let time = if pending.first_packet == cx.packet {
+                    Some(cx.rel_time)
+                } else {
+                    times.get(pending.first_packet)
+                };
+                *frame_start = time.map(|t| (pending.first_packet, t));
+            }
+            cx.delivered_into_pdu = true;
+        }
+        cx.pdus_completed += frames.count;
+        conn.frames[side] += u64::from(frames.count);
+        conn.payload_bytes[side] += frames.payload_bytes;
+        if let Some(code) = frames.close {
+            conn.close[side] = Some(code);
+        }
+        Ok(())
+    }
+}
+
+/// Totals over the frames of one decoding call.
+#[derive(Default)]
+struct FrameCounter {
+    count: u32,
+    payload_bytes: u64,
+    close: Option<Option<u16>>,
+}
+
+impl FrameCounter {
+    fn record(&mut self, frame: &DecodedFrame<'_>, close: Option<CloseBody<'_>>) {
+        self.count += 1;
+        self.payload_bytes += frame.header.payload_len;
+        if frame.header.opcode == OpCode::Close {
+            self.close = Some(close.and_then(|b| b.code).map(u16::from));
+        }
+    }
+}
+
+fn emit_frame(
+    conn: crate::event::ConnId,
+    dir: Direction,
+    frame: &DecodedFrame<'_>,
+    close: Option<CloseBody<'_>>,
+    cx: &mut Cx<'_>,
+) -> io::Result<()> {
+    let event = FrameEvent {
+        conn,
+        dir,
+        packet: cx.packet,
+        first_packet: frame.first_packet,
+        rel_time: cx.rel_time,
+        header: frame.header,
+        payload: frame.payload,
+        payload_complete: frame.payload_complete,
+        close_code: close.and_then(|b| b.code),
+        close_reason: close.map_or(&[][..], |b| b.reason),
+    };
+    cx.emit(&Event::Frame(&event))
+}
+
+fn emit_message(
+    conn: crate::event::ConnId,
+    dir: Direction,
+    m: &Message<'_>,
+    close: Option<CloseBody<'_>>,
+    subprotocol: Option<&str>,
+    cx: &mut Cx<'_>,
+) -> io::Result<()> {
+    let event = MessageEvent {
+        conn,
+        dir,
+        opcode: m.opcode,
+        len: m.len,
+        frames: m.frames,
+        first_packet: m.first_packet,
+        last_packet: cx.packet,
+        first_time: m.first_time,
+        rel_time: cx.rel_time,
+        payload: m.payload,
+        payload_complete: m.payload_complete,
+        compressed: m.compressed,
+        wire_len: m.wire_len,
+        close_code: close.and_then(|b| b.code),
+        close_reason: close.map_or(&[][..], |b| b.reason),
+        subprotocol,
+    };
+    cx.emit(&Event::Message(&event))
+}
+
+/// Remembers pings and reports the pongs that echo them.
+fn pair_ping_pong(
+    conn: crate::event::ConnId,
+    dir: Direction,
+    m: &Message<'_>,
+    pings: &mut PingTracker,
+    cx: &mut Cx<'_>,
+) -> io::Result<()> {
+    match m.opcode {
+        OpCode::Ping => {
+            pings.ping(dir, cx.packet, cx.rel_time, m.payload, m.payload_complete);
+            Ok(())
+        }
+        OpCode::Pong => match pings.pong(dir, cx.rel_time, m.payload, m.payload_complete) {
+            Some(pair) => {
+                let event = PingPongEvent {
+                    conn,
+                    ping_dir: pair.ping_dir,
+                    ping_packet: pair.ping_packet,
+                    pong_packet: cx.packet,
+                    rtt: pair.rtt,
+                    payload_len: pair.payload_len,
+                };
+                cx.emit(&Event::PingPong(&event))
+            }
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}

@@ -3,10 +3,22 @@
 //! This layer knows nothing of IP or TCP: it yields timestamped byte slices tagged with
 //! their link type.
 
-pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
+mod pcap;
+mod pcapng;
+mod readahead;
+mod stream;
+#[cfg(test)]
+mod testutil;
 pub mod writer;
+
+pub use stream::{FileSource, MAX_RECORD_LEN};
+
+/// The old home of [`FileSource`], kept so that existing imports still build.
+pub mod file {
+    pub use super::stream::{FileSource, MAX_RECORD_LEN};
+}
 
 use std::fmt;
 
@@ -153,11 +165,11 @@ pub const STDIN_PATH: &str = "-";
 /// Opens a pcap or pcapng capture: a file, or standard input when `path` is `-`.
 ///
 /// The format is detected from the magic number, so reading stdin never needs to seek.
-/// The input is read on a helper thread a few blocks ahead ([`file::FileSource::read_ahead`]).
+/// The input is read on a helper thread a few blocks ahead ([`FileSource::read_ahead`]).
 pub fn open_path(path: &std::path::Path) -> Result<Box<dyn PacketSource>, CaptureError> {
     if path.as_os_str() == STDIN_PATH {
-        return Ok(Box::new(file::FileSource::read_ahead(std::io::stdin())?));
+        return Ok(Box::new(FileSource::read_ahead(std::io::stdin())?));
     }
     let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
-    Ok(Box::new(file::FileSource::read_ahead(file)?))
+    Ok(Box::new(FileSource::read_ahead(file)?))
 }

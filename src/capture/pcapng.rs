@@ -4,11 +4,16 @@
 use super::stream::{MAGIC_LEN, MAX_RECORD_LEN, NANOS_PER_SEC, Step, describe, timestamp_from};
 use super::{LinkType, Timestamp};
 use pcap_parser::nom::{self, Offset};
-use pcap_parser::pcapng::{self, Block, EnhancedPacketBlock, OptionCode, SimplePacketBlock};
+use pcap_parser::pcapng::{
+    self, Block, EnhancedPacketBlock, OptionCode, SecretsType, SimplePacketBlock,
+};
 use pcap_parser::traits::PcapNGPacketBlock;
 
 /// pcapng Section Header Block type (a palindrome: same in both byte orders).
 pub(super) const PCAPNG_SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+/// Key log text kept for the caller between two polls; what comes beyond is dropped. A key
+/// log line is under 200 bytes, so this is hundreds of thousands of connections.
+const MAX_PENDING_SECRETS: usize = MAX_RECORD_LEN;
 
 /// Offset of the block total length in a pcapng block.
 const PCAPNG_BLOCK_LEN: usize = 4;
@@ -26,6 +31,9 @@ pub(super) struct Ng {
     big_endian: bool,
     interfaces: Vec<Interface>,
     last_timestamp: Timestamp,
+    /// TLS key log text of the Decryption Secrets Blocks not yet taken. Never printed: no
+    /// Debug on this type.
+    secrets: Vec<u8>,
 }
 
 /// What an Interface Description Block says about the packets of that interface.
@@ -101,8 +109,34 @@ impl Ng {
             }
             Block::EnhancedPacket(epb) => self.enhanced(input, consumed, &epb),
             Block::SimplePacket(spb) => self.simple(input, consumed, &spb),
+            Block::DecryptionSecrets(dsb) => {
+                if dsb.secrets_type == SecretsType::TlsKeyLog {
+                    // `data` includes the padding to 32 bits; `secrets_len` is the text.
+                    let text = dsb.data.get(..dsb.secrets_len as usize).unwrap_or(dsb.data);
+                    self.keep_secrets(text);
+                }
+                Step::Skip(consumed)
+            }
             _ => Step::Skip(consumed),
         }
+    }
+
+    /// Adds one block's key log text to what the caller has not taken yet, up to
+    /// [`MAX_PENDING_SECRETS`]: a file of many blocks, never polled, cannot fill memory.
+    fn keep_secrets(&mut self, text: &[u8]) {
+        if text.is_empty() || self.secrets.len() + text.len() + 1 > MAX_PENDING_SECRETS {
+            return;
+        }
+        self.secrets.extend_from_slice(text);
+        // Joined blocks stay one line per key, whatever the last block ended with.
+        if !text.ends_with(b"\n") {
+            self.secrets.push(b'\n');
+        }
+    }
+
+    /// The key log text read since the last call, if any.
+    pub(super) fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        (!self.secrets.is_empty()).then(|| std::mem::take(&mut self.secrets))
     }
 
     fn enhanced(&mut self, input: &[u8], consumed: usize, epb: &EnhancedPacketBlock<'_>) -> Step {

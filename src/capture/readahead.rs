@@ -97,7 +97,7 @@ impl<R: Read> FileSource<R> {
         };
         let (mut block, block_end) = match received {
             Ok(Ok(block)) => block,
-            Ok(Err(e)) => return Err(CaptureError::Io(e)),
+            Ok(Err(e)) => return Err(self.read_error(e)),
             Err(TryRecvError::Empty) => return Ok(false),
             Err(TryRecvError::Disconnected) => {
                 self.eof = true;

@@ -10,13 +10,14 @@
 //! Lending: the packet returned by [`PacketSource::next_packet`] borrows the buffer; the
 //! record it came from is only consumed at the start of the next call.
 
+use super::compress::DecompressError;
 use super::pcap::{Legacy, PCAP_HEADER_LEN, PCAP_MAGICS, PCAP_RECORD_HEADER_LEN};
 use super::pcapng::{Ng, PCAPNG_SHB_MAGIC};
 use super::readahead::Ahead;
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
 use pcap_parser::PcapError;
 use pcap_parser::nom;
-use std::io::{ErrorKind, Read};
+use std::io::{self, ErrorKind, Read};
 
 /// Initial buffer size; grown (doubling) when one record does not fit.
 pub(super) const INITIAL_BUFFER: usize = 1 << 20;
@@ -106,8 +107,10 @@ impl<R: Read> FileSource<R> {
         let Some(magic) = head.get(..MAGIC_LEN) else {
             // Shorter than any magic: a cut-off capture if it starts like one.
             let mut known = PCAP_MAGICS.iter().chain([&PCAPNG_SHB_MAGIC]);
-            return Err(if !head.is_empty() && known.any(|m| m.starts_with(head)) {
-                CaptureError::Truncated { packets_read: 0 }
+            return Err(if head.is_empty() {
+                CaptureError::Empty
+            } else if known.any(|m| m.starts_with(head)) {
+                CaptureError::HeaderTruncated
             } else {
                 CaptureError::UnknownFormat
             });
@@ -123,9 +126,7 @@ impl<R: Read> FileSource<R> {
         source.fill_to(PCAP_HEADER_LEN)?;
         let header = match pcap_parser::parse_pcap_header(source.available()) {
             Ok((_, header)) => header,
-            Err(nom::Err::Incomplete(_)) => {
-                return Err(CaptureError::Truncated { packets_read: 0 });
-            }
+            Err(nom::Err::Incomplete(_)) => return Err(CaptureError::HeaderTruncated),
             Err(_) => return Err(CaptureError::UnknownFormat),
         };
         source.format = Format::Legacy(Legacy::from_header(&header));
@@ -187,8 +188,33 @@ impl<R: Read> FileSource<R> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(CaptureError::Io(e)),
+                Err(e) => return Err(self.read_error(e)),
             }
+        }
+    }
+
+    /// A failed read: a decoding error of compressed input is reported with the packet it
+    /// cut, any other error as it came.
+    pub(super) fn read_error(&self, e: io::Error) -> CaptureError {
+        if !e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<DecompressError>())
+        {
+            return CaptureError::Io(e);
+        }
+        let kind = e.kind();
+        match e
+            .into_inner()
+            .map(|inner| inner.downcast::<DecompressError>())
+        {
+            Some(Ok(d)) => CaptureError::Decompress {
+                compression: d.compression,
+                packets_read: self.packets_read,
+                in_record: self.end > self.start,
+                reason: d.reason,
+            },
+            Some(Err(other)) => CaptureError::Io(io::Error::new(kind, other)),
+            None => CaptureError::Io(io::Error::from(kind)),
         }
     }
 
@@ -201,6 +227,13 @@ impl<R: Read> FileSource<R> {
 }
 
 impl<R: Read> PacketSource for FileSource<R> {
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        match &mut self.format {
+            Format::Ng(ng) => ng.take_secrets(),
+            Format::Legacy(_) => None,
+        }
+    }
+
     fn has_next_buffered(&mut self) -> bool {
         if self.failed || self.deferred.is_some() {
             return true;
@@ -277,6 +310,10 @@ impl<R: Read> PacketSource for FileSource<R> {
                 Step::Incomplete => {
                     if self.eof {
                         self.failed = true;
+                        if self.file_offset == 0 {
+                            // pcapng: the Section Header Block itself is cut.
+                            return Err(CaptureError::HeaderTruncated);
+                        }
                         return Err(CaptureError::Truncated {
                             packets_read: self.packets_read,
                         });
@@ -353,12 +390,64 @@ mod tests {
         ));
         assert!(matches!(
             FileSource::new(&b""[..]),
-            Err(CaptureError::UnknownFormat)
+            Err(CaptureError::Empty)
         ));
         assert!(matches!(
             FileSource::new(&b"\xd4\xc3"[..]),
-            Err(CaptureError::Truncated { packets_read: 0 })
+            Err(CaptureError::HeaderTruncated)
         ));
+    }
+
+    /// Degenerate inputs get their own message (written bytes: the pcap header layout of
+    /// libpcap's savefile format, the pcapng SHB of the pcapng draft).
+    #[test]
+    fn degenerate_inputs() {
+        let message = |bytes: &[u8]| match FileSource::new(Trickle {
+            data: bytes,
+            chunk: 3,
+        }) {
+            Err(e) => e.to_string(),
+            Ok(mut src) => match read_all(&mut src) {
+                (pkts, Some(e)) => format!("{} packets, then {e}", pkts.len()),
+                (pkts, None) => format!("{} packets", pkts.len()),
+            },
+        };
+        assert_eq!(message(b""), "empty file, not a capture");
+        // A legacy header cut after 10 of its 24 bytes.
+        let header_only = pcap(Order::Le, false, 1, &[]);
+        assert_eq!(header_only.len(), 24);
+        assert_eq!(
+            message(&header_only[..10]),
+            "capture cut off in the file header"
+        );
+        assert_eq!(
+            message(&header_only[..23]),
+            "capture cut off in the file header"
+        );
+        assert_eq!(
+            message(&header_only[..3]),
+            "capture cut off in the file header"
+        );
+        // A pcapng Section Header Block cut in the middle (read by the first `next_packet`).
+        let shb = ng_shb(Order::Le);
+        assert_eq!(
+            message(&shb[..10]),
+            "0 packets, then capture cut off in the file header"
+        );
+        // Valid headers and nothing more: a clean end after zero packets, which the caller
+        // tells from an error (it decides how to say "no packets").
+        assert_eq!(message(&header_only), "0 packets");
+        let mut ng = ng_shb(Order::Be);
+        ng.extend(ng_idb(Order::Be, 1, None, None));
+        assert_eq!(message(&shb), "0 packets");
+        assert_eq!(message(&ng), "0 packets");
+        // A cut record after the header still names the packet.
+        let mut cut = header_only.clone();
+        cut.extend([0; 10]);
+        assert_eq!(
+            message(&cut),
+            "0 packets, then capture cut off in the middle of packet 1"
+        );
     }
 
     #[test]

@@ -174,9 +174,26 @@ pub(super) fn decompressing(
     let inner: Box<dyn Read + Send> = match compression {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Compression::Zstd => Box::new(ZstdFrames::new(input)),
-        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(input)),
+        Compression::Lz4 => Box::new(Lz4Frames(lz4_flex::frame::FrameDecoder::new(
+            BufReader::new(input),
+        ))),
     };
     Ok((Box::new(Decoded { inner, compression }), Some(compression)))
+}
+
+/// LZ4 frames one after another (lz4_flex's decoder reports the end of each frame as the
+/// end of input).
+struct Lz4Frames<R: Read>(lz4_flex::frame::FrameDecoder<BufReader<R>>);
+
+impl<R: Read> Read for Lz4Frames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.0.read(buf)?;
+            if n > 0 || buf.is_empty() || self.0.get_mut().fill_buf()?.is_empty() {
+                return Ok(n);
+            }
+        }
+    }
 }
 
 /// Zstandard frames one after another (ruzstd's streaming decoder stops after one frame).
@@ -257,6 +274,17 @@ impl<R: Read> Read for ZstdFrames<R> {
             }
             if self.decoder.is_finished() {
                 self.in_frame = false;
+                // ruzstd computes the content checksum but leaves the comparison to us.
+                if let (Some(stored), Some(computed)) = (
+                    self.decoder.get_checksum_from_data(),
+                    self.decoder.get_calculated_checksum(),
+                ) && stored != computed
+                {
+                    return Err(io::Error::new(
+                        ErrorKind::InvalidData,
+                        "content checksum mismatch",
+                    ));
+                }
             }
         }
     }

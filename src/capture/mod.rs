@@ -111,7 +111,8 @@ pub trait PacketSource {
 
     /// TLS key log text (the NSS key log format) carried by pcapng Decryption Secrets Blocks
     /// of type `TLSK` read since the last call, wherever they stand in the file; `None` when
-    /// there is none. Several blocks are joined in file order, each ending with a newline.
+    /// there is none. Each block's text comes as it is; blocks read between two calls are
+    /// joined in file order, with a newline between them where the first lacks one.
     /// Call after each [`next_packet`](Self::next_packet), the last one included: a block
     /// may come before the packets it decrypts or after them all. The bytes are secret:
     /// never print them.

@@ -127,11 +127,11 @@ impl Ng {
         if text.is_empty() || self.secrets.len() + text.len() + 1 > MAX_PENDING_SECRETS {
             return;
         }
-        self.secrets.extend_from_slice(text);
-        // Joined blocks stay one line per key, whatever the last block ended with.
-        if !text.ends_with(b"\n") {
+        // Joined blocks stay one line per key even when a block lacks its final newline.
+        if self.secrets.last().is_some_and(|&b| b != b'\n') {
             self.secrets.push(b'\n');
         }
+        self.secrets.extend_from_slice(text);
     }
 
     /// The key log text read since the last call, if any.
@@ -209,8 +209,8 @@ pub(super) fn ng_timestamp(ticks: u64, tsresol: u8, tsoffset: i64) -> Timestamp 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureError;
     use crate::capture::testutil::*;
+    use crate::capture::{CaptureError, FileSource, PacketSource};
 
     #[test]
     fn pcapng_two_interfaces() {
@@ -280,5 +280,69 @@ mod tests {
             assert_eq!(pkts[1].ts, ts(1, 234_000_000));
             assert_eq!(pkts[1].link, LinkType::LINUX_SLL2);
         }
+    }
+
+    /// A Decryption Secrets Block (pcapng draft, block type 0x0000000A): secrets type,
+    /// secrets length, the secrets padded to 32 bits.
+    fn ng_dsb(o: Order, kind: u32, secrets: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend(u32b(o, kind));
+        body.extend(u32b(o, secrets.len() as u32));
+        body.extend_from_slice(secrets);
+        ng_block(o, 0x0000_000a, &body)
+    }
+
+    const TLSK: u32 = 0x544c_534b;
+    const WIREGUARD: u32 = 0x5747_4b4c;
+
+    /// Reads every packet, polling the secrets after each call as the app does; returns the
+    /// packet payloads and, per poll that had some, the secrets.
+    fn packets_and_secrets(bytes: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Vec<(usize, Vec<u8>)>) {
+        let mut src = FileSource::new(Trickle { data: bytes, chunk }).unwrap();
+        let (mut pkts, mut secrets) = (Vec::new(), Vec::new());
+        loop {
+            let next = src.next_packet().unwrap().map(|p| p.data.to_vec());
+            if let Some(s) = src.take_secrets() {
+                secrets.push((pkts.len(), s));
+            }
+            match next {
+                Some(data) => pkts.push(data),
+                None => return (pkts, secrets),
+            }
+        }
+    }
+
+    #[test]
+    fn decryption_secrets_are_exposed_not_mixed_into_packets() {
+        for o in [Order::Le, Order::Be] {
+            let mut v = ng_shb(o);
+            v.extend(ng_dsb(o, TLSK, b"CLIENT_RANDOM aa bb\n"));
+            v.extend(ng_idb(o, 1, None, None));
+            v.extend(ng_epb(o, 0, 0, b"one", 3));
+            // Another type of secrets is not TLS key log text.
+            v.extend(ng_dsb(o, WIREGUARD, b"LOCAL_STATIC_PRIVATE_KEY = x\n"));
+            v.extend(ng_epb(o, 0, 0, b"two", 3));
+            // Odd length: the padding must not be exposed; two blocks between two polls.
+            v.extend(ng_dsb(o, TLSK, b"CLIENT_RANDOM cc dd"));
+            v.extend(ng_dsb(o, TLSK, b"CLIENT_RANDOM ee ff\n"));
+            for chunk in [1, 5, 1 << 20] {
+                let (pkts, secrets) = packets_and_secrets(&v, chunk);
+                assert_eq!(pkts, vec![b"one".to_vec(), b"two".to_vec()]);
+                let all: Vec<u8> = secrets.iter().flat_map(|(_, s)| s.clone()).collect();
+                assert_eq!(
+                    String::from_utf8(all).unwrap(),
+                    "CLIENT_RANDOM aa bb\nCLIENT_RANDOM cc dd\nCLIENT_RANDOM ee ff\n"
+                );
+                // The first block is there before the first packet is processed.
+                assert_eq!(secrets.first().map(|(at, _)| *at), Some(0));
+            }
+        }
+    }
+
+    #[test]
+    fn no_secrets_in_plain_captures() {
+        let (pkts, secrets) = packets_and_secrets(&sample_pcapng_le(), 1 << 20);
+        assert_eq!(pkts.len(), 3);
+        assert!(secrets.is_empty());
     }
 }

@@ -297,7 +297,10 @@ mod tests {
 
     /// Reads every packet, polling the secrets after each call as the app does; returns the
     /// packet payloads and, per poll that had some, the secrets.
-    fn packets_and_secrets(bytes: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Vec<(usize, Vec<u8>)>) {
+    /// Secrets as polled: how many packets had been returned, and the bytes.
+    type Polled = Vec<(usize, Vec<u8>)>;
+
+    fn packets_and_secrets(bytes: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Polled) {
         let mut src = FileSource::new(Trickle { data: bytes, chunk }).unwrap();
         let (mut pkts, mut secrets) = (Vec::new(), Vec::new());
         loop {

@@ -2,6 +2,12 @@
 //!
 //! This layer knows nothing of IP or TCP: it yields timestamped byte slices tagged with
 //! their link type.
+//!
+//! - [`Input`] (input.rs): a file or stdin, its size, a byte counter for progress;
+//! - compress.rs: gzip, zstd and lz4 inputs recognised by magic number, decoded as a stream;
+//! - [`FileSource`] (stream.rs): the buffered, never-seeking driver that recognises pcap or
+//!   pcapng and hands records to pcap.rs or pcapng.rs; readahead.rs reads on a helper thread;
+//! - live.rs (feature `live`): libpcap; writer.rs: pcapng output.
 
 mod compress;
 mod input;

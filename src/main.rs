@@ -93,11 +93,16 @@ fn read(args: &ReadArgs) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let opened = if progress::wanted(args.dissect.view.options(from_stdin).writes_at_end()) {
-        progress::open_path_with_progress(&args.file).map(|(s, h)| (s, Some(h)))
-    } else {
-        capture::open_path(&args.file).map(|s| (s, None))
-    };
+    let wants_progress = progress::wanted(args.dissect.view.options(from_stdin).writes_at_end());
+    let opened = capture::Input::open(&args.file).and_then(|input| {
+        if wants_progress {
+            let (count, handle) = progress::track(input.size());
+            let source = input.on_bytes(count).into_source()?;
+            Ok((source, Some(handle)))
+        } else {
+            Ok((input.into_source()?, None))
+        }
+    });
     let (mut source, progress): (Box<dyn PacketSource>, _) = match opened {
         Ok(s) => s,
         Err(e) => {

@@ -2,11 +2,33 @@
 //!
 //! This layer knows nothing of IP or TCP: it yields timestamped byte slices tagged with
 //! their link type.
+//!
+//! - [`Input`] (input.rs): a file or stdin, its size, a byte counter for progress;
+//! - compress.rs: gzip, zstd and lz4 inputs recognised by magic number, decoded as a stream;
+//! - [`FileSource`] (stream.rs): the buffered, never-seeking driver that recognises pcap or
+//!   pcapng and hands records to pcap.rs or pcapng.rs; readahead.rs reads on a helper thread;
+//! - live.rs (feature `live`): libpcap; writer.rs: pcapng output.
 
-pub mod file;
+mod compress;
+mod input;
 #[cfg(feature = "live")]
 pub mod live;
+mod pcap;
+mod pcapng;
+mod readahead;
+mod stream;
+#[cfg(test)]
+mod testutil;
 pub mod writer;
+
+pub use compress::Compression;
+pub use input::Input;
+pub use stream::{FileSource, MAX_RECORD_LEN};
+
+/// The old home of [`FileSource`], kept so that existing imports still build.
+pub mod file {
+    pub use super::stream::{FileSource, MAX_RECORD_LEN};
+}
 
 use std::fmt;
 
@@ -92,6 +114,17 @@ pub trait PacketSource {
     fn has_next_buffered(&mut self) -> bool {
         false
     }
+
+    /// TLS key log text (the NSS key log format) carried by pcapng Decryption Secrets Blocks
+    /// of type `TLSK` read since the last call, wherever they stand in the file; `None` when
+    /// there is none. Each block's text comes as it is; blocks read between two calls are
+    /// joined in file order, with a newline between them where the first lacks one.
+    /// Call after each [`next_packet`](Self::next_packet), the last one included: a block
+    /// may come before the packets it decrypts or after them all. The bytes are secret:
+    /// never print them.
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Why a capture could not be read (further).
@@ -101,6 +134,11 @@ pub enum CaptureError {
     Io(std::io::Error),
     /// The input does not start with a pcap or pcapng magic number.
     UnknownFormat,
+    /// The input holds no byte at all.
+    Empty,
+    /// The input ends before the end of the file header (pcap) or of the first Section
+    /// Header Block (pcapng).
+    HeaderTruncated,
     /// The input ended in the middle of a record; `packets_read` packets were fine before it.
     Truncated {
         /// Packets delivered before the cut.
@@ -113,6 +151,18 @@ pub enum CaptureError {
         /// What the parser reported.
         reason: String,
     },
+    /// The compressed input could not be decoded further (corrupt, or cut off inside a
+    /// compressed block); the `packets_read` packets before were fine.
+    Decompress {
+        /// Which compression.
+        compression: Compression,
+        /// Packets delivered before the problem.
+        packets_read: u64,
+        /// Part of the next packet's record had been decoded already.
+        in_record: bool,
+        /// What the decoder reported.
+        reason: String,
+    },
     /// A live capture failed while running (libpcap, or saving the packets with `-w`).
     Live(String),
 }
@@ -123,6 +173,28 @@ impl fmt::Display for CaptureError {
             CaptureError::Io(e) => write!(f, "read error: {e}"),
             CaptureError::UnknownFormat => {
                 write!(f, "not a pcap or pcapng capture (unknown magic number)")
+            }
+            CaptureError::Empty => write!(f, "empty file, not a capture"),
+            CaptureError::HeaderTruncated => write!(f, "capture cut off in the file header"),
+            CaptureError::Decompress {
+                compression,
+                packets_read,
+                in_record,
+                reason,
+            } => {
+                let name = compression.name();
+                if *in_record || *packets_read == 0 {
+                    let n = packets_read + 1;
+                    write!(
+                        f,
+                        "capture cut off in the middle of packet {n}: {name} data: {reason}"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "capture cut off after packet {packets_read}: {name} data: {reason}"
+                    )
+                }
             }
             CaptureError::Truncated { packets_read } => write!(
                 f,
@@ -150,14 +222,12 @@ impl std::error::Error for CaptureError {
 /// Path that [`open_path`] reads as standard input.
 pub const STDIN_PATH: &str = "-";
 
-/// Opens a pcap or pcapng capture: a file, or standard input when `path` is `-`.
+/// Opens a pcap or pcapng capture, possibly gzip-, zstd- or lz4-compressed: a file, or
+/// standard input when `path` is `-`.
 ///
-/// The format is detected from the magic number, so reading stdin never needs to seek.
-/// The input is read on a helper thread a few blocks ahead ([`file::FileSource::read_ahead`]).
+/// Formats are detected from magic numbers, so reading stdin never needs to seek. The input
+/// is read (and decompressed) on a helper thread a few blocks ahead
+/// ([`FileSource::read_ahead`]). [`Input`] does the same with a byte counter for progress.
 pub fn open_path(path: &std::path::Path) -> Result<Box<dyn PacketSource>, CaptureError> {
-    if path.as_os_str() == STDIN_PATH {
-        return Ok(Box::new(file::FileSource::read_ahead(std::io::stdin())?));
-    }
-    let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
-    Ok(Box::new(file::FileSource::read_ahead(file)?))
+    Input::open(path)?.into_source()
 }

@@ -1,14 +1,12 @@
 //! A progress line on stderr while a capture is read: percentage, megabytes and MB/s
 //! when the size is known, bytes read otherwise. It appears only after the reading has
 //! taken a moment, is redrawn at most ten times a second, and is erased at the end. The
-//! caller decides whether stderr is a terminal; nothing here checks.
+//! caller decides whether stderr is a terminal; nothing here checks. The bytes come from
+//! the capture layer's counter ([`crate::capture::Input::on_bytes`]), on its reading
+//! thread; nothing here reads or opens the capture.
 
-use crate::capture::file::FileSource;
-use crate::capture::{CaptureError, PacketSource, STDIN_PATH};
-use std::cell::RefCell;
-use std::io::{self, Read, Write};
-use std::path::Path;
-use std::rc::Rc;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Reading shorter than this shows no progress at all.
@@ -29,6 +27,9 @@ struct State {
     last_draw: Option<Instant>,
     /// Width of the last line drawn, to erase it.
     drawn_width: usize,
+    /// The reading is over: the line was erased and is not drawn again (the reading
+    /// thread may still be a read ahead).
+    finished: bool,
 }
 
 /// The text of a progress line after `done` of `total` bytes in `elapsed`.
@@ -58,8 +59,11 @@ pub fn progress_line(done: u64, total: Option<u64>, elapsed: Duration) -> String
 }
 
 impl State {
-    fn advance(&mut self, n: usize) {
-        self.done = self.done.saturating_add(n as u64);
+    fn advance(&mut self, n: u64) {
+        self.done = self.done.saturating_add(n);
+        if self.finished {
+            return;
+        }
         let now = Instant::now();
         if now.duration_since(self.start) < DELAY {
             return;
@@ -79,6 +83,7 @@ impl State {
     }
 
     fn clear(&mut self) {
+        self.finished = true;
         if self.drawn_width > 0 {
             let _ = write!(io::stderr(), "\r{}\r", " ".repeat(self.drawn_width));
             self.drawn_width = 0;
@@ -86,29 +91,20 @@ impl State {
     }
 }
 
-/// A reader that reports how much of it was read.
-pub struct ProgressReader<R: Read> {
-    inner: R,
-    state: Rc<RefCell<State>>,
-}
-
-impl<R: Read> Read for ProgressReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.state.borrow_mut().advance(n);
-        Ok(n)
-    }
-}
-
 /// Erases the progress line when the reading is over (also when dropped).
 pub struct ProgressHandle {
-    state: Rc<RefCell<State>>,
+    state: Arc<Mutex<State>>,
+}
+
+/// Locks the state; a panic elsewhere while drawing leaves it usable.
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ProgressHandle {
-    /// Erases the progress line, if one was drawn.
+    /// Erases the progress line, if one was drawn, and draws no more.
     pub fn finish(&self) {
-        self.state.borrow_mut().clear();
+        lock(&self.state).clear();
     }
 }
 
@@ -118,22 +114,20 @@ impl Drop for ProgressHandle {
     }
 }
 
-/// Wraps `inner` (of `total` bytes, when known) to show progress.
-pub fn track<R: Read>(inner: R, total: Option<u64>) -> (ProgressReader<R>, ProgressHandle) {
-    let state = Rc::new(RefCell::new(State {
+/// A progress line for reading `total` bytes (when known): the counter to give the capture
+/// layer (it is called with the size of each read, from any thread) and the handle that
+/// erases the line at the end.
+pub fn track(total: Option<u64>) -> (impl FnMut(u64) + Send + 'static, ProgressHandle) {
+    let state = Arc::new(Mutex::new(State {
         total,
         done: 0,
         start: Instant::now(),
         last_draw: None,
         drawn_width: 0,
+        finished: false,
     }));
-    (
-        ProgressReader {
-            inner,
-            state: Rc::clone(&state),
-        },
-        ProgressHandle { state },
-    )
+    let counter = Arc::clone(&state);
+    (move |n| lock(&counter).advance(n), ProgressHandle { state })
 }
 
 /// Whether to show progress: only when stderr is a terminal, and not when stdout is the
@@ -142,24 +136,6 @@ pub fn track<R: Read>(inner: R, total: Option<u64>) -> (ProgressReader<R>, Progr
 pub fn wanted(output_at_end: bool) -> bool {
     use std::io::IsTerminal;
     io::stderr().is_terminal() && (output_at_end || !io::stdout().is_terminal())
-}
-
-/// Opens a capture like [`crate::capture::open_path`], with a progress line on stderr.
-pub fn open_path_with_progress(
-    path: &Path,
-) -> Result<(Box<dyn PacketSource>, ProgressHandle), CaptureError> {
-    if path.as_os_str() == STDIN_PATH {
-        let (reader, handle) = track(io::stdin().lock(), None);
-        return Ok((Box::new(FileSource::new(reader)?), handle));
-    }
-    let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
-    let total = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
-    let (reader, handle) = track(file, total);
-    Ok((Box::new(FileSource::new(reader)?), handle))
 }
 
 #[cfg(test)]
@@ -179,13 +155,29 @@ mod tests {
     }
 
     #[test]
-    fn reader_counts_and_passes_bytes_through() {
-        let (mut reader, handle) = track(&b"hello world"[..], Some(11));
-        let mut out = Vec::new();
-        reader.read_to_end(&mut out).expect("read");
-        assert_eq!(out, b"hello world");
-        assert_eq!(handle.state.borrow().done, 11);
+    fn counter_counts() {
+        let (mut count, handle) = track(Some(11));
+        count(5);
+        count(6);
+        assert_eq!(lock(&handle.state).done, 11);
         // Fast reads draw nothing, so there is nothing to erase.
-        assert_eq!(handle.state.borrow().drawn_width, 0);
+        assert_eq!(lock(&handle.state).drawn_width, 0);
+        handle.finish();
+        assert!(lock(&handle.state).finished);
+    }
+
+    #[test]
+    fn counts_what_the_capture_layer_reads() {
+        use crate::capture::Input;
+        let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        file.extend([0; 8]);
+        file.extend(65_535u32.to_le_bytes());
+        file.extend(1u32.to_le_bytes());
+        let len = file.len() as u64;
+        let (count, handle) = track(Some(len));
+        let input = Input::from_reader(std::io::Cursor::new(file), Some(len)).on_bytes(count);
+        let mut source = input.into_source().expect("a pcap header");
+        assert!(source.next_packet().expect("clean end").is_none());
+        assert_eq!(lock(&handle.state).done, len);
     }
 }

@@ -1,0 +1,263 @@
+//! Reading ahead: [`FileSource::read_ahead`] moves the reading (the kernel's copy out of
+//! the page cache or the pipe, and decompression when the input is compressed) to a helper
+//! thread, a few blocks ahead, so it runs on another core while this one dissects. Blocks
+//! change hands without copying: each comes with room in front for the unfinished record
+//! at the end of the previous one, which is the only thing copied.
+
+use super::CaptureError;
+use super::pcap::PCAP_RECORD_HEADER_LEN;
+use super::stream::{FileSource, MAX_RECORD_LEN};
+use std::io::{self, ErrorKind, Read};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+
+/// Read-ahead: bytes read per block.
+const AHEAD_BLOCK: usize = 512 << 10;
+/// Read-ahead: room kept in front of each block for the unfinished end of the previous
+/// one (larger than any record a 64 KiB-MTU interface produces); a longer record is
+/// gathered by copying.
+const AHEAD_HEADROOM: usize = 128 << 10;
+/// Read-ahead: filled blocks waiting for the dissector.
+const AHEAD_QUEUE: usize = 2;
+
+/// The dissector's end of the read-ahead thread.
+pub(super) struct Ahead {
+    /// Blocks of input with the end of their data (which starts at `AHEAD_HEADROOM`), or
+    /// the read error that ended it; the thread hanging up is the end of the input.
+    blocks: Receiver<io::Result<(Vec<u8>, usize)>>,
+    /// Spent blocks handed back for reuse.
+    recycle: SyncSender<Vec<u8>>,
+}
+
+impl Ahead {
+    /// Starts the thread reading `reader` a few blocks ahead.
+    pub(super) fn spawn<S: Read + Send + 'static>(mut reader: S) -> io::Result<Ahead> {
+        let (tx, blocks) = sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_QUEUE);
+        let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 2);
+        std::thread::Builder::new()
+            .name("wsdissect-read".into())
+            .spawn(move || {
+                loop {
+                    // A spent block if one came back, else a new one. Blocks keep their
+                    // full length, so only new memory is ever zero-filled (a pipe's reads
+                    // are far shorter than a block).
+                    let mut block: Vec<u8> = spent.try_recv().unwrap_or_default();
+                    if block.len() != AHEAD_HEADROOM + AHEAD_BLOCK {
+                        block.resize(AHEAD_HEADROOM + AHEAD_BLOCK, 0);
+                    }
+                    let read = loop {
+                        match reader.read(block.get_mut(AHEAD_HEADROOM..).unwrap_or_default()) {
+                            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                            other => break other,
+                        }
+                    };
+                    let sent = match read {
+                        // End of input: hanging up says so.
+                        Ok(0) => return,
+                        Ok(n) => tx.send(Ok((block, AHEAD_HEADROOM + n))),
+                        Err(e) => tx.send(Err(e)),
+                    };
+                    if sent.is_err() {
+                        // The source was dropped: nobody wants more.
+                        return;
+                    }
+                }
+            })?;
+        Ok(Ahead { blocks, recycle })
+    }
+}
+
+impl FileSource<io::Empty> {
+    /// Like [`FileSource::new`], but `reader` is read on a helper thread, a few blocks
+    /// ahead of the dissection (see the module documentation). Each read's bytes are
+    /// passed on as soon as they arrive, so a live stream on stdin is not held back.
+    pub fn read_ahead<S: Read + Send + 'static>(reader: S) -> Result<Self, CaptureError> {
+        let ahead = Ahead::spawn(reader).map_err(CaptureError::Io)?;
+        FileSource::start(io::empty(), Some(ahead))
+    }
+}
+
+impl<R: Read> FileSource<R> {
+    /// Takes the next block from the read-ahead thread: the unconsumed bytes move into its
+    /// headroom and the block becomes the buffer (the old one goes back for reuse); a
+    /// record longer than the headroom is gathered in the current buffer instead.
+    pub(super) fn next_block(&mut self) -> Result<(), CaptureError> {
+        self.take_block(true).map(|_| ())
+    }
+
+    /// [`next_block`](Self::next_block), waiting for the reader thread only when `wait`;
+    /// false when nothing was waiting.
+    pub(super) fn take_block(&mut self, wait: bool) -> Result<bool, CaptureError> {
+        let Some(ahead) = &self.ahead else {
+            return Ok(false);
+        };
+        let received = if wait {
+            ahead.blocks.recv().map_err(|_| TryRecvError::Disconnected)
+        } else {
+            ahead.blocks.try_recv()
+        };
+        let (mut block, block_end) = match received {
+            Ok(Ok(block)) => block,
+            Ok(Err(e)) => return Err(self.read_error(e)),
+            Err(TryRecvError::Empty) => return Ok(false),
+            Err(TryRecvError::Disconnected) => {
+                self.eof = true;
+                return Ok(true);
+            }
+        };
+        let leftover = self.end - self.start;
+        let fresh = block.get(AHEAD_HEADROOM..block_end).unwrap_or_default();
+        if leftover <= AHEAD_HEADROOM {
+            let at = AHEAD_HEADROOM - leftover;
+            if let (Some(dst), Some(src)) = (
+                block.get_mut(at..AHEAD_HEADROOM),
+                self.buf.get(self.start..self.end),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            let spent = std::mem::replace(&mut self.buf, block);
+            self.start = at;
+            self.end = block_end.min(self.buf.len());
+            // Full means the thread has blocks enough; this one is simply freed.
+            let _ = ahead.recycle.try_send(spent);
+        } else {
+            if leftover + fresh.len() > MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN + AHEAD_BLOCK {
+                return Err(self.malformed(format!(
+                    "record longer than {MAX_RECORD_LEN} bytes at file offset {}",
+                    self.file_offset
+                )));
+            }
+            self.buf.truncate(self.end);
+            self.buf.drain(..self.start);
+            self.buf.extend_from_slice(fresh);
+            self.start = 0;
+            self.end = self.buf.len();
+            let _ = ahead.recycle.try_send(block);
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::testutil::*;
+    use crate::capture::{CaptureError, PacketSource};
+
+    #[test]
+    fn read_ahead_reads_exactly_what_direct_reading_does() {
+        let mut files = vec![sample_pcap_usec_le(), sample_pcapng_le()];
+        // Many records, so blocks end inside records at many offsets.
+        let records: Vec<(u32, u32, Vec<u8>, u32)> = (0..20_000u32)
+            .map(|i| (i, i % 1_000_000, vec![i as u8; (i % 173) as usize], i % 173))
+            .collect();
+        let refs: Vec<(u32, u32, &[u8], u32)> = records
+            .iter()
+            .map(|(a, b, d, o)| (*a, *b, &d[..], *o))
+            .collect();
+        files.push(pcap(Order::Be, true, 1, &refs));
+        // Records longer than the headroom (gathered by copying) between short ones.
+        let big = vec![0x5a; 3 << 20];
+        let mid = vec![0xa5; AHEAD_HEADROOM + 5];
+        files.push(pcap(
+            Order::Le,
+            false,
+            1,
+            &[
+                (1, 0, b"a", 1),
+                (2, 0, &big, 3 << 20),
+                (3, 0, &mid, 1),
+                (4, 0, b"z", 1),
+            ],
+        ));
+        // Cut short, and not a capture at all.
+        let cut = files[2].len() - 7;
+        files.push(files[2][..cut].to_vec());
+        files.push(b"GET / HTTP/1.1\r\n".to_vec());
+        files.push(Vec::new());
+        for file in &files {
+            for chunk in [1, 7, 1000, 1 << 20] {
+                if file.len() > 100_000 && chunk < 1000 {
+                    continue;
+                }
+                let direct = outcome(FileSource::new(Trickle { data: file, chunk }));
+                let ahead = outcome(FileSource::read_ahead(OwnedTrickle {
+                    data: file.clone(),
+                    pos: 0,
+                    chunk,
+                }));
+                assert_eq!(direct, ahead, "chunk {chunk}, {} bytes", file.len());
+            }
+        }
+    }
+
+    #[test]
+    fn read_ahead_keeps_read_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk on fire"))
+            }
+        }
+        match FileSource::read_ahead(Failing) {
+            Err(CaptureError::Io(e)) => assert_eq!(e.to_string(), "disk on fire"),
+            _ => panic!("expected an io error"),
+        }
+    }
+
+    /// A pipe fed from the test: reads block until the test sends bytes or hangs up.
+    struct Fed(std::sync::mpsc::Receiver<Vec<u8>>, Vec<u8>);
+
+    impl Read for Fed {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.1.is_empty() {
+                match self.0.recv() {
+                    Ok(bytes) => self.1 = bytes,
+                    Err(_) => return Ok(0),
+                }
+            }
+            let n = out.len().min(self.1.len());
+            out[..n].copy_from_slice(&self.1[..n]);
+            self.1.drain(..n);
+            Ok(n)
+        }
+    }
+
+    /// `has_next_buffered` says whether the next packet can be had without waiting: true
+    /// while whole records are buffered, false when the input has not sent more yet, true
+    /// again at the end (the next call returns at once).
+    #[test]
+    fn knows_when_the_next_packet_would_wait() {
+        let file = pcap(
+            Order::Le,
+            false,
+            1,
+            &[
+                (1, 0, &[1; 60], 60),
+                (2, 0, &[2; 60], 60),
+                (3, 0, &[3; 60], 60),
+            ],
+        );
+        let (header_and_two, last) = file.split_at(24 + 2 * (16 + 60));
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(header_and_two.to_vec()).unwrap();
+        let mut source = FileSource::read_ahead(Fed(rx, Vec::new())).unwrap();
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[1; 60]);
+        assert!(source.has_next_buffered());
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[2; 60]);
+        assert!(
+            !source.has_next_buffered(),
+            "the third record has not been sent"
+        );
+        tx.send(last[..10].to_vec()).unwrap();
+        tx.send(last[10..].to_vec()).unwrap();
+        drop(tx);
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[3; 60]);
+        // Wait for the reader thread to see the end.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !source.has_next_buffered() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(source.has_next_buffered());
+        assert!(source.next_packet().unwrap().is_none());
+    }
+}

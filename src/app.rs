@@ -5,6 +5,13 @@ use crate::dissect::Dissector;
 use crate::event::{CaptureProblem, Event, EventSink};
 use std::io;
 
+/// Exit status: everything went fine.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: `check` found errors (or failed expectations).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: an input or the arguments could not be used.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
 /// How a run over a capture ended.
 #[derive(Debug)]
 pub struct RunOutcome {

@@ -2,8 +2,68 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use wsdissect::dissect::DissectConfig;
+use wsdissect::printer::OutputConfig;
+use wsdissect::session::ConnConfig;
+use wsdissect::term::output_width;
 use wsdissect::term::style::{ColorChoice, Style};
-use wsdissect::views::{View, ViewOptions, output_width};
+use wsdissect::views::{View, ViewOptions};
+use wsdissect::ws::DecoderLimits;
+
+/// What the process learnt about where its output goes, asked once at start-up.
+#[derive(Debug, Clone)]
+pub struct Terminal {
+    /// Standard output is a terminal.
+    pub stdout: bool,
+    /// Standard error is a terminal.
+    pub stderr: bool,
+    /// The value of `NO_COLOR`, when set.
+    pub no_color: Option<std::ffi::OsString>,
+    /// Columns of the output (`COLUMNS`, else the terminal's), when known.
+    pub width: Option<usize>,
+}
+
+impl Terminal {
+    /// Asks the environment.
+    pub fn probe() -> Self {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout().is_terminal();
+        Terminal {
+            stdout,
+            stderr: std::io::stderr().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR"),
+            width: output_width(stdout),
+        }
+    }
+
+    /// The style of the end-of-run tables (check and live summaries): colour only on a
+    /// terminal (`on_terminal`) and without `NO_COLOR`.
+    pub fn summary_style(&self, on_terminal: bool) -> Style {
+        Style::new(on_terminal && self.no_color.is_none())
+    }
+}
+
+/// The dissector's settings; `retained` is how many payload bytes per frame and per
+/// message outputs may show (0: none kept).
+pub fn dissect_config(
+    ws_ports: &[u16],
+    ports: &[u16],
+    max_inflated: u64,
+    retained: usize,
+) -> DissectConfig {
+    DissectConfig {
+        conn: ConnConfig {
+            ws_ports: ws_ports.to_vec(),
+            decoder: DecoderLimits {
+                max_retained_payload: retained,
+            },
+            max_message_payload: retained,
+            max_inflated,
+            ..ConnConfig::default()
+        },
+        port_filter: ports.to_vec(),
+    }
+}
 
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
 /// check, frame decoding, and a Wireshark-style packet list.
@@ -138,11 +198,9 @@ impl ViewArgs {
         }
     }
 
-    /// The renderer options, given whether output is streamed (stdin, live).
-    pub fn options(&self, streaming: bool) -> ViewOptions {
-        use std::io::IsTerminal;
-        let terminal = std::io::stdout().is_terminal();
-        let no_color = std::env::var("NO_COLOR").ok();
+    /// The renderer options, given the terminal and whether output is streamed.
+    pub fn options(&self, term: &Terminal, streaming: bool) -> ViewOptions {
+        let no_color = term.no_color.as_ref().and_then(|v| v.to_str());
         let choice = match self.color {
             ColorWhen::Auto => ColorChoice::Auto,
             ColorWhen::Always => ColorChoice::Always,
@@ -160,10 +218,37 @@ impl ViewArgs {
             mermaid: self.mermaid,
             follow: self.follow,
             export: self.export.clone(),
-            style: Style::new(choice.resolve(terminal, no_color.as_deref())),
-            width: output_width(terminal),
+            style: Style::new(choice.resolve(term.stdout, no_color)),
+            width: term.width,
             streaming,
         }
+    }
+}
+
+impl DissectArgs {
+    /// How events are printed.
+    pub fn output(&self, term: &Terminal) -> OutputConfig {
+        OutputConfig {
+            format: match self.format {
+                Format::Timeline => wsdissect::printer::Format::PacketList,
+                Format::Jsonl => wsdissect::printer::Format::Jsonl,
+            },
+            verbose: self.verbose,
+            wireshark_compat: self.wireshark_compat,
+            view: self.view.options(term, false),
+        }
+    }
+
+    /// The dissector's settings for `output`: the packet list without -V shows no data
+    /// payload, so none is kept (control frames still are, whole: their contents are
+    /// interpreted); every other output shows payloads up to --max-payload.
+    pub fn dissect_config(&self, output: &OutputConfig) -> DissectConfig {
+        let retained = if output.shows_payloads() {
+            self.max_payload
+        } else {
+            0
+        };
+        dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained)
     }
 }
 
@@ -245,6 +330,15 @@ pub struct CheckArgs {
     /// Most bytes a compressed message may inflate to (permessage-deflate).
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+}
+
+impl CheckArgs {
+    /// The dissector's settings: diagnostics show no payloads, so none are kept (control
+    /// frames still are, whole, for close codes and ping/pong pairing); every byte is
+    /// still unmasked, counted, inflated and UTF-8-validated as it passes.
+    pub fn dissect_config(&self) -> DissectConfig {
+        dissect_config(&self.ws_ports, &self.ports, self.max_inflated, 0)
+    }
 }
 
 /// `wsdissect live`.

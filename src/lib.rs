@@ -15,6 +15,7 @@ pub mod event;
 pub mod flow;
 pub mod http;
 pub mod output;
+pub mod printer;
 pub mod rules;
 pub mod session;
 pub mod term;

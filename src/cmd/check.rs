@@ -3,11 +3,11 @@
 //! verdict to the exit status: 0 nothing at error severity, 1 errors found, 2 an input
 //! could not be read at all (the other files are still checked).
 
-use crate::cli::{CheckArgs, CheckFormat, DenyLevel};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use crate::cli::{CheckArgs, CheckFormat, DenyLevel, Terminal};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use wsdissect::app;
+use wsdissect::app::{self, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use wsdissect::capture::{self, STDIN_PATH};
 use wsdissect::check::report::diagnostic;
 use wsdissect::check::report::junit::{JunitReport, JunitSuite};
@@ -15,17 +15,9 @@ use wsdissect::check::report::summary::{self, SummaryStyle};
 use wsdissect::check::{
     AllowedCloseCodes, CheckConfig, Diagnostic, Expectations, FileCheck, FileSummary, Totals,
 };
-use wsdissect::dissect::{DissectConfig, Dissector};
+use wsdissect::dissect::Dissector;
 use wsdissect::event::{Event, EventSink};
-use wsdissect::session::ConnConfig;
-use wsdissect::term::style::Style;
 use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
-use wsdissect::views::output_width;
-use wsdissect::ws::DecoderLimits;
-
-const EXIT_OK: u8 = 0;
-const EXIT_FAILED: u8 = 1;
-const EXIT_BAD_INPUT: u8 = 2;
 
 /// Name shown for standard input.
 const STDIN_NAME: &str = "<stdin>";
@@ -46,24 +38,6 @@ fn check_config(args: &CheckArgs) -> CheckConfig {
                 }),
             min_connections: args.min_connections,
         },
-    }
-}
-
-fn dissect_config(args: &CheckArgs) -> DissectConfig {
-    // Diagnostics show no payloads: none are kept (control frames still are, whole, for
-    // close codes and ping/pong pairing); every byte is still unmasked, counted, inflated
-    // and UTF-8-validated as it passes.
-    DissectConfig {
-        conn: ConnConfig {
-            ws_ports: args.ws_ports.clone(),
-            decoder: DecoderLimits {
-                max_retained_payload: 0,
-            },
-            max_message_payload: 0,
-            max_inflated: args.max_inflated,
-            ..ConnConfig::default()
-        },
-        port_filter: args.ports.clone(),
     }
 }
 
@@ -155,14 +129,12 @@ enum FileOutcome {
 }
 
 /// Runs `check` over every file; the exit status.
-pub fn run(args: &CheckArgs) -> ExitCode {
+pub fn run(args: &CheckArgs, term: &Terminal) -> ExitCode {
     let config = check_config(args);
     let stdout = io::stdout();
-    let style = SummaryStyle {
-        table: stdout.is_terminal(),
-    };
+    let style = SummaryStyle { table: term.stdout };
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match run_files(args, &config, style, &mut out).and_then(|status| {
+    match run_files(args, &config, term, style, &mut out).and_then(|status| {
         out.flush()?;
         Ok(status)
     }) {
@@ -178,6 +150,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
 fn run_files(
     args: &CheckArgs,
     config: &CheckConfig,
+    term: &Terminal,
     style: SummaryStyle,
     out: &mut dyn Write,
 ) -> io::Result<u8> {
@@ -189,7 +162,7 @@ fn run_files(
         pending: false,
     };
     for path in &args.files {
-        match check_file(path, args, config, style, &mut out, junit.as_mut())? {
+        match check_file(path, args, config, term, style, &mut out, junit.as_mut())? {
             FileOutcome::Checked(summary) => totals.add(&summary),
             FileOutcome::Unreadable => totals.add_unreadable(),
         }
@@ -239,6 +212,7 @@ fn check_file(
     path: &Path,
     args: &CheckArgs,
     config: &CheckConfig,
+    term: &Terminal,
     style: SummaryStyle,
     out: &mut dyn Write,
     junit: Option<&mut JunitReport>,
@@ -253,7 +227,7 @@ fn check_file(
         Ok(s) => s,
         Err(e) => return unreadable(&name, &e.to_string(), args.format, out, junit),
     };
-    let mut dissector = Dissector::new(dissect_config(args));
+    let mut dissector = Dissector::new(args.dissect_config());
     let mut suite = JunitSuite::new(&name);
     let mut sink = CheckSink {
         check: FileCheck::new(config),
@@ -301,9 +275,8 @@ fn check_file(
             summary::write_text(out, &name, &summary, style)?;
             if !conversations.is_empty() {
                 // The conversations view: one row per connection that tried to upgrade.
-                let terminal = style.table;
-                let table_style = Style::new(terminal && std::env::var_os("NO_COLOR").is_none());
-                let table_width = output_width(terminal);
+                let table_style = term.summary_style(term.stdout);
+                let table_width = term.width;
                 out.write_all(
                     conversations
                         .render_summary(table_style, table_width, SUMMARY_ROWS)

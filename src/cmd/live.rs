@@ -3,46 +3,46 @@
 //!
 //! Without the `live` build feature the subcommand still exists and says how to rebuild.
 
-use crate::cli::LiveArgs;
+use crate::cli::{LiveArgs, Terminal};
 use std::process::ExitCode;
 
 /// Runs `wsdissect live`.
-pub fn run(args: &LiveArgs) -> ExitCode {
+pub fn run(args: &LiveArgs, term: &Terminal) -> ExitCode {
     #[cfg(feature = "live")]
     {
-        enabled::run(args)
+        enabled::run(args, term)
     }
     #[cfg(not(feature = "live"))]
     {
-        let _ = args;
+        let _ = (args, term);
         eprintln!(
             "wsdissect: this wsdissect was built without live capture; rebuild with: \
              cargo build --release --features live (needs libpcap's development package, \
              e.g. apt-get install libpcap-dev)"
         );
-        ExitCode::from(crate::EXIT_BAD_INPUT)
+        ExitCode::from(wsdissect::app::EXIT_BAD_INPUT)
     }
 }
 
 #[cfg(feature = "live")]
 mod enabled {
-    use crate::cli::LiveArgs;
-    use crate::{EXIT_BAD_INPUT, EXIT_OK, dissect_config, renderer};
+    use crate::cli::{LiveArgs, Terminal};
     use std::io::{self, BufWriter, Write};
     use std::process::ExitCode;
     use wsdissect::app;
+    use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
     use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
     use wsdissect::dissect::Dissector;
     use wsdissect::event::{Event, EventSink};
     use wsdissect::output::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
-    use wsdissect::term::style::Style;
+    use wsdissect::printer;
+    use wsdissect::term::output_width;
     use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
-    use wsdissect::views::output_width;
 
     /// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
     const EXIT_INTERRUPTED: i32 = 130;
 
-    pub fn run(args: &LiveArgs) -> ExitCode {
+    pub fn run(args: &LiveArgs, term: &Terminal) -> ExitCode {
         if args.list_interfaces {
             return list_interfaces();
         }
@@ -87,11 +87,12 @@ mod enabled {
 
         let stdout = io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-        let mut dissector = Dissector::new(dissect_config(&args.dissect));
+        let output = args.dissect.output(term);
+        let mut dissector = Dissector::new(args.dissect.dissect_config(&output));
         let mut tally = Tally::new();
         let mut conversations = ConversationTable::new();
         let result = {
-            let mut sink = renderer(&args.dissect, &mut out, false);
+            let mut sink = printer::printer(&output, &mut out);
             let mut tee = Tee {
                 tally: &mut tally,
                 conversations: &mut conversations,
@@ -153,9 +154,8 @@ mod enabled {
         let _ = write_summary(&mut err, &tally, &facts);
         if !conversations.is_empty() {
             // The conversations view, as the end summary's table of connections.
-            use std::io::IsTerminal;
-            let terminal = io::stderr().is_terminal();
-            let style = Style::new(terminal && std::env::var_os("NO_COLOR").is_none());
+            let terminal = term.stderr;
+            let style = term.summary_style(terminal);
             let _ = writeln!(err);
             let _ = err.write_all(
                 conversations

@@ -10,17 +10,11 @@ pub mod messages;
 
 pub use messages::Messages;
 
-use self::conversations::Conversations;
-use self::explain::Explain;
-use self::flow::{FlowGraph, FlowOptions};
-use self::follow::{Follow, FollowOptions};
-use crate::event::{ConnId, EventSink};
-use crate::output::timeline::{Timeline, TimelineOptions};
+use crate::event::ConnId;
 use crate::term::escape;
 use crate::term::style::Style;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Which human view to write.
@@ -79,66 +73,6 @@ impl ViewOptions {
     pub fn writes_at_end(&self) -> bool {
         self.follow.is_none() && self.view == View::Conversations
     }
-}
-
-/// The renderer for `options` (the packet list with default options for
-/// [`View::Packets`]; callers wanting `-V` or JSON Lines check
-/// [`ViewOptions::is_packet_list`] first).
-pub fn view_renderer<'w>(options: &ViewOptions, out: &'w mut dyn Write) -> Box<dyn EventSink + 'w> {
-    if let Some(conn) = options.follow {
-        return Box::new(Follow::new(
-            out,
-            FollowOptions {
-                conn,
-                export: options.export.clone(),
-                style: options.style,
-                streaming: options.streaming,
-            },
-        ));
-    }
-    match options.view {
-        View::Packets => Box::new(Timeline::new(
-            out,
-            TimelineOptions {
-                flush_each_packet: options.streaming,
-                ..TimelineOptions::default()
-            },
-        )),
-        View::Explain => Box::new(Explain::new(out, options.style, options.streaming)),
-        View::Messages => Box::new(self::messages::Messages::new(out, options.streaming)),
-        View::Conversations => Box::new(Conversations::new(out, options.style, options.width)),
-        View::Flow => Box::new(FlowGraph::new(
-            out,
-            FlowOptions {
-                frames_only: options.frames_only,
-                mermaid: options.mermaid,
-                style: options.style,
-                width: options
-                    .width
-                    .unwrap_or(DEFAULT_DIAGRAM_WIDTH)
-                    .max(MIN_WIDTH),
-                streaming: options.streaming,
-            },
-        )),
-    }
-}
-
-/// Output width: `COLUMNS` when set to a number, else the terminal's width when stdout is
-/// one, else `None`.
-pub fn output_width(stdout_is_terminal: bool) -> Option<usize> {
-    if let Some(cols) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&c| c > 0)
-    {
-        return Some(cols);
-    }
-    if stdout_is_terminal {
-        // comfy-table already links a terminal-size query; asking it avoids another
-        // dependency.
-        return comfy_table::Table::new().width().map(usize::from);
-    }
-    None
 }
 
 /// Most characters of a payload shown in a one-line preview.

@@ -1,0 +1,87 @@
+//! The one factory of event renderers: from the output configuration built once from the
+//! command line, the packet list (Wireshark's, with `-V` detail), JSON Lines, or one of the
+//! human views. `read` and `live` both get their renderer here.
+
+use crate::event::EventSink;
+use crate::output::{JsonLines, Timeline, TimelineOptions};
+use crate::views::conversations::Conversations;
+use crate::views::explain::Explain;
+use crate::views::flow::{FlowGraph, FlowOptions};
+use crate::views::follow::{Follow, FollowOptions};
+use crate::views::messages::Messages;
+use crate::views::{DEFAULT_DIAGRAM_WIDTH, MIN_WIDTH, View, ViewOptions};
+use std::io::Write;
+
+/// Machine or human form of the packet list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The packet list like Wireshark's.
+    #[default]
+    PacketList,
+    /// JSON Lines records.
+    Jsonl,
+}
+
+/// How events are printed.
+#[derive(Debug, Clone, Default)]
+pub struct OutputConfig {
+    /// Packet list or JSON Lines (when no human view is chosen).
+    pub format: Format,
+    /// `-V`: a detail tree after each HTTP and WebSocket packet.
+    pub verbose: bool,
+    /// Exactly Wireshark's Info text.
+    pub wireshark_compat: bool,
+    /// The human view, its style and width.
+    pub view: ViewOptions,
+}
+
+impl OutputConfig {
+    /// Whether the output shows data payloads. The packet list without `-V` shows none, so
+    /// the dissector need keep none (large frames then cost no memory); every other output
+    /// shows them.
+    pub fn shows_payloads(&self) -> bool {
+        !(self.view.is_packet_list() && self.format == Format::PacketList && !self.verbose)
+    }
+}
+
+/// The renderer `config` asks for, writing to `out`.
+pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn EventSink + 'w> {
+    let view = &config.view;
+    if let Some(conn) = view.follow {
+        return Box::new(Follow::new(
+            out,
+            FollowOptions {
+                conn,
+                export: view.export.clone(),
+                style: view.style,
+                streaming: view.streaming,
+            },
+        ));
+    }
+    match view.view {
+        View::Packets => match config.format {
+            Format::PacketList => Box::new(Timeline::new(
+                out,
+                TimelineOptions {
+                    verbose: config.verbose,
+                    wireshark_compat: config.wireshark_compat,
+                    flush_each_packet: view.streaming,
+                },
+            )),
+            Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
+        },
+        View::Explain => Box::new(Explain::new(out, view.style, view.streaming)),
+        View::Messages => Box::new(Messages::new(out, view.streaming)),
+        View::Conversations => Box::new(Conversations::new(out, view.style, view.width)),
+        View::Flow => Box::new(FlowGraph::new(
+            out,
+            FlowOptions {
+                frames_only: view.frames_only,
+                mermaid: view.mermaid,
+                style: view.style,
+                width: view.width.unwrap_or(DEFAULT_DIAGRAM_WIDTH).max(MIN_WIDTH),
+                streaming: view.streaming,
+            },
+        )),
+    }
+}

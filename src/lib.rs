@@ -12,6 +12,7 @@ pub mod capture;
 pub mod check;
 pub mod dissect;
 pub mod event;
+pub mod fields;
 pub mod flow;
 pub mod http;
 pub mod output;

@@ -1,10 +1,12 @@
 //! JSON Lines: one self-describing object per line (`"type"` first). The record types
-//! and keys are a stable contract, documented in README.md.
+//! and keys are a stable contract, documented in README.md; every key comes from the
+//! field table ([`crate::fields`]).
 
 use crate::event::{
     Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
     MessageEvent, PingPongEvent,
 };
+use crate::fields::{self as F, Field, RECORD_TYPE_KEY};
 use crate::term::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -18,7 +20,9 @@ impl<'a> Obj<'a> {
     /// Starts `{"type":"<kind>"`.
     fn new(buf: &'a mut Vec<u8>, kind: &str) -> Self {
         buf.clear();
-        buf.extend_from_slice(b"{\"type\":");
+        buf.extend_from_slice(b"{\"");
+        buf.extend_from_slice(RECORD_TYPE_KEY.as_bytes());
+        buf.extend_from_slice(b"\":");
         push_json_str(buf, kind);
         Obj { buf }
     }
@@ -71,9 +75,16 @@ impl<'a> Obj<'a> {
         self.buf.extend_from_slice(b"null");
     }
 
-    /// `payload_b64`, and `text` for a complete Text payload that is valid UTF-8.
-    fn payload(&mut self, opcode: crate::ws::OpCode, payload: &[u8], complete: bool) {
-        self.key("payload_b64");
+    /// The payload in base64 (under `bytes_field`'s key), and the text (under
+    /// `text_field`'s) for a complete Text payload that is valid UTF-8.
+    fn payload(
+        &mut self,
+        (bytes_field, text_field): (Field, Field),
+        opcode: crate::ws::OpCode,
+        payload: &[u8],
+        complete: bool,
+    ) {
+        self.key(bytes_field.json);
         self.buf.push(b'"');
         push_base64(self.buf, payload);
         self.buf.push(b'"');
@@ -81,7 +92,7 @@ impl<'a> Obj<'a> {
             && complete
             && let Ok(text) = std::str::from_utf8(payload)
         {
-            self.str("text", text);
+            self.str(text_field.json, text);
         }
     }
 
@@ -127,67 +138,80 @@ impl<W: Write> JsonLines<W> {
     fn frame(&mut self, f: &FrameEvent<'_>) {
         let h = &f.header;
         let mut o = Obj::new(&mut self.line, "frame");
-        o.num("conn", f.conn);
-        o.num("packet", f.packet);
-        o.num("first_packet", f.first_packet);
-        o.key("time");
+        o.num(F::TCP_STREAM.json, f.conn);
+        o.num(F::FRAME_NUMBER.json, f.packet);
+        o.num(F::WSD_FRAME_FIRST_PACKET.json, f.first_packet);
+        o.key(F::FRAME_TIME_RELATIVE.json);
         push_secs6(o.buf, f.rel_time);
-        o.str("dir", f.dir.short());
-        o.bool("fin", h.fin);
-        o.num("rsv", h.rsv);
-        o.num("opcode", u8::from(h.opcode));
-        o.str("opcode_name", h.opcode.name());
-        o.bool("masked", h.mask.is_some());
+        o.str(F::WSD_DIRECTION.json, f.dir.short());
+        o.bool(F::WS_FIN.json, h.fin);
+        o.num(F::WS_RSV.json, h.rsv);
+        o.num(F::WS_OPCODE.json, u8::from(h.opcode));
+        o.str(F::WSD_OPCODE_NAME.json, h.opcode.name());
+        o.bool(F::WS_MASK.json, h.mask.is_some());
         match h.mask {
             Some(k) => {
-                o.key("mask_key");
+                o.key(F::WS_MASKING_KEY.json);
                 o.buf.extend_from_slice(&mask_key_json(k));
             }
-            None => o.null("mask_key"),
+            None => o.null(F::WS_MASKING_KEY.json),
         }
-        o.num("payload_len", h.payload_len);
-        o.bool("payload_complete", f.payload_complete);
-        o.payload(h.opcode, f.payload, f.payload_complete);
-        o.opt_num("close_code", f.close_code.map(|c| c.code()));
-        o.opt_str("close_name", f.close_code.map(|c| c.name()));
+        o.num(F::WS_PAYLOAD_LENGTH.json, h.payload_len);
+        o.bool(F::WSD_PAYLOAD_COMPLETE.json, f.payload_complete);
+        o.payload(
+            (F::WS_PAYLOAD, F::WS_PAYLOAD_TEXT),
+            h.opcode,
+            f.payload,
+            f.payload_complete,
+        );
+        o.opt_num(F::WS_CLOSE_STATUS_CODE.json, f.close_code.map(|c| c.code()));
+        o.opt_str(F::WSD_CLOSE_NAME.json, f.close_code.map(|c| c.name()));
         if h.opcode == crate::ws::OpCode::Close && f.payload.len() >= 2 {
-            o.str("close_reason", &String::from_utf8_lossy(f.close_reason));
+            o.str(
+                F::WS_CLOSE_REASON.json,
+                &String::from_utf8_lossy(f.close_reason),
+            );
         } else {
-            o.null("close_reason");
+            o.null(F::WS_CLOSE_REASON.json);
         }
         o.finish();
     }
 
     fn message(&mut self, m: &MessageEvent<'_>) {
         let mut o = Obj::new(&mut self.line, "message");
-        o.num("conn", m.conn);
-        o.str("dir", m.dir.short());
-        o.num("opcode", u8::from(m.opcode));
-        o.str("opcode_name", m.opcode.name());
-        o.num("len", m.len);
-        o.num("frames", m.frames);
-        o.num("first_packet", m.first_packet);
-        o.num("last_packet", m.last_packet);
-        o.key("first_time");
+        o.num(F::TCP_STREAM.json, m.conn);
+        o.str(F::WSD_DIRECTION.json, m.dir.short());
+        o.num(F::WS_OPCODE.json, u8::from(m.opcode));
+        o.str(F::WSD_OPCODE_NAME.json, m.opcode.name());
+        o.num(F::WSD_MESSAGE_LEN.json, m.len);
+        o.num(F::WSD_MESSAGE_FRAMES.json, m.frames);
+        o.num(F::WSD_MESSAGE_FIRST_PACKET.json, m.first_packet);
+        o.num(F::WSD_MESSAGE_LAST_PACKET.json, m.last_packet);
+        o.key(F::WSD_MESSAGE_FIRST_TIME.json);
         push_secs6(o.buf, m.first_time);
-        o.key("time");
+        o.key(F::FRAME_TIME_RELATIVE.json);
         push_secs6(o.buf, m.rel_time);
-        o.bool("compressed", m.compressed);
-        o.num("wire_len", m.wire_len);
-        o.bool("payload_complete", m.payload_complete);
-        o.payload(m.opcode, m.payload, m.payload_complete);
+        o.bool(F::WSD_MESSAGE_COMPRESSED.json, m.compressed);
+        o.num(F::WSD_MESSAGE_WIRE_LEN.json, m.wire_len);
+        o.bool(F::WSD_PAYLOAD_COMPLETE.json, m.payload_complete);
+        o.payload(
+            (F::WSD_MESSAGE_PAYLOAD, F::WSD_MESSAGE_TEXT),
+            m.opcode,
+            m.payload,
+            m.payload_complete,
+        );
         o.finish();
     }
 
     fn ping_pong(&mut self, p: &PingPongEvent) {
         let mut o = Obj::new(&mut self.line, "pingpong");
-        o.num("conn", p.conn);
-        o.str("ping_dir", p.ping_dir.short());
-        o.num("ping_packet", p.ping_packet);
-        o.num("pong_packet", p.pong_packet);
-        o.key("rtt");
+        o.num(F::TCP_STREAM.json, p.conn);
+        o.str(F::WSD_PING_DIR.json, p.ping_dir.short());
+        o.num(F::WSD_PING_PACKET.json, p.ping_packet);
+        o.num(F::WSD_PONG_PACKET.json, p.pong_packet);
+        o.key(F::WSD_PING_RTT.json);
         push_secs6(o.buf, p.rtt);
-        o.num("payload_len", p.payload_len);
+        o.num(F::WSD_PING_PAYLOAD_LEN.json, p.payload_len);
         o.finish();
     }
 
@@ -195,48 +219,69 @@ impl<W: Write> JsonLines<W> {
         let req = h.request;
         let resp = h.response;
         let mut o = Obj::new(&mut self.line, "handshake");
-        o.num("conn", h.conn);
-        o.addr("client", h.endpoints.client);
-        o.addr("server", h.endpoints.server);
-        o.num("request_packet", h.request_packet);
-        o.num("response_packet", h.response_packet);
-        o.str("method", &req.method);
-        o.str("path", &req.path);
-        o.opt_str("host", req.header("Host"));
-        o.opt_str("origin", req.header("Origin"));
-        o.opt_str("key", req.header("Sec-WebSocket-Key"));
-        o.opt_str("version", req.header("Sec-WebSocket-Version"));
-        o.opt_str("requested_protocols", req.header("Sec-WebSocket-Protocol"));
+        o.num(F::TCP_STREAM.json, h.conn);
+        o.addr(F::WSD_CLIENT.json, h.endpoints.client);
+        o.addr(F::WSD_SERVER.json, h.endpoints.server);
+        o.num(F::WSD_REQUEST_PACKET.json, h.request_packet);
+        o.num(F::WSD_RESPONSE_PACKET.json, h.response_packet);
+        o.str(F::HTTP_REQUEST_METHOD.json, &req.method);
+        o.str(F::HTTP_REQUEST_URI.json, &req.path);
+        o.opt_str(F::HTTP_HOST.json, req.header("Host"));
+        o.opt_str(F::WSD_ORIGIN.json, req.header("Origin"));
         o.opt_str(
-            "requested_extensions",
+            F::HTTP_SEC_WEBSOCKET_KEY.json,
+            req.header("Sec-WebSocket-Key"),
+        );
+        o.opt_str(
+            F::HTTP_SEC_WEBSOCKET_VERSION.json,
+            req.header("Sec-WebSocket-Version"),
+        );
+        o.opt_str(
+            F::WSD_REQUESTED_PROTOCOLS.json,
+            req.header("Sec-WebSocket-Protocol"),
+        );
+        o.opt_str(
+            F::WSD_REQUESTED_EXTENSIONS.json,
             req.header("Sec-WebSocket-Extensions"),
         );
-        o.num("status", resp.status);
-        o.str("reason", &resp.reason);
-        o.bool("upgraded", h.upgraded);
-        o.opt_str("accept", resp.header("Sec-WebSocket-Accept"));
-        o.opt_str("expected_accept", h.expected_accept);
-        o.bool("accept_ok", h.accept.is_valid());
-        o.opt_str("subprotocol", resp.header("Sec-WebSocket-Protocol"));
-        o.opt_str("extensions", resp.header("Sec-WebSocket-Extensions"));
+        o.num(F::HTTP_RESPONSE_CODE.json, resp.status);
+        o.str(F::HTTP_RESPONSE_PHRASE.json, &resp.reason);
+        o.bool(F::WSD_UPGRADED.json, h.upgraded);
+        o.opt_str(
+            F::HTTP_SEC_WEBSOCKET_ACCEPT.json,
+            resp.header("Sec-WebSocket-Accept"),
+        );
+        o.opt_str(F::WSD_ACCEPT_EXPECTED.json, h.expected_accept);
+        o.bool(F::WSD_ACCEPT_OK.json, h.accept.is_valid());
+        o.opt_str(
+            F::HTTP_SEC_WEBSOCKET_PROTOCOL.json,
+            resp.header("Sec-WebSocket-Protocol"),
+        );
+        o.opt_str(
+            F::HTTP_SEC_WEBSOCKET_EXTENSIONS.json,
+            resp.header("Sec-WebSocket-Extensions"),
+        );
         o.finish();
     }
 
     fn connection(&mut self, c: &ConnectionSummary) {
         let mut o = Obj::new(&mut self.line, "connection");
-        o.num("conn", c.conn);
-        o.addr("client", c.endpoints.client);
-        o.addr("server", c.endpoints.server);
-        o.str("state", c.state.as_str());
-        o.opt_str("path", c.path.as_deref());
-        o.opt_num("status", c.status);
-        o.num("first_packet", c.first_packet);
-        o.num("last_packet", c.last_packet);
-        o.num("frames_c2s", c.frames[0]);
-        o.num("frames_s2c", c.frames[1]);
-        o.num("payload_bytes_c2s", c.payload_bytes[0]);
-        o.num("payload_bytes_s2c", c.payload_bytes[1]);
-        for (i, key) in ["close_c2s", "close_s2c"].into_iter().enumerate() {
+        o.num(F::TCP_STREAM.json, c.conn);
+        o.addr(F::WSD_CLIENT.json, c.endpoints.client);
+        o.addr(F::WSD_SERVER.json, c.endpoints.server);
+        o.str(F::WSD_CONNECTION_STATE.json, c.state.as_str());
+        o.opt_str(F::HTTP_REQUEST_URI.json, c.path.as_deref());
+        o.opt_num(F::HTTP_RESPONSE_CODE.json, c.status);
+        o.num(F::WSD_CONNECTION_FIRST_PACKET.json, c.first_packet);
+        o.num(F::WSD_CONNECTION_LAST_PACKET.json, c.last_packet);
+        o.num(F::WSD_FRAMES_C2S.json, c.frames[0]);
+        o.num(F::WSD_FRAMES_S2C.json, c.frames[1]);
+        o.num(F::WSD_PAYLOAD_BYTES_C2S.json, c.payload_bytes[0]);
+        o.num(F::WSD_PAYLOAD_BYTES_S2C.json, c.payload_bytes[1]);
+        for (i, key) in [F::WSD_CLOSE_C2S.json, F::WSD_CLOSE_S2C.json]
+            .into_iter()
+            .enumerate()
+        {
             match c.close[i] {
                 None => o.null(key),
                 Some(code) => {
@@ -250,25 +295,25 @@ impl<W: Write> JsonLines<W> {
                 }
             }
         }
-        o.str("tcp_end", c.tcp_end.as_str());
+        o.str(F::WSD_TCP_END.json, c.tcp_end.as_str());
         o.finish();
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
         let mut o = Obj::new(&mut self.line, "anomaly");
-        o.opt_num("conn", a.conn);
-        o.num("packet", a.packet);
-        o.opt_str("dir", a.dir.map(|d| d.short()));
-        o.str("severity", a.severity.as_str());
-        o.str("kind", a.kind.name);
-        o.str("message", &a.message);
+        o.opt_num(F::TCP_STREAM.json, a.conn);
+        o.num(F::FRAME_NUMBER.json, a.packet);
+        o.opt_str(F::WSD_DIRECTION.json, a.dir.map(|d| d.short()));
+        o.str(F::WSD_ANOMALY_SEVERITY.json, a.severity.as_str());
+        o.str(F::WSD_ANOMALY_KIND.json, a.kind.name);
+        o.str(F::WSD_ANOMALY_MESSAGE.json, &a.message);
         o.finish();
     }
 
     fn capture_error(&mut self, e: &CaptureProblem) {
         let mut o = Obj::new(&mut self.line, "capture_error");
-        o.num("packets_read", e.packets_read);
-        o.str("message", &e.message);
+        o.num(F::WSD_CAPTURE_ERROR_PACKETS.json, e.packets_read);
+        o.str(F::WSD_CAPTURE_ERROR_MESSAGE.json, &e.message);
         o.finish();
     }
 }

@@ -6,7 +6,7 @@
 //! "kind":..,"message":..}`, absent parts as `null`.
 
 use crate::check::Diagnostic;
-use crate::term::escape::escape_line;
+use crate::term::escape::{escape_line, push_json_str};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -57,12 +57,14 @@ pub fn write_text<W: Write + ?Sized>(out: &mut W, file: &str, d: &Diagnostic) ->
     out.write_all(line.as_bytes())
 }
 
-/// Appends `s` as a JSON string literal (serde_json does the escaping).
+/// Appends `s` as a JSON string literal, escaped by the same encoder as JSON Lines
+/// ([`push_json_str`]), so every JSON output escapes alike.
 pub(crate) fn push_json_string(buf: &mut String, s: &str) {
-    match serde_json::to_string(s) {
-        Ok(quoted) => buf.push_str(&quoted),
-        Err(_) => buf.push_str("\"\""),
-    }
+    let mut bytes = std::mem::take(buf).into_bytes();
+    push_json_str(&mut bytes, s);
+    // Valid UTF-8 in, escapes are ASCII: the result is valid UTF-8.
+    *buf = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 /// Appends `,"key":` (or `"key":` right after the opening brace).

@@ -14,6 +14,7 @@ use crate::event::{
     HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
 };
 use crate::flow::analysis::{AnalysisFlags, Direction};
+use crate::flow::seq::seq_ge;
 use crate::http::accept::{AcceptVerdict, WEBSOCKET_GUID};
 use crate::http::head::Header;
 use crate::output::info::endpoints;
@@ -203,11 +204,6 @@ fn who_role(dir: Direction) -> Role {
         Direction::ClientToServer => Role::Client,
         Direction::ServerToClient => Role::Server,
     }
-}
-
-/// `a` is at or after `b` in sequence space.
-fn seq_ge(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) >= 0
 }
 
 /// The explain renderer.

@@ -19,7 +19,7 @@ use crate::event::{ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBod
 use crate::flow::analysis::Direction;
 use crate::term::escape::{escape_into, hex_dump_into};
 use crate::term::style::{Role, Style, close_code_role};
-use crate::ws::{OpCode, parse_close_body};
+use crate::ws::{CloseCode, OpCode};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -61,6 +61,9 @@ struct Msg {
     payload: Vec<u8>,
     complete: bool,
     compressed: bool,
+    /// Close messages: the code and reason, as the dissector split them.
+    close_code: Option<CloseCode>,
+    close_reason: Vec<u8>,
 }
 
 /// A message being joined from frames in one direction.
@@ -202,6 +205,8 @@ impl<W: Write> Follow<W> {
             payload: m.payload.to_vec(),
             complete: m.payload_complete,
             compressed: m.compressed,
+            close_code: m.close_code,
+            close_reason: m.close_reason.to_vec(),
         };
         self.show(&msg)
     }
@@ -271,6 +276,8 @@ impl<W: Write> Follow<W> {
                 payload: j.payload,
                 complete: j.complete,
                 compressed: j.compressed,
+                close_code: f.close_code,
+                close_reason: f.close_reason.to_vec(),
             });
         }
     }
@@ -328,20 +335,20 @@ impl<W: Write> Follow<W> {
         match m.opcode {
             OpCode::Close => {
                 s.push_str(": ");
-                match parse_close_body(&m.payload) {
-                    Ok(body) => {
-                        if let Some(code) = body.code {
-                            let name = format!("{} {}", code.code(), code.name());
-                            style.push(s, close_code_role(code.code()), &name);
-                        } else {
-                            s.push_str("no status code");
-                        }
-                        if !body.reason.is_empty() {
-                            s.push_str(", reason ");
-                            push_preview(s, body.reason, Preview::Text, PREVIEW_CHARS);
-                        }
+                // The dissector split the Close body once; a one-byte body has no code.
+                if m.close_code.is_none() && m.payload.len() == 1 {
+                    style.push(s, Role::Bad, "malformed close body");
+                } else {
+                    if let Some(code) = m.close_code {
+                        let name = format!("{} {}", code.code(), code.name());
+                        style.push(s, close_code_role(code.code()), &name);
+                    } else {
+                        s.push_str("no status code");
                     }
-                    Err(_) => style.push(s, Role::Bad, "malformed close body"),
+                    if !m.close_reason.is_empty() {
+                        s.push_str(", reason ");
+                        push_preview(s, &m.close_reason, Preview::Text, PREVIEW_CHARS);
+                    }
                 }
                 s.push('\n');
             }

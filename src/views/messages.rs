@@ -5,7 +5,7 @@
 use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
 use crate::term::escape;
-use crate::ws::{OpCode, parse_close_body};
+use crate::ws::OpCode;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -62,21 +62,20 @@ impl<W: Write> Messages<W> {
         }
         line.push_str("  ");
         match m.opcode {
-            OpCode::Close => match parse_close_body(m.payload) {
-                Ok(body) => match body.code {
-                    Some(code) => {
-                        let _ = write!(line, "{} {}", code.code(), code.name());
-                        if !body.reason.is_empty() {
-                            let _ = write!(
-                                line,
-                                " \"{}\"",
-                                escape::escape_line(body.reason, TEXT_PREVIEW)
-                            );
-                        }
+            // The dissector split the Close body once; a one-byte body has no code.
+            OpCode::Close => match m.close_code {
+                Some(code) => {
+                    let _ = write!(line, "{} {}", code.code(), code.name());
+                    if !m.close_reason.is_empty() {
+                        let _ = write!(
+                            line,
+                            " \"{}\"",
+                            escape::escape_line(m.close_reason, TEXT_PREVIEW)
+                        );
                     }
-                    None => line.push_str("(no status code)"),
-                },
-                Err(_) => line.push_str("(malformed close body)"),
+                }
+                None if m.payload.len() == 1 => line.push_str("(malformed close body)"),
+                None => line.push_str("(no status code)"),
             },
             _ if m.payload.is_empty() => {}
             OpCode::Text | OpCode::Ping | OpCode::Pong

@@ -1,0 +1,821 @@
+//! One TLS connection: records across segment boundaries, the handshake, key selection from
+//! the key log and record decryption, pushed out as events.
+
+use super::crypto::{self, DecryptError, RecordCipher, Suite};
+use super::handshake::{self, ClientHello, HandshakeType, ServerHello};
+use super::keylog::{KeyLog, Secret};
+use super::{
+    ContentType, Dir, HEADER_LEN, MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, RecordHeader,
+    TlsAnomalyKind,
+};
+
+/// Whether (and why not) a connection's records are decrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecryptStatus {
+    /// Nothing encrypted seen yet (or no handshake yet).
+    Pending,
+    /// Records are being decrypted and authenticated.
+    Decrypted,
+    /// The key log has no (usable) secret for this connection's client random.
+    NoKey,
+    /// The negotiated suite (IANA number) is not one this tool decrypts.
+    UnsupportedCipher(u16),
+    /// Encrypted records came without a handshake: the capture started after it.
+    MissedHandshake,
+    /// A record failed authentication; decryption stopped in that direction.
+    TagMismatch,
+    /// Bytes were missing from the stream; decryption stopped in that direction.
+    Gap,
+}
+
+impl DecryptStatus {
+    /// A short phrase: "decrypted", "no key for this client random", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            DecryptStatus::Pending => "not encrypted yet",
+            DecryptStatus::Decrypted => "decrypted",
+            DecryptStatus::NoKey => "no key for this client random",
+            DecryptStatus::UnsupportedCipher(_) => "unsupported cipher suite",
+            DecryptStatus::MissedHandshake => "capture started after the handshake",
+            DecryptStatus::TagMismatch => "record authentication failed (tag mismatch)",
+            DecryptStatus::Gap => "bytes missing from the stream",
+        }
+    }
+}
+
+/// One record as it went by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// Direction as fed.
+    pub dir: Dir,
+    /// The header as sent.
+    pub header: RecordHeader,
+    /// The record was protected (sent after the keys changed).
+    pub encrypted: bool,
+    /// The record was decrypted and authenticated.
+    pub decrypted: bool,
+    /// The content type inside a decrypted TLS 1.3 record (else the header's).
+    pub inner_type: ContentType,
+    /// The version Wireshark shows in its protocol column for this record: the negotiated
+    /// one once a ServerHello was read, else the header's.
+    pub display_version: u16,
+    /// Offset of the header in this direction's stream (bytes fed, gaps included).
+    pub stream_offset: u64,
+    /// Offset just after the record's last byte in the `bytes` of the current
+    /// [`TlsConnection::data`] call (the record ends in this chunk).
+    pub end_in_chunk: usize,
+}
+
+/// What a [`TlsConnection`] reports, in stream order. A record's inner events
+/// (handshake messages, alerts, plaintext) come before its [`TlsEvent::Record`].
+#[derive(Debug)]
+pub enum TlsEvent<'a> {
+    /// A ClientHello was read.
+    ClientHello {
+        /// Direction as fed.
+        dir: Dir,
+        /// Its summary.
+        hello: &'a ClientHello,
+    },
+    /// A ServerHello (or HelloRetryRequest, see [`ServerHello::hello_retry_request`]) was read.
+    ServerHello {
+        /// Direction as fed.
+        dir: Dir,
+        /// Its summary.
+        hello: &'a ServerHello,
+    },
+    /// Any handshake message (ClientHello and ServerHello too), plaintext or decrypted.
+    Handshake {
+        /// Direction as fed.
+        dir: Dir,
+        /// Message type.
+        msg_type: HandshakeType,
+        /// Body length.
+        length: u32,
+        /// Read from a decrypted record.
+        decrypted: bool,
+    },
+    /// TLS 1.3 EncryptedExtensions with the selected ALPN protocol, if any.
+    EncryptedExtensions {
+        /// Direction as fed.
+        dir: Dir,
+        /// Selected ALPN protocol.
+        alpn: Option<&'a str>,
+    },
+    /// TLS 1.3 KeyUpdate: this direction moved to its next traffic secret.
+    KeyUpdate {
+        /// Direction as fed.
+        dir: Dir,
+        /// The sender asked the peer to update too.
+        update_requested: bool,
+    },
+    /// ChangeCipherSpec.
+    ChangeCipherSpec {
+        /// Direction as fed.
+        dir: Dir,
+    },
+    /// An alert (plaintext or decrypted).
+    Alert {
+        /// Direction as fed.
+        dir: Dir,
+        /// 1 warning, 2 fatal.
+        level: u8,
+        /// Alert description number.
+        description: u8,
+    },
+    /// Decrypted, authenticated application data for the layer above.
+    Plaintext {
+        /// Direction as fed.
+        dir: Dir,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// A record (after its inner events).
+    Record(RecordInfo),
+    /// The connection's decryption status changed.
+    Status(DecryptStatus),
+    /// Something wrong or noteworthy.
+    Anomaly {
+        /// Direction as fed.
+        dir: Dir,
+        /// What.
+        kind: TlsAnomalyKind,
+        /// Offset in this direction's stream where it was noticed.
+        stream_offset: u64,
+    },
+}
+
+/// What the connection learned, for the conversations table and JSON records.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSummary {
+    /// The ClientHello (the last one, after a HelloRetryRequest).
+    pub client_hello: Option<ClientHello>,
+    /// The ServerHello.
+    pub server_hello: Option<ServerHello>,
+    /// A HelloRetryRequest was seen.
+    pub hello_retry_request: bool,
+    /// ALPN selected by the server (ServerHello in 1.2, EncryptedExtensions in 1.3).
+    pub alpn: Option<String>,
+    /// The ClientHello came from [`Dir::ServerToClient`]: roles swapped.
+    pub roles_swapped: bool,
+    /// KeyUpdates seen.
+    pub key_updates: u32,
+    /// Records seen, both directions.
+    pub records: u64,
+    /// Records decrypted, both directions.
+    pub decrypted_records: u64,
+}
+
+impl TlsSummary {
+    /// The negotiated version, once a ServerHello was read.
+    pub fn version(&self) -> Option<u16> {
+        self.server_hello.as_ref().map(|s| s.version)
+    }
+
+    /// The negotiated cipher suite.
+    pub fn cipher_suite(&self) -> Option<u16> {
+        self.server_hello.as_ref().map(|s| s.cipher_suite)
+    }
+
+    /// The SNI host name.
+    pub fn sni(&self) -> Option<&str> {
+        self.client_hello.as_ref().and_then(|c| c.sni.as_deref())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    /// An incomplete record (header included), at most HEADER_LEN + MAX_RECORD_LEN bytes.
+    buf: Vec<u8>,
+    /// Stream offset of the next byte fed.
+    pos: u64,
+    /// Handshake bytes not yet forming a whole message.
+    hs: Vec<u8>,
+    /// Skipping the rest of a handshake message that was too long: bytes left.
+    hs_skip: usize,
+    /// Decrypted plaintext of the current record.
+    plain: Vec<u8>,
+    /// Protection of this side's records, once known.
+    cipher: Option<RecordCipher>,
+    /// TLS 1.2: keys waiting for this side's ChangeCipherSpec.
+    pending: Option<RecordCipher>,
+    /// This side's records are protected from now on.
+    encrypted: bool,
+    /// TLS 1.3: the current traffic secret (for KeyUpdate).
+    secret: Option<Secret>,
+    /// An encrypted record went by undecrypted: late keys cannot catch up.
+    skipped: bool,
+    /// Record parsing stopped (bad header or gap).
+    dead: bool,
+}
+
+/// One TCP connection's TLS state. Feed both directions' reassembled bytes in order.
+#[derive(Debug)]
+pub struct TlsConnection {
+    sides: [Side; 2],
+    summary: TlsSummary,
+    status: DecryptStatus,
+    /// Index of the client side (0 unless the ClientHello came the other way).
+    client: usize,
+    suite: Option<&'static Suite>,
+    tls13: bool,
+}
+
+impl Default for TlsConnection {
+    fn default() -> Self {
+        TlsConnection::new()
+    }
+}
+
+fn hdr_bytes(rec: &[u8]) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    if let Some(src) = rec.get(..HEADER_LEN) {
+        h.copy_from_slice(src);
+    }
+    h
+}
+
+impl TlsConnection {
+    /// A connection with nothing seen.
+    pub fn new() -> TlsConnection {
+        TlsConnection {
+            sides: [Side::default(), Side::default()],
+            summary: TlsSummary::default(),
+            status: DecryptStatus::Pending,
+            client: 0,
+            suite: None,
+            tls13: false,
+        }
+    }
+
+    /// What was learned so far.
+    pub fn summary(&self) -> &TlsSummary {
+        &self.summary
+    }
+
+    /// Decryption status.
+    pub fn status(&self) -> DecryptStatus {
+        self.status
+    }
+
+    /// Bytes held for incomplete records and handshake messages (both directions).
+    pub fn buffered_bytes(&self) -> usize {
+        self.sides.iter().map(|s| s.buf.len() + s.hs.len()).sum()
+    }
+
+    fn set_status(&mut self, s: DecryptStatus, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        if self.status != s {
+            self.status = s;
+            out(TlsEvent::Status(s));
+        }
+    }
+
+    /// Takes the next in-order bytes of direction `dir`.
+    pub fn data(
+        &mut self,
+        dir: Dir,
+        bytes: &[u8],
+        keys: &KeyLog,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) {
+        let i = dir.index();
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.sides[i].dead {
+                self.sides[i].pos += (bytes.len() - at) as u64;
+                return;
+            }
+            let rest = &bytes[at..];
+            let side = &mut self.sides[i];
+            if side.buf.is_empty() {
+                // Fast path: whole records straight from the input.
+                if let Some(h) = RecordHeader::parse(rest) {
+                    if !self.header_ok(i, &h, out) {
+                        continue;
+                    }
+                    let total = HEADER_LEN + usize::from(h.length);
+                    if let Some(rec) = rest.get(..total) {
+                        let start = self.sides[i].pos;
+                        self.sides[i].pos += total as u64;
+                        at += total;
+                        self.record(i, h, rec, start, at, keys, out);
+                        continue;
+                    }
+                }
+                let side = &mut self.sides[i];
+                side.buf.extend_from_slice(rest);
+                side.pos += rest.len() as u64;
+                // A header split by the segment boundary is checked once it is whole.
+                return;
+            }
+            // Continue a buffered record.
+            let have = side.buf.len();
+            let need = if have < HEADER_LEN {
+                HEADER_LEN - have
+            } else {
+                let len = RecordHeader::parse(&side.buf).map_or(0, |h| usize::from(h.length));
+                HEADER_LEN + len - have
+            };
+            let take = need.min(rest.len());
+            side.buf.extend_from_slice(&rest[..take]);
+            side.pos += take as u64;
+            at += take;
+            let Some(h) = RecordHeader::parse(&side.buf) else {
+                continue;
+            };
+            if have < HEADER_LEN && !self.header_ok_buffered(i, &h, out) {
+                return;
+            }
+            let side = &mut self.sides[i];
+            if side.buf.len() == HEADER_LEN + usize::from(h.length) {
+                let rec = std::mem::take(&mut side.buf);
+                let start = side.pos - rec.len() as u64;
+                self.record(i, h, &rec, start, at, keys, out);
+                let mut rec = rec;
+                rec.clear();
+                if self.sides[i].buf.is_empty() {
+                    self.sides[i].buf = rec;
+                }
+            }
+        }
+    }
+
+    /// Validates a header found at the start of unbuffered input; on failure the side is
+    /// dead (the caller's loop then skips the rest).
+    fn header_ok(&mut self, i: usize, h: &RecordHeader, out: &mut dyn FnMut(TlsEvent<'_>)) -> bool {
+        self.check_header(i, h, self.sides[i].pos, out)
+    }
+
+    fn header_ok_buffered(
+        &mut self,
+        i: usize,
+        h: &RecordHeader,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) -> bool {
+        let start = self.sides[i].pos - self.sides[i].buf.len() as u64;
+        let ok = self.check_header(i, h, start, out);
+        if !ok {
+            self.sides[i].buf = Vec::new();
+        }
+        ok
+    }
+
+    fn check_header(
+        &mut self,
+        i: usize,
+        h: &RecordHeader,
+        at: u64,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) -> bool {
+        if h.is_plausible() {
+            return true;
+        }
+        let kind = if matches!(h.content_type.to_u8(), 20..=24)
+            && (0x0300..=0x0304).contains(&h.version)
+        {
+            TlsAnomalyKind::RecordTooLong
+        } else {
+            TlsAnomalyKind::BadRecordHeader
+        };
+        out(TlsEvent::Anomaly {
+            dir: Dir::from_index(i),
+            kind,
+            stream_offset: at,
+        });
+        self.sides[i].dead = true;
+        false
+    }
+
+    /// `len` bytes of direction `dir` were not captured. Record boundaries and the record
+    /// sequence number are lost: this direction is not parsed any further.
+    pub fn gap(&mut self, dir: Dir, len: u64, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        let side = &mut self.sides[dir.index()];
+        let at = side.pos;
+        side.pos = side.pos.saturating_add(len);
+        if side.dead {
+            return;
+        }
+        side.dead = true;
+        side.buf = Vec::new();
+        side.hs = Vec::new();
+        out(TlsEvent::Anomaly {
+            dir,
+            kind: TlsAnomalyKind::Gap,
+            stream_offset: at,
+        });
+        if self.status == DecryptStatus::Decrypted {
+            self.set_status(DecryptStatus::Gap, out);
+        }
+    }
+
+    /// Direction `dir` ended (FIN, RST or end of capture).
+    pub fn end(&mut self, dir: Dir, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        let side = &mut self.sides[dir.index()];
+        if !side.buf.is_empty() && !side.dead {
+            out(TlsEvent::Anomaly {
+                dir,
+                kind: TlsAnomalyKind::TruncatedRecord,
+                stream_offset: side.pos - side.buf.len() as u64,
+            });
+        }
+        side.buf = Vec::new();
+        side.hs = Vec::new();
+        side.plain = Vec::new();
+        side.dead = true;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        i: usize,
+        h: RecordHeader,
+        rec: &[u8],
+        start: u64,
+        end_in_chunk: usize,
+        keys: &KeyLog,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) {
+        let dir = Dir::from_index(i);
+        let body = rec.get(HEADER_LEN..).unwrap_or(&[]);
+        self.summary.records += 1;
+        // TLS 1.3 middlebox-compatibility ChangeCipherSpec records are never protected.
+        let protected = self.sides[i].encrypted && h.content_type != ContentType::ChangeCipherSpec;
+        let mut decrypted = false;
+        let mut inner = h.content_type;
+        let mut plain = std::mem::take(&mut self.sides[i].plain);
+        if protected {
+            if self.sides[i].cipher.is_none() && !self.sides[i].skipped {
+                self.late_keys(i, keys);
+            }
+            match self.sides[i].cipher.as_mut() {
+                Some(c) => match c.decrypt(&hdr_bytes(rec), body, &mut plain) {
+                    Ok(t) => {
+                        decrypted = true;
+                        inner = ContentType::from_u8(t);
+                        self.summary.decrypted_records += 1;
+                        if self.status == DecryptStatus::Pending {
+                            self.set_status(DecryptStatus::Decrypted, out);
+                        }
+                    }
+                    Err(e) => {
+                        let _: DecryptError = e;
+                        self.sides[i].cipher = None;
+                        self.sides[i].skipped = true;
+                        out(TlsEvent::Anomaly {
+                            dir,
+                            kind: TlsAnomalyKind::TagMismatch,
+                            stream_offset: start,
+                        });
+                        self.set_status(DecryptStatus::TagMismatch, out);
+                    }
+                },
+                None => {
+                    self.sides[i].skipped = true;
+                    if self.summary.client_hello.is_none()
+                        && self.status == DecryptStatus::Pending
+                    {
+                        out(TlsEvent::Anomaly {
+                            dir,
+                            kind: TlsAnomalyKind::MissedHandshake,
+                            stream_offset: start,
+                        });
+                        self.set_status(DecryptStatus::MissedHandshake, out);
+                    }
+                }
+            }
+        } else if h.content_type == ContentType::ApplicationData
+            && self.summary.client_hello.is_none()
+            && self.status == DecryptStatus::Pending
+        {
+            // Application data before any handshake: the capture began mid-connection.
+            self.sides[i].skipped = true;
+            out(TlsEvent::Anomaly {
+                dir,
+                kind: TlsAnomalyKind::MissedHandshake,
+                stream_offset: start,
+            });
+            self.set_status(DecryptStatus::MissedHandshake, out);
+        }
+        let content: Option<&[u8]> = if decrypted {
+            Some(&plain)
+        } else if protected {
+            None
+        } else {
+            Some(body)
+        };
+        if let Some(content) = content {
+            match inner {
+                ContentType::Handshake => self.handshake(i, content, decrypted, start, keys, out),
+                ContentType::ChangeCipherSpec => {
+                    out(TlsEvent::ChangeCipherSpec { dir });
+                    if !self.tls13 {
+                        let side = &mut self.sides[i];
+                        side.encrypted = true;
+                        side.cipher = side.pending.take();
+                    }
+                }
+                ContentType::Alert => {
+                    if let [level, description] = content {
+                        out(TlsEvent::Alert {
+                            dir,
+                            level: *level,
+                            description: *description,
+                        });
+                    }
+                }
+                ContentType::ApplicationData if decrypted => {
+                    out(TlsEvent::Plaintext { dir, data: content });
+                }
+                _ => {}
+            }
+        }
+        plain.clear();
+        self.sides[i].plain = plain;
+        let display_version = self.summary.version().unwrap_or(h.version);
+        out(TlsEvent::Record(RecordInfo {
+            dir,
+            header: h,
+            encrypted: protected,
+            decrypted,
+            inner_type: inner,
+            display_version,
+            stream_offset: start,
+            end_in_chunk,
+        }));
+    }
+
+    /// Splits handshake content into messages (reassembling across records).
+    fn handshake(
+        &mut self,
+        i: usize,
+        content: &[u8],
+        decrypted: bool,
+        start: u64,
+        keys: &KeyLog,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) {
+        let mut content = content;
+        let skip = self.sides[i].hs_skip.min(content.len());
+        if skip > 0 {
+            self.sides[i].hs_skip -= skip;
+            content = &content[skip..];
+        }
+        let mut hs = std::mem::take(&mut self.sides[i].hs);
+        let owned = !hs.is_empty();
+        if owned {
+            hs.extend_from_slice(content);
+        }
+        let data: &[u8] = if owned { &hs } else { content };
+        let mut at = 0;
+        while let Some(head) = data.get(at..at + 4) {
+            let len = usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]);
+            if len > MAX_HANDSHAKE_LEN {
+                out(TlsEvent::Anomaly {
+                    dir: Dir::from_index(i),
+                    kind: TlsAnomalyKind::HandshakeTooLong,
+                    stream_offset: start,
+                });
+                let avail = data.len() - at - 4;
+                self.sides[i].hs_skip = len - avail.min(len);
+                at = data.len();
+                break;
+            }
+            let Some(body) = data.get(at + 4..at + 4 + len) else {
+                break;
+            };
+            self.message(i, HandshakeType(head[0]), body, decrypted, start, keys, out);
+            at += 4 + len;
+        }
+        if owned {
+            hs.drain(..at.min(hs.len()));
+        } else {
+            hs.clear();
+            hs.extend_from_slice(content.get(at..).unwrap_or(&[]));
+        }
+        self.sides[i].hs = hs;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn message(
+        &mut self,
+        i: usize,
+        t: HandshakeType,
+        body: &[u8],
+        decrypted: bool,
+        start: u64,
+        keys: &KeyLog,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) {
+        let dir = Dir::from_index(i);
+        let malformed = |out: &mut dyn FnMut(TlsEvent<'_>)| {
+            out(TlsEvent::Anomaly {
+                dir,
+                kind: TlsAnomalyKind::MalformedHandshake,
+                stream_offset: start,
+            })
+        };
+        out(TlsEvent::Handshake {
+            dir,
+            msg_type: t,
+            length: body.len() as u32,
+            decrypted,
+        });
+        match t {
+            HandshakeType::CLIENT_HELLO => match handshake::parse_client_hello(body) {
+                Some(ch) => {
+                    if self.summary.client_hello.is_none() && i == 1 {
+                        self.client = 1;
+                        self.summary.roles_swapped = true;
+                    }
+                    out(TlsEvent::ClientHello { dir, hello: &ch });
+                    self.summary.client_hello = Some(ch);
+                }
+                None => malformed(out),
+            },
+            HandshakeType::SERVER_HELLO => match handshake::parse_server_hello(body) {
+                Some(sh) => {
+                    out(TlsEvent::ServerHello { dir, hello: &sh });
+                    if sh.hello_retry_request {
+                        self.summary.hello_retry_request = true;
+                        return;
+                    }
+                    if sh.alpn.is_some() {
+                        self.summary.alpn.clone_from(&sh.alpn);
+                    }
+                    self.tls13 = sh.version == 0x0304;
+                    self.summary.server_hello = Some(sh);
+                    self.install_keys(keys, out);
+                }
+                None => malformed(out),
+            },
+            HandshakeType::ENCRYPTED_EXTENSIONS => match handshake::parse_encrypted_extensions(body)
+            {
+                Ok(alpn) => {
+                    out(TlsEvent::EncryptedExtensions {
+                        dir,
+                        alpn: alpn.as_deref(),
+                    });
+                    if alpn.is_some() {
+                        self.summary.alpn = alpn;
+                    }
+                }
+                Err(()) => malformed(out),
+            },
+            HandshakeType::FINISHED if self.tls13 => {
+                // The sender's next records use its application traffic secret.
+                if let Some(secrets) = self.client_random().and_then(|r| keys.get(&r)) {
+                    let secret = if i == self.client {
+                        secrets.client_traffic.clone()
+                    } else {
+                        secrets.server_traffic.clone()
+                    };
+                    self.set_tls13_secret(i, secret);
+                } else {
+                    self.sides[i].cipher = None;
+                }
+                if self.sides[i].cipher.is_none() && self.status == DecryptStatus::Decrypted {
+                    out(TlsEvent::Anomaly {
+                        dir,
+                        kind: TlsAnomalyKind::NoKey,
+                        stream_offset: start,
+                    });
+                    self.set_status(DecryptStatus::NoKey, out);
+                }
+            }
+            HandshakeType::KEY_UPDATE if self.tls13 => {
+                let [req] = body else {
+                    malformed(out);
+                    return;
+                };
+                self.summary.key_updates += 1;
+                out(TlsEvent::KeyUpdate {
+                    dir,
+                    update_requested: *req == 1,
+                });
+                let next = match (self.suite, self.sides[i].secret.as_ref()) {
+                    (Some(suite), Some(s)) => crypto::next_traffic_secret(suite.hash, s),
+                    _ => None,
+                };
+                self.set_tls13_secret(i, next);
+            }
+            _ => {}
+        }
+    }
+
+    fn client_random(&self) -> Option<[u8; 32]> {
+        self.summary.client_hello.as_ref().map(|c| c.random)
+    }
+
+    fn set_tls13_secret(&mut self, i: usize, secret: Option<Secret>) {
+        let side = &mut self.sides[i];
+        side.cipher = match (self.suite, secret.as_ref()) {
+            (Some(suite), Some(s)) => RecordCipher::tls13(suite, s),
+            _ => None,
+        };
+        if side.cipher.is_none() {
+            side.skipped = true;
+        }
+        side.secret = secret;
+    }
+
+    /// After the ServerHello: find the suite and the connection's secrets.
+    fn install_keys(&mut self, keys: &KeyLog, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        let Some(sh) = self.summary.server_hello.as_ref() else {
+            return;
+        };
+        let server = 1 - self.client;
+        if self.tls13 {
+            // Everything after the ServerHello is protected in both directions.
+            self.sides[0].encrypted = true;
+            self.sides[1].encrypted = true;
+        }
+        let Some(suite) = crypto::suite(sh.cipher_suite) else {
+            let id = sh.cipher_suite;
+            out(TlsEvent::Anomaly {
+                dir: Dir::from_index(server),
+                kind: TlsAnomalyKind::UnsupportedCipher,
+                stream_offset: self.sides[server].pos,
+            });
+            self.set_status(DecryptStatus::UnsupportedCipher(id), out);
+            return;
+        };
+        if suite.tls13 != self.tls13 {
+            out(TlsEvent::Anomaly {
+                dir: Dir::from_index(server),
+                kind: TlsAnomalyKind::UnsupportedCipher,
+                stream_offset: self.sides[server].pos,
+            });
+            self.set_status(DecryptStatus::UnsupportedCipher(suite.id), out);
+            return;
+        }
+        self.suite = Some(suite);
+        if !self.try_keys(keys) {
+            out(TlsEvent::Anomaly {
+                dir: Dir::from_index(server),
+                kind: TlsAnomalyKind::NoKey,
+                stream_offset: self.sides[server].pos,
+            });
+            self.set_status(DecryptStatus::NoKey, out);
+        }
+    }
+
+    /// Installs keys from the key log; false when it has none usable for this connection.
+    fn try_keys(&mut self, keys: &KeyLog) -> bool {
+        let (Some(suite), Some(random), Some(sh)) = (
+            self.suite,
+            self.client_random(),
+            self.summary.server_hello.as_ref(),
+        ) else {
+            return false;
+        };
+        let Some(secrets) = keys.get(&random) else {
+            return false;
+        };
+        let (c, s) = (self.client, 1 - self.client);
+        if self.tls13 {
+            let (Some(ch), Some(sh_secret)) = (
+                secrets.client_handshake.clone(),
+                secrets.server_handshake.clone(),
+            ) else {
+                return false;
+            };
+            self.set_tls13_secret(c, Some(ch));
+            self.set_tls13_secret(s, Some(sh_secret));
+            self.sides[c].cipher.is_some() && self.sides[s].cipher.is_some()
+        } else {
+            let Some(master) = secrets.master.as_ref() else {
+                return false;
+            };
+            let Some((cw, sw)) = RecordCipher::tls12_pair(
+                suite,
+                master,
+                &random,
+                &sh.random,
+                sh.encrypt_then_mac,
+            ) else {
+                return false;
+            };
+            self.sides[c].pending = Some(cw);
+            self.sides[s].pending = Some(sw);
+            true
+        }
+    }
+
+    /// Keys that appeared in the key log after the ServerHello (a growing live key log),
+    /// usable while nothing encrypted has been skipped yet.
+    fn late_keys(&mut self, i: usize, keys: &KeyLog) {
+        if self.status != DecryptStatus::NoKey || self.sides.iter().any(|s| s.skipped) {
+            return;
+        }
+        if self.try_keys(keys) {
+            if !self.tls13 {
+                // This side's ChangeCipherSpec already went by.
+                let side = &mut self.sides[i];
+                side.cipher = side.pending.take();
+            }
+            self.status = DecryptStatus::Pending;
+        }
+    }
+}
+
+const _: () = assert!(MAX_RECORD_LEN < u16::MAX as usize);

@@ -111,8 +111,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
         ..ClientHello::default()
     };
     if let Some(ext) = ch.ext {
-        let (_, exts) = tls_parser::parse_tls_client_hello_extensions(ext).ok()?;
-        for e in exts {
+        for e in extensions(ext) {
             match e {
                 TlsExtension::SNI(names) => {
                     out.sni = names
@@ -146,8 +145,10 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
         ..ServerHello::default()
     };
     if let Some(ext) = sh.ext {
-        let (_, exts) = tls_parser::parse_tls_server_hello_extensions(ext).ok()?;
-        for e in exts {
+        if extension_types(ext).any(|t| t == EXT_ENCRYPT_THEN_MAC) {
+            out.encrypt_then_mac = true;
+        }
+        for e in extensions(ext) {
             match e {
                 TlsExtension::SupportedVersions(v) => {
                     if let Some(v) = v.first() {
@@ -155,7 +156,6 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
                     }
                 }
                 TlsExtension::ALPN(list) => out.alpn = list.first().map(|p| lossy(p)),
-                TlsExtension::EncryptThenMac => out.encrypt_then_mac = true,
                 _ => {}
             }
         }
@@ -169,9 +169,34 @@ pub fn parse_encrypted_extensions(body: &[u8]) -> Result<Option<String>, ()> {
         body.get(..2).ok_or(())?.try_into().map_err(|_| ())?,
     ));
     let exts = body.get(2..2 + len).ok_or(())?;
-    let (_, exts) = tls_parser::parse_tls_extensions(exts).map_err(|_| ())?;
-    Ok(exts.into_iter().find_map(|e| match e {
+    Ok(extensions(exts).find_map(|e| match e {
         TlsExtension::ALPN(list) => list.first().map(|p| lossy(p)),
         _ => None,
     }))
+}
+
+/// encrypt_then_mac (RFC 7366).
+const EXT_ENCRYPT_THEN_MAC: u16 = 22;
+
+/// Each extension of an extensions block as raw bytes (type, length, data), stopping at the
+/// first one that does not fit. Walked here rather than with tls-parser's list parser
+/// because that one stops silently at the first extension it cannot read (seen: OpenSSL's
+/// ServerHello lost encrypt_then_mac behind ec_point_formats).
+fn raw_extensions(mut block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let head = block.get(..4)?;
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let one = block.get(..4 + len)?;
+        block = &block[4 + len..];
+        Some(one)
+    })
+}
+
+fn extension_types(block: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    raw_extensions(block).map(|e| u16::from_be_bytes([e[0], e[1]]))
+}
+
+/// Each extension tls-parser can read, one at a time (an unreadable one is skipped).
+fn extensions(block: &[u8]) -> impl Iterator<Item = TlsExtension<'_>> {
+    raw_extensions(block).filter_map(|e| tls_parser::parse_tls_extension(e).ok().map(|(_, x)| x))
 }

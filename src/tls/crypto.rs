@@ -552,3 +552,142 @@ fn strip_padding(out: &mut Vec<u8>) -> Result<(), DecryptError> {
     out.truncate(out.len() - n);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hx(s: &str) -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        s.chunks(2)
+            .map(|c| u8::from_str_radix(std::str::from_utf8(c).expect("ascii"), 16).expect("hex"))
+            .collect()
+    }
+
+    fn secret(s: &str) -> Secret {
+        Secret::new(&hx(s)).expect("secret")
+    }
+
+    // RFC 8448 §3 (simple 1-RTT handshake, TLS_AES_128_GCM_SHA256).
+    const SERVER_HS_SECRET: &str =
+        "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38";
+    const CLIENT_AP_SECRET: &str =
+        "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5";
+    const CLIENT_AP_RECORD: &str = "1703030043a23f7054b62c94d0affafe8228ba55cbefacea42f914aa66bcab3f\
+        2b9819a8a5b46b395bd54a9a20441e2b62974e1f5a6292a2977014bd1e3deae63aeebb21694915e4";
+    const CLIENT_ALERT_RECORD: &str = "1703030013c9872760655666b74d7ff1153efd6db6d0b0e3";
+
+    #[test]
+    fn rfc8448_traffic_keys() {
+        let mut key = [0u8; 16];
+        let mut iv = [0u8; 12];
+        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(SERVER_HS_SECRET), b"key", &mut key));
+        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(SERVER_HS_SECRET), b"iv", &mut iv));
+        assert_eq!(key.to_vec(), hx("3fce516009c21727d0f2e4e86ee403bc"));
+        assert_eq!(iv.to_vec(), hx("5d313eb2671276ee13000b30"));
+        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(CLIENT_AP_SECRET), b"key", &mut key));
+        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(CLIENT_AP_SECRET), b"iv", &mut iv));
+        assert_eq!(key.to_vec(), hx("17422dda596ed5d9acd890e3c63f5051"));
+        assert_eq!(iv.to_vec(), hx("5b78923dee08579033e523d9"));
+    }
+
+    #[test]
+    fn rfc8448_client_application_record_and_alert() {
+        let suite = suite(0x1301).expect("suite");
+        let mut c = RecordCipher::tls13(suite, &secret(CLIENT_AP_SECRET)).expect("cipher");
+        let rec = hx(CLIENT_AP_RECORD);
+        let header: [u8; 5] = rec[..5].try_into().expect("5");
+        let mut out = Vec::new();
+        assert_eq!(c.decrypt(&header, &rec[5..], &mut out), Ok(23));
+        assert_eq!(out, (0u8..=0x31).collect::<Vec<_>>());
+        // Sequence 1: close_notify (warning 1, description 0).
+        let alert = hx(CLIENT_ALERT_RECORD);
+        let header: [u8; 5] = alert[..5].try_into().expect("5");
+        assert_eq!(c.decrypt(&header, &alert[5..], &mut out), Ok(21));
+        assert_eq!(out, vec![1, 0]);
+        assert_eq!(c.seq(), 2);
+    }
+
+    #[test]
+    fn rfc8448_record_with_wrong_sequence_or_bit_flip_fails() {
+        let suite = suite(0x1301).expect("suite");
+        let rec = hx(CLIENT_AP_RECORD);
+        let header: [u8; 5] = rec[..5].try_into().expect("5");
+        let mut out = Vec::new();
+        for flip in [5, 20, rec.len() - 1] {
+            let mut c = RecordCipher::tls13(suite, &secret(CLIENT_AP_SECRET)).expect("cipher");
+            let mut bad = rec.clone();
+            bad[flip] ^= 1;
+            assert_eq!(c.decrypt(&header, &bad[5..], &mut out), Err(DecryptError::BadRecordMac));
+            assert!(out.is_empty(), "nothing handed up on failure");
+            assert_eq!(c.seq(), 0);
+        }
+        // The alert record (sequence 1) under sequence 0.
+        let mut c = RecordCipher::tls13(suite, &secret(CLIENT_AP_SECRET)).expect("cipher");
+        let alert = hx(CLIENT_ALERT_RECORD);
+        let header: [u8; 5] = alert[..5].try_into().expect("5");
+        assert_eq!(c.decrypt(&header, &alert[5..], &mut out), Err(DecryptError::BadRecordMac));
+        // Too short for a tag.
+        assert_eq!(c.decrypt(&header, &alert[5..10], &mut out), Err(DecryptError::TooShort));
+        // A secret of the wrong length for the suite's hash.
+        assert!(RecordCipher::tls13(suite, &secret("00112233")).is_none());
+    }
+
+    #[test]
+    fn tls12_prf_vectors() {
+        // The TLS 1.2 PRF test vectors published on the IETF TLS WG list (msg03416).
+        let mut out = [0u8; 100];
+        prf(
+            HashAlg::Sha256,
+            &hx("9bbe436ba940f017b17652849a71db35"),
+            b"test label",
+            &[&hx("a0ba9f936cda311827a6f796ffd5198c")],
+            &mut out,
+        );
+        assert_eq!(
+            out.to_vec(),
+            hx("e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a\
+                6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab\
+                4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701\
+                87347b66")
+        );
+        let mut out = [0u8; 148];
+        prf(
+            HashAlg::Sha384,
+            &hx("b80b733d6ceefcdc71566ea48e5567df"),
+            b"test label",
+            &[&hx("cd665cf6a8447dd6ff8b27555edb7465")],
+            &mut out,
+        );
+        assert_eq!(
+            out[..64].to_vec(),
+            hx("7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd\
+                e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd")
+        );
+    }
+
+    #[test]
+    fn every_suite_builds_keys_and_rejects_garbage() {
+        let master = Secret::new(&[7u8; 48]).expect("secret");
+        for s in SUITES {
+            let mut out = Vec::new();
+            let header = [23, 3, 3, 0, 64];
+            if s.tls13 {
+                let sec = Secret::new(&vec![9u8; s.hash.len()]).expect("secret");
+                let mut c = RecordCipher::tls13(s, &sec).expect("tls13 keys");
+                for len in [0, 1, 16, 17, 64] {
+                    assert!(c.decrypt(&header, &vec![0u8; len], &mut out).is_err(), "{}", s.name);
+                }
+            } else {
+                for etm in [false, true] {
+                    let (mut c, _) =
+                        RecordCipher::tls12_pair(s, &master, &[1; 32], &[2; 32], etm).expect("keys");
+                    for len in [0, 1, 16, 31, 32, 48, 64, 80] {
+                        assert!(c.decrypt(&header, &vec![0u8; len], &mut out).is_err(), "{}", s.name);
+                        assert!(out.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}

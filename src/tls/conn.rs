@@ -819,3 +819,169 @@ impl TlsConnection {
 }
 
 const _: () = assert!(MAX_RECORD_LEN < u16::MAX as usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::SegmentLabel;
+
+    fn handshake_record(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut hs = vec![msg_type, 0, (body.len() >> 8) as u8, body.len() as u8];
+        hs.extend_from_slice(body);
+        let mut rec = vec![22, 3, 1, (hs.len() >> 8) as u8, hs.len() as u8];
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    /// A ClientHello with SNI "example.com", ALPN [h2, http/1.1], supported_versions [1.3, 1.2].
+    fn client_hello() -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&[0xaa; 32]);
+        b.extend_from_slice(&[0, 0, 4, 0x13, 0x01, 0xc0, 0x2f, 1, 0]);
+        let sni_name = b"example.com";
+        let mut sni = vec![0, (sni_name.len() + 3) as u8, 0, 0, sni_name.len() as u8];
+        sni.extend_from_slice(sni_name);
+        let alpn_list = b"\x02h2\x08http/1.1";
+        let mut exts = Vec::new();
+        exts.extend_from_slice(&[0, 0, 0, sni.len() as u8]);
+        exts.extend_from_slice(&sni);
+        exts.extend_from_slice(&[0, 16, 0, (alpn_list.len() + 2) as u8, 0, alpn_list.len() as u8]);
+        exts.extend_from_slice(alpn_list);
+        exts.extend_from_slice(&[0, 43, 0, 5, 4, 3, 4, 3, 3]);
+        b.extend_from_slice(&[0, exts.len() as u8]);
+        b.extend_from_slice(&exts);
+        handshake_record(1, &b)
+    }
+
+    fn server_hello(random: [u8; 32], suite: u16, tls13: bool) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&random);
+        b.push(0);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.push(0);
+        if tls13 {
+            b.extend_from_slice(&[0, 6, 0, 43, 0, 2, 3, 4]);
+        } else {
+            b.extend_from_slice(&[0, 0]);
+        }
+        handshake_record(2, &b)
+    }
+
+    fn collect(conn: &mut TlsConnection, dir: Dir, bytes: &[u8], keys: &KeyLog) -> Vec<String> {
+        let mut evs = Vec::new();
+        conn.data(dir, bytes, keys, &mut |e| evs.push(format!("{e:?}")));
+        evs
+    }
+
+    #[test]
+    fn client_hello_in_any_split() {
+        let ch = client_hello();
+        for split in 0..=ch.len() {
+            let mut conn = TlsConnection::new();
+            let mut hellos = Vec::new();
+            let mut label = SegmentLabel::new();
+            for part in [&ch[..split], &ch[split..]] {
+                conn.data(Dir::ClientToServer, part, &KeyLog::new(), &mut |e| {
+                    label.push(&e);
+                    if let TlsEvent::ClientHello { hello, .. } = e {
+                        hellos.push(hello.clone());
+                    }
+                });
+            }
+            assert_eq!(hellos.len(), 1, "split {split}");
+            let h = &hellos[0];
+            assert_eq!(h.sni.as_deref(), Some("example.com"));
+            assert_eq!(h.alpn, vec!["h2".to_string(), "http/1.1".to_string()]);
+            assert_eq!(h.supported_versions, vec![0x0304, 0x0303]);
+            assert_eq!(h.random, [0xaa; 32]);
+            assert_eq!(h.cipher_suites, 2);
+            assert_eq!(label.protocol(), Some("TLSv1"));
+            assert_eq!(label.to_string(), "Client Hello");
+            assert_eq!(conn.buffered_bytes(), 0);
+        }
+    }
+
+    #[test]
+    fn server_hello_without_keys_and_hello_retry_request() {
+        let mut conn = TlsConnection::new();
+        collect(&mut conn, Dir::ClientToServer, &client_hello(), &KeyLog::new());
+        // RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
+        let hrr = server_hello(super::super::handshake::tests_hrr_random(), 0x1301, true);
+        collect(&mut conn, Dir::ServerToClient, &hrr, &KeyLog::new());
+        assert!(conn.summary().hello_retry_request);
+        assert_eq!(conn.summary().version(), None, "an HRR does not negotiate");
+        assert_eq!(conn.status(), DecryptStatus::Pending);
+        let evs = collect(
+            &mut conn,
+            Dir::ServerToClient,
+            &server_hello([5; 32], 0x1301, true),
+            &KeyLog::new(),
+        );
+        assert_eq!(conn.summary().version(), Some(0x0304));
+        assert_eq!(conn.status(), DecryptStatus::NoKey);
+        assert!(evs.iter().any(|e| e.contains("NoKey")), "{evs:?}");
+        // Encrypted records now: shown as Application Data, nothing handed up.
+        let mut label = SegmentLabel::new();
+        let rec = [23, 3, 3, 0, 20].iter().copied().chain([0u8; 20]).collect::<Vec<_>>();
+        conn.data(Dir::ServerToClient, &rec, &KeyLog::new(), &mut |e| {
+            assert!(!matches!(e, TlsEvent::Plaintext { .. }));
+            label.push(&e);
+        });
+        assert_eq!((label.protocol(), label.to_string().as_str()), (Some("TLSv1.3"), "Application Data"));
+    }
+
+    #[test]
+    fn unsupported_cipher() {
+        let mut conn = TlsConnection::new();
+        collect(&mut conn, Dir::ClientToServer, &client_hello(), &KeyLog::new());
+        collect(&mut conn, Dir::ServerToClient, &server_hello([5; 32], 0x000a, false), &KeyLog::new());
+        assert_eq!(conn.status(), DecryptStatus::UnsupportedCipher(0x000a));
+    }
+
+    #[test]
+    fn bad_headers_and_too_long_records_stop_the_direction() {
+        let mut conn = TlsConnection::new();
+        let evs = collect(&mut conn, Dir::ClientToServer, b"GET / HTTP/1.1\r\n\r\n", &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("BadRecordHeader")), "{evs:?}");
+        // The other direction is independent; a declared length of 0xffff is too long.
+        let evs = collect(&mut conn, Dir::ServerToClient, &[23, 3, 3, 0xff, 0xff, 1, 2], &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("RecordTooLong")), "{evs:?}");
+        // Split header: the check happens once the 5 bytes are there.
+        let mut conn = TlsConnection::new();
+        assert!(collect(&mut conn, Dir::ServerToClient, &[23, 3], &KeyLog::new()).is_empty());
+        let evs = collect(&mut conn, Dir::ServerToClient, &[3, 0x48, 0x01], &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("RecordTooLong")), "{evs:?}");
+        assert!(collect(&mut conn, Dir::ServerToClient, &[0; 100], &KeyLog::new()).is_empty());
+        assert_eq!(conn.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn capture_after_handshake_gap_and_truncation() {
+        let mut conn = TlsConnection::new();
+        let rec = [23, 3, 3, 0, 20].iter().copied().chain([0u8; 20]).collect::<Vec<_>>();
+        let evs = collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("MissedHandshake")), "{evs:?}");
+        assert_eq!(conn.status(), DecryptStatus::MissedHandshake);
+        let mut evs = Vec::new();
+        conn.data(Dir::ServerToClient, &rec[..10], &KeyLog::new(), &mut |e| evs.push(format!("{e:?}")));
+        conn.end(Dir::ServerToClient, &mut |e| evs.push(format!("{e:?}")));
+        assert!(evs.iter().any(|e| e.contains("TruncatedRecord")), "{evs:?}");
+        let mut evs = Vec::new();
+        conn.gap(Dir::ClientToServer, 100, &mut |e| evs.push(format!("{e:?}")));
+        assert!(evs.iter().any(|e| e.contains("Gap")), "{evs:?}");
+        assert!(collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new()).is_empty());
+    }
+
+    #[test]
+    fn malformed_handshake_messages_are_anomalies() {
+        let mut conn = TlsConnection::new();
+        let evs = collect(&mut conn, Dir::ClientToServer, &handshake_record(1, &[3, 3, 0]), &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("MalformedHandshake")), "{evs:?}");
+        // A handshake message declaring 16 MiB: skipped, never allocated.
+        let mut conn = TlsConnection::new();
+        let rec = [22, 3, 3, 0, 8, 11, 0xff, 0xff, 0xff, 1, 2, 3, 4];
+        let evs = collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("HandshakeTooLong")), "{evs:?}");
+        assert_eq!(conn.buffered_bytes(), 0);
+    }
+}

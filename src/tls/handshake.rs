@@ -200,3 +200,9 @@ fn extension_types(block: &[u8]) -> impl Iterator<Item = u16> + '_ {
 fn extensions(block: &[u8]) -> impl Iterator<Item = TlsExtension<'_>> {
     raw_extensions(block).filter_map(|e| tls_parser::parse_tls_extension(e).ok().map(|(_, x)| x))
 }
+
+/// The HelloRetryRequest random, for tests elsewhere in the module.
+#[cfg(test)]
+pub(crate) fn tests_hrr_random() -> [u8; 32] {
+    HRR_RANDOM
+}

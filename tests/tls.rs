@@ -261,6 +261,8 @@ const SAMPLES: &[(&str, u16)] = &[
     ("tls13-node-chacha", 0x1303),
     ("tls13-node-aes128", 0x1301),
     ("tls13-keyupdate", 0x1302),
+    ("tls12-resumed", 0xC02F),
+    ("tls13-resumed", 0x1302),
 ];
 
 #[test]

@@ -94,9 +94,17 @@ fn keylog() -> KeyLog {
 fn decrypt(c: &mut Criterion) {
     let keys = keylog();
     let mut group = c.benchmark_group("tls13_decrypt");
-    for (name, suite, key_len) in [("aes128gcm", 0x1301u16, 16usize), ("chacha20poly1305", 0x1303, 32)] {
+    for (name, suite, key_len) in [
+        ("aes128gcm", 0x1301u16, 16usize),
+        ("chacha20poly1305", 0x1303, 32),
+    ] {
         let mut key = vec![0u8; key_len];
-        assert!(hkdf_expand_label(HashAlg::Sha256, &SECRET, b"key", &mut key));
+        assert!(hkdf_expand_label(
+            HashAlg::Sha256,
+            &SECRET,
+            b"key",
+            &mut key
+        ));
         let sealer = match suite {
             0x1301 => Sealer::Gcm(Aes128Gcm::new_from_slice(&key).expect("key")),
             _ => Sealer::ChaCha(ChaCha20Poly1305::new_from_slice(&key).expect("key")),

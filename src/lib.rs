@@ -16,7 +16,7 @@ pub mod dissect;
 pub mod event;
 pub mod flow;
 pub mod http;
-pub mod tls;
 pub mod render;
+pub mod tls;
 pub mod wire;
 pub mod ws;

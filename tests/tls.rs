@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use wsdissect::capture;
 use wsdissect::flow::reassembly::{Delivery, Reassembler, ReassemblyLimits};
-use wsdissect::tls::{self, Dir, DecryptStatus, KeyLog, SegmentLabel, TlsConnection, TlsEvent};
+use wsdissect::tls::{self, DecryptStatus, Dir, KeyLog, SegmentLabel, TlsConnection, TlsEvent};
 use wsdissect::wire::{self, TcpFlags, Transport};
 
 fn root() -> PathBuf {
@@ -46,7 +46,10 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
             continue;
         };
         let syn_only = seg.flags.has(TcpFlags::SYN) && !seg.flags.has(TcpFlags::ACK);
-        let key = (seg.src_port.min(seg.dst_port), seg.src_port.max(seg.dst_port));
+        let key = (
+            seg.src_port.min(seg.dst_port),
+            seg.src_port.max(seg.dst_port),
+        );
         let idx = *by_ports.entry(key).or_insert_with(|| {
             assert!(syn_only, "every sample starts with the SYN");
             conns.push((
@@ -72,10 +75,16 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
         let mut label = SegmentLabel::new();
         let mut chunks: Vec<Delivery<'static>> = Vec::new();
         let mut owned: Vec<Vec<u8>> = Vec::new();
-        reasm[side].push(frame, seg.seq, seg.flags.has(TcpFlags::SYN), seg.payload, &mut |d| match d {
-            Delivery::Data { bytes, .. } => owned.push(bytes.to_vec()),
-            Delivery::Gap { len, packet } => chunks.push(Delivery::Gap { len, packet }),
-        });
+        reasm[side].push(
+            frame,
+            seg.seq,
+            seg.flags.has(TcpFlags::SYN),
+            seg.payload,
+            &mut |d| match d {
+                Delivery::Data { bytes, .. } => owned.push(bytes.to_vec()),
+                Delivery::Gap { len, packet } => chunks.push(Delivery::Gap { len, packet }),
+            },
+        );
         assert!(chunks.is_empty(), "no gaps in the samples");
         for bytes in &owned {
             tlsc.data(dir, bytes, keys, &mut |ev| {
@@ -129,7 +138,10 @@ fn ws_frames(stream: &[u8]) -> (String, Vec<(u8, bool, Vec<u8>)>) {
         let masked = b[1] & 0x80 != 0;
         let (len, mut at) = match b[1] & 0x7f {
             126 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
-            127 => (u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize, 10),
+            127 => (
+                u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
             n => (n as usize, 2),
         };
         let mut mask = [0u8; 4];
@@ -137,8 +149,11 @@ fn ws_frames(stream: &[u8]) -> (String, Vec<(u8, bool, Vec<u8>)>) {
             mask.copy_from_slice(&b[at..at + 4]);
             at += 4;
         }
-        let payload: Vec<u8> =
-            b[at..at + len].iter().enumerate().map(|(i, x)| x ^ mask[i % 4]).collect();
+        let payload: Vec<u8> = b[at..at + len]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x ^ mask[i % 4])
+            .collect();
         frames.push((opcode, fin, payload));
         b = &b[at + len..];
     }
@@ -156,15 +171,17 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 fn read_tsv(name: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(root().join("samples/expected").join(name))
-        .expect("expected file");
+    let text =
+        std::fs::read_to_string(root().join("samples/expected").join(name)).expect("expected file");
     text.lines()
         .map(|l| l.split('\t').map(|f| f.trim_end().to_string()).collect())
         .collect()
 }
 
 fn keys_of(name: &str) -> KeyLog {
-    KeyLog::from_bytes(&std::fs::read(root().join("samples").join(format!("{name}.keys"))).expect("keys"))
+    KeyLog::from_bytes(
+        &std::fs::read(root().join("samples").join(format!("{name}.keys"))).expect("keys"),
+    )
 }
 
 /// Every decrypted connection: plaintext = the manifest's HTTP upgrade and frames, in order
@@ -189,12 +206,20 @@ fn check_sample(name: &str, file: &str, keys: &KeyLog, suite: u16) {
             assert!(conn.plaintext.iter().all(|p| p.is_empty()));
             continue;
         }
-        assert_eq!(conn.status, vec![DecryptStatus::Decrypted], "{name}: {:?}", conn.anomalies);
+        assert_eq!(
+            conn.status,
+            vec![DecryptStatus::Decrypted],
+            "{name}: {:?}",
+            conn.anomalies
+        );
         assert!(conn.anomalies.is_empty(), "{name}: {:?}", conn.anomalies);
         let request = m["http"][0]["request"].as_str().expect("request");
         let (c_head, c_frames) = ws_frames(&conn.plaintext[0]);
         let (s_head, s_frames) = ws_frames(&conn.plaintext[1]);
-        assert!(c_head.starts_with(&format!("{request}\r\n")), "{name}: {c_head}");
+        assert!(
+            c_head.starts_with(&format!("{request}\r\n")),
+            "{name}: {c_head}"
+        );
         assert!(c_head.to_ascii_lowercase().contains("upgrade: websocket"));
         assert!(s_head.starts_with("HTTP/1.1 101 "), "{name}: {s_head}");
         let mut want = [Vec::new(), Vec::new()];
@@ -207,7 +232,10 @@ fn check_sample(name: &str, file: &str, keys: &KeyLog, suite: u16) {
             ));
         }
         for (i, got) in [c_frames, s_frames].iter().enumerate() {
-            let got: Vec<_> = got.iter().map(|(o, f, p)| (*o, *f, sha256_hex(p))).collect();
+            let got: Vec<_> = got
+                .iter()
+                .map(|(o, f, p)| (*o, *f, sha256_hex(p)))
+                .collect();
             assert_eq!(got, want[i], "{name}: frames of direction {i}");
             opcodes_seen.extend(got.iter().map(|g| g.0));
         }
@@ -216,7 +244,11 @@ fn check_sample(name: &str, file: &str, keys: &KeyLog, suite: u16) {
     // by packet, we list them by direction).
     let mut tshark_ops: Vec<u8> = read_tsv(&format!("{name}.tshark-tls-ws.tsv"))
         .iter()
-        .flat_map(|r| r[1].split(',').map(|o| o.parse::<u8>().expect("opcode")).collect::<Vec<_>>())
+        .flat_map(|r| {
+            r[1].split(',')
+                .map(|o| o.parse::<u8>().expect("opcode"))
+                .collect::<Vec<_>>()
+        })
         .collect();
     tshark_ops.sort_unstable();
     opcodes_seen.sort_unstable();
@@ -281,8 +313,14 @@ fn labels_without_keys_match_tshark() {
 
 #[test]
 fn keyupdate_sample_updates_both_directions() {
-    let (conns, _) = run(&root().join("samples/tls13-keyupdate.pcap"), &keys_of("tls13-keyupdate"));
-    assert_eq!(conns[0].key_updates, 2, "client KeyUpdate(update_requested) and the server's reply");
+    let (conns, _) = run(
+        &root().join("samples/tls13-keyupdate.pcap"),
+        &keys_of("tls13-keyupdate"),
+    );
+    assert_eq!(
+        conns[0].key_updates, 2,
+        "client KeyUpdate(update_requested) and the server's reply"
+    );
     assert_eq!(conns[0].version, Some(0x0304));
 }
 
@@ -296,7 +334,10 @@ fn pcapng_secrets_block_decrypts() {
     while !rest.is_empty() {
         let (next, block) = pcap_parser::pcapng::parse_block_le(rest).expect("block");
         if let pcap_parser::pcapng::Block::DecryptionSecrets(dsb) = block {
-            assert_eq!(dsb.secrets_type, pcap_parser::pcapng::SecretsType::TlsKeyLog);
+            assert_eq!(
+                dsb.secrets_type,
+                pcap_parser::pcapng::SecretsType::TlsKeyLog
+            );
             let n = (dsb.secrets_len as usize).min(dsb.data.len());
             keys.add_bytes(&dsb.data[..n]);
             blocks += 1;
@@ -324,9 +365,16 @@ fn wrong_key_is_a_tag_mismatch_and_nothing_is_handed_up() {
             bad.push_str(&parts.join(" "));
             bad.push('\n');
         }
-        let (conns, _) = run(&root().join("samples").join(format!("{name}.pcap")), &KeyLog::from_bytes(bad.as_bytes()));
+        let (conns, _) = run(
+            &root().join("samples").join(format!("{name}.pcap")),
+            &KeyLog::from_bytes(bad.as_bytes()),
+        );
         let c = &conns[0];
-        assert!(c.anomalies.contains(&"tls-tag-mismatch"), "{name}: {:?}", c.anomalies);
+        assert!(
+            c.anomalies.contains(&"tls-tag-mismatch"),
+            "{name}: {:?}",
+            c.anomalies
+        );
         assert_eq!(c.status.last(), Some(&DecryptStatus::TagMismatch), "{name}");
         assert!(c.plaintext.iter().all(|p| p.is_empty()), "{name}");
     }
@@ -353,9 +401,17 @@ fn every_split_and_corruption_never_panics() {
                 });
             }
         }
-        assert_eq!(plain, conns[0].plaintext[0].len() + conns[0].plaintext[1].len(), "chunk {chunk}");
+        assert_eq!(
+            plain,
+            conns[0].plaintext[0].len() + conns[0].plaintext[1].len(),
+            "chunk {chunk}"
+        );
     }
-    let (dir, server) = streams.iter().find(|(d, _)| *d == Dir::ServerToClient).cloned().expect("server");
+    let (dir, server) = streams
+        .iter()
+        .find(|(d, _)| *d == Dir::ServerToClient)
+        .cloned()
+        .expect("server");
     for at in (0..server.len()).step_by(7) {
         let mut s = server.clone();
         s[at] ^= 0x5a;
@@ -396,14 +452,20 @@ fn raw_streams(path: &Path) -> Vec<(Dir, Vec<u8>)> {
         } else {
             (Dir::ServerToClient, 1)
         };
-        reasm[i].push(frame, seg.seq, seg.flags.has(TcpFlags::SYN), seg.payload, &mut |d| {
-            if let Delivery::Data { bytes, .. } = d {
-                match out.last_mut() {
-                    Some((d, b)) if *d == dir => b.extend_from_slice(bytes),
-                    _ => out.push((dir, bytes.to_vec())),
+        reasm[i].push(
+            frame,
+            seg.seq,
+            seg.flags.has(TcpFlags::SYN),
+            seg.payload,
+            &mut |d| {
+                if let Delivery::Data { bytes, .. } = d {
+                    match out.last_mut() {
+                        Some((d, b)) if *d == dir => b.extend_from_slice(bytes),
+                        _ => out.push((dir, bytes.to_vec())),
+                    }
                 }
-            }
-        });
+            },
+        );
     }
     out
 }

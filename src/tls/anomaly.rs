@@ -90,8 +90,12 @@ impl TlsAnomalyKind {
             TlsAnomalyKind::HandshakeTooLong => {
                 "a TLS handshake message is longer than the reassembly limit and was skipped"
             }
-            TlsAnomalyKind::NoKey => "the key log has no secret for this connection's client random",
-            TlsAnomalyKind::UnsupportedCipher => "the negotiated TLS cipher suite cannot be decrypted",
+            TlsAnomalyKind::NoKey => {
+                "the key log has no secret for this connection's client random"
+            }
+            TlsAnomalyKind::UnsupportedCipher => {
+                "the negotiated TLS cipher suite cannot be decrypted"
+            }
             TlsAnomalyKind::MissedHandshake => {
                 "the capture started after the TLS handshake: the connection cannot be decrypted"
             }
@@ -110,8 +114,9 @@ mod tests {
     #[test]
     fn names_are_unique_kebab_case() {
         let mut names: Vec<_> = TlsAnomalyKind::ALL.iter().map(|k| k.name()).collect();
-        assert!(names.iter().all(|n| n.starts_with("tls-")
-            && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')));
+        assert!(names.iter().all(
+            |n| n.starts_with("tls-") && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        ));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TlsAnomalyKind::ALL.len());

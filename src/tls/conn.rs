@@ -5,8 +5,7 @@ use super::crypto::{self, DecryptError, RecordCipher, Suite};
 use super::handshake::{self, ClientHello, HandshakeType, ServerHello};
 use super::keylog::{KeyLog, Secret};
 use super::{
-    ContentType, Dir, HEADER_LEN, MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, RecordHeader,
-    TlsAnomalyKind,
+    ContentType, Dir, HEADER_LEN, MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, RecordHeader, TlsAnomalyKind,
 };
 
 /// Whether (and why not) a connection's records are decrypted.
@@ -471,8 +470,7 @@ impl TlsConnection {
                 },
                 None => {
                     self.sides[i].skipped = true;
-                    if self.summary.client_hello.is_none()
-                        && self.status == DecryptStatus::Pending
+                    if self.summary.client_hello.is_none() && self.status == DecryptStatus::Pending
                     {
                         out(TlsEvent::Anomaly {
                             dir,
@@ -648,19 +646,20 @@ impl TlsConnection {
                 }
                 None => malformed(out),
             },
-            HandshakeType::ENCRYPTED_EXTENSIONS => match handshake::parse_encrypted_extensions(body)
-            {
-                Ok(alpn) => {
-                    out(TlsEvent::EncryptedExtensions {
-                        dir,
-                        alpn: alpn.as_deref(),
-                    });
-                    if alpn.is_some() {
-                        self.summary.alpn = alpn;
+            HandshakeType::ENCRYPTED_EXTENSIONS => {
+                match handshake::parse_encrypted_extensions(body) {
+                    Ok(alpn) => {
+                        out(TlsEvent::EncryptedExtensions {
+                            dir,
+                            alpn: alpn.as_deref(),
+                        });
+                        if alpn.is_some() {
+                            self.summary.alpn = alpn;
+                        }
                     }
+                    Err(()) => malformed(out),
                 }
-                Err(()) => malformed(out),
-            },
+            }
             HandshakeType::FINISHED if self.tls13 => {
                 // The sender's next records use its application traffic secret.
                 if let Some(secrets) = self.client_random().and_then(|r| keys.get(&r)) {
@@ -786,13 +785,9 @@ impl TlsConnection {
             let Some(master) = secrets.master.as_ref() else {
                 return false;
             };
-            let Some((cw, sw)) = RecordCipher::tls12_pair(
-                suite,
-                master,
-                &random,
-                &sh.random,
-                sh.encrypt_then_mac,
-            ) else {
+            let Some((cw, sw)) =
+                RecordCipher::tls12_pair(suite, master, &random, &sh.random, sh.encrypt_then_mac)
+            else {
                 return false;
             };
             self.sides[c].pending = Some(cw);
@@ -845,7 +840,14 @@ mod tests {
         let mut exts = Vec::new();
         exts.extend_from_slice(&[0, 0, 0, sni.len() as u8]);
         exts.extend_from_slice(&sni);
-        exts.extend_from_slice(&[0, 16, 0, (alpn_list.len() + 2) as u8, 0, alpn_list.len() as u8]);
+        exts.extend_from_slice(&[
+            0,
+            16,
+            0,
+            (alpn_list.len() + 2) as u8,
+            0,
+            alpn_list.len() as u8,
+        ]);
         exts.extend_from_slice(alpn_list);
         exts.extend_from_slice(&[0, 43, 0, 5, 4, 3, 4, 3, 3]);
         b.extend_from_slice(&[0, exts.len() as u8]);
@@ -904,7 +906,12 @@ mod tests {
     #[test]
     fn server_hello_without_keys_and_hello_retry_request() {
         let mut conn = TlsConnection::new();
-        collect(&mut conn, Dir::ClientToServer, &client_hello(), &KeyLog::new());
+        collect(
+            &mut conn,
+            Dir::ClientToServer,
+            &client_hello(),
+            &KeyLog::new(),
+        );
         // RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
         let hrr = server_hello(super::super::handshake::tests_hrr_random(), 0x1301, true);
         collect(&mut conn, Dir::ServerToClient, &hrr, &KeyLog::new());
@@ -922,34 +929,66 @@ mod tests {
         assert!(evs.iter().any(|e| e.contains("NoKey")), "{evs:?}");
         // Encrypted records now: shown as Application Data, nothing handed up.
         let mut label = SegmentLabel::new();
-        let rec = [23, 3, 3, 0, 20].iter().copied().chain([0u8; 20]).collect::<Vec<_>>();
+        let rec = [23, 3, 3, 0, 20]
+            .iter()
+            .copied()
+            .chain([0u8; 20])
+            .collect::<Vec<_>>();
         conn.data(Dir::ServerToClient, &rec, &KeyLog::new(), &mut |e| {
             assert!(!matches!(e, TlsEvent::Plaintext { .. }));
             label.push(&e);
         });
-        assert_eq!((label.protocol(), label.to_string().as_str()), (Some("TLSv1.3"), "Application Data"));
+        assert_eq!(
+            (label.protocol(), label.to_string().as_str()),
+            (Some("TLSv1.3"), "Application Data")
+        );
     }
 
     #[test]
     fn unsupported_cipher() {
         let mut conn = TlsConnection::new();
-        collect(&mut conn, Dir::ClientToServer, &client_hello(), &KeyLog::new());
-        collect(&mut conn, Dir::ServerToClient, &server_hello([5; 32], 0x000a, false), &KeyLog::new());
+        collect(
+            &mut conn,
+            Dir::ClientToServer,
+            &client_hello(),
+            &KeyLog::new(),
+        );
+        collect(
+            &mut conn,
+            Dir::ServerToClient,
+            &server_hello([5; 32], 0x000a, false),
+            &KeyLog::new(),
+        );
         assert_eq!(conn.status(), DecryptStatus::UnsupportedCipher(0x000a));
     }
 
     #[test]
     fn bad_headers_and_too_long_records_stop_the_direction() {
         let mut conn = TlsConnection::new();
-        let evs = collect(&mut conn, Dir::ClientToServer, b"GET / HTTP/1.1\r\n\r\n", &KeyLog::new());
+        let evs = collect(
+            &mut conn,
+            Dir::ClientToServer,
+            b"GET / HTTP/1.1\r\n\r\n",
+            &KeyLog::new(),
+        );
         assert!(evs.iter().any(|e| e.contains("BadRecordHeader")), "{evs:?}");
         // The other direction is independent; a declared length of 0xffff is too long.
-        let evs = collect(&mut conn, Dir::ServerToClient, &[23, 3, 3, 0xff, 0xff, 1, 2], &KeyLog::new());
+        let evs = collect(
+            &mut conn,
+            Dir::ServerToClient,
+            &[23, 3, 3, 0xff, 0xff, 1, 2],
+            &KeyLog::new(),
+        );
         assert!(evs.iter().any(|e| e.contains("RecordTooLong")), "{evs:?}");
         // Split header: the check happens once the 5 bytes are there.
         let mut conn = TlsConnection::new();
         assert!(collect(&mut conn, Dir::ServerToClient, &[23, 3], &KeyLog::new()).is_empty());
-        let evs = collect(&mut conn, Dir::ServerToClient, &[3, 0x48, 0x01], &KeyLog::new());
+        let evs = collect(
+            &mut conn,
+            Dir::ServerToClient,
+            &[3, 0x48, 0x01],
+            &KeyLog::new(),
+        );
         assert!(evs.iter().any(|e| e.contains("RecordTooLong")), "{evs:?}");
         assert!(collect(&mut conn, Dir::ServerToClient, &[0; 100], &KeyLog::new()).is_empty());
         assert_eq!(conn.buffered_bytes(), 0);
@@ -958,16 +997,24 @@ mod tests {
     #[test]
     fn capture_after_handshake_gap_and_truncation() {
         let mut conn = TlsConnection::new();
-        let rec = [23, 3, 3, 0, 20].iter().copied().chain([0u8; 20]).collect::<Vec<_>>();
+        let rec = [23, 3, 3, 0, 20]
+            .iter()
+            .copied()
+            .chain([0u8; 20])
+            .collect::<Vec<_>>();
         let evs = collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new());
         assert!(evs.iter().any(|e| e.contains("MissedHandshake")), "{evs:?}");
         assert_eq!(conn.status(), DecryptStatus::MissedHandshake);
         let mut evs = Vec::new();
-        conn.data(Dir::ServerToClient, &rec[..10], &KeyLog::new(), &mut |e| evs.push(format!("{e:?}")));
+        conn.data(Dir::ServerToClient, &rec[..10], &KeyLog::new(), &mut |e| {
+            evs.push(format!("{e:?}"))
+        });
         conn.end(Dir::ServerToClient, &mut |e| evs.push(format!("{e:?}")));
         assert!(evs.iter().any(|e| e.contains("TruncatedRecord")), "{evs:?}");
         let mut evs = Vec::new();
-        conn.gap(Dir::ClientToServer, 100, &mut |e| evs.push(format!("{e:?}")));
+        conn.gap(Dir::ClientToServer, 100, &mut |e| {
+            evs.push(format!("{e:?}"))
+        });
         assert!(evs.iter().any(|e| e.contains("Gap")), "{evs:?}");
         assert!(collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new()).is_empty());
     }
@@ -975,13 +1022,24 @@ mod tests {
     #[test]
     fn malformed_handshake_messages_are_anomalies() {
         let mut conn = TlsConnection::new();
-        let evs = collect(&mut conn, Dir::ClientToServer, &handshake_record(1, &[3, 3, 0]), &KeyLog::new());
-        assert!(evs.iter().any(|e| e.contains("MalformedHandshake")), "{evs:?}");
+        let evs = collect(
+            &mut conn,
+            Dir::ClientToServer,
+            &handshake_record(1, &[3, 3, 0]),
+            &KeyLog::new(),
+        );
+        assert!(
+            evs.iter().any(|e| e.contains("MalformedHandshake")),
+            "{evs:?}"
+        );
         // A handshake message declaring 16 MiB: skipped, never allocated.
         let mut conn = TlsConnection::new();
         let rec = [22, 3, 3, 0, 8, 11, 0xff, 0xff, 0xff, 1, 2, 3, 4];
         let evs = collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new());
-        assert!(evs.iter().any(|e| e.contains("HandshakeTooLong")), "{evs:?}");
+        assert!(
+            evs.iter().any(|e| e.contains("HandshakeTooLong")),
+            "{evs:?}"
+        );
         assert_eq!(conn.buffered_bytes(), 0);
     }
 }

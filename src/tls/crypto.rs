@@ -120,33 +120,183 @@ pub const SUITES: &[Suite] = &[
     s(0x1301, "TLS_AES_128_GCM_SHA256", true, G128, H256),
     s(0x1302, "TLS_AES_256_GCM_SHA384", true, G256, H384),
     s(0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, CHACHA, H256),
-    s(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, G128, H256),
-    s(0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, G256, H384),
-    s(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, G128, H256),
-    s(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, G256, H384),
+    s(
+        0xC02F,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        false,
+        G128,
+        H256,
+    ),
+    s(
+        0xC030,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        false,
+        G256,
+        H384,
+    ),
+    s(
+        0xC02B,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        false,
+        G128,
+        H256,
+    ),
+    s(
+        0xC02C,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        false,
+        G256,
+        H384,
+    ),
     s(0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256", false, G128, H256),
     s(0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384", false, G256, H384),
-    s(0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false, G128, H256),
-    s(0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", false, G256, H384),
-    s(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, CHACHA, H256),
-    s(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, CHACHA, H256),
-    s(0xCCAA, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, CHACHA, H256),
-    s(0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", false, CBC128_SHA1, H256),
-    s(0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", false, CBC256_SHA1, H256),
-    s(0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", false, CBC128_SHA1, H256),
-    s(0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", false, CBC256_SHA1, H256),
-    s(0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA", false, CBC128_SHA1, H256),
-    s(0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", false, CBC256_SHA1, H256),
-    s(0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", false, CBC128_SHA1, H256),
-    s(0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", false, CBC256_SHA1, H256),
-    s(0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256", false, CBC128_SHA256, H256),
-    s(0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256", false, CBC256_SHA256, H256),
-    s(0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC128_SHA256, H256),
-    s(0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", false, CBC256_SHA256, H256),
-    s(0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC128_SHA256, H256),
-    s(0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", false, CBC256_SHA384, H384),
-    s(0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", false, CBC128_SHA256, H256),
-    s(0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", false, CBC256_SHA384, H384),
+    s(
+        0x009E,
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        false,
+        G128,
+        H256,
+    ),
+    s(
+        0x009F,
+        "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        false,
+        G256,
+        H384,
+    ),
+    s(
+        0xCCA8,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        false,
+        CHACHA,
+        H256,
+    ),
+    s(
+        0xCCA9,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        false,
+        CHACHA,
+        H256,
+    ),
+    s(
+        0xCCAA,
+        "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        false,
+        CHACHA,
+        H256,
+    ),
+    s(
+        0xC013,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        false,
+        CBC128_SHA1,
+        H256,
+    ),
+    s(
+        0xC014,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        false,
+        CBC256_SHA1,
+        H256,
+    ),
+    s(
+        0xC009,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        false,
+        CBC128_SHA1,
+        H256,
+    ),
+    s(
+        0xC00A,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        false,
+        CBC256_SHA1,
+        H256,
+    ),
+    s(
+        0x002F,
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        false,
+        CBC128_SHA1,
+        H256,
+    ),
+    s(
+        0x0035,
+        "TLS_RSA_WITH_AES_256_CBC_SHA",
+        false,
+        CBC256_SHA1,
+        H256,
+    ),
+    s(
+        0x0033,
+        "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        false,
+        CBC128_SHA1,
+        H256,
+    ),
+    s(
+        0x0039,
+        "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        false,
+        CBC256_SHA1,
+        H256,
+    ),
+    s(
+        0x003C,
+        "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        false,
+        CBC128_SHA256,
+        H256,
+    ),
+    s(
+        0x003D,
+        "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        false,
+        CBC256_SHA256,
+        H256,
+    ),
+    s(
+        0x0067,
+        "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+        false,
+        CBC128_SHA256,
+        H256,
+    ),
+    s(
+        0x006B,
+        "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+        false,
+        CBC256_SHA256,
+        H256,
+    ),
+    s(
+        0xC027,
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        false,
+        CBC128_SHA256,
+        H256,
+    ),
+    s(
+        0xC028,
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        false,
+        CBC256_SHA384,
+        H384,
+    ),
+    s(
+        0xC023,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        false,
+        CBC128_SHA256,
+        H256,
+    ),
+    s(
+        0xC024,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        false,
+        CBC256_SHA384,
+        H384,
+    ),
 ];
 
 /// The suite with IANA number `id`, when it is one this module decrypts.
@@ -280,7 +430,11 @@ pub struct RecordCipher {
 
 impl std::fmt::Debug for RecordCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RecordCipher(tls13={}, seq={}, <keys redacted>)", self.tls13, self.seq)
+        write!(
+            f,
+            "RecordCipher(tls13={}, seq={}, <keys redacted>)",
+            self.tls13, self.seq
+        )
     }
 }
 
@@ -431,13 +585,28 @@ impl RecordCipher {
                 out.extend_from_slice(ct);
                 let ok = match &self.engine {
                     Engine::Aes128Gcm(c) => c
-                        .decrypt_inout_detached(&nonce.into(), aad, out.as_mut_slice().into(), tag.try_into().map_err(|_| DecryptError::TooShort)?)
+                        .decrypt_inout_detached(
+                            &nonce.into(),
+                            aad,
+                            out.as_mut_slice().into(),
+                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
+                        )
                         .is_ok(),
                     Engine::Aes256Gcm(c) => c
-                        .decrypt_inout_detached(&nonce.into(), aad, out.as_mut_slice().into(), tag.try_into().map_err(|_| DecryptError::TooShort)?)
+                        .decrypt_inout_detached(
+                            &nonce.into(),
+                            aad,
+                            out.as_mut_slice().into(),
+                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
+                        )
                         .is_ok(),
                     Engine::ChaCha(c) => c
-                        .decrypt_inout_detached(&nonce.into(), aad, out.as_mut_slice().into(), tag.try_into().map_err(|_| DecryptError::TooShort)?)
+                        .decrypt_inout_detached(
+                            &nonce.into(),
+                            aad,
+                            out.as_mut_slice().into(),
+                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
+                        )
                         .is_ok(),
                     Engine::Cbc { .. } => false,
                 };
@@ -524,7 +693,8 @@ impl RecordCipher {
 }
 
 fn cbc_decrypt(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), DecryptError> {
-    let (blocks, rest) = aes::cipher::array::Array::<u8, aes::cipher::consts::U16>::slice_as_chunks_mut(buf);
+    let (blocks, rest) =
+        aes::cipher::array::Array::<u8, aes::cipher::consts::U16>::slice_as_chunks_mut(buf);
     if !rest.is_empty() {
         return Err(DecryptError::TooShort);
     }
@@ -581,12 +751,32 @@ mod tests {
     fn rfc8448_traffic_keys() {
         let mut key = [0u8; 16];
         let mut iv = [0u8; 12];
-        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(SERVER_HS_SECRET), b"key", &mut key));
-        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(SERVER_HS_SECRET), b"iv", &mut iv));
+        assert!(hkdf_expand_label(
+            HashAlg::Sha256,
+            &hx(SERVER_HS_SECRET),
+            b"key",
+            &mut key
+        ));
+        assert!(hkdf_expand_label(
+            HashAlg::Sha256,
+            &hx(SERVER_HS_SECRET),
+            b"iv",
+            &mut iv
+        ));
         assert_eq!(key.to_vec(), hx("3fce516009c21727d0f2e4e86ee403bc"));
         assert_eq!(iv.to_vec(), hx("5d313eb2671276ee13000b30"));
-        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(CLIENT_AP_SECRET), b"key", &mut key));
-        assert!(hkdf_expand_label(HashAlg::Sha256, &hx(CLIENT_AP_SECRET), b"iv", &mut iv));
+        assert!(hkdf_expand_label(
+            HashAlg::Sha256,
+            &hx(CLIENT_AP_SECRET),
+            b"key",
+            &mut key
+        ));
+        assert!(hkdf_expand_label(
+            HashAlg::Sha256,
+            &hx(CLIENT_AP_SECRET),
+            b"iv",
+            &mut iv
+        ));
         assert_eq!(key.to_vec(), hx("17422dda596ed5d9acd890e3c63f5051"));
         assert_eq!(iv.to_vec(), hx("5b78923dee08579033e523d9"));
     }
@@ -618,7 +808,10 @@ mod tests {
             let mut c = RecordCipher::tls13(suite, &secret(CLIENT_AP_SECRET)).expect("cipher");
             let mut bad = rec.clone();
             bad[flip] ^= 1;
-            assert_eq!(c.decrypt(&header, &bad[5..], &mut out), Err(DecryptError::BadRecordMac));
+            assert_eq!(
+                c.decrypt(&header, &bad[5..], &mut out),
+                Err(DecryptError::BadRecordMac)
+            );
             assert!(out.is_empty(), "nothing handed up on failure");
             assert_eq!(c.seq(), 0);
         }
@@ -626,9 +819,15 @@ mod tests {
         let mut c = RecordCipher::tls13(suite, &secret(CLIENT_AP_SECRET)).expect("cipher");
         let alert = hx(CLIENT_ALERT_RECORD);
         let header: [u8; 5] = alert[..5].try_into().expect("5");
-        assert_eq!(c.decrypt(&header, &alert[5..], &mut out), Err(DecryptError::BadRecordMac));
+        assert_eq!(
+            c.decrypt(&header, &alert[5..], &mut out),
+            Err(DecryptError::BadRecordMac)
+        );
         // Too short for a tag.
-        assert_eq!(c.decrypt(&header, &alert[5..10], &mut out), Err(DecryptError::TooShort));
+        assert_eq!(
+            c.decrypt(&header, &alert[5..10], &mut out),
+            Err(DecryptError::TooShort)
+        );
         // A secret of the wrong length for the suite's hash.
         assert!(RecordCipher::tls13(suite, &secret("00112233")).is_none());
     }
@@ -646,10 +845,12 @@ mod tests {
         );
         assert_eq!(
             out.to_vec(),
-            hx("e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a\
+            hx(
+                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a\
                 6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab\
                 4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701\
-                87347b66")
+                87347b66"
+            )
         );
         let mut out = [0u8; 148];
         prf(
@@ -661,8 +862,10 @@ mod tests {
         );
         assert_eq!(
             out[..64].to_vec(),
-            hx("7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd\
-                e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd")
+            hx(
+                "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd\
+                e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd"
+            )
         );
     }
 
@@ -676,14 +879,22 @@ mod tests {
                 let sec = Secret::new(&vec![9u8; s.hash.len()]).expect("secret");
                 let mut c = RecordCipher::tls13(s, &sec).expect("tls13 keys");
                 for len in [0, 1, 16, 17, 64] {
-                    assert!(c.decrypt(&header, &vec![0u8; len], &mut out).is_err(), "{}", s.name);
+                    assert!(
+                        c.decrypt(&header, &vec![0u8; len], &mut out).is_err(),
+                        "{}",
+                        s.name
+                    );
                 }
             } else {
                 for etm in [false, true] {
-                    let (mut c, _) =
-                        RecordCipher::tls12_pair(s, &master, &[1; 32], &[2; 32], etm).expect("keys");
+                    let (mut c, _) = RecordCipher::tls12_pair(s, &master, &[1; 32], &[2; 32], etm)
+                        .expect("keys");
                     for len in [0, 1, 16, 31, 32, 48, 64, 80] {
-                        assert!(c.decrypt(&header, &vec![0u8; len], &mut out).is_err(), "{}", s.name);
+                        assert!(
+                            c.decrypt(&header, &vec![0u8; len], &mut out).is_err(),
+                            "{}",
+                            s.name
+                        );
                         assert!(out.is_empty());
                     }
                 }

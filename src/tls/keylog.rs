@@ -160,7 +160,9 @@ impl KeyLog {
             self.stats.bad_lines += 1;
             return;
         }
-        let mut fields = trimmed.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty());
+        let mut fields = trimmed
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty());
         let (Some(label), Some(random_hex), Some(secret_hex), None) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
@@ -343,9 +345,18 @@ mod tests {
         let mut random = [0u8; 32];
         assert!(decode_hex(R.as_bytes(), &mut random));
         let c = k.get(&random).expect("entry");
-        assert_eq!(c.master.as_ref().map(|m| m.as_bytes().to_vec()), Some(vec![0xaa; 48]));
-        assert_eq!(c.client_handshake.as_ref().map(|m| m.as_bytes().len()), Some(32));
-        assert_eq!(c.server_traffic.as_ref().map(|m| m.as_bytes().len()), Some(48));
+        assert_eq!(
+            c.master.as_ref().map(|m| m.as_bytes().to_vec()),
+            Some(vec![0xaa; 48])
+        );
+        assert_eq!(
+            c.client_handshake.as_ref().map(|m| m.as_bytes().len()),
+            Some(32)
+        );
+        assert_eq!(
+            c.server_traffic.as_ref().map(|m| m.as_bytes().len()),
+            Some(48)
+        );
         assert!(c.client_traffic.is_none());
         // Never shows key material.
         let dbg = format!("{k:?} {c:?} {:?}", c.master);

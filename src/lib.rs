@@ -4,6 +4,8 @@
 //! [`capture`] (pcap/pcapng, stdin, live) → [`wire`] (link/IP/TCP) → [`flow`] (TCP
 //! reassembly and analysis) → [`http`] (Upgrade and accept check) → [`ws`] (frames) →
 //! [`conn`] (per-connection state) → [`event`] (the contract renderers read) → [`render`].
+//! [`tls`] (TLS records, handshake and decryption with a key log) is a byte-transforming
+//! layer between [`flow`] and [`http`], not wired into the pipeline yet.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 /// Longest secret accepted (TLS 1.2 master secret: 48; TLS 1.3 secrets: the hash length,
 /// at most 48 for SHA-384).
 pub const MAX_SECRET_LEN: usize = 48;
+/// pcapng Decryption Secrets Block type of an NSS key log (`TLSK`).
+pub const TLS_KEY_LOG_SECRETS_TYPE: u32 = 0x544c_534b;
 /// Longest line considered; a longer one is a bad line (a real line is under 250 bytes).
 const MAX_LINE: usize = 1024;
 
@@ -205,6 +207,46 @@ impl KeyLog {
         self.stats.secrets += 1;
     }
 
+    /// Adds the secrets of a pcapng Decryption Secrets Block; false (nothing added) when its
+    /// type is not [`TLS_KEY_LOG_SECRETS_TYPE`]. `data` is the block's secrets field
+    /// (`secrets_len` bytes, without the padding).
+    pub fn add_secrets_block(&mut self, secrets_type: u32, data: &[u8]) -> bool {
+        if secrets_type != TLS_KEY_LOG_SECRETS_TYPE {
+            return false;
+        }
+        self.add_bytes(data);
+        true
+    }
+
+    /// The NSS key log lines of the given connections (for writing a pcapng Decryption
+    /// Secrets Block, like `editcap --inject-secrets`). Contains key material: write it only
+    /// where the user asked for it.
+    pub fn export(&self, client_randoms: &[[u8; 32]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for random in client_randoms {
+            let Some(s) = self.by_random.get(random) else {
+                continue;
+            };
+            for (label, secret) in [
+                ("CLIENT_RANDOM", &s.master),
+                ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &s.client_handshake),
+                ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &s.server_handshake),
+                ("CLIENT_TRAFFIC_SECRET_0", &s.client_traffic),
+                ("SERVER_TRAFFIC_SECRET_0", &s.server_traffic),
+            ] {
+                if let Some(secret) = secret {
+                    out.extend_from_slice(label.as_bytes());
+                    out.push(b' ');
+                    push_hex(&mut out, random);
+                    out.push(b' ');
+                    push_hex(&mut out, secret.as_bytes());
+                    out.push(b'\n');
+                }
+            }
+        }
+        out
+    }
+
     /// Takes every secret of `other` (its entries win over existing ones) and adds its counts.
     pub fn merge(&mut self, other: &KeyLog) {
         for (random, secrets) in &other.by_random {
@@ -234,6 +276,14 @@ impl KeyLog {
     /// What parsing saw so far.
     pub fn stats(&self) -> KeyLogStats {
         self.stats
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
     }
 }
 
@@ -361,6 +411,26 @@ mod tests {
         // Never shows key material.
         let dbg = format!("{k:?} {c:?} {:?}", c.master);
         assert!(!dbg.contains("aa") && !dbg.contains("170"), "{dbg}");
+    }
+
+    #[test]
+    fn export_round_trips_and_secrets_blocks() {
+        let text = format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {R} {}\nSERVER_TRAFFIC_SECRET_0 {R} {}\n",
+            "0a".repeat(32),
+            "0b".repeat(48)
+        );
+        let k = KeyLog::from_bytes(text.as_bytes());
+        let mut random = [0u8; 32];
+        assert!(decode_hex(R.as_bytes(), &mut random));
+        assert_eq!(
+            String::from_utf8(k.export(&[random, [9; 32]])).expect("ascii"),
+            text
+        );
+        let mut from_block = KeyLog::new();
+        assert!(!from_block.add_secrets_block(0x5747_4b4c, text.as_bytes()));
+        assert!(from_block.add_secrets_block(TLS_KEY_LOG_SECRETS_TYPE, text.as_bytes()));
+        assert_eq!(from_block.get(&random), k.get(&random));
     }
 
     #[test]

@@ -19,7 +19,10 @@ mod label;
 pub use anomaly::TlsAnomalyKind;
 pub use conn::{DecryptStatus, RecordInfo, TlsConnection, TlsEvent, TlsSummary};
 pub use handshake::{ClientHello, HandshakeType, ServerHello};
-pub use keylog::{ConnectionSecrets, KeyLog, KeyLogFile, KeyLogStats, MAX_SECRET_LEN, Secret};
+pub use keylog::{
+    ConnectionSecrets, KeyLog, KeyLogFile, KeyLogStats, MAX_SECRET_LEN, Secret,
+    TLS_KEY_LOG_SECRETS_TYPE,
+};
 pub use label::{SegmentLabel, alert_description_name, version_name};
 
 /// Length of a record header: type (1), version (2), length (2).

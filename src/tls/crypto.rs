@@ -20,7 +20,7 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             HashAlg::Sha256 => 32,
             HashAlg::Sha384 => 48,
@@ -387,7 +387,7 @@ pub fn hkdf_expand_label(hash: HashAlg, secret: &[u8], label: &[u8], out: &mut [
 /// The next TLS 1.3 traffic secret after a KeyUpdate (RFC 8446 §7.2).
 pub fn next_traffic_secret(hash: HashAlg, secret: &Secret) -> Option<Secret> {
     let mut out = [0u8; 48];
-    let out = &mut out[..hash.len()];
+    let out = &mut out[..hash.output_len()];
     if !hkdf_expand_label(hash, secret.as_bytes(), b"traffic upd", out) {
         return None;
     }
@@ -461,7 +461,7 @@ impl RecordCipher {
     /// TLS 1.3: keys for one direction from its traffic secret (RFC 8446 §7.3). `None` when
     /// the secret's length does not fit the suite's hash.
     pub fn tls13(suite: &Suite, secret: &Secret) -> Option<RecordCipher> {
-        if secret.as_bytes().len() != suite.hash.len() {
+        if secret.as_bytes().len() != suite.hash.output_len() {
             return None;
         }
         let mut key = [0u8; 32];
@@ -627,7 +627,7 @@ impl RecordCipher {
                 let mut tag = [0u8; 48];
                 if *etm {
                     // RFC 7366: MAC over header fields + IV + ciphertext, then decrypt.
-                    if body.len() < 32 + mac_len || (body.len() - mac_len) % 16 != 0 {
+                    if body.len() < 32 + mac_len || !(body.len() - mac_len).is_multiple_of(16) {
                         return Err(DecryptError::TooShort);
                     }
                     let (protected, their_mac) = body.split_at(body.len() - mac_len);
@@ -646,7 +646,7 @@ impl RecordCipher {
                     strip_padding(out)?;
                 } else {
                     // RFC 5246 §6.2.3.2: decrypt, check padding, then the MAC over the plaintext.
-                    if body.len() < 32 || body.len() % 16 != 0 {
+                    if body.len() < 32 || !body.len().is_multiple_of(16) {
                         return Err(DecryptError::TooShort);
                     }
                     out.extend_from_slice(&body[16..]);
@@ -876,7 +876,7 @@ mod tests {
             let mut out = Vec::new();
             let header = [23, 3, 3, 0, 64];
             if s.tls13 {
-                let sec = Secret::new(&vec![9u8; s.hash.len()]).expect("secret");
+                let sec = Secret::new(&vec![9u8; s.hash.output_len()]).expect("secret");
                 let mut c = RecordCipher::tls13(s, &sec).expect("tls13 keys");
                 for len in [0, 1, 16, 17, 64] {
                     assert!(

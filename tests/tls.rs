@@ -479,3 +479,51 @@ fn tls_heuristic_on_samples() {
     let plain = raw_streams(&root().join("samples/basic.pcap"));
     assert!(!tls::looks_like_tls(&plain[0].1));
 }
+
+#[test]
+fn late_keys_decrypt_held_records() {
+    // Live capture: the key log line of a connection may be read only after some of its
+    // records went by. With a hold limit the held records decrypt once the keys show up.
+    for (name, _) in SAMPLES {
+        if *name == "tls13-missing-key" || name.ends_with("resumed") {
+            continue; // several connections: raw_streams follows one
+        }
+        let keys = keys_of(name);
+        let path = root().join("samples").join(format!("{name}.pcap"));
+        let (conns, _) = run(&path, &keys);
+        let want = &conns[0].plaintext;
+        let streams = raw_streams(&path);
+        for known_from in 0..=streams.len() {
+            let mut c = TlsConnection::with_hold_limit(1 << 20);
+            let mut got = [Vec::new(), Vec::new()];
+            let empty = KeyLog::new();
+            let mut sink = |ev: TlsEvent<'_>| {
+                if let TlsEvent::Plaintext { dir, data } = ev {
+                    got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
+                }
+            };
+            for (n, (dir, bytes)) in streams.iter().enumerate() {
+                let k = if n < known_from { &empty } else { &keys };
+                c.data(*dir, bytes, k, &mut sink);
+            }
+            c.retry_keys(&keys, &mut sink);
+            assert_eq!(&got, want, "{name}: keys known from chunk {known_from}");
+            assert_eq!(c.status(), DecryptStatus::Decrypted, "{name}");
+        }
+        // Without holding (offline default) or over the limit: nothing decrypts, nothing leaks.
+        for limit in [0usize, 100] {
+            let mut c = TlsConnection::with_hold_limit(limit);
+            let mut plain = 0;
+            for (dir, bytes) in &streams {
+                c.data(*dir, bytes, &KeyLog::new(), &mut |ev| {
+                    if let TlsEvent::Plaintext { data, .. } = ev {
+                        plain += data.len();
+                    }
+                });
+            }
+            c.retry_keys(&keys, &mut |_| {});
+            assert_eq!(plain, 0);
+            assert_eq!(c.status(), DecryptStatus::NoKey, "{name}");
+        }
+    }
+}

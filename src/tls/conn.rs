@@ -1,5 +1,11 @@
 //! One TLS connection: records across segment boundaries, the handshake, key selection from
 //! the key log and record decryption, pushed out as events.
+//!
+//! Record framing (5-byte header) and handshake framing (4-byte header) are done here, not
+//! with tls-parser's record parsers: they must resume across TCP segments with a bounded
+//! buffer and run on decrypted TLS 1.3 content, and tls-parser's record parser collects
+//! every message of a record into a Vec. tls-parser parses the message bodies
+//! (handshake.rs).
 
 use super::crypto::{self, DecryptError, RecordCipher, Suite};
 use super::handshake::{self, ClientHello, HandshakeType, ServerHello};
@@ -206,6 +212,13 @@ struct Side {
     skipped: bool,
     /// Record parsing stopped (bad header or gap).
     dead: bool,
+    /// TLS 1.2: this side's ChangeCipherSpec went by.
+    ccs_seen: bool,
+    /// Protected records kept while the key log lacks this connection (live capture: the
+    /// key log line may be read after the records), back to back, at most `hold_limit` bytes.
+    held: Vec<u8>,
+    /// Stream offset of each held record.
+    held_starts: Vec<u64>,
 }
 
 /// One TCP connection's TLS state. Feed both directions' reassembled bytes in order.
@@ -218,6 +231,8 @@ pub struct TlsConnection {
     client: usize,
     suite: Option<&'static Suite>,
     tls13: bool,
+    /// Most bytes of protected records held per direction waiting for keys (0: none).
+    hold_limit: usize,
 }
 
 impl Default for TlsConnection {
@@ -244,6 +259,18 @@ impl TlsConnection {
             client: 0,
             suite: None,
             tls13: false,
+            hold_limit: 0,
+        }
+    }
+
+    /// A connection that keeps up to `limit` bytes of protected records per direction while
+    /// the key log has no secret for it, and decrypts them once the secret shows up (see
+    /// [`TlsConnection::retry_keys`]). For live captures, where the key log is re-read as
+    /// it grows and its line for a new connection may come after the first records.
+    pub fn with_hold_limit(limit: usize) -> TlsConnection {
+        TlsConnection {
+            hold_limit: limit,
+            ..TlsConnection::new()
         }
     }
 
@@ -259,7 +286,10 @@ impl TlsConnection {
 
     /// Bytes held for incomplete records and handshake messages (both directions).
     pub fn buffered_bytes(&self) -> usize {
-        self.sides.iter().map(|s| s.buf.len() + s.hs.len()).sum()
+        self.sides
+            .iter()
+            .map(|s| s.buf.len() + s.hs.len() + s.held.len())
+            .sum()
     }
 
     fn set_status(&mut self, s: DecryptStatus, out: &mut dyn FnMut(TlsEvent<'_>)) {
@@ -277,6 +307,9 @@ impl TlsConnection {
         keys: &KeyLog,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) {
+        if self.status == DecryptStatus::NoKey {
+            self.retry_keys(keys, out);
+        }
         let i = dir.index();
         let mut at = 0;
         while at < bytes.len() {
@@ -420,6 +453,8 @@ impl TlsConnection {
         side.buf = Vec::new();
         side.hs = Vec::new();
         side.plain = Vec::new();
+        side.held = Vec::new();
+        side.held_starts = Vec::new();
         side.dead = true;
     }
 
@@ -443,9 +478,6 @@ impl TlsConnection {
         let mut inner = h.content_type;
         let mut plain = std::mem::take(&mut self.sides[i].plain);
         if protected {
-            if self.sides[i].cipher.is_none() && !self.sides[i].skipped {
-                self.late_keys(i, keys);
-            }
             match self.sides[i].cipher.as_mut() {
                 Some(c) => match c.decrypt(&hdr_bytes(rec), body, &mut plain) {
                     Ok(t) => {
@@ -469,7 +501,11 @@ impl TlsConnection {
                     }
                 },
                 None => {
-                    self.sides[i].skipped = true;
+                    if self.status == DecryptStatus::NoKey && self.hold(i, rec, start) {
+                        // Kept for retry_keys.
+                    } else {
+                        self.sides[i].skipped = true;
+                    }
                     if self.summary.client_hello.is_none() && self.status == DecryptStatus::Pending
                     {
                         out(TlsEvent::Anomaly {
@@ -509,6 +545,7 @@ impl TlsConnection {
                     if !self.tls13 {
                         let side = &mut self.sides[i];
                         side.encrypted = true;
+                        side.ccs_seen = true;
                         side.cipher = side.pending.take();
                     }
                 }
@@ -796,19 +833,64 @@ impl TlsConnection {
         }
     }
 
-    /// Keys that appeared in the key log after the ServerHello (a growing live key log),
-    /// usable while nothing encrypted has been skipped yet.
-    fn late_keys(&mut self, i: usize, keys: &KeyLog) {
-        if self.status != DecryptStatus::NoKey || self.sides.iter().any(|s| s.skipped) {
+    /// Keeps a protected record for later decryption; false when holding is off or the
+    /// limit is reached (then everything held is dropped: this side will not decrypt).
+    fn hold(&mut self, i: usize, rec: &[u8], start: u64) -> bool {
+        let side = &mut self.sides[i];
+        if side.skipped || side.held.len() + rec.len() > self.hold_limit {
+            side.held = Vec::new();
+            side.held_starts = Vec::new();
+            return false;
+        }
+        side.held.extend_from_slice(rec);
+        side.held_starts.push(start);
+        true
+    }
+
+    /// Looks the connection up in `keys` again when it had no key: a key log that grew since
+    /// (live capture). When the secret is there now, the records held so far (see
+    /// [`TlsConnection::with_hold_limit`]) are decrypted and their plaintext, status and
+    /// anomalies are reported through `out`; their record, handshake, alert and change
+    /// cipher spec events are not repeated (they went with their own segments).
+    /// [`TlsConnection::data`] calls this itself; call it when no more data is coming.
+    pub fn retry_keys(&mut self, keys: &KeyLog, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        if self.status != DecryptStatus::NoKey
+            || self.suite.is_none()
+            || self.sides.iter().any(|s| s.skipped)
+            || !self.try_keys(keys)
+        {
             return;
         }
-        if self.try_keys(keys) {
-            if !self.tls13 {
-                // This side's ChangeCipherSpec already went by.
-                let side = &mut self.sides[i];
-                side.cipher = side.pending.take();
+        if !self.tls13 {
+            for side in &mut self.sides {
+                if side.ccs_seen {
+                    side.cipher = side.pending.take();
+                }
             }
-            self.status = DecryptStatus::Pending;
+        }
+        self.status = DecryptStatus::Pending;
+        let mut filtered = |ev: TlsEvent<'_>| match ev {
+            TlsEvent::Record(_)
+            | TlsEvent::Handshake { .. }
+            | TlsEvent::ChangeCipherSpec { .. }
+            | TlsEvent::Alert { .. } => {}
+            other => out(other),
+        };
+        for i in 0..2 {
+            let held = std::mem::take(&mut self.sides[i].held);
+            let starts = std::mem::take(&mut self.sides[i].held_starts);
+            let mut at = 0;
+            for start in starts {
+                let Some(h) = held.get(at..).and_then(RecordHeader::parse) else {
+                    break;
+                };
+                let end = at + HEADER_LEN + usize::from(h.length);
+                let Some(rec) = held.get(at..end) else {
+                    break;
+                };
+                self.record(i, h, rec, start, 0, keys, &mut filtered);
+                at = end;
+            }
         }
     }
 }

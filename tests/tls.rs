@@ -51,10 +51,15 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
             seg.src_port.max(seg.dst_port),
         );
         let idx = *by_ports.entry(key).or_insert_with(|| {
-            assert!(syn_only, "every sample starts with the SYN");
+            // Without the SYN (capture started late) the client is the ephemeral port.
+            let client = if syn_only {
+                seg.src_port
+            } else {
+                seg.src_port.max(seg.dst_port)
+            };
             conns.push((
                 Conn {
-                    client_port: seg.src_port,
+                    client_port: client,
                     ..Conn::default()
                 },
                 TlsConnection::new(),
@@ -62,7 +67,7 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
                     Reassembler::new(ReassemblyLimits::default()),
                     Reassembler::new(ReassemblyLimits::default()),
                 ],
-                seg.src_port,
+                client,
             ));
             conns.len() - 1
         });
@@ -526,4 +531,20 @@ fn late_keys_decrypt_held_records() {
             assert_eq!(c.status(), DecryptStatus::NoKey, "{name}");
         }
     }
+}
+
+#[test]
+fn capture_started_after_the_handshake() {
+    // tls12-mid.pcap: tls12-gcm.pcap cut before its first WebSocket frame.
+    let path = root().join("samples/tls12-mid.pcap");
+    let (conns, labels) = run(&path, &keys_of("tls12-gcm"));
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].status, vec![DecryptStatus::MissedHandshake]);
+    assert_eq!(conns[0].anomalies, vec!["tls-missed-handshake"]);
+    assert!(conns[0].plaintext.iter().all(|p| p.is_empty()));
+    let want: Vec<(u64, String, String)> = read_tsv("tls12-mid.tshark-tls-list.tsv")
+        .into_iter()
+        .map(|r| (r[0].parse().expect("frame"), r[1].clone(), r[2].clone()))
+        .collect();
+    assert_eq!(labels, want);
 }

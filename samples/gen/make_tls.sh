@@ -64,6 +64,28 @@ json.dump(m, open(f"{d}/tls13-secrets.sent.json", "w"), indent=1)
 open(f"{d}/tls13-secrets.sent.json", "a").write("\n")
 PY
 
+# Capture started after the handshake: tls12-gcm.pcap from the packet that carries the first
+# WebSocket frame on (tshark with the key log finds it). Real traffic, cut; no manifest
+# frames are lost but the HTTP upgrade and the handshake are.
+first="$(tshark -r "$SAMPLES/tls12-gcm.pcap" -o "tls.keylog_file:$SAMPLES/tls12-gcm.keys" \
+  -Y websocket -T fields -e frame.number 2>/dev/null | head -1)"
+tshark -r "$SAMPLES/tls12-gcm.pcap" -Y "frame.number >= $first" -w "$SAMPLES/tls12-mid.pcap" 2>/dev/null
+python3 - "$SAMPLES" "$first" <<'PY'
+import json, sys
+d, first = sys.argv[1], sys.argv[2]
+m = json.load(open(f"{d}/tls12-gcm.sent.json"))
+m["file"] = "tls12-mid.pcap"
+m["keylog"] = None
+m["cut"] = (f"tls12-gcm.pcap from frame {first} (the first WebSocket frame) on: the handshake "
+            "and the HTTP upgrade are not in the capture, so it cannot be decrypted")
+m["generator"] += f" ; tshark -Y 'frame.number >= {first}' -w tls12-mid.pcap"
+for c in m["connections"]:
+    c["http"] = []
+    c["undecryptable"] = "capture started after the handshake"
+json.dump(m, open(f"{d}/tls12-mid.sent.json", "w"), indent=1)
+open(f"{d}/tls12-mid.sent.json", "a").write("\n")
+PY
+
 chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys
 chmod 644 "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys
 ls -l "$SAMPLES"/tls*

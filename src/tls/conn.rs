@@ -473,7 +473,18 @@ impl TlsConnection {
         let body = rec.get(HEADER_LEN..).unwrap_or(&[]);
         self.summary.records += 1;
         // TLS 1.3 middlebox-compatibility ChangeCipherSpec records are never protected.
-        let protected = self.sides[i].encrypted && h.content_type != ContentType::ChangeCipherSpec;
+        let mut protected =
+            self.sides[i].encrypted && h.content_type != ContentType::ChangeCipherSpec;
+        if !protected && self.summary.client_hello.is_none() {
+            // No handshake seen (capture started late): application data, alerts that are
+            // not two bytes, and handshake records after those are protected records.
+            protected = match h.content_type {
+                ContentType::ApplicationData => true,
+                ContentType::Alert => body.len() != 2,
+                ContentType::Handshake => self.status == DecryptStatus::MissedHandshake,
+                _ => false,
+            };
+        }
         let mut decrypted = false;
         let mut inner = h.content_type;
         let mut plain = std::mem::take(&mut self.sides[i].plain);
@@ -517,18 +528,6 @@ impl TlsConnection {
                     }
                 }
             }
-        } else if h.content_type == ContentType::ApplicationData
-            && self.summary.client_hello.is_none()
-            && self.status == DecryptStatus::Pending
-        {
-            // Application data before any handshake: the capture began mid-connection.
-            self.sides[i].skipped = true;
-            out(TlsEvent::Anomaly {
-                dir,
-                kind: TlsAnomalyKind::MissedHandshake,
-                stream_offset: start,
-            });
-            self.set_status(DecryptStatus::MissedHandshake, out);
         }
         let content: Option<&[u8]> = if decrypted {
             Some(&plain)

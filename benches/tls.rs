@@ -136,5 +136,52 @@ fn decrypt(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decrypt);
+/// The AEAD crates alone on the same record sizes (decrypt + verify, no TLS framing): the
+/// floor `tls13_decrypt` is compared with.
+fn raw_aead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("raw_aead_decrypt");
+    let gcm = Aes128Gcm::new_from_slice(&[7u8; 16]).expect("key");
+    let chacha = ChaCha20Poly1305::new_from_slice(&[7u8; 32]).expect("key");
+    let nonce = [3u8; 12];
+    for size in [16384usize, 100] {
+        group.throughput(Throughput::Bytes(size as u64));
+        let mut sealed = vec![0u8; size];
+        let gcm_tag = gcm
+            .encrypt_inout_detached(&nonce.into(), b"aad", sealed.as_mut_slice().into())
+            .expect("seal");
+        let mut work = sealed.clone();
+        group.bench_with_input(BenchmarkId::new("aes128gcm", size), &size, |b, _| {
+            b.iter(|| {
+                work.copy_from_slice(&sealed);
+                gcm.decrypt_inout_detached(
+                    &nonce.into(),
+                    b"aad",
+                    work.as_mut_slice().into(),
+                    &gcm_tag,
+                )
+                .expect("open");
+            })
+        });
+        let mut sealed = vec![0u8; size];
+        let chacha_tag = chacha
+            .encrypt_inout_detached(&nonce.into(), b"aad", sealed.as_mut_slice().into())
+            .expect("seal");
+        group.bench_with_input(BenchmarkId::new("chacha20poly1305", size), &size, |b, _| {
+            b.iter(|| {
+                work.copy_from_slice(&sealed);
+                chacha
+                    .decrypt_inout_detached(
+                        &nonce.into(),
+                        b"aad",
+                        work.as_mut_slice().into(),
+                        &chacha_tag,
+                    )
+                    .expect("open");
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decrypt, raw_aead);
 criterion_main!(benches);

@@ -335,9 +335,15 @@ impl KeyLogFile {
     }
 
     /// Adds the complete lines appended since the last call to `keys`; returns how many
-    /// bytes were read. A file that shrank (truncated, replaced) is read again from the start.
+    /// bytes were read. A file that shrank (truncated, replaced) is read again from the start;
+    /// a file that does not exist yet (a browser creates it on its first connection) reads
+    /// as empty.
     pub fn refresh(&mut self, keys: &mut KeyLog) -> io::Result<u64> {
-        let mut file = std::fs::File::open(&self.path)?;
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
         let len = file.metadata()?.len();
         if len < self.offset {
             self.offset = 0;
@@ -454,6 +460,10 @@ mod tests {
         std::fs::write(&path, a).expect("write");
         let mut reader = KeyLogFile::new(&path);
         let mut keys = KeyLog::new();
+        assert_eq!(
+            KeyLogFile::new(dir.join("absent")).refresh(&mut keys).ok(),
+            Some(0)
+        );
         reader.refresh(&mut keys).expect("read");
         assert!(keys.is_empty(), "half a line is kept for later");
         std::fs::write(&path, format!("{a}{b}")).expect("write");

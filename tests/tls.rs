@@ -548,3 +548,102 @@ fn capture_started_after_the_handshake() {
         .collect();
     assert_eq!(labels, want);
 }
+
+/// Feeds `streams` with a gap of `gap` bytes at server stream offset `at` (the bytes there
+/// are skipped); returns the server plaintext, the statuses and the PlaintextGap lengths.
+fn feed_with_gap(
+    streams: &[(Dir, Vec<u8>)],
+    keys: &KeyLog,
+    at: usize,
+    gap: usize,
+) -> (Vec<u8>, Vec<DecryptStatus>, Vec<Option<u64>>) {
+    let mut c = TlsConnection::new();
+    let mut plain = Vec::new();
+    let mut statuses = Vec::new();
+    let mut gaps = Vec::new();
+    let mut sink = |ev: TlsEvent<'_>| match ev {
+        TlsEvent::Plaintext {
+            dir: Dir::ServerToClient,
+            data,
+        } => plain.extend_from_slice(data),
+        TlsEvent::Status(s) => statuses.push(s),
+        TlsEvent::PlaintextGap { len, .. } => gaps.push(len),
+        _ => {}
+    };
+    let mut pos = 0usize;
+    for (dir, bytes) in streams {
+        if *dir == Dir::ClientToServer {
+            c.data(*dir, bytes, keys, &mut sink);
+            continue;
+        }
+        let (start, end) = (pos, pos + bytes.len());
+        pos = end;
+        let before = at.clamp(start, end);
+        if before > start {
+            c.data(*dir, &bytes[..before - start], keys, &mut sink);
+        }
+        if (start..end).contains(&at) {
+            c.gap(*dir, gap as u64, &mut sink);
+        }
+        let after = (at + gap).clamp(start, end);
+        if after < end && after >= before && (after > at || at >= end) {
+            c.data(*dir, &bytes[after - start..], keys, &mut sink);
+        }
+    }
+    drop(sink);
+    (plain, statuses, gaps)
+}
+
+#[test]
+fn gaps_inside_a_record_and_at_record_boundaries() {
+    let name = "tls13-python";
+    let keys = keys_of(name);
+    let path = root().join("samples").join(format!("{name}.pcap"));
+    let streams = raw_streams(&path);
+    // Server records (offset, total length, decrypted application data?) from a full run.
+    let mut records = Vec::new();
+    let mut full = Vec::new();
+    let mut c = TlsConnection::new();
+    for (dir, bytes) in &streams {
+        c.data(*dir, bytes, &keys, &mut |ev| match ev {
+            TlsEvent::Record(r) if r.dir == Dir::ServerToClient => records.push((
+                r.stream_offset as usize,
+                5 + usize::from(r.header.length),
+                r.decrypted && r.inner_type == tls::ContentType::ApplicationData,
+            )),
+            TlsEvent::Plaintext {
+                dir: Dir::ServerToClient,
+                data,
+            } => full.extend_from_slice(data),
+            _ => {}
+        });
+    }
+    let (big, big_len, _) = *records.iter().max_by_key(|r| r.1).expect("records");
+    assert!(big_len > 10_000, "the 20000-byte message");
+    let check = |got: &[u8], what: &str| {
+        assert!(got.len() < full.len(), "{what}: something is missing");
+        let common = got.iter().zip(&full).take_while(|(a, b)| a == b).count();
+        assert!(full.ends_with(&got[common..]), "{what}: the rest decrypts");
+        assert!(
+            got.len() - common > 0,
+            "{what}: records after the gap decrypt"
+        );
+    };
+    // A gap inside one record: that record is lost, the following ones decrypt.
+    let (got, statuses, gaps) = feed_with_gap(&streams, &keys, big + 100, 300);
+    assert_eq!(statuses, vec![DecryptStatus::Decrypted]);
+    assert_eq!(gaps, vec![Some(big_len as u64 - 5)]);
+    check(&got, "inside");
+    // A gap of exactly one whole application record at a boundary: found by trial.
+    let app: Vec<_> = records.iter().filter(|r| r.2).collect();
+    let (lost, lost_len, _) = *app[1];
+    let (got, statuses, gaps) = feed_with_gap(&streams, &keys, lost, lost_len);
+    assert_eq!(statuses, vec![DecryptStatus::Decrypted], "boundary");
+    assert_eq!(gaps, vec![Some(lost_len as u64)]);
+    check(&got, "boundary");
+    // A gap that ends inside the next record: sync is lost, decryption stops, no garbage.
+    let (got, statuses, gaps) = feed_with_gap(&streams, &keys, lost, lost_len + 7);
+    assert_eq!(statuses, vec![DecryptStatus::Decrypted, DecryptStatus::Gap]);
+    assert_eq!(gaps, vec![Some(lost_len as u64 + 7), None]);
+    assert!(full.starts_with(&got));
+}

@@ -21,7 +21,7 @@ pub enum TlsAnomalyKind {
     UnsupportedCipher,
     /// Encrypted records were seen without the handshake (capture started too late).
     MissedHandshake,
-    /// Bytes of the stream are missing: record boundaries and sequence numbers are lost.
+    /// Bytes of the stream are missing: the records they held are lost.
     Gap,
     /// The stream ended inside a record.
     TruncatedRecord,
@@ -100,7 +100,7 @@ impl TlsAnomalyKind {
                 "the capture started after the TLS handshake: the connection cannot be decrypted"
             }
             TlsAnomalyKind::Gap => {
-                "bytes of the TLS stream were not captured; this direction is not decrypted after them"
+                "bytes of the TLS stream were not captured: the records they held are lost, decryption resumes only if the next record boundary and sequence number are found"
             }
             TlsAnomalyKind::TruncatedRecord => "the TLS stream ended inside a record",
         }

@@ -135,6 +135,15 @@ pub enum TlsEvent<'a> {
         /// The bytes.
         data: &'a [u8],
     },
+    /// Plaintext of this direction is missing (bytes of the TCP stream were not captured)
+    /// and nothing before the next [`TlsEvent::Plaintext`] fills it; tell the layer above.
+    PlaintextGap {
+        /// Direction as fed.
+        dir: Dir,
+        /// At most this many plaintext bytes are missing (one lost record) and decryption
+        /// goes on after them; `None`: decryption of this direction stopped.
+        len: Option<u64>,
+    },
     /// A record (after its inner events).
     Record(RecordInfo),
     /// The connection's decryption status changed.
@@ -214,6 +223,11 @@ struct Side {
     dead: bool,
     /// TLS 1.2: this side's ChangeCipherSpec went by.
     ccs_seen: bool,
+    /// Bytes still to drop: the rest of a record that lost bytes to a gap.
+    discard: usize,
+    /// After a gap at a record boundary: the next record is tried under up to this many
+    /// following sequence numbers (the records the gap may have held).
+    resync: Option<u64>,
     /// Protected records kept while the key log lacks this connection (live capture: the
     /// key log line may be read after the records), back to back, at most `hold_limit` bytes.
     held: Vec<u8>,
@@ -317,8 +331,15 @@ impl TlsConnection {
                 self.sides[i].pos += (bytes.len() - at) as u64;
                 return;
             }
-            let rest = &bytes[at..];
             let side = &mut self.sides[i];
+            if side.discard > 0 {
+                let drop = side.discard.min(bytes.len() - at);
+                side.discard -= drop;
+                side.pos += drop as u64;
+                at += drop;
+                continue;
+            }
+            let rest = &bytes[at..];
             if side.buf.is_empty() {
                 // Fast path: whole records straight from the input.
                 if let Some(h) = RecordHeader::parse(rest) {
@@ -402,6 +423,21 @@ impl TlsConnection {
         if h.is_plausible() {
             return true;
         }
+        if self.sides[i].resync.take().is_some() {
+            // After a gap the bytes did not start at a record boundary: sync is lost.
+            let decrypting = self.sides[i].cipher.is_some();
+            self.sides[i].dead = true;
+            if decrypting {
+                out(TlsEvent::PlaintextGap {
+                    dir: Dir::from_index(i),
+                    len: None,
+                });
+            }
+            if self.status == DecryptStatus::Decrypted {
+                self.set_status(DecryptStatus::Gap, out);
+            }
+            return false;
+        }
         let kind = if matches!(h.content_type.to_u8(), 20..=24)
             && (0x0300..=0x0304).contains(&h.version)
         {
@@ -418,23 +454,70 @@ impl TlsConnection {
         false
     }
 
-    /// `len` bytes of direction `dir` were not captured. Record boundaries and the record
-    /// sequence number are lost: this direction is not parsed any further.
+    /// `len` bytes of direction `dir` were not captured. When they fall inside one record
+    /// whose header was seen, that record is lost but the record boundaries and sequence
+    /// numbers are known, so parsing and decryption go on after it. Otherwise this
+    /// direction is not parsed any further.
     pub fn gap(&mut self, dir: Dir, len: u64, out: &mut dyn FnMut(TlsEvent<'_>)) {
-        let side = &mut self.sides[dir.index()];
+        let i = dir.index();
+        let side = &mut self.sides[i];
         let at = side.pos;
         side.pos = side.pos.saturating_add(len);
         if side.dead {
             return;
         }
-        side.dead = true;
-        side.buf = Vec::new();
-        side.hs = Vec::new();
         out(TlsEvent::Anomaly {
             dir,
             kind: TlsAnomalyKind::Gap,
             stream_offset: at,
         });
+        let decrypting = side.cipher.is_some();
+        let header = RecordHeader::parse(&side.buf);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if side.discard > 0 {
+            // Already dropping the rest of a damaged record.
+            if len <= side.discard {
+                side.discard -= len;
+                return;
+            }
+        } else if side.buf.is_empty() {
+            // At a record boundary (segments often carry whole records): assume the next
+            // bytes start a record too, and find its sequence number by trial.
+            let min_record = (HEADER_LEN + 1) as u64;
+            let records = (len as u64 / min_record).clamp(1, MAX_RESYNC_RECORDS);
+            side.resync = Some(side.resync.unwrap_or(0).saturating_add(records));
+            if decrypting {
+                out(TlsEvent::PlaintextGap {
+                    dir,
+                    len: Some(len as u64),
+                });
+            }
+            return;
+        } else if let Some(h) = header {
+            let total = HEADER_LEN + usize::from(h.length);
+            let remaining = total.saturating_sub(side.buf.len());
+            if len <= remaining {
+                side.discard = remaining - len;
+                side.buf.clear();
+                self.summary.records += 1;
+                if let Some(c) = side.cipher.as_mut() {
+                    c.skip_record();
+                }
+                if decrypting {
+                    out(TlsEvent::PlaintextGap {
+                        dir,
+                        len: Some(u64::from(h.length)),
+                    });
+                }
+                return;
+            }
+        }
+        side.dead = true;
+        side.buf = Vec::new();
+        side.hs = Vec::new();
+        if decrypting {
+            out(TlsEvent::PlaintextGap { dir, len: None });
+        }
         if self.status == DecryptStatus::Decrypted {
             self.set_status(DecryptStatus::Gap, out);
         }
@@ -490,27 +573,42 @@ impl TlsConnection {
         let mut plain = std::mem::take(&mut self.sides[i].plain);
         if protected {
             match self.sides[i].cipher.as_mut() {
-                Some(c) => match c.decrypt(&hdr_bytes(rec), body, &mut plain) {
-                    Ok(t) => {
-                        decrypted = true;
-                        inner = ContentType::from_u8(t);
-                        self.summary.decrypted_records += 1;
-                        if self.status == DecryptStatus::Pending {
-                            self.set_status(DecryptStatus::Decrypted, out);
+                Some(c) => {
+                    match Self::open(c, self.sides[i].resync.take(), rec, body, &mut plain) {
+                        Ok(t) => {
+                            decrypted = true;
+                            inner = ContentType::from_u8(t);
+                            self.summary.decrypted_records += 1;
+                            if self.status == DecryptStatus::Pending {
+                                self.set_status(DecryptStatus::Decrypted, out);
+                            }
+                        }
+                        Err(Opened::LostSync) => {
+                            // The first record after a gap did not open under any plausible
+                            // sequence number: the gap was not at a record boundary.
+                            let side = &mut self.sides[i];
+                            side.cipher = None;
+                            side.skipped = true;
+                            side.dead = true;
+                            side.buf = Vec::new();
+                            side.hs = Vec::new();
+                            out(TlsEvent::PlaintextGap { dir, len: None });
+                            self.set_status(DecryptStatus::Gap, out);
+                            return;
+                        }
+                        Err(Opened::Failed(e)) => {
+                            let _: DecryptError = e;
+                            self.sides[i].cipher = None;
+                            self.sides[i].skipped = true;
+                            out(TlsEvent::Anomaly {
+                                dir,
+                                kind: TlsAnomalyKind::TagMismatch,
+                                stream_offset: start,
+                            });
+                            self.set_status(DecryptStatus::TagMismatch, out);
                         }
                     }
-                    Err(e) => {
-                        let _: DecryptError = e;
-                        self.sides[i].cipher = None;
-                        self.sides[i].skipped = true;
-                        out(TlsEvent::Anomaly {
-                            dir,
-                            kind: TlsAnomalyKind::TagMismatch,
-                            stream_offset: start,
-                        });
-                        self.set_status(DecryptStatus::TagMismatch, out);
-                    }
-                },
+                }
                 None => {
                     if self.status == DecryptStatus::NoKey && self.hold(i, rec, start) {
                         // Kept for retry_keys.
@@ -565,6 +663,8 @@ impl TlsConnection {
         }
         plain.clear();
         self.sides[i].plain = plain;
+        // A record went by after a gap without needing the trial: the sync assumption held.
+        self.sides[i].resync = None;
         let display_version = self.summary.version().unwrap_or(h.version);
         out(TlsEvent::Record(RecordInfo {
             dir,
@@ -896,6 +996,41 @@ impl TlsConnection {
 
 const _: () = assert!(MAX_RECORD_LEN < u16::MAX as usize);
 
+/// Most sequence numbers tried for the first record after a gap at a record boundary.
+const MAX_RESYNC_RECORDS: u64 = 64;
+
+/// Why [`TlsConnection::open`] failed.
+enum Opened {
+    /// Authentication failed.
+    Failed(DecryptError),
+    /// After a gap: no sequence number fits.
+    LostSync,
+}
+
+impl TlsConnection {
+    /// Decrypts one record; after a gap (`resync`: how many records may be missing) the
+    /// record is tried under each following sequence number.
+    fn open(
+        c: &mut RecordCipher,
+        resync: Option<u64>,
+        rec: &[u8],
+        body: &[u8],
+        plain: &mut Vec<u8>,
+    ) -> Result<u8, Opened> {
+        let header = hdr_bytes(rec);
+        let Some(tries) = resync else {
+            return c.decrypt(&header, body, plain).map_err(Opened::Failed);
+        };
+        for _ in 0..tries {
+            c.skip_record();
+            if let Ok(t) = c.decrypt(&header, body, plain) {
+                return Ok(t);
+            }
+        }
+        Err(Opened::LostSync)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1097,6 +1232,22 @@ mod tests {
             evs.push(format!("{e:?}"))
         });
         assert!(evs.iter().any(|e| e.contains("Gap")), "{evs:?}");
+        // At a record boundary: the next bytes are taken as a record when they look like one.
+        let evs = collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new());
+        assert!(evs.iter().any(|e| e.contains("Record(")), "{evs:?}");
+        // Then a gap followed by bytes that are not a record header: this direction stops,
+        // without a bad-header anomaly (the gap explains it).
+        conn.gap(Dir::ClientToServer, 3, &mut |_| {});
+        let evs = collect(
+            &mut conn,
+            Dir::ClientToServer,
+            b"GET / HTTP/1.1",
+            &KeyLog::new(),
+        );
+        assert!(
+            !evs.iter().any(|e| e.contains("BadRecordHeader")),
+            "{evs:?}"
+        );
         assert!(collect(&mut conn, Dir::ClientToServer, &rec, &KeyLog::new()).is_empty());
     }
 

@@ -690,6 +690,11 @@ impl RecordCipher {
     pub fn seq(&self) -> u64 {
         self.seq
     }
+
+    /// One record was lost (not captured): the next one has the following sequence number.
+    pub fn skip_record(&mut self) {
+        self.seq = self.seq.wrapping_add(1);
+    }
 }
 
 fn cbc_decrypt(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), DecryptError> {

@@ -590,7 +590,6 @@ fn feed_with_gap(
             c.data(*dir, &bytes[after - start..], keys, &mut sink);
         }
     }
-    drop(sink);
     (plain, statuses, gaps)
 }
 

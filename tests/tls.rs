@@ -28,6 +28,7 @@ struct Conn {
     sni: Option<String>,
     version: Option<u16>,
     suite: Option<u16>,
+    hello_retry_request: bool,
 }
 
 /// Runs a capture through TLS; returns the connections (by client port, in order of
@@ -107,6 +108,7 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
         conn.version = s.version();
         conn.suite = s.cipher_suite();
         conn.key_updates = s.key_updates;
+        conn.hello_retry_request = s.hello_retry_request;
     }
     (conns.into_iter().map(|c| c.0).collect(), labels)
 }
@@ -300,6 +302,7 @@ const SAMPLES: &[(&str, u16)] = &[
     ("tls13-keyupdate", 0x1302),
     ("tls12-resumed", 0xC02F),
     ("tls13-resumed", 0x1302),
+    ("tls13-hrr", 0x1302),
 ];
 
 #[test]
@@ -327,6 +330,22 @@ fn keyupdate_sample_updates_both_directions() {
         "client KeyUpdate(update_requested) and the server's reply"
     );
     assert_eq!(conns[0].version, Some(0x0304));
+}
+
+#[test]
+fn hello_retry_request_sample() {
+    let (conns, _) = run(
+        &root().join("samples/tls13-hrr.pcap"),
+        &keys_of("tls13-hrr"),
+    );
+    assert!(conns[0].hello_retry_request);
+    assert_eq!(conns[0].version, Some(0x0304));
+    assert_eq!(conns[0].status, vec![DecryptStatus::Decrypted]);
+    let (conns, _) = run(
+        &root().join("samples/tls13-python.pcap"),
+        &keys_of("tls13-python"),
+    );
+    assert!(!conns[0].hello_retry_request);
 }
 
 #[test]

@@ -78,7 +78,7 @@ timeout 40 python3 mid_connection.py 9111 "$SAMPLES/mid-connection.pcap" | sed "
 # hand-crafted NULL-link-type reconstruction of the seed packet list
 python3 seed000.py "$SAMPLES/seed000.pcap"
 
-# ---- issue 13: wss:// samples with key logs (ports 9140-9150) ----
+# ---- issue 13: wss:// samples with key logs (ports 9140-9151) ----
 bash "$GEN/make_tls.sh"
 
 # ---- issue 3: permessage-deflate from real implementations (ports 9120-9124) ----

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the wss:// (TLS) samples with their key logs (issue 13); run as root.
 # Each capture: tcpdump on lo around one generator; the generator writes samples/NAME.keys
-# (NSS key log) and samples/NAME.sent.json. Ports 9140-9150.
+# (NSS key log) and samples/NAME.sent.json. Ports 9140-9151.
 set -euo pipefail
 GEN="$(cd "$(dirname "$0")" && pwd)"
 SAMPLES="$(dirname "$GEN")"
@@ -48,6 +48,7 @@ capture tls13-node-aes128 9147 node tls_node.js 9147 tls13-node-aes128 TLS_AES_1
 capture tls13-keyupdate   9148 python3 tls_keyupdate.py 9148 tls13-keyupdate
 capture tls12-resumed     9149 node tls_node_resume.js 9149 tls12-resumed TLSv1.2
 capture tls13-resumed     9150 node tls_node_resume.js 9150 tls13-resumed TLSv1.3
+capture tls13-hrr         9151 python3 tls_keyupdate.py 9151 tls13-hrr hrr
 
 # The same traffic as tls13-node-aes128.pcap, with its key log embedded as a pcapng
 # Decryption Secrets Block (no .keys file needed to decrypt it).

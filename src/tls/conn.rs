@@ -247,6 +247,8 @@ pub struct TlsConnection {
     tls13: bool,
     /// Most bytes of protected records held per direction waiting for keys (0: none).
     hold_limit: usize,
+    /// The version a HelloRetryRequest selected (shown until the ServerHello).
+    hrr_version: Option<u16>,
 }
 
 impl Default for TlsConnection {
@@ -274,6 +276,7 @@ impl TlsConnection {
             suite: None,
             tls13: false,
             hold_limit: 0,
+            hrr_version: None,
         }
     }
 
@@ -639,7 +642,10 @@ impl TlsConnection {
                 ContentType::Handshake => self.handshake(i, content, decrypted, start, keys, out),
                 ContentType::ChangeCipherSpec => {
                     out(TlsEvent::ChangeCipherSpec { dir });
-                    if !self.tls13 {
+                    // TLS 1.2 switches keys here; a ChangeCipherSpec before the ServerHello
+                    // (TLS 1.3 middlebox compatibility around a HelloRetryRequest) or in
+                    // TLS 1.3 changes nothing.
+                    if !self.tls13 && self.summary.server_hello.is_some() {
                         let side = &mut self.sides[i];
                         side.encrypted = true;
                         side.ccs_seen = true;
@@ -665,7 +671,11 @@ impl TlsConnection {
         self.sides[i].plain = plain;
         // A record went by after a gap without needing the trial: the sync assumption held.
         self.sides[i].resync = None;
-        let display_version = self.summary.version().unwrap_or(h.version);
+        let display_version = self
+            .summary
+            .version()
+            .or(self.hrr_version)
+            .unwrap_or(h.version);
         out(TlsEvent::Record(RecordInfo {
             dir,
             header: h,
@@ -748,9 +758,14 @@ impl TlsConnection {
                 stream_offset: start,
             })
         };
+        let shown = if t == HandshakeType::SERVER_HELLO && handshake::is_hello_retry_request(body) {
+            HandshakeType::HELLO_RETRY_REQUEST
+        } else {
+            t
+        };
         out(TlsEvent::Handshake {
             dir,
-            msg_type: t,
+            msg_type: shown,
             length: body.len() as u32,
             decrypted,
         });
@@ -771,6 +786,7 @@ impl TlsConnection {
                     out(TlsEvent::ServerHello { dir, hello: &sh });
                     if sh.hello_retry_request {
                         self.summary.hello_retry_request = true;
+                        self.hrr_version = Some(sh.version);
                         return;
                     }
                     if sh.alpn.is_some() {

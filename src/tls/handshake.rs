@@ -10,8 +10,12 @@ pub struct HandshakeType(pub u8);
 impl HandshakeType {
     /// ClientHello.
     pub const CLIENT_HELLO: HandshakeType = HandshakeType(1);
-    /// ServerHello (and HelloRetryRequest in TLS 1.3).
+    /// ServerHello.
     pub const SERVER_HELLO: HandshakeType = HandshakeType(2);
+    /// Reported for a ServerHello that carries the HelloRetryRequest random (RFC 8446
+    /// §4.1.3). On the wire it is a ServerHello (2); 6 was its own type in the TLS 1.3
+    /// drafts, and "Hello Retry Request" is what Wireshark shows.
+    pub const HELLO_RETRY_REQUEST: HandshakeType = HandshakeType(6);
     /// NewSessionTicket.
     pub const NEW_SESSION_TICKET: HandshakeType = HandshakeType(4);
     /// EncryptedExtensions (TLS 1.3).
@@ -130,6 +134,11 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
         }
     }
     Some(out)
+}
+
+/// Whether a ServerHello body carries the HelloRetryRequest random.
+pub fn is_hello_retry_request(body: &[u8]) -> bool {
+    body.get(2..34) == Some(&HRR_RANDOM[..])
 }
 
 /// Parses a ServerHello body (after the 4-byte handshake header).

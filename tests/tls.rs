@@ -29,6 +29,7 @@ struct Conn {
     version: Option<u16>,
     suite: Option<u16>,
     hello_retry_request: bool,
+    alpn: Option<String>,
 }
 
 /// Runs a capture through TLS; returns the connections (by client port, in order of
@@ -109,6 +110,7 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
         conn.suite = s.cipher_suite();
         conn.key_updates = s.key_updates;
         conn.hello_retry_request = s.hello_retry_request;
+        conn.alpn.clone_from(&s.alpn);
     }
     (conns.into_iter().map(|c| c.0).collect(), labels)
 }
@@ -207,6 +209,18 @@ fn check_sample(name: &str, file: &str, keys: &KeyLog, suite: u16) {
     for (conn, m) in conns.iter().zip(mconns) {
         assert_eq!(conn.sni.as_deref(), Some("localhost"), "{name}: SNI");
         assert_eq!(conn.suite, Some(suite), "{name}: cipher suite");
+        if let Some(alpn) = m["tls"]["alpn"].as_str() {
+            // Python's ssl: selected_alpn_protocol(); in 1.3 it is only in the encrypted
+            // EncryptedExtensions, so it is known only with the key.
+            assert_eq!(
+                conn.alpn_offered,
+                vec![alpn.to_string()],
+                "{name}: ALPN offered"
+            );
+            if m["keylog_missing"].as_bool() != Some(true) || conn.version != Some(0x0304) {
+                assert_eq!(conn.alpn.as_deref(), Some(alpn), "{name}: ALPN selected");
+            }
+        }
         if m["keylog_missing"].as_bool() == Some(true) {
             assert_eq!(conn.status, vec![DecryptStatus::NoKey], "{name}");
             assert_eq!(conn.anomalies, vec!["tls-no-key"], "{name}");

@@ -22,6 +22,7 @@ Each connection, strictly ordered by waiting on the peer:
   s2c text   "x" * 20000  (one 20000-byte message: several TLS records)
   c2s close 1000 "bye" / s2c close echo
 The self-signed certificate (CN=localhost) is made with the openssl CLI in a temp dir.
+Both sides offer ALPN http/1.1 (selected in the ServerHello in 1.2, EncryptedExtensions in 1.3).
 """
 import asyncio
 import os
@@ -71,6 +72,9 @@ def contexts(cert, key):
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.load_verify_locations(cert)
     client.keylog_filename = KEYS
+    # ALPN http/1.1 offered and selected: in the ServerHello (1.2) or EncryptedExtensions (1.3).
+    client.set_alpn_protocols(["http/1.1"])
+    server.set_alpn_protocols(["http/1.1"])
     if MODE in SUITES:
         for ctx in (server, client):
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -100,7 +104,8 @@ async def one_connection(client_ctx, path):
     async with connect(f"wss://localhost:{PORT}{path}", ssl=client_ctx, compression=None,
                        ping_interval=None, open_timeout=5, close_timeout=5) as ws:
         cport = ws.local_address[1]
-        info = {"cipher": ws.transport.get_extra_info("cipher")}
+        info = {"cipher": ws.transport.get_extra_info("cipher"),
+                "alpn": ws.transport.get_extra_info("ssl_object").selected_alpn_protocol()}
         await asyncio.sleep(GAP)
         await ws.send(TEXT1)
         await asyncio.sleep(GAP)
@@ -125,7 +130,7 @@ async def one_connection(client_ctx, path):
     ]
     return {
         "client": ["127.0.0.1", cport], "server": ["127.0.0.1", PORT],
-        "tls": {"cipher_python": info["cipher"], "sni": "localhost"},
+        "tls": {"cipher_python": info["cipher"], "sni": "localhost", "alpn": info["alpn"]},
         "http": [{"dir": "c2s", "request": f"GET {path} HTTP/1.1", "upgrade": True},
                  {"dir": "s2c", "status": 101}],
         "messages": [

@@ -8,6 +8,30 @@
 //!
 //! Nothing here prints or allocates by a length read from the input: a record is at most
 //! [`MAX_RECORD_LEN`] bytes and a handshake message at most [`MAX_HANDSHAKE_LEN`].
+//!
+//! ```
+//! use wsdissect::tls::{Dir, KeyLog, SegmentLabel, TlsConnection, TlsEvent};
+//!
+//! let keys = KeyLog::from_bytes(b"# SSLKEYLOGFILE contents\n");
+//! let mut conn = TlsConnection::new();
+//! let mut label = SegmentLabel::new();
+//! // One TCP segment's worth of reassembled client bytes: here a lone record header.
+//! conn.data(Dir::ClientToServer, &[22, 3, 1, 0, 4], &keys, &mut |ev| {
+//!     label.push(&ev);
+//!     if let TlsEvent::Plaintext { data, .. } = ev {
+//!         let _ = data; // hand to the HTTP / WebSocket analyzers
+//!     }
+//! });
+//! assert!(label.is_empty()); // the record is not complete yet
+//! ```
+//!
+//! Where key logs come from (all write the NSS format): Chrome, Chromium, Edge and Firefox
+//! with the `SSLKEYLOGFILE` environment variable (Chromium also `--ssl-key-log-file=F`);
+//! curl with `SSLKEYLOGFILE`; Python's `ssl.SSLContext.keylog_filename` (and
+//! `ssl.create_default_context()` honours `SSLKEYLOGFILE`); Node's `tls` `keylog` event or
+//! `node --tls-keylog=F`; Go's `tls.Config.KeyLogWriter`; rustls' `KeyLogFile` (reads
+//! `SSLKEYLOGFILE`); `openssl s_client -keylogfile F`; `editcap --inject-secrets tls,F`
+//! embeds one in a pcapng.
 
 mod anomaly;
 mod conn;

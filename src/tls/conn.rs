@@ -223,6 +223,8 @@ struct Side {
     dead: bool,
     /// TLS 1.2: this side's ChangeCipherSpec went by.
     ccs_seen: bool,
+    /// TLS 1.3: this side's Finished was read.
+    finished: bool,
     /// Bytes still to drop: the rest of a record that lost bytes to a gap.
     discard: usize,
     /// After a gap at a record boundary: the next record is tried under up to this many
@@ -599,6 +601,10 @@ impl TlsConnection {
                             self.set_status(DecryptStatus::Gap, out);
                             return;
                         }
+                        Err(Opened::Failed(_)) if self.early_data_possible(i) => {
+                            // 0-RTT data (or EndOfEarlyData) under the early traffic secret,
+                            // which is not used here: shown, not decrypted, not an anomaly.
+                        }
                         Err(Opened::Failed(e)) => {
                             let _: DecryptError = e;
                             self.sides[i].cipher = None;
@@ -813,6 +819,7 @@ impl TlsConnection {
                 }
             }
             HandshakeType::FINISHED if self.tls13 => {
+                self.sides[i].finished = true;
                 // The sender's next records use its application traffic secret.
                 if let Some(secrets) = self.client_random().and_then(|r| keys.get(&r)) {
                     let secret = if i == self.client {
@@ -946,6 +953,19 @@ impl TlsConnection {
             self.sides[s].pending = Some(sw);
             true
         }
+    }
+
+    /// Whether a record of side `i` that failed to open may be TLS 1.3 early data: the
+    /// client offered early_data and has not sent its Finished yet.
+    fn early_data_possible(&self, i: usize) -> bool {
+        self.tls13
+            && i == self.client
+            && !self.sides[i].finished
+            && self
+                .summary
+                .client_hello
+                .as_ref()
+                .is_some_and(|c| c.early_data)
     }
 
     /// Keeps a protected record for later decryption; false when holding is off or the
@@ -1105,6 +1125,122 @@ mod tests {
         let mut evs = Vec::new();
         conn.data(dir, bytes, keys, &mut |e| evs.push(format!("{e:?}")));
         evs
+    }
+
+    /// A TLS 1.3 record sealed with AES-128-GCM under `secret` (RFC 8446 §5.2, §7.3).
+    fn seal13(secret: &[u8], seq: u64, inner: u8, content: &[u8]) -> Vec<u8> {
+        use aes_gcm::aead::AeadInOut;
+        use aes_gcm::{Aes128Gcm, KeyInit};
+        let (mut key, mut iv) = ([0u8; 16], [0u8; 12]);
+        assert!(crypto::hkdf_expand_label(
+            crypto::HashAlg::Sha256,
+            secret,
+            b"key",
+            &mut key
+        ));
+        assert!(crypto::hkdf_expand_label(
+            crypto::HashAlg::Sha256,
+            secret,
+            b"iv",
+            &mut iv
+        ));
+        for (n, s) in iv[4..].iter_mut().zip(seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        let mut body = content.to_vec();
+        body.push(inner);
+        let len = body.len() + 16;
+        let header = [23, 3, 3, (len >> 8) as u8, len as u8];
+        let tag = Aes128Gcm::new_from_slice(&key)
+            .expect("key")
+            .encrypt_inout_detached(&iv.into(), &header, body.as_mut_slice().into())
+            .expect("seal");
+        let mut rec = header.to_vec();
+        rec.extend_from_slice(&body);
+        rec.extend_from_slice(&tag);
+        rec
+    }
+
+    #[test]
+    fn early_data_records_are_skipped_not_a_tag_mismatch() {
+        let hs = [0x31u8; 32];
+        let ap = [0x32u8; 32];
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let r = hex(&[0xaa; 32]);
+        let keys = KeyLog::from_bytes(
+            format!(
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} {}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {r} {}\n\
+                 CLIENT_TRAFFIC_SECRET_0 {r} {}\n",
+                hex(&hs),
+                hex(&hs),
+                hex(&ap)
+            )
+            .as_bytes(),
+        );
+        let finished = [20u8, 0, 0, 32]
+            .iter()
+            .copied()
+            .chain([7u8; 32])
+            .collect::<Vec<_>>();
+        for offered in [true, false] {
+            let mut ch = client_hello();
+            if offered {
+                // Append early_data (42, empty) to the extensions and fix the lengths.
+                ch.extend_from_slice(&[0, 42, 0, 0]);
+                let body_len = ch.len() - 9;
+                ch[3..5].copy_from_slice(&((body_len + 4) as u16).to_be_bytes());
+                ch[6..9].copy_from_slice(&(body_len as u32).to_be_bytes()[1..]);
+                // extensions length: 2 bytes after the compression methods
+                let at = 9 + 2 + 32 + 1 + 2 + 4 + 2;
+                let ext_len = u16::from_be_bytes([ch[at], ch[at + 1]]) + 4;
+                ch[at..at + 2].copy_from_slice(&ext_len.to_be_bytes());
+            }
+            let mut conn = TlsConnection::new();
+            let mut evs = Vec::new();
+            let mut plain = Vec::new();
+            {
+                let mut sink = |e: TlsEvent<'_>| {
+                    if let TlsEvent::Plaintext { data, .. } = &e {
+                        plain.extend_from_slice(data);
+                    }
+                    evs.push(format!("{e:?}"));
+                };
+                conn.data(Dir::ClientToServer, &ch, &keys, &mut sink);
+                assert_eq!(
+                    conn.summary().client_hello.as_ref().map(|c| c.early_data),
+                    Some(offered)
+                );
+                let sh = server_hello([5; 32], 0x1301, true);
+                conn.data(Dir::ServerToClient, &sh, &keys, &mut sink);
+                // 0-RTT record (under the early secret, unknown here), then the real Finished.
+                conn.data(
+                    Dir::ClientToServer,
+                    &seal13(&[0x99; 32], 0, 23, b"early"),
+                    &keys,
+                    &mut sink,
+                );
+                conn.data(
+                    Dir::ClientToServer,
+                    &seal13(&hs, 0, 22, &finished),
+                    &keys,
+                    &mut sink,
+                );
+                conn.data(
+                    Dir::ClientToServer,
+                    &seal13(&ap, 0, 23, b"hello"),
+                    &keys,
+                    &mut sink,
+                );
+            }
+            if offered {
+                assert!(!evs.iter().any(|e| e.contains("TagMismatch")), "{evs:?}");
+                assert_eq!(plain, b"hello");
+                assert_eq!(conn.status(), DecryptStatus::Decrypted);
+            } else {
+                assert!(evs.iter().any(|e| e.contains("TagMismatch")), "{evs:?}");
+                assert!(plain.is_empty());
+            }
+        }
     }
 
     #[test]

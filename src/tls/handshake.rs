@@ -74,6 +74,8 @@ pub struct ClientHello {
     pub supported_versions: Vec<u16>,
     /// Number of cipher suites offered.
     pub cipher_suites: usize,
+    /// The early_data extension (TLS 1.3 0-RTT) was sent.
+    pub early_data: bool,
 }
 
 /// What a ServerHello (or HelloRetryRequest) selects.
@@ -115,6 +117,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
         ..ClientHello::default()
     };
     if let Some(ext) = ch.ext {
+        out.early_data = extension_types(ext).any(|t| t == EXT_EARLY_DATA);
         for e in extensions(ext) {
             match e {
                 TlsExtension::SNI(names) => {
@@ -184,6 +187,8 @@ pub fn parse_encrypted_extensions(body: &[u8]) -> Result<Option<String>, ()> {
     }))
 }
 
+/// early_data (RFC 8446 §4.2.10).
+const EXT_EARLY_DATA: u16 = 42;
 /// encrypt_then_mac (RFC 7366).
 const EXT_ENCRYPT_THEN_MAC: u16 = 22;
 

@@ -4,6 +4,12 @@
 //!
 //! The records are sealed here with the same RustCrypto AEADs under a key derived from a
 //! fixed traffic secret; the connection gets a matching ClientHello/ServerHello and key log.
+//!
+//! Measured on the shared 2-core build machine (AES-NI and PCLMULQDQ present; bench built
+//! with `CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16`):
+//! tls13_decrypt aes128gcm 16 KiB records 1.10-1.13 GiB/s (the crate alone: 1.28 GiB/s),
+//! 100-byte records 135 MiB/s (crate alone: 141 MiB/s); chacha20poly1305 16 KiB 380-515 MiB/s
+//! (crate alone: 396 MiB/s), 100 bytes 22 MiB/s (crate alone: 24 MiB/s).
 
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes128Gcm, KeyInit};

@@ -1,9 +1,13 @@
 //! wsdissect: WebSocket dissection of packet captures.
 //!
 //! The pipeline, one module per stage, data flowing one way:
-//! [`capture`] (pcap/pcapng, stdin, live) → [`wire`] (link/IP/TCP) → [`flow`] (TCP
-//! reassembly and analysis) → [`http`] (Upgrade and accept check) → [`ws`] (frames) →
-//! [`conn`] (per-connection state) → [`event`] (the contract renderers read) → [`render`].
+//! [`capture`] (pcap/pcapng, stdin, live) → [`wire`] (link/IP/TCP) → [`flow`] (connection
+//! table, TCP reassembly and analysis) → [`session`] (per connection, a chain of
+//! analyzers: TLS → HTTP → WebSocket, built on the parsers [`tls`], [`http`], [`ws`] and
+//! checked by the [`rules`]) → [`event`] (the contract every output reads) → [`printer`]
+//! (one factory: the packet list and JSON Lines of [`output`], the [`views`]) or the
+//! [`check`] reports. [`fields`] names every field; [`term`] is what reaches a terminal;
+//! [`dissect`] and [`app`] drive the loop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,6 +24,7 @@ pub mod printer;
 pub mod rules;
 pub mod session;
 pub mod term;
+pub mod tls;
 pub mod views;
 pub mod wire;
 pub mod ws;
@@ -27,8 +32,8 @@ pub mod ws;
 /// The layers, lowest first: a module may use only the modules before it (and itself).
 /// `layering` below holds the source to it.
 pub const LAYERS: &[&str] = &[
-    "capture", "wire", "flow", "http", "ws", "term", "fields", "rules", "event", "session",
-    "dissect", "app", "output", "check", "views", "printer",
+    "capture", "wire", "flow", "http", "ws", "term", "fields", "rules", "tls", "event",
+    "session", "dissect", "app", "output", "check", "views", "printer",
 ];
 
 #[cfg(test)]

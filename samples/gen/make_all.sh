@@ -78,6 +78,9 @@ timeout 40 python3 mid_connection.py 9111 "$SAMPLES/mid-connection.pcap" | sed "
 # hand-crafted NULL-link-type reconstruction of the seed packet list
 python3 seed000.py "$SAMPLES/seed000.pcap"
 
+# ---- issue 13: wss:// samples with key logs (ports 9140-9151) ----
+bash "$GEN/make_tls.sh"
+
 # ---- issue 3: permessage-deflate from real implementations (ports 9120-9124) ----
 # The generators write `messages` (what the application passed to send()); wire_frames.py
 # fill then reads the frames back from the capture, checks them against tshark's fields and

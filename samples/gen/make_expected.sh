@@ -54,4 +54,5 @@ echo "$SAMPLES_LIST" | while read -r name file da; do
   printf '%-24s %4s ws rows, %4s packets\n' "$name" "$(wc -l < "$EXP/$name.tshark-ws.tsv")" \
     "$(wc -l < "$EXP/$name.tshark-list.tsv")"
 done
+bash "$GEN/make_expected_tls.sh"
 tshark --version | head -1 > "$EXP/TSHARK_VERSION"

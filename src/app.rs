@@ -36,12 +36,23 @@ pub fn run(
             Ok(Some(packet)) => {
                 packets += 1;
                 dissector.process(&packet, sink)?;
+                // A pcapng Decryption Secrets Block read with this packet applies from the
+                // next one on (editcap puts it before every packet).
+                if let Some(secrets) = source.take_secrets() {
+                    dissector.add_tls_keys(&secrets);
+                }
                 if !source.has_next_buffered() {
                     // Waiting for input (stdin, live): let the reader see output so far.
                     sink.flush()?;
+                    dissector.idle();
                 }
             }
-            Ok(None) => break,
+            Ok(None) => {
+                if let Some(secrets) = source.take_secrets() {
+                    dissector.add_tls_keys(&secrets);
+                }
+                break;
+            }
             Err(e) => {
                 let problem = CaptureProblem {
                     packets_read: packets,

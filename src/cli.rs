@@ -43,6 +43,36 @@ impl Terminal {
     }
 }
 
+/// The key logs to read: the `--keylog` files, then `SSLKEYLOGFILE` when it is set. A
+/// `--keylog` file that does not exist is an error (`Err` names it); `SSLKEYLOGFILE` may
+/// name a file not written yet.
+pub fn key_logs(explicit: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut paths = Vec::new();
+    for path in explicit {
+        if !path.is_file() {
+            return Err(format!("{}: no such key log file", path.display()));
+        }
+        paths.push(path.clone());
+    }
+    if let Some(env) = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
+        paths.push(PathBuf::from(env));
+    }
+    Ok(paths)
+}
+
+/// Loads `paths` into `dissector`; the error names the file.
+pub fn load_key_logs(
+    dissector: &mut wsdissect::dissect::Dissector,
+    paths: &[PathBuf],
+) -> Result<(), String> {
+    for path in paths {
+        dissector
+            .add_key_log_file(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The dissector's settings; `retained` is how many payload bytes per frame and per
 /// message outputs may show (0: none kept).
 pub fn dissect_config(
@@ -124,6 +154,11 @@ pub struct DissectArgs {
     /// message is marked incomplete and a decompression-limit warning is raised.
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt wss:// with
+    /// (repeatable); `SSLKEYLOGFILE`, when set, is read too, and pcapng files may carry their
+    /// own secrets.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
     /// Human views and colour.
     #[command(flatten)]
     pub view: ViewArgs,
@@ -330,6 +365,12 @@ pub struct CheckArgs {
     /// Most bytes a compressed message may inflate to (permessage-deflate).
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+    /// TLS key log to decrypt wss:// with (repeatable; `SSLKEYLOGFILE` is read too).
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylogs: Vec<PathBuf>,
+    /// A TLS connection that cannot be decrypted is a warning, not a note.
+    #[arg(long)]
+    pub expect_decrypted: bool,
 }
 
 impl CheckArgs {

@@ -7,10 +7,12 @@ use crate::flow::reassembly::Delivery;
 use crate::flow::table::{ConnMap, FlowKey, Lingering};
 use crate::flow::tcp::{StreamHandler, TcpConnection};
 use crate::session::{Cx, Session, Side};
+use crate::tls::{KeyLog, KeyLogFile, SegmentLabel};
 use crate::wire::{self, TcpFlags, Transport};
 use std::collections::hash_map::Entry;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 
 pub use crate::flow::table::{CLOSED_LINGER_SECS, MAX_LINGERING};
 pub use crate::session::ConnConfig;
@@ -103,6 +105,13 @@ pub struct Dissector {
     stats: DissectStats,
     /// Closed connections waiting for release.
     lingering: Lingering,
+    /// TLS secrets known so far.
+    keys: KeyLog,
+    /// The TLS label of the packet being processed (kept to reuse its allocation).
+    tls_label: SegmentLabel,
+    /// Key log files, re-read as they grow when `watch_key_logs` is on.
+    key_files: Vec<KeyLogFile>,
+    watch_key_logs: bool,
 }
 
 impl Dissector {
@@ -115,7 +124,47 @@ impl Dissector {
             first_timestamp: None,
             stats: DissectStats::default(),
             lingering: Lingering::default(),
+            keys: KeyLog::new(),
+            tls_label: SegmentLabel::new(),
+            key_files: Vec::new(),
+            watch_key_logs: false,
         }
+    }
+
+    /// Reads the TLS key log at `path` (NSS format, as `SSLKEYLOGFILE` writes it); a file
+    /// that does not exist yet reads as empty.
+    pub fn add_key_log_file(&mut self, path: &Path) -> io::Result<()> {
+        let mut file = KeyLogFile::new(path);
+        file.refresh(&mut self.keys)?;
+        self.key_files.push(file);
+        Ok(())
+    }
+
+    /// Re-reads the key log files whenever the input waits (live capture: a browser
+    /// appends a line per new connection, so connections that start later decrypt too).
+    pub fn watch_key_logs(&mut self, watch: bool) {
+        self.watch_key_logs = watch;
+    }
+
+    /// The input is waiting: picks up key log lines appended since the last look.
+    pub fn idle(&mut self) {
+        if self.watch_key_logs {
+            for file in &mut self.key_files {
+                // A file that became unreadable keeps the keys already read.
+                let _ = file.refresh(&mut self.keys);
+            }
+        }
+    }
+
+    /// How many TLS connections' secrets are known.
+    pub fn tls_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Learns TLS secrets (NSS key log lines: a key log file, a pcapng Decryption Secrets
+    /// Block); connections seen later, and those still waiting for keys, use them.
+    pub fn add_tls_keys(&mut self, key_log: &[u8]) {
+        self.keys.add_bytes(key_log);
     }
 
     /// Counters so far.
@@ -166,6 +215,7 @@ impl Dissector {
                     seg.flags,
                     number,
                     sink,
+                    (&self.keys, &mut self.tls_label),
                 )?;
                 let visible = is_visible(&self.config.port_filter, &conn.session);
                 let session = &mut conn.session;
@@ -176,7 +226,15 @@ impl Dissector {
                     session.syn(side, !flags.has(TcpFlags::ACK));
                 }
                 let dir = session.direction(side);
-                let mut cx = Cx::new(number, rel_time, sink, visible);
+                self.tls_label.clear();
+                let mut cx = Cx::new(
+                    number,
+                    rel_time,
+                    sink,
+                    visible,
+                    &self.keys,
+                    &mut self.tls_label,
+                );
                 let analysis = conn.tcp.segment(
                     number,
                     time_ns,
@@ -205,6 +263,7 @@ impl Dissector {
                     analysis,
                     partial_pdu,
                     pdus_completed,
+                    tls: (!self.tls_label.is_empty()).then_some(&self.tls_label),
                 };
                 if visible {
                     sink.event(&Event::Packet(&record(PacketBody::Tcp(tcp))))?;
@@ -228,7 +287,15 @@ impl Dissector {
         conns.sort_by_key(|c| c.session.id());
         for mut conn in conns {
             let visible = is_visible(&self.config.port_filter, &conn.session);
-            let mut cx = Cx::new(last, conn.tcp.last_time, sink, visible);
+            self.tls_label.clear();
+            let mut cx = Cx::new(
+                last,
+                conn.tcp.last_time,
+                sink,
+                visible,
+                &self.keys,
+                &mut self.tls_label,
+            );
             conn.end(&mut cx)?;
         }
         Ok(())
@@ -247,6 +314,7 @@ fn connection_for<'t>(
     flags: TcpFlags,
     packet: u64,
     sink: &mut dyn EventSink,
+    (keys, tls_label): (&KeyLog, &mut SegmentLabel),
 ) -> io::Result<&'t mut Connection> {
     let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
     let conn = match table.entry(key) {
@@ -256,7 +324,8 @@ fn connection_for<'t>(
                 return Ok(conn);
             }
             let visible = is_visible(&config.port_filter, &conn.session);
-            let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible);
+            tls_label.clear();
+            let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible, keys, tls_label);
             conn.end(&mut cx)?;
             *conn = Connection::new(*next_conn, src, dst, packet, &config.conn);
             conn

@@ -11,6 +11,7 @@ use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
 pub use crate::rules::{Kind, Severity};
+use crate::tls::{DecryptStatus, SegmentLabel};
 use crate::wire::{NetAddrs, OtherPacket, TcpSegment};
 use crate::ws::{CloseCode, FrameHeader};
 use std::io;
@@ -62,6 +63,9 @@ pub enum Event<'a> {
     Anomaly(&'a Anomaly),
     /// A connection that upgraded, or tried to, ended (or the capture did).
     ConnectionEnd(&'a ConnectionSummary),
+    /// A TLS connection ended (or the capture did): what its handshake said and whether
+    /// it was decrypted.
+    Tls(&'a TlsSessionEvent<'a>),
     /// The capture could not be read further; everything before was processed.
     CaptureError(&'a CaptureProblem),
 }
@@ -110,6 +114,9 @@ pub struct TcpRecord<'a> {
     pub partial_pdu: bool,
     /// Number of HTTP messages and WebSocket frames this packet completed.
     pub pdus_completed: u32,
+    /// TLS records that ended in this segment, as Wireshark labels them (`None` for a
+    /// connection that is not TLS, or a segment where no record ended).
+    pub tls: Option<&'a SegmentLabel>,
 }
 
 /// Which side of a connection is which.
@@ -336,6 +343,29 @@ impl UpgradeState {
             UpgradeState::Assumed => "assumed",
         }
     }
+}
+
+/// What a TLS connection's handshake said, and whether it was decrypted.
+#[derive(Debug)]
+pub struct TlsSessionEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// Who is who (the TCP roles).
+    pub endpoints: Endpoints,
+    /// Negotiated version (0x0303 TLS 1.2, 0x0304 TLS 1.3), once a ServerHello was seen.
+    pub version: Option<u16>,
+    /// Negotiated cipher suite (IANA number).
+    pub cipher_suite: Option<u16>,
+    /// Server Name Indication.
+    pub sni: Option<&'a str>,
+    /// Protocol the server selected by ALPN.
+    pub alpn: Option<&'a str>,
+    /// Whether (and why not) the records were decrypted.
+    pub status: DecryptStatus,
+    /// Records seen, both directions.
+    pub records: u64,
+    /// Records decrypted and authenticated.
+    pub decrypted_records: u64,
 }
 
 /// The capture could not be read further.

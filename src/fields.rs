@@ -174,6 +174,16 @@ fields! {
     WS_CLOSE_REASON = ("websocket.payload.close.reason", Str, "close_reason", "reason text of a Close frame");
     WS_PAYLOAD_PING = ("websocket.payload.ping", Bytes, "", "payload of a Ping frame");
     WS_PAYLOAD_PONG = ("websocket.payload.pong", Bytes, "", "payload of a Pong frame");
+    // TLS.
+    TLS = ("tls", Protocol, "", "a TLS record");
+    TLS_VERSION = ("tls.handshake.version", Str, "version", "negotiated TLS version (in tls records: TLSv1.2, TLSv1.3)");
+    TLS_CIPHER_SUITE = ("tls.handshake.ciphersuite", UInt, "cipher_suite", "negotiated cipher suite (IANA number)");
+    TLS_SNI = ("tls.handshake.extensions_server_name", Str, "sni", "Server Name Indication of the ClientHello");
+    TLS_ALPN = ("tls.handshake.extensions_alpn_str", Str, "alpn", "protocol the server selected by ALPN");
+    WSD_TLS_DECRYPTED = ("wsd.tls.decrypted", Bool, "decrypted", "the connection's records were decrypted with the key log");
+    WSD_TLS_STATUS = ("wsd.tls.status", Str, "status", "decrypted, or why not (no key for this client random, capture started after the handshake, ...)");
+    WSD_TLS_RECORDS = ("wsd.tls.records", UInt, "records", "TLS records seen, both directions");
+    WSD_TLS_DECRYPTED_RECORDS = ("wsd.tls.decrypted_records", UInt, "decrypted_records", "TLS records decrypted and authenticated");
     // What wsdissect adds.
     WSD_DIRECTION = ("wsd.direction", Str, "dir", "c2s (client to server) or s2c");
     WSD_OPCODE_NAME = ("wsd.opcode_name", Str, "opcode_name", "the opcode's name (Text, Binary, Close, ...)");

@@ -61,6 +61,12 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut dissector = Dissector::new(args.dissect.dissect_config(&output));
+    if let Err(e) = cli::key_logs(&args.dissect.keylogs)
+        .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))
+    {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let result = {
         let mut sink = printer::printer(&output, &mut out);
         let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());

@@ -82,20 +82,21 @@ fn run(path: &Path, keys: &KeyLog) -> (Vec<Conn>, Vec<(u64, String, String)>) {
         let mut label = SegmentLabel::new();
         let mut chunks: Vec<Delivery<'static>> = Vec::new();
         let mut owned: Vec<Vec<u8>> = Vec::new();
-        reasm[side].push(
-            frame,
-            seg.seq,
-            seg.flags.has(TcpFlags::SYN),
-            seg.payload,
-            &mut |d| {
-                match d {
-                    Delivery::Data { bytes, .. } => owned.push(bytes.to_vec()),
-                    Delivery::Gap { len, packet } => chunks.push(Delivery::Gap { len, packet }),
-                }
-                Ok(())
-            },
-        )
-        .unwrap();
+        reasm[side]
+            .push(
+                frame,
+                seg.seq,
+                seg.flags.has(TcpFlags::SYN),
+                seg.payload,
+                &mut |d| {
+                    match d {
+                        Delivery::Data { bytes, .. } => owned.push(bytes.to_vec()),
+                        Delivery::Gap { len, packet } => chunks.push(Delivery::Gap { len, packet }),
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
         assert!(chunks.is_empty(), "no gaps in the samples");
         for bytes in &owned {
             tlsc.data(dir, bytes, keys, &mut |ev| {
@@ -494,22 +495,23 @@ fn raw_streams(path: &Path) -> Vec<(Dir, Vec<u8>)> {
         } else {
             (Dir::ServerToClient, 1)
         };
-        reasm[i].push(
-            frame,
-            seg.seq,
-            seg.flags.has(TcpFlags::SYN),
-            seg.payload,
-            &mut |d| {
-                if let Delivery::Data { bytes, .. } = d {
-                    match out.last_mut() {
-                        Some((d, b)) if *d == dir => b.extend_from_slice(bytes),
-                        _ => out.push((dir, bytes.to_vec())),
+        reasm[i]
+            .push(
+                frame,
+                seg.seq,
+                seg.flags.has(TcpFlags::SYN),
+                seg.payload,
+                &mut |d| {
+                    if let Delivery::Data { bytes, .. } = d {
+                        match out.last_mut() {
+                            Some((d, b)) if *d == dir => b.extend_from_slice(bytes),
+                            _ => out.push((dir, bytes.to_vec())),
+                        }
                     }
-                }
-                Ok(())
-            },
-        )
-        .unwrap();
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
     out
 }

@@ -11,7 +11,15 @@ use crate::flow::analysis::Direction;
 use crate::ws::{CloseCode, OpCode};
 use std::collections::BTreeMap;
 
-use crate::rules::Kind;
+use crate::rules::{self, Kind};
+
+/// The kinds that say a TLS connection was not decrypted (`--expect-decrypted` makes them
+/// warnings).
+const NOT_DECRYPTED: [Kind; 3] = [
+    rules::TLS_NO_KEY,
+    rules::TLS_MISSED_HANDSHAKE,
+    rules::TLS_UNSUPPORTED_CIPHER,
+];
 pub use crate::rules::RuleGroup;
 pub use crate::rules::check_kinds::{
     CAPTURE_ERROR, EXPECT_CLOSE_CODE, EXPECT_CLOSE_HANDSHAKE, EXPECT_MIN_CONNECTIONS,
@@ -83,12 +91,17 @@ pub struct Expectations {
     pub allowed_close_codes: Option<AllowedCloseCodes>,
     /// At least this many WebSocket connections (`None`: no minimum).
     pub min_connections: Option<u64>,
+    /// Every TLS connection is decrypted: one that cannot be is a warning, not a note.
+    pub decrypted: bool,
 }
 
 impl Expectations {
     /// Whether any expectation is set.
     pub fn any(&self) -> bool {
-        self.close_handshake || self.allowed_close_codes.is_some() || self.min_connections.is_some()
+        self.close_handshake
+            || self.allowed_close_codes.is_some()
+            || self.min_connections.is_some()
+            || self.decrypted
     }
 }
 
@@ -232,7 +245,11 @@ impl<'c> FileCheck<'c> {
             }
             Event::Anomaly(a) => self.report(
                 Diagnostic {
-                    severity: a.severity,
+                    severity: if self.config.expect.decrypted && NOT_DECRYPTED.contains(&a.kind) {
+                        Severity::Warning.max(a.severity)
+                    } else {
+                        a.severity
+                    },
                     kind: a.kind,
                     conn: a.conn,
                     dir: a.dir,
@@ -242,6 +259,7 @@ impl<'c> FileCheck<'c> {
                 emit,
             ),
             Event::ConnectionEnd(c) => self.connection_end(c, emit),
+            Event::Tls(_) => {}
             Event::CaptureError(p) => {
                 if p.packets_read == 0 {
                     // Nothing could be read: the caller reports the file as unreadable.
@@ -717,6 +735,16 @@ mod tests {
             (rules::NO_CLOSE_HANDSHAKE, Connection),
             (rules::CLOSE_NOT_ANSWERED, Connection),
             (rules::TCP_GAP, Connection),
+            (rules::TLS_TAG_MISMATCH, Tls),
+            (rules::TLS_RECORD_TOO_LONG, Tls),
+            (rules::TLS_BAD_RECORD_HEADER, Tls),
+            (rules::TLS_MALFORMED_HANDSHAKE, Tls),
+            (rules::TLS_HANDSHAKE_TOO_LONG, Tls),
+            (rules::TLS_NO_KEY, Tls),
+            (rules::TLS_UNSUPPORTED_CIPHER, Tls),
+            (rules::TLS_MISSED_HANDSHAKE, Tls),
+            (rules::TLS_GAP, Tls),
+            (rules::TLS_TRUNCATED_RECORD, Tls),
             (CAPTURE_ERROR, Connection),
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),

@@ -37,6 +37,7 @@ fn check_config(args: &CheckArgs) -> CheckConfig {
                     no_code: list.iter().any(|c| c.0.is_none()),
                 }),
             min_connections: args.min_connections,
+            decrypted: args.expect_decrypted,
         },
     }
 }
@@ -157,12 +158,28 @@ fn run_files(
     let mut junit =
         (args.format == CheckFormat::Junit).then(|| JunitReport::new(config.expect.any()));
     let mut totals = Totals::default();
+    let key_logs = match crate::cli::key_logs(&args.keylogs) {
+        Ok(paths) => paths,
+        Err(e) => {
+            eprintln!("wsdissect: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
     let mut out = Separated {
         inner: out,
         pending: false,
     };
     for path in &args.files {
-        match check_file(path, args, config, term, style, &mut out, junit.as_mut())? {
+        match check_file(
+            &key_logs,
+            path,
+            args,
+            config,
+            term,
+            style,
+            &mut out,
+            junit.as_mut(),
+        )? {
             FileOutcome::Checked(summary) => totals.add(&summary),
             FileOutcome::Unreadable => totals.add_unreadable(),
         }
@@ -208,7 +225,9 @@ fn unreadable(
     Ok(FileOutcome::Unreadable)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_file(
+    key_logs: &[std::path::PathBuf],
     path: &Path,
     args: &CheckArgs,
     config: &CheckConfig,
@@ -228,6 +247,9 @@ fn check_file(
         Err(e) => return unreadable(&name, &e.to_string(), args.format, out, junit),
     };
     let mut dissector = Dissector::new(args.dissect_config());
+    if let Err(e) = crate::cli::load_key_logs(&mut dissector, key_logs) {
+        return unreadable(&name, &e, args.format, out, junit);
+    }
     let mut suite = JunitSuite::new(&name);
     let mut sink = CheckSink {
         check: FileCheck::new(config),

@@ -88,7 +88,18 @@ mod enabled {
         let stdout = io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         let output = args.dissect.output(term);
-        let mut dissector = Dissector::new(args.dissect.dissect_config(&output));
+        let mut config = args.dissect.dissect_config(&output);
+        // A browser writes a connection's key log line when its handshake ends, after the
+        // first encrypted records went by: hold them until the line is read.
+        config.conn.tls_hold = 1 << 20;
+        let mut dissector = Dissector::new(config);
+        if let Err(e) = crate::cli::key_logs(&args.dissect.keylogs)
+            .and_then(|paths| crate::cli::load_key_logs(&mut dissector, &paths))
+        {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        dissector.watch_key_logs(true);
         let mut tally = Tally::new();
         let mut conversations = ConversationTable::new();
         let result = {

@@ -209,9 +209,10 @@ impl InfoBuilder {
     /// The Protocol column for the packet.
     pub fn protocol(&self, body: &PacketBody<'_>) -> &'static str {
         match body {
-            PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => {
-                self.app_protocol.unwrap_or("TCP")
-            }
+            PacketBody::Tcp(rec) if !tcpinfo::hides_upper_layer(rec.analysis.flags) => self
+                .app_protocol
+                .or_else(|| rec.tls.and_then(|label| label.protocol()))
+                .unwrap_or("TCP"),
             PacketBody::Tcp(_) => "TCP",
             PacketBody::Other(o) => o.protocol,
         }
@@ -224,8 +225,15 @@ impl InfoBuilder {
                 let upper =
                     self.app_protocol.is_some() && !tcpinfo::hides_upper_layer(rec.analysis.flags);
                 tcpinfo::write_analysis_prefix(out, rec);
+                let tls = rec
+                    .tls
+                    .filter(|_| !tcpinfo::hides_upper_layer(rec.analysis.flags));
                 if upper {
                     out.push_str(&self.app_info);
+                } else if let Some(label) = tls {
+                    // TLS records ended here and nothing above them completed: Wireshark's
+                    // TLS Info ("Client Hello", "Application Data").
+                    let _ = write!(out, "{label}");
                 } else {
                     if !self.pending_http.is_empty() {
                         // Wireshark: the head's first line, then the segment note.

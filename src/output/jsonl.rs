@@ -4,7 +4,7 @@
 
 use crate::event::{
     Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
-    MessageEvent, PingPongEvent,
+    MessageEvent, PingPongEvent, TlsSessionEvent,
 };
 use crate::fields::{self as F, Field, RECORD_TYPE_KEY};
 use crate::term::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
@@ -299,6 +299,25 @@ impl<W: Write> JsonLines<W> {
         o.finish();
     }
 
+    fn tls(&mut self, t: &TlsSessionEvent<'_>) {
+        let mut o = Obj::new(&mut self.line, "tls");
+        o.num(F::TCP_STREAM.json, t.conn);
+        o.addr(F::WSD_CLIENT.json, t.endpoints.client);
+        o.addr(F::WSD_SERVER.json, t.endpoints.server);
+        o.opt_str(F::TLS_VERSION.json, t.version.map(crate::tls::version_name));
+        o.opt_num(F::TLS_CIPHER_SUITE.json, t.cipher_suite);
+        o.opt_str(F::TLS_SNI.json, t.sni);
+        o.opt_str(F::TLS_ALPN.json, t.alpn);
+        o.bool(
+            F::WSD_TLS_DECRYPTED.json,
+            t.status == crate::tls::DecryptStatus::Decrypted,
+        );
+        o.str(F::WSD_TLS_STATUS.json, t.status.describe());
+        o.num(F::WSD_TLS_RECORDS.json, t.records);
+        o.num(F::WSD_TLS_DECRYPTED_RECORDS.json, t.decrypted_records);
+        o.finish();
+    }
+
     fn anomaly(&mut self, a: &Anomaly) {
         let mut o = Obj::new(&mut self.line, "anomaly");
         o.opt_num(F::TCP_STREAM.json, a.conn);
@@ -330,6 +349,7 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::PingPong(p) => self.ping_pong(p),
             Event::Handshake(h) => self.handshake(h),
             Event::ConnectionEnd(c) => self.connection(c),
+            Event::Tls(t) => self.tls(t),
             Event::Anomaly(a) => self.anomaly(a),
             Event::CaptureError(e) => self.capture_error(e),
             Event::Packet(_)

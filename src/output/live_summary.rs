@@ -99,6 +99,7 @@ impl Tally {
                 entry.1 += 1;
             }
             Event::CaptureError(_) => self.capture_errors += 1,
+            Event::Tls(_) => {}
             Event::Packet(_)
             | Event::HttpRequest(_)
             | Event::HttpResponse(_)

@@ -83,17 +83,20 @@ pub enum RuleGroup {
     Connection,
     /// The CI expectations (`expect-*`).
     Expectations,
+    /// TLS records, handshake and decryption (wss://).
+    Tls,
 }
 
 impl RuleGroup {
     /// Every group, in report order.
-    pub const ALL: [RuleGroup; 6] = [
+    pub const ALL: [RuleGroup; 7] = [
         RuleGroup::Handshake,
         RuleGroup::Framing,
         RuleGroup::Messages,
         RuleGroup::Close,
         RuleGroup::Connection,
         RuleGroup::Expectations,
+        RuleGroup::Tls,
     ];
 
     /// The test case name.
@@ -105,6 +108,7 @@ impl RuleGroup {
             RuleGroup::Close => "close",
             RuleGroup::Connection => "tcp/connection",
             RuleGroup::Expectations => "expectations",
+            RuleGroup::Tls => "tls",
         }
     }
 }
@@ -218,6 +222,27 @@ kinds! {
         "an HTTP head exceeded the size limit and was not decoded");
     HTTP_MALFORMED = ("http-malformed", Warning, Handshake,
         "an HTTP head could not be parsed");
+    // TLS (wss://).
+    TLS_TAG_MISMATCH = ("tls-tag-mismatch", Error, Tls,
+        "a TLS record failed authentication (wrong key or corrupted bytes); its content is not used");
+    TLS_RECORD_TOO_LONG = ("tls-record-too-long", Error, Tls,
+        "a TLS record header declares more than 2^14 + 2048 bytes (RFC 5246 §6.2.3)");
+    TLS_BAD_RECORD_HEADER = ("tls-bad-record-header", Error, Tls,
+        "bytes where a TLS record header belongs are not one; the rest of this direction is not parsed");
+    TLS_MALFORMED_HANDSHAKE = ("tls-malformed-handshake", Error, Tls,
+        "a TLS handshake message could not be parsed");
+    TLS_HANDSHAKE_TOO_LONG = ("tls-handshake-too-long", Warning, Tls,
+        "a TLS handshake message is longer than the reassembly limit and was skipped");
+    TLS_NO_KEY = ("tls-no-key", Note, Tls,
+        "the key log has no secret for this connection's client random: it is not decrypted");
+    TLS_UNSUPPORTED_CIPHER = ("tls-unsupported-cipher", Note, Tls,
+        "the negotiated TLS cipher suite cannot be decrypted");
+    TLS_MISSED_HANDSHAKE = ("tls-missed-handshake", Note, Tls,
+        "the capture started after the TLS handshake: the connection cannot be decrypted");
+    TLS_GAP = ("tls-gap", Warning, Tls,
+        "bytes of the TLS stream were not captured: the records they held are lost");
+    TLS_TRUNCATED_RECORD = ("tls-truncated-record", Warning, Tls,
+        "the TLS stream ended inside a record");
 }
 
 /// Kinds `check` adds itself: failed CI expectations and unreadable captures. They are

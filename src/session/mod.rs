@@ -15,6 +15,7 @@
 //! the event sink (a closed pipe) travel back with `?`.
 
 pub mod http;
+pub mod tls;
 pub mod websocket;
 
 use crate::event::{Anomaly, ConnId, ConnectionSummary, Endpoints, Event, EventSink, UpgradeState};
@@ -23,6 +24,7 @@ use crate::flow::analysis::Direction;
 use crate::flow::reassembly::{Delivery, ReassemblyLimits};
 use crate::http::head::{Request, Response};
 use crate::rules::{Checker, EndState, Finding, Kind, Report};
+use crate::tls::{KeyLog, SegmentLabel};
 use crate::ws::DecoderLimits;
 use crate::ws::decoder::DEFAULT_MAX_RETAINED_PAYLOAD;
 use crate::ws::deflate::DEFAULT_MAX_INFLATED;
@@ -52,6 +54,9 @@ pub struct ConnConfig {
     pub max_http_head: usize,
     /// Most bytes held from a client between its upgrade request and the response.
     pub max_held_bytes: usize,
+    /// Most bytes of encrypted TLS records held per direction while the key log has no
+    /// secret for the connection yet (live capture re-reads the key log; 0: none held).
+    pub tls_hold: usize,
 }
 
 impl Default for ConnConfig {
@@ -64,6 +69,7 @@ impl Default for ConnConfig {
             max_inflated: DEFAULT_MAX_INFLATED,
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
+            tls_hold: 0,
         }
     }
 }
@@ -73,6 +79,10 @@ impl Default for ConnConfig {
 pub struct Cx<'s> {
     /// Packet being processed.
     pub packet: u64,
+    /// TLS secrets known so far (key log files, pcapng secrets blocks).
+    pub keys: &'s KeyLog,
+    /// TLS records that ended in this packet (cleared by whoever creates the context).
+    pub tls_label: &'s mut SegmentLabel,
     /// Its capture time, seconds since the first packet.
     pub rel_time: f64,
     sink: &'s mut dyn EventSink,
@@ -85,9 +95,18 @@ pub struct Cx<'s> {
 
 impl<'s> Cx<'s> {
     /// A context for `packet`; events reach `sink` only when `visible` (the `--port` filter).
-    pub fn new(packet: u64, rel_time: f64, sink: &'s mut dyn EventSink, visible: bool) -> Self {
+    pub fn new(
+        packet: u64,
+        rel_time: f64,
+        sink: &'s mut dyn EventSink,
+        visible: bool,
+        keys: &'s KeyLog,
+        tls_label: &'s mut SegmentLabel,
+    ) -> Self {
         Cx {
             packet,
+            keys,
+            tls_label,
             rel_time,
             sink,
             visible,
@@ -288,8 +307,10 @@ impl ConnState {
 #[derive(Debug)]
 pub struct Session {
     state: ConnState,
-    /// The first analyzer of the chain; `None` once the connection ended.
+    /// The first analyzer of the chain, chosen by the first bytes; `None` before them and
+    /// once the connection ended.
     root: Option<Box<dyn Analyzer>>,
+    ended: bool,
 }
 
 impl Session {
@@ -326,7 +347,8 @@ impl Session {
                 times: RecentTimes::default(),
                 desynchronized: false,
             },
-            root: Some(Box::new(http::HttpAnalyzer::new())),
+            root: None,
+            ended: false,
         }
     }
 
@@ -381,9 +403,17 @@ impl Session {
         side: Side,
         delivery: Delivery<'_>,
     ) -> io::Result<()> {
-        let Some(root) = &mut self.root else {
+        if self.ended {
             return Ok(());
-        };
+        }
+        let config_hold = self.state.config.tls_hold;
+        let root = self.root.get_or_insert_with(|| match &delivery {
+            // TLS is recognised on any port by its record header, as Wireshark does.
+            Delivery::Data { bytes, .. } if crate::tls::looks_like_tls(bytes) => {
+                Box::new(tls::TlsAnalyzer::new(config_hold))
+            }
+            _ => Box::new(http::HttpAnalyzer::new()),
+        });
         match delivery {
             Delivery::Data { packet, bytes } => root.data(&mut self.state, cx, side, packet, bytes),
             Delivery::Gap { len, .. } => root.gap(&mut self.state, cx, side, len),
@@ -430,6 +460,7 @@ impl Session {
         }
         // Nothing more will be decoded: give the memory back.
         self.root = None;
+        self.ended = true;
         Ok(())
     }
 }

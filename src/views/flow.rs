@@ -452,7 +452,8 @@ impl<W: Write> EventSink for FlowGraph<W> {
             Event::Handshake(_)
             | Event::Message(_)
             | Event::PingPong(_)
-            | Event::CaptureError(_) => {}
+            | Event::CaptureError(_)
+            | Event::Tls(_) => {}
         }
         Ok(())
     }

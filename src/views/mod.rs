@@ -457,6 +457,7 @@ pub(crate) mod fixtures {
                 analysis: SegmentAnalysis::default(),
                 partial_pdu: false,
                 pdus_completed: 1,
+                tls: None,
             }),
         };
         f(&record)

@@ -119,6 +119,8 @@ impl JunitSuite {
     fn groups(&self, with_expectations: bool) -> impl Iterator<Item = RuleGroup> + '_ {
         RuleGroup::ALL.into_iter().filter(move |g| match g {
             RuleGroup::Expectations => with_expectations || self.cases.contains_key(g),
+            // Only captures with TLS findings have a TLS test case.
+            RuleGroup::Tls => self.cases.contains_key(g),
             _ => true,
         })
     }

@@ -1,0 +1,179 @@
+//! The TLS analyzer: a byte-transforming layer. It parses each direction's TLS records,
+//! decrypts them with the key log when it can, and hands the authenticated plaintext to its
+//! child, the same HTTP analyzer (and WebSocket below it) that plain connections use.
+//! Records that end in a packet label it for the packet list, as Wireshark's TLS
+//! dissector does.
+
+use super::http::HttpAnalyzer;
+use super::{Analyzer, ConnState, Cx, Side};
+use crate::event::{Event, TlsSessionEvent};
+use crate::flow::analysis::Direction;
+use crate::rules::{self, Kind};
+use crate::tls::{Dir, TlsAnomalyKind, TlsConnection, TlsEvent};
+use std::io;
+
+/// The rule-table kind of a TLS anomaly.
+pub fn rule_kind(kind: TlsAnomalyKind) -> Kind {
+    match kind {
+        TlsAnomalyKind::TagMismatch => rules::TLS_TAG_MISMATCH,
+        TlsAnomalyKind::RecordTooLong => rules::TLS_RECORD_TOO_LONG,
+        TlsAnomalyKind::BadRecordHeader => rules::TLS_BAD_RECORD_HEADER,
+        TlsAnomalyKind::MalformedHandshake => rules::TLS_MALFORMED_HANDSHAKE,
+        TlsAnomalyKind::HandshakeTooLong => rules::TLS_HANDSHAKE_TOO_LONG,
+        TlsAnomalyKind::NoKey => rules::TLS_NO_KEY,
+        TlsAnomalyKind::UnsupportedCipher => rules::TLS_UNSUPPORTED_CIPHER,
+        TlsAnomalyKind::MissedHandshake => rules::TLS_MISSED_HANDSHAKE,
+        TlsAnomalyKind::Gap => rules::TLS_GAP,
+        TlsAnomalyKind::TruncatedRecord => rules::TLS_TRUNCATED_RECORD,
+    }
+}
+
+/// TLS under the HTTP analyzer.
+#[derive(Debug)]
+pub struct TlsAnalyzer {
+    tls: TlsConnection,
+    child: HttpAnalyzer,
+}
+
+impl TlsAnalyzer {
+    /// Nothing seen yet; up to `hold` bytes of encrypted records are kept per direction
+    /// while no key is known (0: none).
+    pub fn new(hold: usize) -> Self {
+        TlsAnalyzer {
+            tls: TlsConnection::with_hold_limit(hold),
+            child: HttpAnalyzer::new(),
+        }
+    }
+}
+
+fn tls_dir(dir: Direction) -> Dir {
+    match dir {
+        Direction::ClientToServer => Dir::ClientToServer,
+        Direction::ServerToClient => Dir::ServerToClient,
+    }
+}
+
+/// The side whose bytes travel in `dir`.
+fn side_of(conn: &ConnState, dir: Dir) -> Side {
+    if tls_dir(conn.direction(0)) == dir {
+        0
+    } else {
+        1
+    }
+}
+
+/// Hands one TLS event on: plaintext and losses to the child, labels to the packet,
+/// anomalies to the sink.
+fn forward(
+    child: &mut HttpAnalyzer,
+    conn: &mut ConnState,
+    cx: &mut Cx<'_>,
+    packet: u64,
+    ev: TlsEvent<'_>,
+) -> io::Result<()> {
+    match ev {
+        TlsEvent::Plaintext { dir, data } => {
+            let side = side_of(conn, dir);
+            child.data(conn, cx, side, packet, data)
+        }
+        TlsEvent::PlaintextGap { dir, len } => {
+            let side = side_of(conn, dir);
+            // Decryption of the direction stopped: everything after is lost to the child.
+            child.gap(conn, cx, side, len.unwrap_or(u64::MAX / 2))
+        }
+        TlsEvent::Anomaly { dir, kind, .. } => {
+            let side = side_of(conn, dir);
+            let kind = rule_kind(kind);
+            conn.anomaly(cx, Some(side), kind, kind.description.to_string())
+        }
+        TlsEvent::Record(info) => {
+            cx.tls_label.push(&TlsEvent::Record(info));
+            // A record is a PDU of its own: the segment that completes it is not
+            // "a segment of a reassembled PDU".
+            cx.pdus_completed += 1;
+            Ok(())
+        }
+        other => {
+            cx.tls_label.push(&other);
+            Ok(())
+        }
+    }
+}
+
+impl Analyzer for TlsAnalyzer {
+    fn data(
+        &mut self,
+        conn: &mut ConnState,
+        cx: &mut Cx<'_>,
+        side: Side,
+        packet: u64,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        let keys = cx.keys;
+        let dir = tls_dir(conn.direction(side));
+        let TlsAnalyzer { tls, child } = self;
+        // The TLS layer reports through a callback that cannot fail; the first sink error
+        // is kept for this call only and returned when it ends.
+        let mut result = Ok(());
+        tls.data(dir, bytes, keys, &mut |ev| {
+            if result.is_ok() {
+                result = forward(child, conn, cx, packet, ev);
+            }
+        });
+        if tls.buffered_bytes() > 0 {
+            cx.delivered_into_pdu = true;
+        }
+        result
+    }
+
+    fn gap(
+        &mut self,
+        conn: &mut ConnState,
+        cx: &mut Cx<'_>,
+        side: Side,
+        len: u64,
+    ) -> io::Result<()> {
+        let dir = tls_dir(conn.direction(side));
+        let packet = cx.packet;
+        let TlsAnalyzer { tls, child } = self;
+        let mut result = Ok(());
+        tls.gap(dir, len, &mut |ev| {
+            if result.is_ok() {
+                result = forward(child, conn, cx, packet, ev);
+            }
+        });
+        result
+    }
+
+    fn end(&mut self, conn: &mut ConnState, cx: &mut Cx<'_>) -> io::Result<()> {
+        let packet = cx.packet;
+        let TlsAnalyzer { tls, child } = self;
+        let mut result = Ok(());
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            tls.end(dir, &mut |ev| {
+                if result.is_ok() {
+                    result = forward(child, conn, cx, packet, ev);
+                }
+            });
+        }
+        result?;
+        child.end(conn, cx)?;
+        let summary = tls.summary();
+        let event = TlsSessionEvent {
+            conn: conn.id,
+            endpoints: conn.endpoints(),
+            version: summary.version(),
+            cipher_suite: summary.cipher_suite(),
+            sni: summary.sni(),
+            alpn: summary.alpn.as_deref(),
+            status: tls.status(),
+            records: summary.records,
+            decrypted_records: summary.decrypted_records,
+        };
+        cx.emit(&Event::Tls(&event))
+    }
+
+    fn decodes_pdus(&self, _side: Side) -> bool {
+        true
+    }
+}

@@ -3,9 +3,7 @@
 //! `samples/expected/`, expected kinds and close codes from the samples' manifests
 //! (`samples/*.sent.json`, written by the generators), never from wsdissect's own output.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 

@@ -1,9 +1,7 @@
 //! Command-line behaviour: exit codes, error messages, stdin, verbose trees, JSON records,
 //! and hand-crafted hostile inputs.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()

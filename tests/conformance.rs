@@ -1,14 +1,12 @@
 //! Conformance checks, messages and permessage-deflate, through the library.
 //!
 //! Every anomaly kind fires on a hand-crafted capture that breaks its rule (built here
-//! with `tests/common.rs`; each expectation — packet, direction, severity — is worked out
+//! with `tests/util/mod.rs`; each expectation — packet, direction, severity — is worked out
 //! from the capture's construction and the RFC, not from the tool's output). Real captures
 //! from Python websockets and Node ws stay free of errors, and their compressed messages
 //! inflate to exactly what the generating scripts recorded sending (tests/data/).
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

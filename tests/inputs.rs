@@ -2,9 +2,7 @@
 //! tests/data/README.md) read like the uncompressed file, degenerate files, and the TLS key
 //! log of a pcapng Decryption Secrets Block (made by editcap).
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use std::path::{Path, PathBuf};
 use wsdissect::capture::{CaptureError, FileSource, Input, PacketSource, Timestamp};
 

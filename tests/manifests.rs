@@ -2,9 +2,7 @@
 //! (`samples/*.sent.json`): anomaly counts for the violation captures, and whole messages
 //! (joined, inflated) for every capture whose manifest lists the application's messages.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

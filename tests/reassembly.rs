@@ -3,9 +3,7 @@
 //! tshark 4.0.17 while writing these tests; where a test asserts a Wireshark label, that is
 //! what tshark printed for the same bytes.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 
 fn info(line: &str) -> &str {
     line.split('\t').nth(6).unwrap()

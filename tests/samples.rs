@@ -2,9 +2,7 @@
 //! tshark's decoding of the same file (samples/expected/) or with what the generating
 //! script sent (samples/*.sent.json).
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -1,9 +1,7 @@
 //! The rebuilt seed-000 capture (samples/seed000.pcap) against the packet list printed in
 //! the seed document (lines 89-110, copied verbatim into tests/data/).
 
-mod common;
-
-use common::*;
+use crate::util::*;
 
 /// The seed's lines. Its Wireshark predates 3.4, which printed the SACK-permitted option as
 /// `SACK_PERM=1`; Wireshark 3.4 and later (and tshark 4.0 here) print `SACK_PERM`.

@@ -1,12 +1,10 @@
 //! Messages far larger than the payload retention caps are still checked in full: every
 //! byte is UTF-8-validated and inflated as it passes, whatever `--max-payload` keeps (and
-//! `check`, which keeps none). The captures are built here with `tests/common.rs`; the
+//! `check`, which keeps none). The captures are built here with `tests/util/mod.rs`; the
 //! expected offsets and lengths come from how they were built, and the compressed data
 //! from flate2's encoder, not from wsdissect.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;

@@ -6,9 +6,7 @@
 //! Set `UPDATE_GOLDEN=1` to rewrite the golden files after a deliberate change; then
 //! read the diff against the captures again before committing.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

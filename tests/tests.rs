@@ -18,4 +18,5 @@ mod reassembly;
 mod samples;
 mod seed;
 mod streaming;
+mod tls;
 mod views;

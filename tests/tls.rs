@@ -687,3 +687,186 @@ fn gaps_inside_a_record_and_at_record_boundaries() {
     assert_eq!(gaps, vec![Some(lost_len as u64 + 7), None]);
     assert!(full.starts_with(&got));
 }
+
+// ---- The whole pipeline on wss:// captures (read, check, JSON Lines) ----
+
+mod pipeline {
+    use crate::util::{jsonl, manifest, of_type, packet_lines, run, sample, sha256_hex};
+    use std::path::Path;
+
+    /// Every TLS sample: (name, capture, key log when there is one).
+    fn tls_samples() -> Vec<(String, std::path::PathBuf, Option<std::path::PathBuf>)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(sample("")).unwrap().flatten() {
+            let path = entry.path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let Some(stem) = name
+                .strip_suffix(".pcapng")
+                .or_else(|| name.strip_suffix(".pcap"))
+            else {
+                continue;
+            };
+            if !stem.starts_with("tls1") {
+                continue;
+            }
+            let keys = sample(&format!("{stem}.keys"));
+            out.push((stem.to_string(), path, keys.exists().then_some(keys)));
+        }
+        out.sort();
+        assert!(out.len() >= 14, "TLS samples: {}", out.len());
+        out
+    }
+
+    /// The packet list's TLS, HTTP and WebSocket lines as tshark's `-Y tls` reference lists
+    /// them: number, protocol, Info.
+    fn upper_lines(capture: &Path, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["--wireshark-compat"];
+        args.extend_from_slice(extra);
+        packet_lines(capture, &args)
+            .into_iter()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols.len() >= 7 && cols[4] != "TCP")
+                    .then(|| format!("{}\t{}\t{}", cols[0], cols[4], cols[6]))
+            })
+            .collect()
+    }
+
+    fn reference(name: &str, which: &str) -> Vec<String> {
+        let path = crate::util::root().join(format!("samples/expected/{name}.{which}.tsv"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Oracle: tshark 4.0.17 on the same files, without keys and with
+    /// `-o tls.keylog_file:K` (samples/gen/make_expected_tls.sh).
+    #[test]
+    fn packet_list_equals_tshark_with_and_without_keys() {
+        for (name, capture, keys) in tls_samples() {
+            assert_eq!(
+                upper_lines(&capture, &[]),
+                reference(&name, "tshark-tls-list"),
+                "{name} without keys"
+            );
+            let with_keys = match &keys {
+                Some(k) => upper_lines(&capture, &["--keylog", k.to_str().unwrap()]),
+                // tls13-secrets.pcapng carries its own secrets.
+                None => upper_lines(&capture, &[]),
+            };
+            assert_eq!(
+                with_keys,
+                reference(&name, "tshark-tls-list-keys"),
+                "{name} with keys"
+            );
+        }
+    }
+
+    /// Oracle: the generators' manifests of what the applications sent.
+    #[test]
+    fn decrypted_frames_are_what_the_applications_sent() {
+        let mut checked = 0;
+        for (name, capture, keys) in tls_samples() {
+            let Some(keys) = keys else { continue };
+            let m = manifest(&name);
+            let records = jsonl(&capture, &["--keylog".into(), keys.display().to_string()]);
+            let got: Vec<(String, u64, String)> = of_type(&records, "frame")
+                .iter()
+                .filter(|f| f["payload_complete"] == true)
+                .map(|f| {
+                    let payload = crate::util::b64(f["payload_b64"].as_str().unwrap());
+                    (
+                        f["dir"].as_str().unwrap().to_string(),
+                        f["opcode"].as_u64().unwrap(),
+                        sha256_hex(&payload),
+                    )
+                })
+                .collect();
+            let mut want = Vec::new();
+            for conn in m["connections"].as_array().unwrap() {
+                // A connection the key log lacks cannot be decrypted.
+                if conn["keylog_missing"] == true {
+                    continue;
+                }
+                for f in conn["frames"].as_array().unwrap() {
+                    want.push((
+                        f["dir"].as_str().unwrap().to_string(),
+                        f["opcode"].as_u64().unwrap(),
+                        f["sha256"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+            if name == "tls12-mid" {
+                // Capture starts after the handshake: nothing can be decrypted.
+                assert!(got.is_empty(), "{name}");
+                continue;
+            }
+            assert_eq!(got, want, "{name}");
+            checked += want.len();
+        }
+        assert!(checked >= 60, "only {checked} frames checked");
+    }
+
+    #[test]
+    fn pcapng_secrets_block_decrypts_without_a_key_log() {
+        let records = jsonl(&sample("tls13-secrets.pcapng"), &[]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0]["decrypted"], true);
+        assert_eq!(tls[0]["version"], "TLSv1.3");
+        assert!(!of_type(&records, "frame").is_empty());
+    }
+
+    #[test]
+    fn tls_record_says_why_not_decrypted() {
+        let records = jsonl(&sample("tls13-python.pcap"), &[]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls[0]["decrypted"], false);
+        assert_eq!(tls[0]["status"], "no key for this client random");
+        let m = manifest("tls13-python");
+        let conn = &m["connections"][0]["tls"];
+        assert_eq!(tls[0]["sni"], conn["sni"]);
+    }
+
+    #[test]
+    fn check_notes_what_it_cannot_decrypt_and_checks_the_rest() {
+        let capture = sample("tls13-missing-key.pcap");
+        let keys = sample("tls13-missing-key.keys");
+        let args = [
+            "check",
+            capture.to_str().unwrap(),
+            "--keylog",
+            keys.to_str().unwrap(),
+        ];
+        let out = run(&args, None);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains("note[tls-no-key]"), "{text}");
+        // The decrypted connection's WebSocket handshake was checked: no other findings.
+        assert!(!text.contains("error["), "{text}");
+        let mut strict = args.to_vec();
+        strict.extend(["--expect-decrypted", "--deny", "warnings"]);
+        let out = run(&strict, None);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("error[tls-no-key]"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_key_log_is_unusable_input() {
+        let capture = sample("tls13-python.pcap");
+        let out = run(
+            &[
+                "read",
+                capture.to_str().unwrap(),
+                "--keylog",
+                "/nonexistent/keys.log",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no such key log file"));
+    }
+}

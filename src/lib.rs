@@ -16,6 +16,7 @@ pub mod dissect;
 pub mod event;
 pub mod flow;
 pub mod http;
+pub mod payload;
 pub mod render;
 pub mod wire;
 pub mod ws;

@@ -32,3 +32,10 @@ capture() {
 capture "$SAMPLES/socketio.pcap"   "tcp port 9141" python3 socketio_sample.py 9141
 capture "$SAMPLES/graphql-ws.pcap" "tcp port 9142" env NODE_PATH="$NODEPAYLOAD/node_modules" node graphql_ws.js 9142
 capture "$SAMPLES/jsonrpc.pcap"    "tcp port 9143" python3 jsonrpc_ws.py 9143
+
+# tshark's reading of the HTTP bodies (Engine.IO long-polling) for tests/payload.rs:
+# frame number, request method, request URI, response status, URI answered, body (as text).
+tshark -r "$SAMPLES/socketio.pcap" -Y 'http.request or http.response' -T fields \
+  -e frame.number -e http.request.method -e http.request.uri -e http.response.code \
+  -e http.response_for.uri \
+  -e http.file_data > "$SAMPLES/expected/socketio.tshark-http.tsv" 2>/dev/null

@@ -14,7 +14,10 @@ time (each awaited before the next):
   6. server  /chat  "ask" ["q?"]                    with ack (sio.call) -> client returns "a!"
   7. server  /      "blob" [b"\\xde\\xad\\xbe\\xef\\x00"]   without ack (BINARY_EVENT from the server)
   8. client  /chat  "chat message" ["bye"]          with ack  -> server returns ["ok", "bye"]
-then the client disconnects (DISCONNECT per namespace, Engine.IO close).
+then the client disconnects (DISCONNECT per namespace, Engine.IO close). A second client then
+connects to `/chat` with transports=["polling"] only (every packet in HTTP bodies) and sends
+  9. client  /chat  "chat message" ["polled"]       with ack  -> server returns ["ok", "polled"]
+and disconnects.
 The manifest samples/socketio.sent.json lists these sends with what the ack returned.
 Usage: python3 socketio_sample.py PORT
 """
@@ -40,8 +43,8 @@ def arg_json(a):
     return a
 
 
-def record(side, namespace, event, args, ack=None):
-    e = {"side": side, "namespace": namespace, "event": event,
+def record(side, namespace, event, args, ack=None, transport="websocket"):
+    e = {"side": side, "transport": transport, "namespace": namespace, "event": event,
          "args": [arg_json(a) for a in args]}
     if ack is not None:
         e["ack"] = ack
@@ -50,7 +53,9 @@ def record(side, namespace, event, args, ack=None):
 
 
 async def main():
-    sio = socketio.AsyncServer(async_mode="aiohttp")
+    # ping_interval/ping_timeout 1 s: the polling client's disconnect waits for its pending
+    # long-poll GET, which otherwise lasts 25 + 20 s; the WebSocket part shows heartbeats.
+    sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=1, ping_timeout=1)
     app = aiohttp.web.Application()
     sio.attach(app)
 
@@ -126,6 +131,15 @@ async def main():
     record("client", "/chat", "chat message", ["bye"], ack={"args": [r]})
     await asyncio.sleep(0.1)
     await client.disconnect()
+    await asyncio.sleep(0.3)
+
+    # A second client that stays on HTTP long-polling (transports=["polling"]).
+    poller = socketio.AsyncClient()
+    await poller.connect(f"http://127.0.0.1:{PORT}", namespaces=["/chat"], transports=["polling"])
+    await asyncio.sleep(0.1)
+    r = await poller.call("chat message", "polled", namespace="/chat", timeout=5)
+    record("client", "/chat", "chat message", ["polled"], ack={"args": [r]}, transport="polling")
+    await poller.disconnect()
     await asyncio.sleep(0.3)
     await runner.cleanup()
 

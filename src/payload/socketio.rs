@@ -550,7 +550,7 @@ impl Decoder for SocketIoDecoder {
     fn message(&mut self, msg: &AppInput<'_>, out: &mut Vec<AppOutput>) {
         self.last = Some((msg.dir, msg.packet));
         if self.polling {
-            if msg.payload == b"ok" {
+            if msg.payload.eq_ignore_ascii_case(b"ok") {
                 return;
             }
             for p in engineio::parse_payload(self.eio, msg.payload) {

@@ -44,7 +44,10 @@ impl EventSink for Collect {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         match event {
             Event::Handshake(h) if h.upgraded => {
-                let sp = h.response.header("Sec-WebSocket-Protocol").map(str::to_string);
+                let sp = h
+                    .response
+                    .header("Sec-WebSocket-Protocol")
+                    .map(str::to_string);
                 self.handshakes.insert(h.conn, (h.request.path.clone(), sp));
             }
             Event::Message(m) if matches!(m.opcode, OpCode::Text | OpCode::Binary) => {
@@ -78,33 +81,65 @@ impl Decoded {
     fn packets(&self) -> Vec<&AppPacket> {
         self.out
             .iter()
-            .filter_map(|o| if let AppOutput::Packet(p) = o { Some(p) } else { None })
+            .filter_map(|o| {
+                if let AppOutput::Packet(p) = o {
+                    Some(p)
+                } else {
+                    None
+                }
+            })
             .collect()
     }
     fn exchanges(&self) -> Vec<&Exchange> {
         self.out
             .iter()
-            .filter_map(|o| if let AppOutput::Exchange(x) = o { Some(x) } else { None })
+            .filter_map(|o| {
+                if let AppOutput::Exchange(x) = o {
+                    Some(x)
+                } else {
+                    None
+                }
+            })
             .collect()
     }
     fn anomalies(&self) -> Vec<AnomalyKind> {
         self.out
             .iter()
-            .filter_map(|o| if let AppOutput::Anomaly(a) = o { Some(a.kind) } else { None })
+            .filter_map(|o| {
+                if let AppOutput::Anomaly(a) = o {
+                    Some(a.kind)
+                } else {
+                    None
+                }
+            })
             .collect()
     }
     fn unanswered(&self) -> usize {
-        self.out.iter().filter(|o| matches!(o, AppOutput::Unanswered(_))).count()
+        self.out
+            .iter()
+            .filter(|o| matches!(o, AppOutput::Unanswered(_)))
+            .count()
     }
     fn packet_at(&self, packet: u64) -> Vec<&AppPacket> {
-        self.packets().into_iter().filter(|p| p.packet == packet).collect()
+        self.packets()
+            .into_iter()
+            .filter(|p| p.packet == packet)
+            .collect()
     }
     /// Every exchange's latency equals the difference of its two packets' timestamps.
     fn check_latencies(&self) {
         for x in self.exchanges() {
             let t = |n: u64| self.times[&n];
-            assert_eq!(x.latency_ns, t(x.answer_packet) - t(x.request_packet), "{x:?}");
-            assert_eq!(x.duration_ns, t(x.end_packet) - t(x.request_packet), "{x:?}");
+            assert_eq!(
+                x.latency_ns,
+                t(x.answer_packet) - t(x.request_packet),
+                "{x:?}"
+            );
+            assert_eq!(
+                x.duration_ns,
+                t(x.end_packet) - t(x.request_packet),
+                "{x:?}"
+            );
             assert!(x.answer_packet > x.request_packet);
         }
     }
@@ -205,18 +240,34 @@ fn socketio_events_acks_and_binary_match_the_manifest() {
             assert_eq!(x.id, p.field("ack_id").unwrap().to_string());
             let answer = d.packet_at(x.answer_packet);
             assert_eq!(answer.len(), 1);
-            assert!(answer[0].field("type").unwrap().as_str().unwrap().ends_with("ACK"));
+            assert!(
+                answer[0]
+                    .field("type")
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .ends_with("ACK")
+            );
             assert_eq!(answer[0].field("args").unwrap(), &ack["args"]);
         }
     }
     // a binary event spans its text message and one attachment message
-    let upload = events.iter().find(|p| p.field("event") == Some(&json!("upload"))).unwrap();
+    let upload = events
+        .iter()
+        .find(|p| p.field("event") == Some(&json!("upload")))
+        .unwrap();
     assert_eq!(upload.messages, 2);
     assert!(upload.first_packet < upload.packet);
-    assert_eq!(upload.summary, r#"socket.io BINARY_EVENT /chat "upload" [<binary 4 B>,"a.bin"] ack=2"#);
+    assert_eq!(
+        upload.summary,
+        r#"socket.io BINARY_EVENT /chat "upload" [<binary 4 B>,"a.bin"] ack=2"#
+    );
     // both namespace CONNECTs answered, plus the 5 acks
     let xs = d.exchanges();
-    assert_eq!(xs.len(), 2 + sent.iter().filter(|e| e.get("ack").is_some()).count());
+    assert_eq!(
+        xs.len(),
+        2 + sent.iter().filter(|e| e.get("ack").is_some()).count()
+    );
     assert!(xs.iter().all(|x| x.outcome == Outcome::Result));
     d.check_latencies();
     // the upgrade probe is there, as Engine.IO packets
@@ -226,7 +277,14 @@ fn socketio_events_acks_and_binary_match_the_manifest() {
         .filter(|p| p.protocol == Protocol::EngineIo)
         .map(|p| p.summary.as_str())
         .collect();
-    assert_eq!(&eio[..3], ["engine.io ping probe", "engine.io pong probe", "engine.io upgrade"]);
+    assert_eq!(
+        &eio[..3],
+        [
+            "engine.io ping probe",
+            "engine.io pong probe",
+            "engine.io upgrade"
+        ]
+    );
     assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
     assert_eq!(d.unanswered(), 0);
 }
@@ -263,17 +321,35 @@ fn socketio_polling_bodies_match_the_manifest() {
         let n: u64 = frame.parse().unwrap();
         use payload::Decoder as _;
         d.message(
-            &AppInput { dir, text: true, payload: body.as_bytes(), complete: true, packet: n, time_ns: n },
+            &AppInput {
+                dir,
+                text: true,
+                payload: body.as_bytes(),
+                complete: true,
+                packet: n,
+                time_ns: n,
+            },
             &mut out,
         );
     }
     let sums: Vec<String> = out
         .iter()
-        .filter_map(|o| if let AppOutput::Packet(p) = o { Some(p.summary.clone()) } else { None })
+        .filter_map(|o| {
+            if let AppOutput::Packet(p) = o {
+                Some(p.summary.clone())
+            } else {
+                None
+            }
+        })
         .collect();
     // the polling-only client (manifest entries with transport "polling")
     let m = manifest("socketio");
-    let polled: Vec<&Value> = m["sent"].as_array().unwrap().iter().filter(|e| e["transport"] == "polling").collect();
+    let polled: Vec<&Value> = m["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["transport"] == "polling")
+        .collect();
     assert_eq!(polled.len(), 1);
     let e = polled[0];
     let want_event = format!(
@@ -283,13 +359,28 @@ fn socketio_polling_bodies_match_the_manifest() {
         e["args"]
     );
     assert!(sums.contains(&want_event), "{sums:#?}");
-    let want_ack = format!("socket.io ACK {} {} ack=1", e["namespace"].as_str().unwrap(), e["ack"]["args"]);
+    let want_ack = format!(
+        "socket.io ACK {} {} ack=1",
+        e["namespace"].as_str().unwrap(),
+        e["ack"]["args"]
+    );
     assert!(sums.contains(&want_ack), "{sums:#?}");
     // one body carried two packets separated by 0x1e: DISCONNECT /chat, then Engine.IO close
-    let i = sums.iter().position(|s| s == "socket.io DISCONNECT /chat").expect("disconnect");
+    let i = sums
+        .iter()
+        .position(|s| s == "socket.io DISCONNECT /chat")
+        .expect("disconnect");
     assert_eq!(sums[i + 1], "engine.io close");
-    assert!(sums.iter().filter(|s| s.starts_with("engine.io open sid=")).count() == 2);
-    assert!(!out.iter().any(|o| matches!(o, AppOutput::Anomaly(_))), "{out:#?}");
+    assert!(
+        sums.iter()
+            .filter(|s| s.starts_with("engine.io open sid="))
+            .count()
+            == 2
+    );
+    assert!(
+        !out.iter().any(|o| matches!(o, AppOutput::Anomaly(_))),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -306,13 +397,23 @@ fn graphql_ws_operations_match_the_manifest() {
             .unwrap()
             .iter()
             .filter(|e| e["side"] == side(who))
-            .map(|e| (e["message"]["type"].clone(), e["message"].get("id").cloned().unwrap_or(Value::Null)))
+            .map(|e| {
+                (
+                    e["message"]["type"].clone(),
+                    e["message"].get("id").cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect();
         let got: Vec<(Value, Value)> = d
             .packets()
             .into_iter()
             .filter(|p| p.dir == who)
-            .map(|p| (p.field("type").unwrap().clone(), p.field("id").cloned().unwrap_or(Value::Null)))
+            .map(|p| {
+                (
+                    p.field("type").unwrap().clone(),
+                    p.field("id").cloned().unwrap_or(Value::Null),
+                )
+            })
             .collect();
         assert_eq!(got, want, "{}", side(who));
     }
@@ -327,12 +428,18 @@ fn graphql_ws_operations_match_the_manifest() {
         let nexts: Vec<Value> = d
             .packets()
             .into_iter()
-            .filter(|p| p.field("type") == Some(&json!("next")) && p.field("id") == Some(&json!(x.id)))
+            .filter(|p| {
+                p.field("type") == Some(&json!("next")) && p.field("id") == Some(&json!(x.id))
+            })
             .map(|p| p.field("payload").unwrap().clone())
             .collect();
         assert_eq!(&Value::Array(nexts), &op["results"]);
     }
-    let sub = d.packets().into_iter().find(|p| p.field("operation_name") == Some(&json!("Count"))).unwrap();
+    let sub = d
+        .packets()
+        .into_iter()
+        .find(|p| p.field("operation_name") == Some(&json!("Count")))
+        .unwrap();
     assert_eq!(sub.field("operation"), Some(&json!("subscription")));
     d.check_latencies();
     assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
@@ -342,7 +449,10 @@ fn graphql_ws_operations_match_the_manifest() {
 #[test]
 fn jsonrpc_calls_match_the_manifest() {
     let d = decode("jsonrpc.pcap");
-    assert_eq!((d.choice.protocol, d.choice.chosen_by), (Protocol::JsonRpc, ChosenBy::Content));
+    assert_eq!(
+        (d.choice.protocol, d.choice.chosen_by),
+        (Protocol::JsonRpc, ChosenBy::Content)
+    );
     let m = manifest("jsonrpc");
     for who in [Direction::ClientToServer, Direction::ServerToClient] {
         // every element the side sent that is JSON (the deliberate parse error is not)
@@ -375,7 +485,11 @@ fn jsonrpc_calls_match_the_manifest() {
     assert_eq!(xs[3].answer_packet, xs[4].answer_packet);
     assert_eq!(xs[3].request_packet, xs[4].request_packet);
     d.check_latencies();
-    let s: Vec<&str> = d.packets().into_iter().map(|p| p.summary.as_str()).collect();
+    let s: Vec<&str> = d
+        .packets()
+        .into_iter()
+        .map(|p| p.summary.as_str())
+        .collect();
     assert_eq!(s[0], "jsonrpc → sum(1,2) id=1");
     assert!(s[1].starts_with("jsonrpc ← result 3 id=1 ("), "{}", s[1]);
     // the one message the generator sent as invalid JSON on purpose

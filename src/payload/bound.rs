@@ -272,12 +272,19 @@ mod tests {
         let c = cap_value(&v);
         let a = c.as_array().unwrap();
         assert_eq!(a.len(), MAX_FIELD_ITEMS + 1);
-        assert_eq!(a[0]["s"].as_str().unwrap().chars().count(), MAX_FIELD_STRING);
+        assert_eq!(
+            a[0]["s"].as_str().unwrap().chars().count(),
+            MAX_FIELD_STRING
+        );
         assert_eq!(a[MAX_FIELD_ITEMS], json!("… 900 more"));
         let mut deep = json!(1);
         for _ in 0..100 {
             deep = json!([deep]);
         }
-        assert!(serde_json::to_string(&cap_value(&deep)).unwrap().contains('…'));
+        assert!(
+            serde_json::to_string(&cap_value(&deep))
+                .unwrap()
+                .contains('…')
+        );
     }
 }

@@ -50,17 +50,16 @@ pub fn choose(
     request_uri: &str,
     first_message: Option<(bool, &[u8])>,
 ) -> Option<Choice> {
-    if let Some(sp) = subprotocol.map(str::trim).filter(|s| !s.is_empty()) {
-        if let Some(d) = DECODERS
+    if let Some(sp) = subprotocol.map(str::trim).filter(|s| !s.is_empty())
+        && let Some(d) = DECODERS
             .iter()
             .find(|d| d.subprotocols.iter().any(|s| s.eq_ignore_ascii_case(sp)))
-        {
-            return Some(Choice {
-                protocol: d.protocol,
-                chosen_by: ChosenBy::Subprotocol,
-                confidence: 100,
-            });
-        }
+    {
+        return Some(Choice {
+            protocol: d.protocol,
+            chosen_by: ChosenBy::Subprotocol,
+            confidence: 100,
+        });
     }
     if let Some(r) = engineio::request(request_uri) {
         let path_named = {
@@ -101,8 +100,13 @@ fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
         Value::Object(o) => o,
         Value::Array(a) => {
             let rpc = !a.is_empty()
-                && a.iter().all(|e| e.get("jsonrpc").and_then(Value::as_str) == Some("2.0"));
-            return Some(if rpc { (Protocol::JsonRpc, 90) } else { (Protocol::Json, 50) });
+                && a.iter()
+                    .all(|e| e.get("jsonrpc").and_then(Value::as_str) == Some("2.0"));
+            return Some(if rpc {
+                (Protocol::JsonRpc, 90)
+            } else {
+                (Protocol::Json, 50)
+            });
         }
         _ => return Some((Protocol::Json, 50)),
     };
@@ -112,7 +116,9 @@ fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
     match obj.get("type").and_then(Value::as_str) {
         // Both GraphQL protocols open with connection_init; the newer one is the default.
         Some("connection_init") => return Some((Protocol::GraphqlTransportWs, 60)),
-        Some("subscribe") if obj.contains_key("id") => return Some((Protocol::GraphqlTransportWs, 80)),
+        Some("subscribe") if obj.contains_key("id") => {
+            return Some((Protocol::GraphqlTransportWs, 80));
+        }
         Some("start") if obj.contains_key("id") => return Some((Protocol::GraphqlWs, 80)),
         Some("ka") => return Some((Protocol::GraphqlWs, 70)),
         _ => {}
@@ -183,10 +189,16 @@ impl std::fmt::Display for DecodeAsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecodeAsError::BadTarget(t) => {
-                write!(f, "--decode-as: `{t}` is neither a port (1-65535) nor conn=N")
+                write!(
+                    f,
+                    "--decode-as: `{t}` is neither a port (1-65535) nor conn=N"
+                )
             }
             DecodeAsError::UnknownProtocol(p) => {
-                write!(f, "--decode-as: unknown protocol `{p}` (see `wsdissect decoders`)")
+                write!(
+                    f,
+                    "--decode-as: unknown protocol `{p}` (see `wsdissect decoders`)"
+                )
             }
             DecodeAsError::NoDecoder(p) => write!(f, "--decode-as: no decoder for {p} yet"),
         }
@@ -206,9 +218,15 @@ impl std::str::FromStr for DecodeAs {
                 let target = if let Some(n) = t.strip_prefix("conn=") {
                     n.parse().map(DecodeTarget::Conn).ok()
                 } else {
-                    t.parse::<u16>().ok().filter(|&p| p != 0).map(DecodeTarget::Port)
+                    t.parse::<u16>()
+                        .ok()
+                        .filter(|&p| p != 0)
+                        .map(DecodeTarget::Port)
                 };
-                (target.ok_or_else(|| DecodeAsError::BadTarget(t.to_string()))?, p)
+                (
+                    target.ok_or_else(|| DecodeAsError::BadTarget(t.to_string()))?,
+                    p,
+                )
             }
         };
         let protocol = if proto.eq_ignore_ascii_case("none") {
@@ -237,10 +255,10 @@ pub fn decode_as_for(specs: &[DecodeAs], conn: u64, ports: (u16, u16)) -> Option
     };
     let mut best: Option<(u8, Option<Protocol>)> = None;
     for s in specs {
-        if let Some(r) = rank(s.target) {
-            if best.is_none_or(|(b, _)| r >= b) {
-                best = Some((r, s.protocol));
-            }
+        if let Some(r) = rank(s.target)
+            && best.is_none_or(|(b, _)| r >= b)
+        {
+            best = Some((r, s.protocol));
         }
     }
     best.map(|(_, p)| p)
@@ -257,19 +275,67 @@ mod tests {
     #[test]
     fn order_subprotocol_path_content() {
         use ChosenBy::*;
-        assert_eq!(pick(Some("graphql-transport-ws"), "/socket.io/?EIO=4", None), Some((Protocol::GraphqlTransportWs, Subprotocol)));
-        assert_eq!(pick(Some("graphql-ws"), "/", None), Some((Protocol::GraphqlWs, Subprotocol)));
+        assert_eq!(
+            pick(Some("graphql-transport-ws"), "/socket.io/?EIO=4", None),
+            Some((Protocol::GraphqlTransportWs, Subprotocol))
+        );
+        assert_eq!(
+            pick(Some("graphql-ws"), "/", None),
+            Some((Protocol::GraphqlWs, Subprotocol))
+        );
         assert_eq!(pick(Some("v12.stomp"), "/", None), None);
-        assert_eq!(pick(None, "/socket.io/?EIO=4&transport=websocket", None), Some((Protocol::SocketIo, Path)));
-        assert_eq!(pick(None, "/engine.io/?EIO=4&transport=websocket", None), Some((Protocol::EngineIo, Path)));
-        assert_eq!(pick(None, "/ws?EIO=3&transport=websocket", None), Some((Protocol::SocketIo, Path)));
-        assert_eq!(pick(None, "/rpc", Some(r#"{"jsonrpc":"2.0","method":"a","id":1}"#)), Some((Protocol::JsonRpc, Content)));
-        assert_eq!(pick(None, "/rpc", Some(r#"[{"jsonrpc":"2.0","method":"a","id":1}]"#)), Some((Protocol::JsonRpc, Content)));
-        assert_eq!(pick(None, "/g", Some(r#"{"type":"connection_init"}"#)), Some((Protocol::GraphqlTransportWs, Content)));
-        assert_eq!(pick(None, "/g", Some(r#"{"id":"1","type":"start","payload":{}}"#)), Some((Protocol::GraphqlWs, Content)));
-        assert_eq!(pick(None, "/x", Some(r#"0{"sid":"abc","upgrades":[]}"#)), Some((Protocol::SocketIo, Content)));
-        assert_eq!(pick(None, "/x", Some(r#"42["chat","hi"]"#)), Some((Protocol::SocketIo, Content)));
-        assert_eq!(pick(None, "/x", Some(r#"{"a":1}"#)), Some((Protocol::Json, Content)));
+        assert_eq!(
+            pick(None, "/socket.io/?EIO=4&transport=websocket", None),
+            Some((Protocol::SocketIo, Path))
+        );
+        assert_eq!(
+            pick(None, "/engine.io/?EIO=4&transport=websocket", None),
+            Some((Protocol::EngineIo, Path))
+        );
+        assert_eq!(
+            pick(None, "/ws?EIO=3&transport=websocket", None),
+            Some((Protocol::SocketIo, Path))
+        );
+        assert_eq!(
+            pick(
+                None,
+                "/rpc",
+                Some(r#"{"jsonrpc":"2.0","method":"a","id":1}"#)
+            ),
+            Some((Protocol::JsonRpc, Content))
+        );
+        assert_eq!(
+            pick(
+                None,
+                "/rpc",
+                Some(r#"[{"jsonrpc":"2.0","method":"a","id":1}]"#)
+            ),
+            Some((Protocol::JsonRpc, Content))
+        );
+        assert_eq!(
+            pick(None, "/g", Some(r#"{"type":"connection_init"}"#)),
+            Some((Protocol::GraphqlTransportWs, Content))
+        );
+        assert_eq!(
+            pick(
+                None,
+                "/g",
+                Some(r#"{"id":"1","type":"start","payload":{}}"#)
+            ),
+            Some((Protocol::GraphqlWs, Content))
+        );
+        assert_eq!(
+            pick(None, "/x", Some(r#"0{"sid":"abc","upgrades":[]}"#)),
+            Some((Protocol::SocketIo, Content))
+        );
+        assert_eq!(
+            pick(None, "/x", Some(r#"42["chat","hi"]"#)),
+            Some((Protocol::SocketIo, Content))
+        );
+        assert_eq!(
+            pick(None, "/x", Some(r#"{"a":1}"#)),
+            Some((Protocol::Json, Content))
+        );
         assert_eq!(pick(None, "/x", Some("hello")), None);
         assert_eq!(pick(None, "/x", None), None);
         assert_eq!(choose(None, "/x", Some((false, b"{}"))), None);
@@ -278,19 +344,49 @@ mod tests {
     #[test]
     fn decode_as_specs() {
         let a: DecodeAs = "8080:socket.io".parse().unwrap();
-        assert_eq!(a, DecodeAs { target: DecodeTarget::Port(8080), protocol: Some(Protocol::SocketIo) });
+        assert_eq!(
+            a,
+            DecodeAs {
+                target: DecodeTarget::Port(8080),
+                protocol: Some(Protocol::SocketIo)
+            }
+        );
         let b: DecodeAs = "conn=3:none".parse().unwrap();
-        assert_eq!(b, DecodeAs { target: DecodeTarget::Conn(3), protocol: None });
+        assert_eq!(
+            b,
+            DecodeAs {
+                target: DecodeTarget::Conn(3),
+                protocol: None
+            }
+        );
         let c: DecodeAs = "none".parse().unwrap();
         assert_eq!(c.target, DecodeTarget::All);
-        assert_eq!("9000:JSON-RPC".parse::<DecodeAs>().unwrap().protocol, Some(Protocol::JsonRpc));
-        assert_eq!("x:json".parse::<DecodeAs>(), Err(DecodeAsError::BadTarget("x".into())));
-        assert_eq!("0:json".parse::<DecodeAs>(), Err(DecodeAsError::BadTarget("0".into())));
-        assert_eq!("1:nope".parse::<DecodeAs>(), Err(DecodeAsError::UnknownProtocol("nope".into())));
-        assert_eq!("1:stomp".parse::<DecodeAs>(), Err(DecodeAsError::NoDecoder(Protocol::Stomp)));
+        assert_eq!(
+            "9000:JSON-RPC".parse::<DecodeAs>().unwrap().protocol,
+            Some(Protocol::JsonRpc)
+        );
+        assert_eq!(
+            "x:json".parse::<DecodeAs>(),
+            Err(DecodeAsError::BadTarget("x".into()))
+        );
+        assert_eq!(
+            "0:json".parse::<DecodeAs>(),
+            Err(DecodeAsError::BadTarget("0".into()))
+        );
+        assert_eq!(
+            "1:nope".parse::<DecodeAs>(),
+            Err(DecodeAsError::UnknownProtocol("nope".into()))
+        );
+        assert_eq!(
+            "1:stomp".parse::<DecodeAs>(),
+            Err(DecodeAsError::NoDecoder(Protocol::Stomp))
+        );
         let specs = [c, a, b];
         assert_eq!(decode_as_for(&specs, 3, (8080, 5000)), Some(None));
-        assert_eq!(decode_as_for(&specs, 4, (5000, 8080)), Some(Some(Protocol::SocketIo)));
+        assert_eq!(
+            decode_as_for(&specs, 4, (5000, 8080)),
+            Some(Some(Protocol::SocketIo))
+        );
         assert_eq!(decode_as_for(&specs, 4, (1, 2)), Some(None));
         assert_eq!(decode_as_for(&[], 4, (1, 2)), None);
     }
@@ -305,11 +401,18 @@ mod tests {
             let dec = (d.new)(&super::super::Context::default());
             assert_eq!(dec.protocol(), d.protocol);
         }
-        let mut names: Vec<&str> = super::super::AnomalyKind::ALL.iter().map(|k| k.name()).collect();
+        let mut names: Vec<&str> = super::super::AnomalyKind::ALL
+            .iter()
+            .map(|k| k.name())
+            .collect();
         let n = names.len();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), n, "anomaly names are unique");
-        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        );
     }
 }

@@ -109,7 +109,10 @@ impl std::fmt::Display for EngineIoError {
         match self {
             EngineIoError::Empty => write!(f, "engine.io: empty packet"),
             EngineIoError::UnknownType { offset, byte } => {
-                write!(f, "engine.io: unknown packet type 0x{byte:02x} at offset {offset}")
+                write!(
+                    f,
+                    "engine.io: unknown packet type 0x{byte:02x} at offset {offset}"
+                )
             }
             EngineIoError::BadBase64 { offset } => {
                 write!(f, "engine.io: bad base64 binary packet at offset {offset}")
@@ -150,14 +153,14 @@ fn parse_base64(rest: &[u8], offset: usize) -> Result<Packet, EngineIoError> {
             binary: true,
         });
     }
-    if let Some((&t, b64)) = rest.split_first() {
-        if let (Some(kind), Ok(data)) = (PacketType::from_digit(t), engine.decode(b64)) {
-            return Ok(Packet {
-                kind,
-                data,
-                binary: true,
-            });
-        }
+    if let Some((&t, b64)) = rest.split_first()
+        && let (Some(kind), Ok(data)) = (PacketType::from_digit(t), engine.decode(b64))
+    {
+        return Ok(Packet {
+            kind,
+            data,
+            binary: true,
+        });
     }
     Err(EngineIoError::BadBase64 { offset })
 }
@@ -173,7 +176,8 @@ pub fn parse_binary(version: u8, bytes: &[u8]) -> Result<Packet, EngineIoError> 
         });
     }
     let (&t, rest) = bytes.split_first().ok_or(EngineIoError::Empty)?;
-    let kind = PacketType::from_number(t).ok_or(EngineIoError::UnknownType { offset: 0, byte: t })?;
+    let kind =
+        PacketType::from_number(t).ok_or(EngineIoError::UnknownType { offset: 0, byte: t })?;
     Ok(Packet {
         kind,
         data: rest.to_vec(),
@@ -213,7 +217,10 @@ fn parse_v3_text_payload(body: &[u8], out: &mut Vec<Result<Packet, EngineIoError
     let mut pos = 0;
     while pos < text.len() {
         let rest = &text[pos..];
-        let Some(colon) = rest.find(':').filter(|&c| c > 0 && c <= V3_MAX_LENGTH_DIGITS) else {
+        let Some(colon) = rest
+            .find(':')
+            .filter(|&c| c > 0 && c <= V3_MAX_LENGTH_DIGITS)
+        else {
             out.push(Err(EngineIoError::BadLength { offset: pos }));
             return;
         };
@@ -235,7 +242,7 @@ fn parse_v3_text_payload(body: &[u8], out: &mut Vec<Result<Packet, EngineIoError
             out.push(Err(EngineIoError::BadLength { offset: pos }));
             return;
         }
-        out.push(parse_text(rest[start..end].as_bytes(), pos + start));
+        out.push(parse_text(&rest.as_bytes()[start..end], pos + start));
         pos += end;
     }
 }
@@ -336,13 +343,19 @@ mod tests {
     #[test]
     fn text_packets() {
         let p = parse_text(b"4hello", 0).unwrap();
-        assert_eq!((p.kind, p.data.as_slice()), (PacketType::Message, &b"hello"[..]));
+        assert_eq!(
+            (p.kind, p.data.as_slice()),
+            (PacketType::Message, &b"hello"[..])
+        );
         assert_eq!(parse_text(b"2probe", 0).unwrap().kind, PacketType::Ping);
         assert_eq!(parse_text(b"3probe", 0).unwrap().data, b"probe");
         assert_eq!(parse_text(b"6", 0).unwrap().kind, PacketType::Noop);
         assert_eq!(
             parse_text(b"9x", 3),
-            Err(EngineIoError::UnknownType { offset: 3, byte: b'9' })
+            Err(EngineIoError::UnknownType {
+                offset: 3,
+                byte: b'9'
+            })
         );
         assert_eq!(parse_text(b"", 0), Err(EngineIoError::Empty));
     }
@@ -350,9 +363,15 @@ mod tests {
     #[test]
     fn binary_messages_v3_and_v4() {
         let p = parse_binary(4, &[1, 2, 3]).unwrap();
-        assert_eq!((p.kind, p.data.as_slice()), (PacketType::Message, &[1u8, 2, 3][..]));
+        assert_eq!(
+            (p.kind, p.data.as_slice()),
+            (PacketType::Message, &[1u8, 2, 3][..])
+        );
         let p = parse_binary(3, &[4, 1, 2, 3]).unwrap();
-        assert_eq!((p.kind, p.data.as_slice()), (PacketType::Message, &[1u8, 2, 3][..]));
+        assert_eq!(
+            (p.kind, p.data.as_slice()),
+            (PacketType::Message, &[1u8, 2, 3][..])
+        );
         assert!(parse_binary(3, &[9]).is_err());
     }
 
@@ -374,22 +393,34 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(ok(&r[0]), (PacketType::Message, &b"hello"[..], false));
         assert_eq!(ok(&r[1]), (PacketType::Message, "€€€".as_bytes(), false));
-        let body = [0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 4, 0xff, 4, 1, 2, 3];
+        let body = [
+            0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 4, 0xff, 4, 1, 2, 3,
+        ];
         let r = parse_payload(3, &body);
         assert_eq!(ok(&r[0]), (PacketType::Message, &b"hello"[..], false));
         assert_eq!(ok(&r[1]), (PacketType::Message, &[1u8, 2, 3][..], true));
         // a length running past the body
-        assert!(matches!(parse_payload(3, b"9:4hi")[..], [Err(EngineIoError::BadLength { .. })]));
+        assert!(matches!(
+            parse_payload(3, b"9:4hi")[..],
+            [Err(EngineIoError::BadLength { .. })]
+        ));
         assert!(parse_payload(3, &[0, 9, 9, 0xff, b'4'])[0].is_err());
     }
 
     #[test]
     fn requests() {
         let r = request("/socket.io/?EIO=4&transport=polling&t=N8hyd6w").unwrap();
-        assert_eq!((r.version, r.is_polling(), r.socketio_path), (4, true, true));
+        assert_eq!(
+            (r.version, r.is_polling(), r.socketio_path),
+            (4, true, true)
+        );
         let r = request("/socket.io/?EIO=3&transport=websocket&sid=abc").unwrap();
         assert_eq!((r.version, r.sid.as_deref()), (3, Some("abc")));
-        assert!(!request("/engine.io/?EIO=4&transport=websocket").unwrap().socketio_path);
+        assert!(
+            !request("/engine.io/?EIO=4&transport=websocket")
+                .unwrap()
+                .socketio_path
+        );
         assert!(request("/chat").is_none());
     }
 
@@ -397,7 +428,9 @@ mod tests {
     fn mutated_payloads_do_not_panic() {
         let seeds: [&[u8]; 3] = [
             "6:4hello4:4€€€".as_bytes(),
-            &[0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 4, 0xff, 4, 1, 2, 3],
+            &[
+                0, 6, 0xff, b'4', b'h', b'e', b'l', b'l', b'o', 1, 4, 0xff, 4, 1, 2, 3,
+            ],
             b"4hello\x1ebAQID\x1eb4AQID",
         ];
         for s in seeds {

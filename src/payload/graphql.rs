@@ -146,19 +146,36 @@ impl Decoder for GraphqlDecoder {
     }
 
     fn message(&mut self, msg: &AppInput<'_>, out: &mut Vec<AppOutput>) {
+        // The packet goes before the exchanges and anomalies it causes.
+        let start = out.len();
         self.last = Some((msg.dir, msg.packet));
         let obj = match bound::parse_json(msg.payload) {
             Ok(Value::Object(o)) => o,
             Ok(_) if msg.complete => {
-                return Self::anomaly(msg, AnomalyKind::GraphqlMalformedMessage, "not a JSON object".into(), out);
+                return Self::anomaly(
+                    msg,
+                    AnomalyKind::GraphqlMalformedMessage,
+                    "not a JSON object".into(),
+                    out,
+                );
             }
             Err(e) if msg.complete => {
-                return Self::anomaly(msg, AnomalyKind::GraphqlMalformedMessage, e.to_string(), out);
+                return Self::anomaly(
+                    msg,
+                    AnomalyKind::GraphqlMalformedMessage,
+                    e.to_string(),
+                    out,
+                );
             }
             _ => return,
         };
         let Some(ty) = obj.get("type").and_then(Value::as_str) else {
-            return Self::anomaly(msg, AnomalyKind::GraphqlMalformedMessage, "no string `type`".into(), out);
+            return Self::anomaly(
+                msg,
+                AnomalyKind::GraphqlMalformedMessage,
+                "no string `type`".into(),
+                out,
+            );
         };
         let table = if self.legacy { LEGACY } else { TRANSPORT_WS };
         let Some(&(ty, sender, role)) = table.iter().find(|(n, _, _)| *n == ty) else {
@@ -171,7 +188,15 @@ impl Decoder for GraphqlDecoder {
         };
         let from_client = msg.dir == Direction::ClientToServer;
         if (sender == Sender::Client && !from_client) || (sender == Sender::Server && from_client) {
-            Self::anomaly(msg, AnomalyKind::GraphqlWrongDirection, format!("{ty} from the {}", if from_client { "client" } else { "server" }), out);
+            Self::anomaly(
+                msg,
+                AnomalyKind::GraphqlWrongDirection,
+                format!(
+                    "{ty} from the {}",
+                    if from_client { "client" } else { "server" }
+                ),
+                out,
+            );
         }
         let id = obj.get("id").map(bound::id_text);
         let payload = obj.get("payload");
@@ -201,7 +226,10 @@ impl Decoder for GraphqlDecoder {
                         line.push(" ");
                         line.push(&q.split_whitespace().collect::<Vec<_>>().join(" "));
                     }
-                    fields.push(("query", Value::from(bound::cap_str(q, bound::MAX_FIELD_STRING))));
+                    fields.push((
+                        "query",
+                        Value::from(bound::cap_str(q, bound::MAX_FIELD_STRING)),
+                    ));
                 }
                 if let Some(v) = p.get("variables").filter(|v| !v.is_null()) {
                     line.push(" ");
@@ -220,54 +248,102 @@ impl Decoder for GraphqlDecoder {
         match role {
             Role::Init => {
                 if self.init_seen && !self.legacy {
-                    Self::anomaly(msg, AnomalyKind::GraphqlDuplicateInit, "second connection_init".into(), out);
+                    Self::anomaly(
+                        msg,
+                        AnomalyKind::GraphqlDuplicateInit,
+                        "second connection_init".into(),
+                        out,
+                    );
                 }
                 self.init_seen = true;
             }
             Role::Ack => self.acked = true,
             Role::Start => match &id {
-                None => Self::anomaly(msg, AnomalyKind::GraphqlMalformedMessage, format!("{ty} without an id"), out),
+                None => Self::anomaly(
+                    msg,
+                    AnomalyKind::GraphqlMalformedMessage,
+                    format!("{ty} without an id"),
+                    out,
+                ),
                 Some(id) => {
                     if !self.acked && !self.legacy {
-                        Self::anomaly(msg, AnomalyKind::GraphqlSubscribeBeforeAck, format!("{ty} id={id}"), out);
+                        Self::anomaly(
+                            msg,
+                            AnomalyKind::GraphqlSubscribeBeforeAck,
+                            format!("{ty} id={id}"),
+                            out,
+                        );
                     }
                     if self
                         .pending
                         .insert(id.clone(), Request::new(msg, op_name.clone()))
                         .is_some()
                     {
-                        Self::anomaly(msg, AnomalyKind::GraphqlDuplicateId, format!("id={id} already active"), out);
+                        Self::anomaly(
+                            msg,
+                            AnomalyKind::GraphqlDuplicateId,
+                            format!("id={id} already active"),
+                            out,
+                        );
                     }
                 }
             },
             Role::Item | Role::Error | Role::Complete | Role::Stop => {
                 let Some(id) = &id else {
-                    return Self::anomaly(msg, AnomalyKind::GraphqlMalformedMessage, format!("{ty} without an id"), out);
+                    return Self::anomaly(
+                        msg,
+                        AnomalyKind::GraphqlMalformedMessage,
+                        format!("{ty} without an id"),
+                        out,
+                    );
                 };
                 let requester_side = !from_client;
                 match role {
                     Role::Item if requester_side => match self.pending.get_mut(id) {
                         Some(r) => r.item(msg),
                         None if self.cancelled.get_mut(id).is_some() => {}
-                        None => Self::anomaly(msg, AnomalyKind::GraphqlNextUnknownId, format!("{ty} id={id}"), out),
+                        None => Self::anomaly(
+                            msg,
+                            AnomalyKind::GraphqlNextUnknownId,
+                            format!("{ty} id={id}"),
+                            out,
+                        ),
                     },
-                    Role::Error | Role::Complete if requester_side => match self.pending.remove(id) {
+                    Role::Error | Role::Complete if requester_side => match self.pending.remove(id)
+                    {
                         Some(r) => {
                             let (outcome, counts) = if role == Role::Error {
                                 (Outcome::Error, true)
                             } else {
                                 (Outcome::Complete, false)
                             };
-                            out.push(AppOutput::Exchange(r.finish(self.protocol_id(), id.clone(), msg, outcome, counts)));
+                            out.push(AppOutput::Exchange(r.finish(
+                                self.protocol_id(),
+                                id.clone(),
+                                msg,
+                                outcome,
+                                counts,
+                            )));
                         }
                         None if self.cancelled.remove(id).is_some() => {}
-                        None => Self::anomaly(msg, AnomalyKind::GraphqlNextUnknownId, format!("{ty} id={id}"), out),
+                        None => Self::anomaly(
+                            msg,
+                            AnomalyKind::GraphqlNextUnknownId,
+                            format!("{ty} id={id}"),
+                            out,
+                        ),
                     },
                     Role::Complete | Role::Stop if from_client => {
                         // The client cancels; the server may already have completed it.
                         if let Some(r) = self.pending.remove(id) {
                             self.cancelled.insert(id.clone(), ());
-                            out.push(AppOutput::Exchange(r.finish(self.protocol_id(), id.clone(), msg, Outcome::Cancelled, false)));
+                            out.push(AppOutput::Exchange(r.finish(
+                                self.protocol_id(),
+                                id.clone(),
+                                msg,
+                                Outcome::Cancelled,
+                                false,
+                            )));
                         }
                     }
                     _ => {}
@@ -275,15 +351,19 @@ impl Decoder for GraphqlDecoder {
             }
             Role::Other => {}
         }
-        out.push(AppOutput::Packet(AppPacket {
-            protocol: self.protocol_id(),
-            dir: msg.dir,
-            first_packet: msg.packet,
-            packet: msg.packet,
-            messages: 1,
-            summary: line.finish(),
-            fields,
-        }));
+        let start = start.min(out.len());
+        out.insert(
+            start,
+            AppOutput::Packet(AppPacket {
+                protocol: self.protocol_id(),
+                dir: msg.dir,
+                first_packet: msg.packet,
+                packet: msg.packet,
+                messages: 1,
+                summary: line.finish(),
+                fields,
+            }),
+        );
     }
 
     fn end(&mut self, out: &mut Vec<AppOutput>) {
@@ -293,7 +373,11 @@ impl Decoder for GraphqlDecoder {
         }
         if self.pending.dropped > 0 {
             let (dir, packet) = self.last.unwrap_or((Direction::ClientToServer, 0));
-            out.push(AppOutput::Anomaly(dropped_anomaly(self.pending.dropped, dir, packet)));
+            out.push(AppOutput::Anomaly(dropped_anomaly(
+                self.pending.dropped,
+                dir,
+                packet,
+            )));
         }
     }
 }
@@ -325,29 +409,67 @@ mod tests {
                 (S2C, r#"{"type":"connection_ack"}"#),
                 (C2S, r#"{"type":"ping"}"#),
                 (S2C, r#"{"type":"pong"}"#),
-                (C2S, r#"{"id":"1","type":"subscribe","payload":{"query":"subscription OnMessage { messages }"}}"#),
-                (S2C, r#"{"id":"1","type":"next","payload":{"data":{"messages":"a"}}}"#),
-                (S2C, r#"{"id":"1","type":"next","payload":{"data":{"messages":"b"}}}"#),
+                (
+                    C2S,
+                    r#"{"id":"1","type":"subscribe","payload":{"query":"subscription OnMessage { messages }"}}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"id":"1","type":"next","payload":{"data":{"messages":"a"}}}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"id":"1","type":"next","payload":{"data":{"messages":"b"}}}"#,
+                ),
                 (S2C, r#"{"id":"1","type":"complete"}"#),
-                (C2S, r#"{"id":"2","type":"subscribe","payload":{"query":"{ boom }"}}"#),
-                (S2C, r#"{"id":"2","type":"error","payload":[{"message":"Boom"}]}"#),
-                (C2S, r#"{"id":"3","type":"subscribe","payload":{"query":"query Q { a }","operationName":"Q"}}"#),
+                (
+                    C2S,
+                    r#"{"id":"2","type":"subscribe","payload":{"query":"{ boom }"}}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"id":"2","type":"error","payload":[{"message":"Boom"}]}"#,
+                ),
+                (
+                    C2S,
+                    r#"{"id":"3","type":"subscribe","payload":{"query":"query Q { a }","operationName":"Q"}}"#,
+                ),
                 (C2S, r#"{"id":"3","type":"complete"}"#),
                 (S2C, r#"{"id":"7","type":"next","payload":{}}"#),
-                (C2S, r#"{"id":"4","type":"subscribe","payload":{"query":"{ a }"}}"#),
+                (
+                    C2S,
+                    r#"{"id":"4","type":"subscribe","payload":{"query":"{ a }"}}"#,
+                ),
             ],
         );
         let p = packets(&out);
         assert_eq!(p[4].summary, "graphql subscribe id=1 OnMessage");
         assert_eq!(p[4].field("operation"), Some(&json!("subscription")));
         assert_eq!(p[8].summary, "graphql subscribe id=2 { boom }");
-        assert_eq!(p[5].summary, r#"graphql next id=1 {"data":{"messages":"a"}}"#);
+        assert_eq!(
+            p[5].summary,
+            r#"graphql next id=1 {"data":{"messages":"a"}}"#
+        );
         let x = exchanges(&out);
         assert_eq!(x.len(), 3);
-        assert_eq!((x[0].request_packet, x[0].answer_packet, x[0].end_packet, x[0].answers), (5, 6, 8, 2));
-        assert_eq!((x[0].latency_ns, x[0].duration_ns, x[0].outcome), (1_000_000, 3_000_000, Outcome::Complete));
+        assert_eq!(
+            (
+                x[0].request_packet,
+                x[0].answer_packet,
+                x[0].end_packet,
+                x[0].answers
+            ),
+            (5, 6, 8, 2)
+        );
+        assert_eq!(
+            (x[0].latency_ns, x[0].duration_ns, x[0].outcome),
+            (1_000_000, 3_000_000, Outcome::Complete)
+        );
         assert_eq!((x[1].outcome, x[1].answers), (Outcome::Error, 1));
-        assert_eq!((x[2].outcome, x[2].name.as_deref()), (Outcome::Cancelled, Some("Q")));
+        assert_eq!(
+            (x[2].outcome, x[2].name.as_deref()),
+            (Outcome::Cancelled, Some("Q"))
+        );
         assert_eq!(anomalies(&out), vec![AnomalyKind::GraphqlNextUnknownId]);
         assert_eq!(unanswered(&out)[0].id, "4");
     }
@@ -358,10 +480,16 @@ mod tests {
         let out = run(
             &mut d,
             &[
-                (C2S, r#"{"id":"1","type":"subscribe","payload":{"query":"{a}"}}"#),
+                (
+                    C2S,
+                    r#"{"id":"1","type":"subscribe","payload":{"query":"{a}"}}"#,
+                ),
                 (C2S, r#"{"type":"connection_init"}"#),
                 (C2S, r#"{"type":"connection_init"}"#),
-                (C2S, r#"{"id":"1","type":"subscribe","payload":{"query":"{a}"}}"#),
+                (
+                    C2S,
+                    r#"{"id":"1","type":"subscribe","payload":{"query":"{a}"}}"#,
+                ),
                 (C2S, r#"{"type":"start","id":"1"}"#),
                 (C2S, r#"{"id":"1","type":"next"}"#),
                 (C2S, "nope"),
@@ -391,8 +519,14 @@ mod tests {
                 (C2S, r#"{"type":"connection_init","payload":{}}"#),
                 (S2C, r#"{"type":"connection_ack"}"#),
                 (S2C, r#"{"type":"ka"}"#),
-                (C2S, r#"{"id":"1","type":"start","payload":{"query":"subscription S { s }","variables":{"a":1},"operationName":"S"}}"#),
-                (S2C, r#"{"id":"1","type":"data","payload":{"data":{"s":1}}}"#),
+                (
+                    C2S,
+                    r#"{"id":"1","type":"start","payload":{"query":"subscription S { s }","variables":{"a":1},"operationName":"S"}}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"id":"1","type":"data","payload":{"data":{"s":1}}}"#,
+                ),
                 (C2S, r#"{"id":"1","type":"stop"}"#),
                 (S2C, r#"{"id":"1","type":"complete"}"#),
             ],
@@ -400,7 +534,10 @@ mod tests {
         let p = packets(&out);
         assert_eq!(p[3].summary, r#"graphql start id=1 S {"a":1}"#);
         let x = exchanges(&out);
-        assert_eq!((x.len(), x[0].outcome, x[0].answers), (1, Outcome::Cancelled, 1));
+        assert_eq!(
+            (x.len(), x[0].outcome, x[0].answers),
+            (1, Outcome::Cancelled, 1)
+        );
         // complete after stop answers the stop: no anomaly
         assert!(anomalies(&out).is_empty());
     }

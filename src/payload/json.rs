@@ -26,10 +26,10 @@ pub fn kind(v: &Value) -> &'static str {
 pub fn pretty_lines(v: &Value, max_lines: usize) -> Vec<String> {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let mut lines: Vec<String> = text.lines().take(max_lines).map(str::to_string).collect();
-    if text.lines().nth(max_lines).is_some() {
-        if let Some(last) = lines.last_mut() {
-            *last = "…".into();
-        }
+    if text.lines().nth(max_lines).is_some()
+        && let Some(last) = lines.last_mut()
+    {
+        *last = "…".into();
     }
     lines
 }
@@ -85,7 +85,10 @@ mod tests {
         let out = run(
             &mut d,
             &[
-                (C2S, r#"{"Image": {"Width": 800, "Height": 600, "Title": "View from 15th Floor", "IDs": [116, 943, 234, 38793]}}"#),
+                (
+                    C2S,
+                    r#"{"Image": {"Width": 800, "Height": 600, "Title": "View from 15th Floor", "IDs": [116, 943, 234, 38793]}}"#,
+                ),
                 (S2C, "3"),
                 (S2C, r#""Hello world!""#),
                 (C2S, "{\"a\":1,}"),
@@ -99,9 +102,15 @@ mod tests {
             r#"json {"Image":{"Width":800,"Height":600,"Title":"View from 15th Floor","IDs":[116,943,234,38793]}}"#
         );
         assert_eq!(p[1].field("type"), Some(&json!("number")));
-        assert_eq!(anomalies(&out), vec![AnomalyKind::JsonInvalid, AnomalyKind::JsonInvalid]);
+        assert_eq!(
+            anomalies(&out),
+            vec![AnomalyKind::JsonInvalid, AnomalyKind::JsonInvalid]
+        );
         let lines = pretty_lines(p[0].field("data").unwrap(), 4);
-        assert_eq!(lines, vec!["{", "  \"Image\": {", "    \"Width\": 800,", "…"]);
+        assert_eq!(
+            lines,
+            vec!["{", "  \"Image\": {", "    \"Width\": 800,", "…"]
+        );
     }
 
     #[test]

@@ -59,14 +59,26 @@ impl JsonRpcDecoder {
         batch: Option<(usize, usize)>,
         out: &mut Vec<AppOutput>,
     ) {
+        // The packet goes before the exchanges and anomalies it causes.
+        let start = out.len();
         let Value::Object(o) = v else {
-            return anomaly(msg, AnomalyKind::JsonrpcMalformed, "batch element is not an object".into(), out);
+            return anomaly(
+                msg,
+                AnomalyKind::JsonrpcMalformed,
+                "batch element is not an object".into(),
+                out,
+            );
         };
         let version = match o.get("jsonrpc") {
             None => "1.0",
             Some(Value::String(s)) if s == "2.0" => "2.0",
             Some(other) => {
-                anomaly(msg, AnomalyKind::JsonrpcInvalidVersion, format!("jsonrpc={}", bound::compact(other, 40)), out);
+                anomaly(
+                    msg,
+                    AnomalyKind::JsonrpcInvalidVersion,
+                    format!("jsonrpc={}", bound::compact(other, 40)),
+                    out,
+                );
                 "2.0"
             }
         };
@@ -79,11 +91,24 @@ impl JsonRpcDecoder {
         let id_shown = id.map(bound::id_text);
         if let Some(method) = o.get("method") {
             let Some(method) = method.as_str() else {
-                return anomaly(msg, AnomalyKind::JsonrpcMalformed, "method is not a string".into(), out);
+                return anomaly(
+                    msg,
+                    AnomalyKind::JsonrpcMalformed,
+                    "method is not a string".into(),
+                    out,
+                );
             };
             let method = bound::cap_str(method, bound::MAX_ID);
-            let notification = if v2 { id.is_none() } else { id.is_none_or(Value::is_null) };
-            let ty = if notification { "notification" } else { "request" };
+            let notification = if v2 {
+                id.is_none()
+            } else {
+                id.is_none_or(Value::is_null)
+            };
+            let ty = if notification {
+                "notification"
+            } else {
+                "request"
+            };
             line.push("→ ");
             push_batch(&mut line, batch);
             line.push(&method);
@@ -102,7 +127,12 @@ impl JsonRpcDecoder {
                     .insert((msg.dir, key), Request::new(msg, Some(method)))
                     .is_some()
                 {
-                    anomaly(msg, AnomalyKind::JsonrpcDuplicateId, format!("id={shown} already pending"), out);
+                    anomaly(
+                        msg,
+                        AnomalyKind::JsonrpcDuplicateId,
+                        format!("id={shown} already pending"),
+                        out,
+                    );
                 }
             }
         } else {
@@ -112,12 +142,21 @@ impl JsonRpcDecoder {
                 anomaly(
                     msg,
                     AnomalyKind::JsonrpcResultAndError,
-                    if result.is_some() { "both result and error".into() } else { "neither result nor error nor method".into() },
+                    if result.is_some() {
+                        "both result and error".into()
+                    } else {
+                        "neither result nor error nor method".into()
+                    },
                     out,
                 );
             }
             if result.is_none() && error.is_none() && !o.contains_key("result") {
-                return anomaly(msg, AnomalyKind::JsonrpcMalformed, "neither a request nor a response".into(), out);
+                return anomaly(
+                    msg,
+                    AnomalyKind::JsonrpcMalformed,
+                    "neither a request nor a response".into(),
+                    out,
+                );
             }
             line.push("← ");
             push_batch(&mut line, batch);
@@ -157,8 +196,18 @@ impl JsonRpcDecoder {
                 Some(key) if !id.is_some_and(Value::is_null) => {
                     match self.pending.remove(&(msg.dir.reverse(), key)) {
                         Some(req) => {
-                            let outcome = if is_error { Outcome::Error } else { Outcome::Result };
-                            let x = req.finish(Protocol::JsonRpc, id_shown.clone().unwrap_or_default(), msg, outcome, true);
+                            let outcome = if is_error {
+                                Outcome::Error
+                            } else {
+                                Outcome::Result
+                            };
+                            let x = req.finish(
+                                Protocol::JsonRpc,
+                                id_shown.clone().unwrap_or_default(),
+                                msg,
+                                outcome,
+                                true,
+                            );
                             line.push(&format!(" ({:.3} ms)", x.latency_ns as f64 / 1e6));
                             fields.push(("latency_ns", x.latency_ns.into()));
                             out.push(AppOutput::Exchange(x));
@@ -166,7 +215,10 @@ impl JsonRpcDecoder {
                         None => anomaly(
                             msg,
                             AnomalyKind::JsonrpcUnknownId,
-                            format!("id={} matches no pending request", id_shown.clone().unwrap_or_default()),
+                            format!(
+                                "id={} matches no pending request",
+                                id_shown.clone().unwrap_or_default()
+                            ),
                             out,
                         ),
                     }
@@ -180,15 +232,19 @@ impl JsonRpcDecoder {
             fields.push(("batch_index", i.into()));
             fields.push(("batch_size", n.into()));
         }
-        out.push(AppOutput::Packet(AppPacket {
-            protocol: Protocol::JsonRpc,
-            dir: msg.dir,
-            first_packet: msg.packet,
-            packet: msg.packet,
-            messages: 1,
-            summary: line.finish(),
-            fields,
-        }));
+        let start = start.min(out.len());
+        out.insert(
+            start,
+            AppOutput::Packet(AppPacket {
+                protocol: Protocol::JsonRpc,
+                dir: msg.dir,
+                first_packet: msg.packet,
+                packet: msg.packet,
+                messages: 1,
+                summary: line.finish(),
+                fields,
+            }),
+        );
     }
 }
 
@@ -217,7 +273,12 @@ impl Decoder for JsonRpcDecoder {
                 }
             }
             Ok(v) => self.element(msg, &v, None, out),
-            Err(e) if msg.complete => anomaly(msg, AnomalyKind::JsonrpcMalformed, format!("not JSON: {e}"), out),
+            Err(e) if msg.complete => anomaly(
+                msg,
+                AnomalyKind::JsonrpcMalformed,
+                format!("not JSON: {e}"),
+                out,
+            ),
             Err(_) => {}
         }
     }
@@ -231,7 +292,11 @@ impl Decoder for JsonRpcDecoder {
         }
         if self.pending.dropped > 0 {
             let (dir, packet) = self.last.unwrap_or((Direction::ClientToServer, 0));
-            out.push(AppOutput::Anomaly(dropped_anomaly(self.pending.dropped, dir, packet)));
+            out.push(AppOutput::Anomaly(dropped_anomaly(
+                self.pending.dropped,
+                dir,
+                packet,
+            )));
         }
     }
 }
@@ -258,47 +323,80 @@ mod tests {
         let out = run(
             &mut d,
             &[
-                (C2S, r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#),
+                (
+                    C2S,
+                    r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#,
+                ),
                 (S2C, r#"{"jsonrpc": "2.0", "result": 19, "id": 1}"#),
-                (C2S, r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#),
+                (
+                    C2S,
+                    r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#,
+                ),
                 (S2C, r#"{"jsonrpc": "2.0", "result": 19, "id": 3}"#),
-                (C2S, r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#),
+                (
+                    C2S,
+                    r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#,
+                ),
                 (C2S, r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#),
-                (S2C, r#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}"#),
-                (C2S, r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#),
-                (S2C, r#"{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}"#),
+                (
+                    S2C,
+                    r#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}"#,
+                ),
+                (
+                    C2S,
+                    r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#,
+                ),
+                (
+                    S2C,
+                    r#"{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}"#,
+                ),
                 (C2S, r#"[]"#),
-                (C2S, r#"[
+                (
+                    C2S,
+                    r#"[
                     {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
                     {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
                     {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
                     {"foo": "boo"},
                     {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
                     {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
-                ]"#),
-                (S2C, r#"[
+                ]"#,
+                ),
+                (
+                    S2C,
+                    r#"[
                     {"jsonrpc": "2.0", "result": 7, "id": "1"},
                     {"jsonrpc": "2.0", "result": 19, "id": "2"},
                     {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},
                     {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
                     {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}
-                ]"#),
+                ]"#,
+                ),
                 (S2C, r#"{"jsonrpc": "2.0", "result": 1, "id": 99}"#),
             ],
         );
         let s = sums(&out);
         assert_eq!(s[0], "jsonrpc → subtract(42,23) id=1");
         assert_eq!(s[1], "jsonrpc ← result 19 id=1 (1.000 ms)");
-        assert_eq!(s[2], r#"jsonrpc → subtract({"subtrahend":23,"minuend":42}) id=3"#);
+        assert_eq!(
+            s[2],
+            r#"jsonrpc → subtract({"subtrahend":23,"minuend":42}) id=3"#
+        );
         assert_eq!(s[4], "jsonrpc → update(1,2,3,4,5)");
-        assert_eq!(s[6], r#"jsonrpc ← error -32601 "Method not found" id=1 (1.000 ms)"#);
+        assert_eq!(
+            s[6],
+            r#"jsonrpc ← error -32601 "Method not found" id=1 (1.000 ms)"#
+        );
         assert_eq!(s[7], r#"jsonrpc ← error -32700 "Parse error" id=null"#);
         assert_eq!(s[8], "jsonrpc → [1/6] sum(1,2,4) id=1");
         let x = exchanges(&out);
         // 1, 3, "1", then batch "1", "2", "5", "9"
         assert_eq!(x.len(), 7);
         assert!(x.iter().all(|x| x.request_dir == C2S));
-        assert_eq!((x[3].request_packet, x[3].answer_packet, x[3].outcome), (11, 12, Outcome::Result));
+        assert_eq!(
+            (x[3].request_packet, x[3].answer_packet, x[3].outcome),
+            (11, 12, Outcome::Result)
+        );
         assert_eq!(x[5].outcome, Outcome::Error);
         assert_eq!(
             anomalies(&out),
@@ -322,9 +420,18 @@ mod tests {
         let out = run(
             &mut d,
             &[
-                (C2S, r#"{"method": "echo", "params": ["Hello JSON-RPC"], "id": 1}"#),
-                (S2C, r#"{"result": "Hello JSON-RPC", "error": null, "id": 1}"#),
-                (S2C, r#"{"method": "postMessage", "params": ["Hello all!"], "id": null}"#),
+                (
+                    C2S,
+                    r#"{"method": "echo", "params": ["Hello JSON-RPC"], "id": 1}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"result": "Hello JSON-RPC", "error": null, "id": 1}"#,
+                ),
+                (
+                    S2C,
+                    r#"{"method": "postMessage", "params": ["Hello all!"], "id": null}"#,
+                ),
                 (C2S, r#"{"method": "x", "params": [], "id": 2}"#),
                 (S2C, r#"{"jsonrpc": "1.0", "result": 1, "id": 3}"#),
             ],
@@ -333,7 +440,13 @@ mod tests {
         assert_eq!(s[1], r#"jsonrpc ← result "Hello JSON-RPC" id=1 (1.000 ms)"#);
         assert_eq!(packets(&out)[2].field("type"), Some(&json!("notification")));
         assert_eq!(exchanges(&out).len(), 1);
-        assert_eq!(anomalies(&out), vec![AnomalyKind::JsonrpcInvalidVersion, AnomalyKind::JsonrpcUnknownId]);
+        assert_eq!(
+            anomalies(&out),
+            vec![
+                AnomalyKind::JsonrpcInvalidVersion,
+                AnomalyKind::JsonrpcUnknownId
+            ]
+        );
         assert_eq!(unanswered(&out)[0].id, "2");
     }
 
@@ -344,7 +457,10 @@ mod tests {
             &mut d,
             &[
                 (C2S, r#"{"jsonrpc":"2.0","method":"a","id":1}"#),
-                (S2C, r#"{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"m"},"id":1}"#),
+                (
+                    S2C,
+                    r#"{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"m"},"id":1}"#,
+                ),
             ],
         );
         assert_eq!(anomalies(&out), vec![AnomalyKind::JsonrpcResultAndError]);

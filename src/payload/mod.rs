@@ -546,7 +546,9 @@ pub(crate) mod testutil {
                 variants.push(seed[cut..].to_vec());
             }
             for i in 0..seed.len() {
-                for b in [0u8, b'"', b'[', b'{', b'-', b'/', b',', b'9', 0xff, b'}', b']'] {
+                for b in [
+                    0u8, b'"', b'[', b'{', b'-', b'/', b',', b'9', 0xff, b'}', b']',
+                ] {
                     let mut v = seed.to_vec();
                     v[i] = b;
                     variants.push(v);

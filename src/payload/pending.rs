@@ -31,11 +31,11 @@ impl<K: Eq + Hash + Clone, V> Pending<K, V> {
     /// Inserts; returns the value it replaced under the same key, if any.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let old = self.remove(&key);
-        if self.by_key.len() >= self.cap {
-            if let Some((_, k)) = self.order.pop_first() {
-                self.by_key.remove(&k);
-                self.dropped += 1;
-            }
+        if self.by_key.len() >= self.cap
+            && let Some((_, k)) = self.order.pop_first()
+        {
+            self.by_key.remove(&k);
+            self.dropped += 1;
         }
         let seq = self.next;
         self.next += 1;

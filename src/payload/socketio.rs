@@ -151,7 +151,10 @@ pub fn parse(bytes: &[u8], v5: bool) -> Result<Packet, SocketIoError> {
     }
     let mut namespace = "/".to_string();
     if b.get(pos) == Some(&b'/') {
-        let end = b[pos..].iter().position(|&c| c == b',').map_or(b.len(), |e| pos + e);
+        let end = b[pos..]
+            .iter()
+            .position(|&c| c == b',')
+            .map_or(b.len(), |e| pos + e);
         namespace = bound::cap_str(&text[pos..end], bound::MAX_SUMMARY);
         pos = (end + 1).min(b.len());
     }
@@ -169,10 +172,7 @@ pub fn parse(bytes: &[u8], v5: bool) -> Result<Packet, SocketIoError> {
         pos += digits;
     }
     let data = if pos < b.len() {
-        Some(
-            bound::parse_json(&b[pos..])
-                .map_err(|e| SocketIoError::BadJson(pos, e.to_string()))?,
-        )
+        Some(bound::parse_json(&b[pos..]).map_err(|e| SocketIoError::BadJson(pos, e.to_string()))?)
     } else {
         None
     };
@@ -290,7 +290,13 @@ impl SocketIoDecoder {
             let text = String::from_utf8_lossy(&p.data);
             match (p.kind, bound::parse_json(&p.data)) {
                 (EioType::Open, Ok(Value::Object(o))) => {
-                    for k in ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"] {
+                    for k in [
+                        "sid",
+                        "upgrades",
+                        "pingInterval",
+                        "pingTimeout",
+                        "maxPayload",
+                    ] {
                         if let Some(v) = o.get(k) {
                             line.push(&format!(" {k}={}", bound::compact(v, 80)));
                         }
@@ -303,7 +309,10 @@ impl SocketIoDecoder {
                         msg,
                         "open packet without a JSON object",
                     )));
-                    fields.push(("data", Value::from(bound::cap_str(&text, bound::MAX_FIELD_STRING))));
+                    fields.push((
+                        "data",
+                        Value::from(bound::cap_str(&text, bound::MAX_FIELD_STRING)),
+                    ));
                 }
                 _ => {
                     line.push(" ");
@@ -312,7 +321,10 @@ impl SocketIoDecoder {
                     } else {
                         line.push(&text);
                     }
-                    fields.push(("data", Value::from(bound::cap_str(&text, bound::MAX_FIELD_STRING))));
+                    fields.push((
+                        "data",
+                        Value::from(bound::cap_str(&text, bound::MAX_FIELD_STRING)),
+                    ));
                 }
             }
         }
@@ -364,10 +376,10 @@ impl SocketIoDecoder {
             len: data.len(),
             preview: bound::hex_prefix(data, ATTACHMENT_PREVIEW),
         });
-        if a.attachments.len() as u64 >= u64::from(a.packet.attachments) {
-            if let Some(a) = slot.take() {
-                self.emit(msg, a.packet, a.first_packet, &a.attachments, out);
-            }
+        if a.attachments.len() as u64 >= u64::from(a.packet.attachments)
+            && let Some(a) = slot.take()
+        {
+            self.emit(msg, a.packet, a.first_packet, &a.attachments, out);
         }
     }
 
@@ -398,6 +410,8 @@ impl SocketIoDecoder {
         atts: &[Attachment],
         out: &mut Vec<AppOutput>,
     ) {
+        // The packet goes before the exchanges and anomalies it causes.
+        let start = out.len();
         let v5 = self.v5();
         let name = p.kind.name(v5);
         let placeholder = |v: &Value| -> Option<String> {
@@ -466,26 +480,35 @@ impl SocketIoDecoder {
             ));
         }
         self.pair(msg, &p, event, out);
-        out.push(AppOutput::Packet(AppPacket {
-            protocol: Protocol::SocketIo,
-            dir: msg.dir,
-            first_packet,
-            packet: msg.packet,
-            messages: 1 + atts.len() as u32,
-            summary: line.finish(),
-            fields,
-        }));
+        let start = start.min(out.len());
+        out.insert(
+            start,
+            AppOutput::Packet(AppPacket {
+                protocol: Protocol::SocketIo,
+                dir: msg.dir,
+                first_packet,
+                packet: msg.packet,
+                messages: 1 + atts.len() as u32,
+                summary: line.finish(),
+                fields,
+            }),
+        );
     }
 
-    fn pair(&mut self, msg: &AppInput<'_>, p: &Packet, event: Option<String>, out: &mut Vec<AppOutput>) {
+    fn pair(
+        &mut self,
+        msg: &AppInput<'_>,
+        p: &Packet,
+        event: Option<String>,
+        out: &mut Vec<AppOutput>,
+    ) {
         let ns = p.namespace.clone();
         match (p.kind, p.ack_id) {
             (PacketType::Event | PacketType::BinaryEvent, Some(id)) => {
-                if self
+                let replaced = self
                     .pending
-                    .insert((msg.dir, ns, Some(id)), Request::new(msg, event))
-                    .is_some()
-                {
+                    .insert((msg.dir, ns, Some(id)), Request::new(msg, event));
+                if replaced.is_some() {
                     out.push(AppOutput::Anomaly(AppAnomaly::new(
                         AnomalyKind::SocketioDuplicateAckId,
                         msg,
@@ -494,7 +517,8 @@ impl SocketIoDecoder {
                 }
             }
             (PacketType::Ack | PacketType::BinaryAck, id) => {
-                let found = id.and_then(|id| self.pending.remove(&(msg.dir.reverse(), ns, Some(id))));
+                let found =
+                    id.and_then(|id| self.pending.remove(&(msg.dir.reverse(), ns, Some(id))));
                 match (found, id) {
                     (Some(req), Some(id)) => out.push(AppOutput::Exchange(req.finish(
                         Protocol::SocketIo,
@@ -507,15 +531,19 @@ impl SocketIoDecoder {
                         AnomalyKind::SocketioAckWithoutEvent,
                         msg,
                         match id {
-                            Some(id) => format!("ACK {id} in {} matches no pending event", p.namespace),
+                            Some(id) => {
+                                format!("ACK {id} in {} matches no pending event", p.namespace)
+                            }
                             None => "ACK without an ack id".to_string(),
                         },
                     ))),
                 }
             }
             (PacketType::Connect, _) if msg.dir == Direction::ClientToServer => {
-                self.pending
-                    .insert((msg.dir, ns, None), Request::new(msg, Some("CONNECT".into())));
+                self.pending.insert(
+                    (msg.dir, ns, None),
+                    Request::new(msg, Some("CONNECT".into())),
+                );
             }
             (PacketType::Connect | PacketType::ConnectError, _) => {
                 if let Some(req) = self.pending.remove(&(Direction::ClientToServer, ns, None)) {
@@ -597,10 +625,16 @@ impl Decoder for SocketIoDecoder {
         }
         for ((_, ns, id), req) in self.pending.drain() {
             let id = id.map_or(ns, |i| i.to_string());
-            out.push(AppOutput::Unanswered(req.unanswered(Protocol::SocketIo, id)));
+            out.push(AppOutput::Unanswered(
+                req.unanswered(Protocol::SocketIo, id),
+            ));
         }
         if self.pending.dropped > 0 {
-            out.push(AppOutput::Anomaly(dropped_anomaly(self.pending.dropped, dir, packet)));
+            out.push(AppOutput::Anomaly(dropped_anomaly(
+                self.pending.dropped,
+                dir,
+                packet,
+            )));
         }
     }
 }
@@ -625,7 +659,10 @@ mod tests {
     #[test]
     fn spec_packets() {
         let p = parse(b"0", true).unwrap();
-        assert_eq!((p.kind, p.namespace.as_str(), p.data), (PacketType::Connect, "/", None));
+        assert_eq!(
+            (p.kind, p.namespace.as_str(), p.data),
+            (PacketType::Connect, "/", None)
+        );
         let p = parse(br#"0/admin,{"token":"123"}"#, true).unwrap();
         assert_eq!(p.namespace, "/admin");
         assert_eq!(p.data, Some(json!({"token": "123"})));
@@ -634,23 +671,47 @@ mod tests {
         let p = parse(br#"212["foo"]"#, true).unwrap();
         assert_eq!((p.kind, p.ack_id), (PacketType::Event, Some(12)));
         let p = parse(br#"3/admin,13["bar"]"#, true).unwrap();
-        assert_eq!((p.kind, p.namespace.as_str(), p.ack_id), (PacketType::Ack, "/admin", Some(13)));
+        assert_eq!(
+            (p.kind, p.namespace.as_str(), p.ack_id),
+            (PacketType::Ack, "/admin", Some(13))
+        );
         let p = parse(br#"51-["baz",{"_placeholder":true,"num":0}]"#, true).unwrap();
         assert_eq!((p.kind, p.attachments), (PacketType::BinaryEvent, 1));
         let p = parse(br#"61-/admin,15[{"_placeholder":true,"num":0}]"#, true).unwrap();
-        assert_eq!((p.kind, p.attachments, p.ack_id), (PacketType::BinaryAck, 1, Some(15)));
-        assert_eq!(parse(b"1/admin,", true).unwrap().kind, PacketType::Disconnect);
+        assert_eq!(
+            (p.kind, p.attachments, p.ack_id),
+            (PacketType::BinaryAck, 1, Some(15))
+        );
+        assert_eq!(
+            parse(b"1/admin,", true).unwrap().kind,
+            PacketType::Disconnect
+        );
     }
 
     #[test]
     fn malformed_packets() {
         assert_eq!(parse(b"", true), Err(SocketIoError::Empty));
         assert_eq!(parse(b"9", true), Err(SocketIoError::UnknownType(b'9')));
-        assert!(matches!(parse(b"5[\"x\"]", true), Err(SocketIoError::BadAttachments(1))));
-        assert!(matches!(parse(b"2[\"x\"", true), Err(SocketIoError::BadJson(1, _))));
-        assert!(matches!(parse(b"2{}", true), Err(SocketIoError::BadData(_))));
-        assert!(matches!(parse(b"299999999999999999999[\"x\"]", true), Err(SocketIoError::BadAckId(1))));
-        assert!(matches!(parse(b"1{}", true), Err(SocketIoError::BadData(_))));
+        assert!(matches!(
+            parse(b"5[\"x\"]", true),
+            Err(SocketIoError::BadAttachments(1))
+        ));
+        assert!(matches!(
+            parse(b"2[\"x\"", true),
+            Err(SocketIoError::BadJson(1, _))
+        ));
+        assert!(matches!(
+            parse(b"2{}", true),
+            Err(SocketIoError::BadData(_))
+        ));
+        assert!(matches!(
+            parse(b"299999999999999999999[\"x\"]", true),
+            Err(SocketIoError::BadAckId(1))
+        ));
+        assert!(matches!(
+            parse(b"1{}", true),
+            Err(SocketIoError::BadData(_))
+        ));
     }
 
     #[test]
@@ -665,7 +726,11 @@ mod tests {
             (S2C, true, br#"40/chat,{"sid":"x"}"#),
             (C2S, true, br#"42/chat,3["chat message","hi"]"#),
             (S2C, true, br#"43/chat,3[]"#),
-            (C2S, true, br#"451-/chat,4["up",{"_placeholder":true,"num":0}]"#),
+            (
+                C2S,
+                true,
+                br#"451-/chat,4["up",{"_placeholder":true,"num":0}]"#,
+            ),
             (C2S, false, &[1, 2, 3]),
             (S2C, true, br#"43/chat,9[]"#),
             (S2C, false, &[7]),
@@ -679,30 +744,61 @@ mod tests {
         assert_eq!(sums[0], "engine.io ping probe");
         assert_eq!(sums[1], "engine.io pong probe");
         assert_eq!(sums[2], "engine.io upgrade");
-        assert_eq!(sums[5], r#"socket.io EVENT /chat "chat message" ["hi"] ack=3"#);
-        assert_eq!(sums[7], r#"socket.io BINARY_EVENT /chat "up" [<binary 3 B>] ack=4"#);
+        assert_eq!(
+            sums[5],
+            r#"socket.io EVENT /chat "chat message" ["hi"] ack=3"#
+        );
+        assert_eq!(
+            sums[7],
+            r#"socket.io BINARY_EVENT /chat "up" [<binary 3 B>] ack=4"#
+        );
         assert_eq!((p[7].first_packet, p[7].packet, p[7].messages), (8, 9, 2));
         assert_eq!(p[5].field("event"), Some(&json!("chat message")));
         assert_eq!(p[5].field("args"), Some(&json!(["hi"])));
         let x = exchanges(&out);
         assert_eq!(x.len(), 2, "{x:?}");
-        assert_eq!((x[0].id.as_str(), x[0].request_packet, x[0].answer_packet), ("/chat", 4, 5));
+        assert_eq!(
+            (x[0].id.as_str(), x[0].request_packet, x[0].answer_packet),
+            ("/chat", 4, 5)
+        );
         assert_eq!(x[0].latency_ns, 1_000_000);
-        assert_eq!((x[1].name.as_deref(), x[1].request_packet, x[1].answer_packet), (Some("chat message"), 6, 7));
+        assert_eq!(
+            (
+                x[1].name.as_deref(),
+                x[1].request_packet,
+                x[1].answer_packet
+            ),
+            (Some("chat message"), 6, 7)
+        );
         assert_eq!(
             anomalies(&out),
-            vec![AnomalyKind::SocketioAckWithoutEvent, AnomalyKind::SocketioUnexpectedBinary]
+            vec![
+                AnomalyKind::SocketioAckWithoutEvent,
+                AnomalyKind::SocketioUnexpectedBinary
+            ]
         );
         // A binary event is a request once its last attachment arrived (packet 9).
         let u = unanswered(&out);
-        assert_eq!((u.len(), u[0].id.as_str(), u[0].request_packet), (1, "4", 9));
+        assert_eq!(
+            (u.len(), u[0].id.as_str(), u[0].request_packet),
+            (1, "4", 9)
+        );
     }
 
     #[test]
     fn missing_attachment_is_reported() {
         let mut d = SocketIoDecoder::new("/socket.io/?EIO=4&transport=websocket", true);
-        let out = run(&mut d, &[(C2S, r#"452-["a",{"_placeholder":true,"num":0}]"#), (C2S, r#"42["b"]"#)]);
-        assert_eq!(anomalies(&out), vec![AnomalyKind::SocketioMissingAttachments]);
+        let out = run(
+            &mut d,
+            &[
+                (C2S, r#"452-["a",{"_placeholder":true,"num":0}]"#),
+                (C2S, r#"42["b"]"#),
+            ],
+        );
+        assert_eq!(
+            anomalies(&out),
+            vec![AnomalyKind::SocketioMissingAttachments]
+        );
         assert_eq!(packets(&out).len(), 2);
         assert!(packets(&out)[0].summary.contains("<binary #0 missing>"));
     }
@@ -713,14 +809,20 @@ mod tests {
         let out = run(
             &mut d,
             &[
-                (S2C, r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000,"maxPayload":1000000}"#),
+                (
+                    S2C,
+                    r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000,"maxPayload":1000000}"#,
+                ),
                 (C2S, "40\u{1e}40/admin,"),
                 (C2S, "ok"),
             ],
         );
         let p = packets(&out);
         assert_eq!(p.len(), 3);
-        assert!(p[0].summary.starts_with(r#"engine.io open sid="lv_VI97HAXpY6yYWAAAC" upgrades=["websocket"]"#));
+        assert!(
+            p[0].summary
+                .starts_with(r#"engine.io open sid="lv_VI97HAXpY6yYWAAAC" upgrades=["websocket"]"#)
+        );
         assert_eq!(p[2].summary, "socket.io CONNECT /admin");
         assert!(SocketIoDecoder::polling("/socket.io/?EIO=4&transport=websocket").is_none());
         // v3 body: length-prefixed
@@ -733,14 +835,21 @@ mod tests {
     fn v3_binary_attachment_has_type_byte() {
         let mut d = SocketIoDecoder::new("/socket.io/?EIO=3&transport=websocket", true);
         let mut out = Vec::new();
-        d.message(&input(S2C, true, br#"451-["f",{"_placeholder":true,"num":0}]"#, 1), &mut out);
+        d.message(
+            &input(S2C, true, br#"451-["f",{"_placeholder":true,"num":0}]"#, 1),
+            &mut out,
+        );
         d.message(&input(S2C, false, &[4, 0xaa, 0xbb], 2), &mut out);
-        assert_eq!(packets(&out)[0].summary, r#"socket.io BINARY_EVENT / "f" [<binary 2 B>]"#);
+        assert_eq!(
+            packets(&out)[0].summary,
+            r#"socket.io BINARY_EVENT / "f" [<binary 2 B>]"#
+        );
     }
 
     #[test]
     fn mutated_inputs_do_not_panic() {
-        let make = || -> Box<dyn Decoder> { Box::new(SocketIoDecoder::new("/socket.io/?EIO=4", true)) };
+        let make =
+            || -> Box<dyn Decoder> { Box::new(SocketIoDecoder::new("/socket.io/?EIO=4", true)) };
         mutate_all(
             &make,
             &[
@@ -752,6 +861,9 @@ mod tests {
         let make = || -> Box<dyn Decoder> {
             Box::new(SocketIoDecoder::polling("/socket.io/?EIO=3&transport=polling").unwrap())
         };
-        mutate_all(&make, &[b"6:4hello2:40", &[0, 2, 0xff, b'4', b'0', 1, 1, 0xff, 4]]);
+        mutate_all(
+            &make,
+            &[b"6:4hello2:40", &[0, 2, 0xff, b'4', b'0', 1, 1, 0xff, 4]],
+        );
     }
 }

@@ -565,3 +565,71 @@ pub(crate) mod testutil {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    /// Random edits of real messages (from the samples) through every registered decoder,
+    /// with a polling decoder too: nothing panics, every summary respects its cap.
+    #[test]
+    fn random_mutations_never_panic() {
+        let seeds: &[&[u8]] = &[
+            br#"451-/chat,2["upload",{"_placeholder":true,"num":0},"a.bin"]"#,
+            br#"43/chat,1[["ok","hi"]]"#,
+            br#"0{"sid":"Q4UuHJ-06y9BlMw_AAAA","upgrades":["websocket"],"pingTimeout":20000}"#,
+            b"2probe",
+            br#"{"id":"e7","type":"subscribe","payload":{"query":"query Hello($name: String) { hello(name: $name) }","operationName":"Hello","variables":{"name":"ws"}}}"#,
+            br#"{"id":"e7","type":"next","payload":{"data":{"hello":"Hello ws"}}}"#,
+            br#"[{"jsonrpc": "2.0", "method": "sum", "params": [10, 20], "id": 4}, {"jsonrpc": "2.0", "result": "x", "id": 5}]"#,
+            br#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "nosuch"}, "id": 3}"#,
+            "6:4hello4:4€€€".as_bytes(),
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let ctx = Context {
+            request_uri: "/socket.io/?EIO=4&transport=websocket",
+            subprotocol: None,
+        };
+        let mut decoders: Vec<Box<dyn Decoder>> = DECODERS.iter().map(|d| (d.new)(&ctx)).collect();
+        decoders.push(Box::new(
+            socketio::SocketIoDecoder::polling("/socket.io/?EIO=3&transport=polling").unwrap(),
+        ));
+        let mut out = Vec::new();
+        for n in 0..20_000u64 {
+            let mut m = seeds[rnd(seeds.len())].to_vec();
+            for _ in 0..1 + rnd(4) {
+                let i = rnd(m.len() + 1);
+                match rnd(4) {
+                    0 if i < m.len() => m[i] = rnd(256) as u8,
+                    1 if i < m.len() => {
+                        m.remove(i);
+                    }
+                    2 => m.insert(i, b"{}[]\",:-/0123456789\x1e\xff"[rnd(19)]),
+                    _ => m.truncate(i),
+                }
+            }
+            let dir = if rnd(2) == 0 { C2S } else { S2C };
+            let d = &mut decoders[rnd(7)];
+            d.message(&input(dir, rnd(5) != 0, &m, n), &mut out);
+            for o in out.drain(..) {
+                if let AppOutput::Packet(p) = o {
+                    assert!(
+                        p.summary.chars().count() <= bound::MAX_SUMMARY,
+                        "{}",
+                        p.summary
+                    );
+                }
+            }
+        }
+        for d in &mut decoders {
+            d.end(&mut out);
+        }
+    }
+}

@@ -146,6 +146,9 @@ pub struct DecoderInfo {
     pub subprotocols: &'static [&'static str],
     /// One line for the listing.
     pub description: &'static str,
+    /// The fields its packets carry (name, meaning): filter fields are
+    /// `<field_prefix>.<name>`, JSON Lines `app.<name>`.
+    pub fields: &'static [(&'static str, &'static str)],
     /// Builds the per-connection state.
     pub new: fn(&Context<'_>) -> Box<dyn Decoder>,
 }
@@ -167,6 +170,24 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &["socketio", "sio"],
         subprotocols: &[],
         description: "Socket.IO v4/v5 over Engine.IO v3/v4: events, acks, namespaces, binary attachments",
+        fields: &[
+            (
+                "type",
+                "packet type: CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR (v4: ERROR), BINARY_EVENT, BINARY_ACK",
+            ),
+            ("namespace", "namespace, `/` when absent"),
+            ("event", "event name (EVENT, BINARY_EVENT)"),
+            (
+                "args",
+                "event arguments after the name, or the ACK's arguments",
+            ),
+            ("data", "CONNECT / CONNECT_ERROR payload"),
+            ("ack_id", "acknowledgement id"),
+            (
+                "attachments",
+                "binary attachments: num, length, data_hex (first 32 bytes)",
+            ),
+        ],
         new: socketio::new_socketio,
     },
     DecoderInfo {
@@ -174,6 +195,15 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &["engineio", "eio"],
         subprotocols: &[],
         description: "Engine.IO v3/v4 packets (open, close, ping, pong, message, upgrade, noop)",
+        fields: &[
+            (
+                "type",
+                "packet type: open, close, ping, pong, message, upgrade, noop",
+            ),
+            ("data", "packet data (text; open: the handshake object)"),
+            ("length", "binary data length"),
+            ("data_hex", "binary data, first 64 bytes in hex"),
+        ],
         new: socketio::new_engineio,
     },
     DecoderInfo {
@@ -181,6 +211,7 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &["graphql", "graphql-transport"],
         subprotocols: &["graphql-transport-ws"],
         description: "GraphQL over WebSocket (graphql-ws library): subscribe, next, error, complete",
+        fields: GRAPHQL_FIELDS,
         new: graphql::new_transport_ws,
     },
     DecoderInfo {
@@ -188,6 +219,7 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &["subscriptions-transport-ws", "graphql-legacy"],
         subprotocols: &["graphql-ws"],
         description: "legacy GraphQL over WebSocket (subscriptions-transport-ws): start, data, stop, ka",
+        fields: GRAPHQL_FIELDS,
         new: graphql::new_legacy,
     },
     DecoderInfo {
@@ -195,6 +227,20 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &["json-rpc", "jsonrpc2"],
         subprotocols: &["jsonrpc", "json-rpc", "jsonrpc-2.0"],
         description: "JSON-RPC 2.0 and 1.0: requests, notifications, results, errors, batches",
+        fields: &[
+            ("type", "request, notification, result or error"),
+            ("method", "method name"),
+            ("params", "parameters"),
+            ("id", "request id (number, string or null)"),
+            ("result", "result value"),
+            ("error", "error object"),
+            ("code", "error code"),
+            ("message", "error message"),
+            ("latency_ns", "answer time minus request time, nanoseconds"),
+            ("version", "2.0 or 1.0"),
+            ("batch_index", "position in a batch, from 0"),
+            ("batch_size", "elements in the batch"),
+        ],
         new: jsonrpc::new_decoder,
     },
     DecoderInfo {
@@ -202,8 +248,32 @@ pub static DECODERS: &[DecoderInfo] = &[
         aliases: &[],
         subprotocols: &["json"],
         description: "generic JSON: validated, one-line summary, value tree",
+        fields: &[
+            ("type", "object, array, string, number, boolean or null"),
+            ("data", "the value (capped)"),
+        ],
         new: json::new_decoder,
     },
+];
+
+/// Fields of both GraphQL over WebSocket protocols.
+const GRAPHQL_FIELDS: &[(&str, &str)] = &[
+    (
+        "type",
+        "message type (connection_init, subscribe, next, complete, start, data, stop, ka…)",
+    ),
+    ("id", "operation id"),
+    (
+        "operation_name",
+        "operationName, or the name in the document",
+    ),
+    ("operation", "query, mutation or subscription"),
+    ("query", "the GraphQL document (capped)"),
+    ("variables", "operation variables"),
+    (
+        "payload",
+        "message payload (next/data results, errors, init payload)",
+    ),
 ];
 
 /// The registered decoder of `protocol`, if there is one.

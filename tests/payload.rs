@@ -177,9 +177,15 @@ fn decode(name: &str) -> Decoded {
     // every field a packet carries is declared in its decoder's registry entry
     for o in &out {
         if let AppOutput::Packet(p) = o {
-            let declared = payload::decoder_info(p.protocol).expect("registered").fields;
+            let declared = payload::decoder_info(p.protocol)
+                .expect("registered")
+                .fields;
             for (name, _) in &p.fields {
-                assert!(declared.iter().any(|(n, _)| n == name), "{} {name}", p.protocol);
+                assert!(
+                    declared.iter().any(|(n, _)| n == name),
+                    "{} {name}",
+                    p.protocol
+                );
             }
         }
     }

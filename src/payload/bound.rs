@@ -208,6 +208,68 @@ fn cap_rec(v: &Value, depth: usize, budget: &mut usize) -> Value {
     }
 }
 
+/// [`cap_value`] of a value the caller owns: cut in place, so the common case (a small
+/// value within every cap) costs one walk and no copy.
+pub fn cap_owned(mut v: Value) -> Value {
+    let mut budget = MAX_FIELD_NODES;
+    cap_in_place(&mut v, 0, &mut budget);
+    v
+}
+
+fn cap_in_place(v: &mut Value, depth: usize, budget: &mut usize) {
+    if *budget == 0 || depth >= MAX_FIELD_DEPTH {
+        *v = Value::String("…".into());
+        return;
+    }
+    *budget -= 1;
+    match v {
+        Value::String(s) => {
+            if s.len() > MAX_FIELD_STRING {
+                *s = cap_str(s, MAX_FIELD_STRING);
+            }
+        }
+        Value::Array(a) => {
+            let total = a.len();
+            a.truncate(MAX_FIELD_ITEMS);
+            let mut kept = 0;
+            for x in a.iter_mut() {
+                if *budget == 0 {
+                    break;
+                }
+                cap_in_place(x, depth + 1, budget);
+                kept += 1;
+            }
+            a.truncate(kept);
+            if kept < total {
+                a.push(Value::String(format!("… {} more", total - kept)));
+            }
+        }
+        Value::Object(o) => {
+            let total = o.len();
+            let mut kept = 0;
+            o.retain(|_, x| {
+                if kept >= MAX_FIELD_ITEMS || *budget == 0 {
+                    return false;
+                }
+                cap_in_place(x, depth + 1, budget);
+                kept += 1;
+                true
+            });
+            if o.keys().any(|k| k.len() > MAX_FIELD_STRING) {
+                let old = std::mem::take(o);
+                *o = old
+                    .into_iter()
+                    .map(|(k, x)| (cap_str(&k, MAX_FIELD_STRING), x))
+                    .collect();
+            }
+            if kept < total {
+                o.insert("…".into(), Value::from(total - kept));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// An id as shown in summaries and exchanges: strings bare, other values as JSON, capped.
 pub fn id_text(v: &Value) -> String {
     match v {
@@ -264,6 +326,43 @@ mod tests {
         let s = compact(&v, MAX_SUMMARY);
         assert_eq!(s.chars().count(), MAX_SUMMARY);
         assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn cap_owned_equals_cap_value() {
+        let mut deep = json!(1);
+        for _ in 0..40 {
+            deep = json!([deep, {"k": "v"}]);
+        }
+        let cases = [
+            json!({"a": [1, 2, {"b": "x".repeat(3000)}], "c": null}),
+            Value::Array(
+                (0..500)
+                    .map(|i| json!({"i": i, "s": "y".repeat(i)}))
+                    .collect(),
+            ),
+            Value::Object((0..300).map(|i| (format!("k{i}"), json!([i]))).collect()),
+            // more nodes than the budget
+            Value::Array(
+                (0..100)
+                    .map(|_| Value::Array((0..100).map(Value::from).collect()))
+                    .collect(),
+            ),
+            Value::Object(
+                (0..100)
+                    .map(|i| {
+                        (
+                            format!("k{i}"),
+                            Value::Array((0..100).map(Value::from).collect()),
+                        )
+                    })
+                    .collect(),
+            ),
+            deep,
+        ];
+        for v in cases {
+            assert_eq!(cap_owned(v.clone()), cap_value(&v));
+        }
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl Decoder for JsonDecoder {
                     packet: msg.packet,
                     messages: 1,
                     summary: line.finish(),
-                    fields: vec![("type", kind(&v).into()), ("data", bound::cap_value(&v))],
+                    fields: vec![("type", kind(&v).into()), ("data", bound::cap_owned(v))],
                 }));
             }
             Err(e) if msg.complete => out.push(AppOutput::Anomaly(AppAnomaly::new(

@@ -10,6 +10,15 @@
 //! [`AppAnomaly`]s with stable kinds. Decoders never print and never escape for terminals;
 //! what they copy out of a payload is capped (see [`bound`]).
 //!
+//! Wiring (per connection): [`decode_as_for`] first; else [`choose`] with the accepted
+//! subprotocol and the request-target and no message, and when that says nothing, again
+//! with the first data message; then [`new_decoder`] with a [`Context`]; every whole data
+//! message (text or binary, both directions, in capture order) to [`Decoder::message`];
+//! [`Decoder::end`] when the connection ends. One decoder sees both directions, which is
+//! what pairing needs. Engine.IO long-polling before an upgrade: [`engineio::request`]
+//! recognises the HTTP requests; one [`socketio::SocketIoDecoder::polling`] per session id
+//! takes the bodies of POST requests and of 200 responses to GET.
+//!
 //! Adding a protocol: one module with a type implementing [`Decoder`], one [`Protocol`]
 //! variant (already reserved for the planned ones) and one entry in [`DECODERS`].
 
@@ -425,6 +434,25 @@ pub struct Exchange {
     pub outcome: Outcome,
 }
 
+impl Exchange {
+    /// The JSON Lines `app_exchange` fields (the caller adds the record type and connection).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "protocol": self.protocol.name(),
+            "id": self.id,
+            "name": self.name,
+            "request_dir": self.request_dir.short(),
+            "request_packet": self.request_packet,
+            "answer_packet": self.answer_packet,
+            "latency_ns": self.latency_ns,
+            "end_packet": self.end_packet,
+            "duration_ns": self.duration_ns,
+            "answers": self.answers,
+            "outcome": self.outcome.name(),
+        })
+    }
+}
+
 /// A request that had no answer when the connection ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unanswered {
@@ -440,6 +468,20 @@ pub struct Unanswered {
     pub request_packet: u64,
     /// Stream items already received (GraphQL).
     pub answers: u32,
+}
+
+impl Unanswered {
+    /// JSON Lines fields for an unanswered request.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "protocol": self.protocol.name(),
+            "id": self.id,
+            "name": self.name,
+            "request_dir": self.request_dir.short(),
+            "request_packet": self.request_packet,
+            "answers": self.answers,
+        })
+    }
 }
 
 /// A protocol anomaly found by a decoder.
@@ -640,6 +682,28 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::*;
     use super::*;
+
+    #[test]
+    fn exchange_json() {
+        let x = Exchange {
+            protocol: Protocol::JsonRpc,
+            id: "4".into(),
+            name: Some("sum".into()),
+            request_dir: C2S,
+            request_packet: 8,
+            answer_packet: 9,
+            latency_ns: 1_200_000,
+            end_packet: 9,
+            duration_ns: 1_200_000,
+            answers: 1,
+            outcome: Outcome::Result,
+        };
+        let v = x.to_json();
+        assert_eq!(v["protocol"], "jsonrpc");
+        assert_eq!(v["request_dir"], "c2s");
+        assert_eq!(v["latency_ns"], 1_200_000);
+        assert_eq!(v["outcome"], "result");
+    }
 
     /// Random edits of real messages (from the samples) through every registered decoder,
     /// with a polling decoder too: nothing panics, every summary respects its cap.

@@ -4,13 +4,13 @@
 //!
 //! The seam: the WebSocket layer hands each whole message (joined and inflated) of one
 //! connection, in capture order and from both directions, to one [`Decoder`] built for the
-//! [`Protocol`] that [`choose`] picked (or `--decode-as` forced). The decoder appends
+//! [`Protocol`] that [`choose()`] picked (or `--decode-as` forced). The decoder appends
 //! [`AppOutput`]s: decoded packets (zero, one or several per message; a packet may span
 //! several messages), request/answer [`Exchange`]s, [`Unanswered`] requests at the end, and
 //! [`AppAnomaly`]s with stable kinds. Decoders never print and never escape for terminals;
 //! what they copy out of a payload is capped (see [`bound`]).
 //!
-//! Wiring (per connection): [`decode_as_for`] first; else [`choose`] with the accepted
+//! Wiring (per connection): [`decode_as_for`] first; else [`choose()`] with the accepted
 //! subprotocol and the request-target and no message, and when that says nothing, again
 //! with the first data message; then [`new_decoder`] with a [`Context`]; every whole data
 //! message (text or binary, both directions, in capture order) to [`Decoder::message`];

@@ -16,12 +16,20 @@ const RPC: &[u8] = br#"{"jsonrpc": "2.0", "method": "sum", "params": [1, 2], "id
 const RPC_ANSWER: &[u8] = br#"{"jsonrpc": "2.0", "result": 3, "id": 1}"#;
 const NOT_JSON: &[u8] = b"Hello, WebSocket! plain text that is not JSON at all";
 
-fn run(c: &mut Criterion, name: &str, protocol: Protocol, uri: &str, pair: [&[u8]; 2]) {
+fn run(
+    c: &mut Criterion,
+    name: &str,
+    protocol: Protocol,
+    uri: &str,
+    pair: [&[u8]; 2],
+    summary_only: bool,
+) {
     let mut group = c.benchmark_group("payload");
     group.throughput(Throughput::Elements(2));
     let ctx = Context {
         request_uri: uri,
         subprotocol: None,
+        summary_only,
     };
     let mut d: Box<dyn Decoder> = payload::new_decoder(protocol, &ctx).expect("registered");
     let mut out = Vec::new();

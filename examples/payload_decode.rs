@@ -116,6 +116,7 @@ impl EventSink for Run {
                             let ctx = Context {
                                 request_uri: &c.uri,
                                 subprotocol: sp,
+                                summary_only: false,
                             };
                             c.decoder = payload::new_decoder(choice.protocol, &ctx);
                         }

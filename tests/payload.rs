@@ -159,6 +159,7 @@ fn decode(name: &str) -> Decoded {
     let ctx = Context {
         request_uri: uri,
         subprotocol: sp.as_deref(),
+        summary_only: false,
     };
     let mut d = payload::new_decoder(choice.protocol, &ctx).expect("registered");
     let mut out = Vec::new();

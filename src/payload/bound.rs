@@ -64,15 +64,29 @@ impl Line {
         if self.full {
             return;
         }
-        for c in t.chars() {
-            if self.chars + 1 >= self.max {
-                self.s.push('…');
-                self.full = true;
-                return;
-            }
-            self.s.push(c);
-            self.chars += 1;
+        // Fast path: a text of n bytes has at most n characters.
+        if self.chars + t.len() + 1 < self.max {
+            self.s.push_str(t);
+            self.chars += t.chars().count();
+            return;
         }
+        for c in t.chars() {
+            self.push_char(c);
+        }
+    }
+
+    /// Appends one character (or the final `…`).
+    pub fn push_char(&mut self, c: char) {
+        if self.full {
+            return;
+        }
+        if self.chars + 1 >= self.max {
+            self.s.push('…');
+            self.full = true;
+            return;
+        }
+        self.s.push(c);
+        self.chars += 1;
     }
 
     /// The text.
@@ -142,17 +156,63 @@ fn write_compact_depth(
             }
             line.push("}");
         }
-        other => line.push(&other.to_string()),
+        Value::Number(n) => {
+            use std::fmt::Write as _;
+            let _ = write!(line, "{n}");
+        }
+        Value::Bool(true) => line.push("true"),
+        Value::Bool(false) => line.push("false"),
+        Value::Null => line.push("null"),
     }
 }
 
-/// A JSON string literal of `s`, cut to what a summary can show first (escaping a whole
-/// megabyte string to show 200 characters of it would be waste).
+/// A JSON string literal of `s`, escaped as serde_json escapes, written straight into the
+/// line (escaping a whole megabyte string to show 200 characters of it would be waste).
 pub fn push_json_string(line: &mut Line, s: &str) {
-    let cut = cap_str(s, MAX_SUMMARY);
-    match serde_json::to_string(&cut) {
-        Ok(q) => line.push(&q),
-        Err(_) => line.push("\"?\""),
+    line.push_char('"');
+    for c in s.chars() {
+        if line.is_full() {
+            return;
+        }
+        match c {
+            '"' => line.push("\\\""),
+            '\\' => line.push("\\\\"),
+            '\n' => line.push("\\n"),
+            '\r' => line.push("\\r"),
+            '\t' => line.push("\\t"),
+            '\u{8}' => line.push("\\b"),
+            '\u{c}' => line.push("\\f"),
+            c if c < ' ' => {
+                use std::fmt::Write as _;
+                let _ = write!(line, "\\u{:04x}", u32::from(c));
+            }
+            c => line.push_char(c),
+        }
+    }
+    line.push_char('"');
+}
+
+/// Writes JSON `text` (already known to be valid) without its insignificant whitespace:
+/// members in the sender's order, numbers as written, nothing decoded or allocated.
+pub fn minify_into(line: &mut Line, text: &str) {
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if line.is_full() {
+            return;
+        }
+        if in_string {
+            line.push_char(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            line.push_char(c);
+        }
     }
 }
 
@@ -318,6 +378,23 @@ mod tests {
     fn compact_matches_serde_for_small_values() {
         let v = json!({"a": [1, "x", null, true], "b": {"c": 1.5}});
         assert_eq!(compact(&v, 200), serde_json::to_string(&v).unwrap());
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        for s in ["plain", "q\"b\\n\n\r\t\u{8}\u{c}\u{1}\u{1f}é€😀", ""] {
+            let mut l = Line::new(1000);
+            push_json_string(&mut l, s);
+            assert_eq!(l.finish(), serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn minify_keeps_order_and_strings() {
+        let text = "{ \"b\" : [1, 2.50e3 ,\n \"x y\\\" z\"], \"a\":null }";
+        let mut l = Line::new(200);
+        minify_into(&mut l, text);
+        assert_eq!(l.finish(), r#"{"b":[1,2.50e3,"x y\" z"],"a":null}"#);
     }
 
     #[test]

@@ -7,7 +7,22 @@ use serde_json::Value;
 
 /// Per-connection JSON decoder (stateless).
 #[derive(Debug, Default)]
-pub struct JsonDecoder;
+pub struct JsonDecoder {
+    /// Validate and summarise only; no `data` value.
+    pub summary_only: bool,
+}
+
+/// The kind of the JSON text starting with `first` (a valid text's first non-space byte).
+fn kind_of_text(first: u8) -> &'static str {
+    match first {
+        b'{' => "object",
+        b'[' => "array",
+        b'"' => "string",
+        b't' | b'f' => "boolean",
+        b'n' => "null",
+        _ => "number",
+    }
+}
 
 /// `object`, `array`, `string`, `number`, `boolean` or `null`.
 pub fn kind(v: &Value) -> &'static str {
@@ -40,36 +55,54 @@ impl Decoder for JsonDecoder {
     }
 
     fn message(&mut self, msg: &AppInput<'_>, out: &mut Vec<AppOutput>) {
-        match bound::parse_json(msg.payload) {
-            Ok(v) => {
-                let mut line = Line::new(bound::MAX_SUMMARY);
-                line.push("json ");
-                bound::write_compact(&mut line, &v, &|_| None);
-                out.push(AppOutput::Packet(AppPacket {
-                    protocol: Protocol::Json,
-                    dir: msg.dir,
-                    first_packet: msg.packet,
-                    packet: msg.packet,
-                    messages: 1,
-                    summary: line.finish(),
-                    fields: vec![("type", kind(&v).into()), ("data", bound::cap_owned(v))],
-                }));
+        // Validation without a value costs a fraction of building one (benches/payload.rs).
+        let parsed = if self.summary_only {
+            serde_json::from_slice::<serde::de::IgnoredAny>(msg.payload).map(|_| None)
+        } else {
+            bound::parse_json(msg.payload).map(Some)
+        };
+        let value = match parsed {
+            Ok(v) => v,
+            Err(e) if msg.complete => {
+                out.push(AppOutput::Anomaly(AppAnomaly::new(
+                    AnomalyKind::JsonInvalid,
+                    msg,
+                    e.to_string(),
+                )));
+                return;
             }
-            Err(e) if msg.complete => out.push(AppOutput::Anomaly(AppAnomaly::new(
-                AnomalyKind::JsonInvalid,
-                msg,
-                e.to_string(),
-            ))),
-            Err(_) => {}
+            Err(_) => return,
+        };
+        // Valid JSON is valid UTF-8.
+        let text = std::str::from_utf8(msg.payload).unwrap_or_default();
+        let first = text.trim_start().bytes().next().unwrap_or(b'n');
+        let mut line = Line::new(bound::MAX_SUMMARY);
+        line.push("json ");
+        bound::minify_into(&mut line, text);
+        let mut fields = vec![("type", kind_of_text(first).into())];
+        if let Some(v) = value {
+            debug_assert_eq!(kind(&v), kind_of_text(first));
+            fields.push(("data", bound::cap_owned(v)));
         }
+        out.push(AppOutput::Packet(AppPacket {
+            protocol: Protocol::Json,
+            dir: msg.dir,
+            first_packet: msg.packet,
+            packet: msg.packet,
+            messages: 1,
+            summary: line.finish(),
+            fields,
+        }));
     }
 
     fn end(&mut self, _: &mut Vec<AppOutput>) {}
 }
 
 /// Registry constructor.
-pub fn new_decoder(_: &Context<'_>) -> Box<dyn Decoder> {
-    Box::new(JsonDecoder)
+pub fn new_decoder(ctx: &Context<'_>) -> Box<dyn Decoder> {
+    Box::new(JsonDecoder {
+        summary_only: ctx.summary_only,
+    })
 }
 
 #[cfg(test)]
@@ -81,7 +114,7 @@ mod tests {
     // Examples from RFC 8259 section 13 and invalid texts.
     #[test]
     fn valid_and_invalid() {
-        let mut d = JsonDecoder;
+        let mut d = JsonDecoder::default();
         let out = run(
             &mut d,
             &[
@@ -114,11 +147,24 @@ mod tests {
     }
 
     #[test]
+    fn summary_only_validates_without_a_value() {
+        let mut d = JsonDecoder { summary_only: true };
+        let out = run(
+            &mut d,
+            &[(C2S, " [ 1, {\"z\": 2, \"a\": 1.50} ] "), (C2S, "[1,]")],
+        );
+        let p = packets(&out);
+        assert_eq!(p[0].summary, r#"json [1,{"z":2,"a":1.50}]"#);
+        assert_eq!(p[0].fields, vec![("type", json!("array"))]);
+        assert_eq!(anomalies(&out), vec![AnomalyKind::JsonInvalid]);
+    }
+
+    #[test]
     fn incomplete_payload_is_not_an_anomaly() {
         let mut out = Vec::new();
         let mut m = input(C2S, true, b"{\"a\":", 1);
         m.complete = false;
-        JsonDecoder.message(&m, &mut out);
+        JsonDecoder::default().message(&m, &mut out);
         assert!(out.is_empty());
     }
 
@@ -126,7 +172,7 @@ mod tests {
     fn deep_nesting_does_not_overflow() {
         let deep = "[".repeat(100_000);
         let mut out = Vec::new();
-        JsonDecoder.message(&input(C2S, true, deep.as_bytes(), 1), &mut out);
+        JsonDecoder::default().message(&input(C2S, true, deep.as_bytes(), 1), &mut out);
         assert_eq!(anomalies(&out), vec![AnomalyKind::JsonInvalid]);
     }
 }

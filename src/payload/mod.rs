@@ -143,6 +143,9 @@ pub struct Context<'a> {
     pub request_uri: &'a str,
     /// The `Sec-WebSocket-Protocol` the server accepted, if any.
     pub subprotocol: Option<&'a str>,
+    /// Only summaries are wanted (e.g. `--view messages` with no filter): decoders may skip
+    /// building field values they do not need for pairing.
+    pub summary_only: bool,
 }
 
 /// One registered decoder, as listed by `wsdissect decoders`.
@@ -730,6 +733,7 @@ mod tests {
         let ctx = Context {
             request_uri: "/socket.io/?EIO=4&transport=websocket",
             subprotocol: None,
+            summary_only: false,
         };
         let mut decoders: Vec<Box<dyn Decoder>> = DECODERS.iter().map(|d| (d.new)(&ctx)).collect();
         decoders.push(Box::new(

@@ -283,10 +283,8 @@ fn cap_in_place(v: &mut Value, depth: usize, budget: &mut usize) {
     }
     *budget -= 1;
     match v {
-        Value::String(s) => {
-            if s.len() > MAX_FIELD_STRING {
-                *s = cap_str(s, MAX_FIELD_STRING);
-            }
+        Value::String(s) if s.len() > MAX_FIELD_STRING => {
+            *s = cap_str(s, MAX_FIELD_STRING);
         }
         Value::Array(a) => {
             let total = a.len();

@@ -62,20 +62,31 @@ fn run(
 }
 
 fn decoders(c: &mut Criterion) {
-    run(c, "json", Protocol::Json, "/", [JSON, JSON]);
+    let sio = "/socket.io/?EIO=4&transport=websocket";
+    run(c, "json", Protocol::Json, "/", [JSON, JSON], false);
+    run(
+        c,
+        "json-summary-only",
+        Protocol::Json,
+        "/",
+        [JSON, JSON],
+        true,
+    );
     run(
         c,
         "json-not-json",
         Protocol::Json,
         "/",
         [NOT_JSON, NOT_JSON],
+        false,
     );
     run(
         c,
         "socketio-event-ack",
         Protocol::SocketIo,
-        "/socket.io/?EIO=4&transport=websocket",
+        sio,
         [SOCKETIO, SOCKETIO_ACK],
+        false,
     );
     run(
         c,
@@ -83,6 +94,7 @@ fn decoders(c: &mut Criterion) {
         Protocol::JsonRpc,
         "/",
         [RPC, RPC_ANSWER],
+        false,
     );
     c.bench_function("choose-content", |b| {
         b.iter(|| payload::choose(None, black_box("/chat"), Some((true, black_box(JSON)))))

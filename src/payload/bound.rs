@@ -46,7 +46,8 @@ impl Line {
     /// An empty line of at most `max` characters.
     pub fn new(max: usize) -> Self {
         Line {
-            s: String::new(),
+            // One allocation for a typical summary (ASCII text up to the cap).
+            s: String::with_capacity(max.min(MAX_SUMMARY) + 8),
             chars: 0,
             max,
             full: false,
@@ -71,6 +72,9 @@ impl Line {
             return;
         }
         for c in t.chars() {
+            if self.full {
+                break;
+            }
             self.push_char(c);
         }
     }
@@ -195,24 +199,48 @@ pub fn push_json_string(line: &mut Line, s: &str) {
 /// Writes JSON `text` (already known to be valid) without its insignificant whitespace:
 /// members in the sender's order, numbers as written, nothing decoded or allocated.
 pub fn minify_into(line: &mut Line, text: &str) {
+    // Runs between insignificant whitespace are copied as slices (whitespace is ASCII, so
+    // every cut is on a character boundary); long runs are flushed so a huge message costs
+    // only what the line can hold.
+    const FLUSH: usize = 1024;
+    let b = text.as_bytes();
+    let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    if !b.iter().any(is_space) {
+        // Already compact (what most libraries send): one copy.
+        line.push(text);
+        return;
+    }
     let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            if let Some(run) = text.get(start..i) {
+                line.push(run);
+            }
+            start = i + 1;
+        }
+        if i.saturating_sub(start) >= FLUSH && text.is_char_boundary(i) {
+            if let Some(run) = text.get(start..i) {
+                line.push(run);
+            }
+            start = i;
+        }
         if line.is_full() {
             return;
         }
-        if in_string {
-            line.push_char(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            in_string = c == '"';
-            line.push_char(c);
-        }
+    }
+    if let Some(run) = text.get(start..) {
+        line.push(run);
     }
 }
 
@@ -393,6 +421,16 @@ mod tests {
         let mut l = Line::new(200);
         minify_into(&mut l, text);
         assert_eq!(l.finish(), r#"{"b":[1,2.50e3,"x y\" z"],"a":null}"#);
+    }
+
+    #[test]
+    fn minify_of_huge_text_is_capped() {
+        let text = format!("[\"{}\", 1]", "é".repeat(1 << 20));
+        let mut l = Line::new(MAX_SUMMARY);
+        minify_into(&mut l, &text);
+        let s = l.finish();
+        assert_eq!(s.chars().count(), MAX_SUMMARY);
+        assert!(s.starts_with("[\"éé") && s.ends_with('…'));
     }
 
     #[test]

@@ -55,13 +55,13 @@ impl JsonRpcDecoder {
     fn element(
         &mut self,
         msg: &AppInput<'_>,
-        v: &Value,
+        v: Value,
         batch: Option<(usize, usize)>,
         out: &mut Vec<AppOutput>,
     ) {
         // The packet goes before the exchanges and anomalies it causes.
         let start = out.len();
-        let Value::Object(o) = v else {
+        let Value::Object(mut o) = v else {
             return anomaly(
                 msg,
                 AnomalyKind::JsonrpcMalformed,
@@ -86,7 +86,8 @@ impl JsonRpcDecoder {
         let mut line = Line::new(bound::MAX_SUMMARY);
         line.push("jsonrpc ");
         let mut fields: Vec<(&'static str, Value)> = Vec::new();
-        let id = o.get("id");
+        let id_owned = o.remove("id");
+        let id = id_owned.as_ref();
         let id_key = id.map(|i| bound::compact(i, bound::MAX_ID + 1));
         let id_shown = id.map(bound::id_text);
         if let Some(method) = o.get("method") {
@@ -115,8 +116,8 @@ impl JsonRpcDecoder {
             write_params(&mut line, o.get("params"));
             fields.push(("type", ty.into()));
             fields.push(("method", method.clone().into()));
-            if let Some(p) = o.get("params") {
-                fields.push(("params", bound::cap_value(p)));
+            if let Some(p) = o.remove("params") {
+                fields.push(("params", bound::cap_owned(p)));
             }
             if let (false, Some(key), Some(shown)) = (notification, id_key, &id_shown) {
                 line.push(" id=");
@@ -179,13 +180,14 @@ impl JsonRpcDecoder {
                     line.push(" ");
                     bound::write_compact(&mut line, e, &|_| None);
                 }
-                fields.push(("error", bound::cap_value(e)));
+                let e = e.clone();
+                fields.push(("error", bound::cap_owned(e)));
             } else {
-                let r = o.get("result").unwrap_or(&Value::Null);
+                let r = o.remove("result").unwrap_or(Value::Null);
                 line.push("result ");
-                bound::write_compact(&mut line, r, &|_| None);
+                bound::write_compact(&mut line, &r, &|_| None);
                 fields.push(("type", "result".into()));
-                fields.push(("result", bound::cap_value(r)));
+                fields.push(("result", bound::cap_owned(r)));
             }
             if let Some(shown) = &id_shown {
                 line.push(" id=");
@@ -268,11 +270,11 @@ impl Decoder for JsonRpcDecoder {
             }
             Ok(Value::Array(a)) => {
                 let n = a.len();
-                for (i, v) in a.iter().enumerate() {
+                for (i, v) in a.into_iter().enumerate() {
                     self.element(msg, v, Some((i, n)), out);
                 }
             }
-            Ok(v) => self.element(msg, &v, None, out),
+            Ok(v) => self.element(msg, v, None, out),
             Err(e) if msg.complete => anomaly(
                 msg,
                 AnomalyKind::JsonrpcMalformed,

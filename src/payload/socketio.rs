@@ -405,7 +405,7 @@ impl SocketIoDecoder {
     fn emit(
         &mut self,
         msg: &AppInput<'_>,
-        p: Packet,
+        mut p: Packet,
         first_packet: u64,
         atts: &[Attachment],
         out: &mut Vec<AppOutput>,
@@ -435,32 +435,34 @@ impl SocketIoDecoder {
             ("namespace", Value::from(p.namespace.clone())),
         ];
         let mut event = None;
-        match (&p.kind, &p.data) {
-            (PacketType::Event | PacketType::BinaryEvent, Some(Value::Array(a))) => {
-                if let Some(first) = a.first() {
+        // The decoded data moves into the fields (capped in place), no copy.
+        match (p.kind, p.data.take()) {
+            (PacketType::Event | PacketType::BinaryEvent, Some(Value::Array(mut a))) => {
+                if !a.is_empty() {
+                    let first = a.remove(0);
                     line.push(" ");
-                    bound::write_compact(&mut line, first, &|_| None);
+                    bound::write_compact(&mut line, &first, &|_| None);
                     let ev = match first {
-                        Value::String(s) => bound::cap_str(s, bound::MAX_SUMMARY),
-                        other => bound::compact(other, bound::MAX_SUMMARY),
+                        Value::String(s) => bound::cap_str(&s, bound::MAX_SUMMARY),
+                        other => bound::compact(&other, bound::MAX_SUMMARY),
                     };
                     fields.push(("event", Value::from(ev.clone())));
                     event = Some(ev);
                 }
-                let args = Value::Array(a.iter().skip(1).cloned().collect());
+                let args = Value::Array(a);
                 line.push(" ");
                 bound::write_compact(&mut line, &args, &placeholder);
-                fields.push(("args", bound::cap_value(&args)));
+                fields.push(("args", bound::cap_owned(args)));
             }
             (PacketType::Ack | PacketType::BinaryAck, Some(args)) => {
                 line.push(" ");
-                bound::write_compact(&mut line, args, &placeholder);
-                fields.push(("args", bound::cap_value(args)));
+                bound::write_compact(&mut line, &args, &placeholder);
+                fields.push(("args", bound::cap_owned(args)));
             }
             (_, Some(d)) => {
                 line.push(" ");
-                bound::write_compact(&mut line, d, &placeholder);
-                fields.push(("data", bound::cap_value(d)));
+                bound::write_compact(&mut line, &d, &placeholder);
+                fields.push(("data", bound::cap_owned(d)));
             }
             (_, None) => {}
         }

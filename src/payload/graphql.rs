@@ -149,7 +149,7 @@ impl Decoder for GraphqlDecoder {
         // The packet goes before the exchanges and anomalies it causes.
         let start = out.len();
         self.last = Some((msg.dir, msg.packet));
-        let obj = match bound::parse_json(msg.payload) {
+        let mut obj = match bound::parse_json(msg.payload) {
             Ok(Value::Object(o)) => o,
             Ok(_) if msg.complete => {
                 return Self::anomaly(
@@ -199,7 +199,7 @@ impl Decoder for GraphqlDecoder {
             );
         }
         let id = obj.get("id").map(bound::id_text);
-        let payload = obj.get("payload");
+        let payload = obj.remove("payload");
         let mut line = Line::new(bound::MAX_SUMMARY);
         line.push("graphql ");
         line.push(ty);
@@ -212,13 +212,13 @@ impl Decoder for GraphqlDecoder {
         let mut op_name = None;
         match (role, payload) {
             (Role::Start, Some(Value::Object(p))) => {
-                op_name = operation_name(p);
+                op_name = operation_name(&p);
                 if let Some(n) = &op_name {
                     line.push(" ");
                     line.push(n);
                     fields.push(("operation_name", Value::from(n.clone())));
                 }
-                if let Some(k) = operation_kind(p) {
+                if let Some(k) = operation_kind(&p) {
                     fields.push(("operation", Value::from(k)));
                 }
                 if let Some(q) = p.get("query").and_then(Value::as_str) {
@@ -239,8 +239,8 @@ impl Decoder for GraphqlDecoder {
             }
             (_, Some(p)) => {
                 line.push(" ");
-                bound::write_compact(&mut line, p, &|_| None);
-                fields.push(("payload", bound::cap_value(p)));
+                bound::write_compact(&mut line, &p, &|_| None);
+                fields.push(("payload", bound::cap_owned(p)));
             }
             (_, None) => {}
         }

@@ -279,12 +279,27 @@ fn socketio_events_acks_and_binary_match_the_manifest() {
         r#"socket.io BINARY_EVENT /chat "upload" [<binary 4 B>,"a.bin"] ack=2"#
     );
     // both namespace CONNECTs answered, plus the 5 acks
-    let xs = d.exchanges();
+    let xs: Vec<&Exchange> = d
+        .exchanges()
+        .into_iter()
+        .filter(|x| x.protocol == Protocol::SocketIo)
+        .collect();
     assert_eq!(
         xs.len(),
         2 + sent.iter().filter(|e| e.get("ack").is_some()).count()
     );
     assert!(xs.iter().all(|x| x.outcome == Outcome::Result));
+    // the upgrade probe (2probe -> 3probe) is paired too
+    let eio: Vec<&Exchange> = d
+        .exchanges()
+        .into_iter()
+        .filter(|x| x.protocol == Protocol::EngineIo)
+        .collect();
+    assert_eq!(eio.len(), 1);
+    assert_eq!(
+        (eio[0].id.as_str(), eio[0].request_dir),
+        ("probe", Direction::ClientToServer)
+    );
     d.check_latencies();
     // the upgrade probe is there, as Engine.IO packets
     let eio: Vec<&str> = d

@@ -237,6 +237,8 @@ pub struct SocketIoDecoder {
     assembling: [Option<Assembly>; 2],
     pending: Pending<AckKey, Request>,
     last: Option<(Direction, u64)>,
+    /// Engine.IO ping waiting for its pong, by [sender direction][probe].
+    pings: [[Option<Request>; 2]; 2],
 }
 
 impl SocketIoDecoder {
@@ -251,6 +253,7 @@ impl SocketIoDecoder {
             assembling: [None, None],
             pending: Pending::new(MAX_PENDING),
             last: None,
+            pings: Default::default(),
         }
     }
 
@@ -337,6 +340,27 @@ impl SocketIoDecoder {
             summary: line.finish(),
             fields,
         }));
+        // Heartbeats and the upgrade probe: a ping answered by the other side's pong (an
+        // unanswered heartbeat is simply replaced by the next one).
+        let probe = usize::from(p.data == b"probe");
+        let name = if probe == 1 { "probe" } else { "ping" };
+        match p.kind {
+            EioType::Ping => {
+                self.pings[msg.dir.index()][probe] = Some(Request::new(msg, Some(name.into())));
+            }
+            EioType::Pong => {
+                if let Some(req) = self.pings[msg.dir.reverse().index()][probe].take() {
+                    out.push(AppOutput::Exchange(req.finish(
+                        Protocol::EngineIo,
+                        name.into(),
+                        msg,
+                        Outcome::Result,
+                        true,
+                    )));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn socketio_text(&mut self, msg: &AppInput<'_>, data: &[u8], out: &mut Vec<AppOutput>) {
@@ -758,7 +782,18 @@ mod tests {
         assert_eq!(p[5].field("event"), Some(&json!("chat message")));
         assert_eq!(p[5].field("args"), Some(&json!(["hi"])));
         let x = exchanges(&out);
-        assert_eq!(x.len(), 2, "{x:?}");
+        assert_eq!(x.len(), 3, "{x:?}");
+        // 2probe answered by 3probe
+        assert_eq!(
+            (
+                x[0].protocol,
+                x[0].id.as_str(),
+                x[0].request_packet,
+                x[0].answer_packet
+            ),
+            (Protocol::EngineIo, "probe", 1, 2)
+        );
+        let x = &x[1..];
         assert_eq!(
             (x[0].id.as_str(), x[0].request_packet, x[0].answer_packet),
             ("/chat", 4, 5)

@@ -527,3 +527,46 @@ fn jsonrpc_calls_match_the_manifest() {
     assert_eq!(d.anomalies(), [AnomalyKind::JsonrpcMalformed]);
     assert_eq!(d.unanswered(), 0);
 }
+
+#[test]
+fn generic_json_on_inflated_messages_matches_the_manifest() {
+    // deflate-node.pcap (Node ws, permessage-deflate): the decoder sees the inflated messages.
+    let d = decode("deflate-node.pcap");
+    assert_eq!(
+        (d.choice.protocol, d.choice.chosen_by),
+        (Protocol::Json, ChosenBy::Content)
+    );
+    let m = manifest("deflate-node");
+    let texts: Vec<&Value> = m["connections"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "text")
+        .collect();
+    let json_sent: Vec<(String, Value)> = texts
+        .iter()
+        .filter_map(|e| {
+            let t = e["text"].as_str().unwrap();
+            serde_json::from_str::<Value>(t)
+                .ok()
+                .map(|v| (e["dir"].as_str().unwrap().to_string(), v))
+        })
+        .collect();
+    let got: Vec<(String, Value)> = d
+        .packets()
+        .iter()
+        .map(|p| (p.dir.short().to_string(), p.field("data").unwrap().clone()))
+        .collect();
+    // the manifest lists each side's messages in order, one side after the other
+    let (mut got, mut json_sent) = (got, json_sent);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    json_sent.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, json_sent);
+    // the summary is the sender's text, members in its order
+    let first = texts[0]["text"].as_str().unwrap();
+    assert_eq!(d.packets()[0].summary, format!("json {first}"));
+    // the non-JSON text messages ("part-1 part-2 part-3", "short", each way) are reported
+    let not_json = texts.len() - json_sent.len();
+    assert_eq!(not_json, 4);
+    assert_eq!(d.anomalies(), vec![AnomalyKind::JsonInvalid; not_json]);
+}

@@ -63,7 +63,8 @@ impl Decoder for JsonDecoder {
         };
         let value = match parsed {
             Ok(v) => v,
-            Err(e) if msg.complete => {
+            // Binary messages beside JSON text are not expected to be JSON.
+            Err(e) if msg.complete && msg.text => {
                 out.push(AppOutput::Anomaly(AppAnomaly::new(
                     AnomalyKind::JsonInvalid,
                     msg,
@@ -157,6 +158,16 @@ mod tests {
         assert_eq!(p[0].summary, r#"json [1,{"z":2,"a":1.50}]"#);
         assert_eq!(p[0].fields, vec![("type", json!("array"))]);
         assert_eq!(anomalies(&out), vec![AnomalyKind::JsonInvalid]);
+    }
+
+    #[test]
+    fn binary_that_is_not_json_is_not_an_anomaly() {
+        let mut out = Vec::new();
+        let mut d = JsonDecoder::default();
+        d.message(&input(C2S, false, &[0xde, 0xad], 1), &mut out);
+        d.message(&input(C2S, false, b"[1]", 2), &mut out);
+        assert!(anomalies(&out).is_empty());
+        assert_eq!(packets(&out)[0].summary, "json [1]");
     }
 
     #[test]

@@ -570,3 +570,53 @@ fn generic_json_on_inflated_messages_matches_the_manifest() {
     assert_eq!(not_json, 4);
     assert_eq!(d.anomalies(), vec![AnomalyKind::JsonInvalid; not_json]);
 }
+
+#[test]
+fn legacy_graphql_ws_operations_match_the_manifest() {
+    let d = decode("graphql-legacy.pcap");
+    assert_eq!(
+        (d.choice.protocol, d.choice.chosen_by),
+        (Protocol::GraphqlWs, ChosenBy::Subprotocol)
+    );
+    let m = manifest("graphql-legacy");
+    for who in [Direction::ClientToServer, Direction::ServerToClient] {
+        let want: Vec<(Value, Value)> = m["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["side"] == side(who))
+            .map(|e| {
+                let id = e["message"].get("id").cloned().unwrap_or(Value::Null);
+                (e["message"]["type"].clone(), id)
+            })
+            .collect();
+        let got: Vec<(Value, Value)> = d
+            .packets()
+            .into_iter()
+            .filter(|p| p.dir == who)
+            .map(|p| {
+                let id = p.field("id").cloned().unwrap_or(Value::Null);
+                (p.field("type").unwrap().clone(), id)
+            })
+            .collect();
+        assert_eq!(got, want, "{}", side(who));
+    }
+    let ops = m["operations"].as_array().unwrap();
+    let xs = d.exchanges();
+    assert_eq!(xs.len(), ops.len());
+    for (x, op) in xs.iter().zip(ops) {
+        assert_eq!(x.name.as_deref(), op["payload"]["operationName"].as_str());
+        // what the client's observer received before the end (or before its stop)
+        assert_eq!(x.answers as usize, op["results"].as_array().unwrap().len());
+        let want = if op.get("stopped_after").is_some() {
+            Outcome::Cancelled
+        } else {
+            Outcome::Complete
+        };
+        assert_eq!(x.outcome, want);
+    }
+    d.check_latencies();
+    // data and complete after the client's stop answer the stop: no anomaly
+    assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
+    assert_eq!(d.unanswered(), 0);
+}

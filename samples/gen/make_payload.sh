@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Application-payload samples (issue 11): socketio.pcap, graphql-ws.pcap, jsonrpc.pcap and
+# Application-payload samples (issue 11): socketio.pcap, graphql-ws.pcap, jsonrpc.pcap,
+# graphql-legacy.pcap and
 # their manifests samples/NAME.sent.json. Run as root; loopback only; called by make_all.sh.
 # Needs: python-socketio + aiohttp, websockets + jsonrpcserver + jsonrpcclient (pip), and the
-# npm packages graphql-ws graphql ws installed into $NODEPAYLOAD (outside the repo).
+# npm packages graphql-ws graphql ws subscriptions-transport-ws installed into $NODEPAYLOAD (outside the repo).
 set -euo pipefail
 GEN="$(cd "$(dirname "$0")" && pwd)"
 SAMPLES="$(dirname "$GEN")"
@@ -11,7 +12,7 @@ cd "$GEN"
 NODEPAYLOAD="${NODEPAYLOAD:-/tmp/node_payload}"
 if [ ! -d "$NODEPAYLOAD/node_modules/graphql-ws" ]; then
   mkdir -p "$NODEPAYLOAD"
-  (cd "$NODEPAYLOAD" && npm init -y >/dev/null && npm install --no-audit --no-fund graphql-ws@6 graphql@16 ws@8 >/dev/null)
+  (cd "$NODEPAYLOAD" && npm init -y >/dev/null && npm install --no-audit --no-fund graphql-ws@6 graphql@16 ws@8 subscriptions-transport-ws@0.11 >/dev/null)
 fi
 
 capture() {
@@ -32,6 +33,7 @@ capture() {
 capture "$SAMPLES/socketio.pcap"   "tcp port 9141" python3 socketio_sample.py 9141
 capture "$SAMPLES/graphql-ws.pcap" "tcp port 9142" env NODE_PATH="$NODEPAYLOAD/node_modules" node graphql_ws.js 9142
 capture "$SAMPLES/jsonrpc.pcap"    "tcp port 9143" python3 jsonrpc_ws.py 9143
+capture "$SAMPLES/graphql-legacy.pcap" "tcp port 9144" env NODE_PATH="$NODEPAYLOAD/node_modules" node graphql_legacy.js 9144
 
 # tshark's reading of the HTTP bodies (Engine.IO long-polling) for tests/payload.rs:
 # frame number, request method, request URI, response status, URI answered, body (as text).

@@ -237,12 +237,12 @@ impl Decoder for GraphqlDecoder {
                     fields.push(("variables", bound::cap_value(v)));
                 }
             }
-            (_, Some(p)) => {
+            (_, Some(p)) if !p.is_null() => {
                 line.push(" ");
                 bound::write_compact(&mut line, &p, &|_| None);
                 fields.push(("payload", bound::cap_owned(p)));
             }
-            (_, None) => {}
+            _ => {}
         }
         // Pairing and rules.
         match role {

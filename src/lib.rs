@@ -20,6 +20,7 @@ pub mod fields;
 pub mod flow;
 pub mod http;
 pub mod output;
+pub mod payload;
 pub mod printer;
 pub mod rules;
 pub mod session;
@@ -32,8 +33,8 @@ pub mod ws;
 /// The layers, lowest first: a module may use only the modules before it (and itself).
 /// `layering` below holds the source to it.
 pub const LAYERS: &[&str] = &[
-    "capture", "wire", "flow", "http", "ws", "term", "fields", "rules", "tls", "event", "session",
-    "dissect", "app", "output", "check", "views", "printer",
+    "capture", "wire", "flow", "http", "ws", "term", "fields", "rules", "tls", "payload", "event",
+    "session", "dissect", "app", "output", "check", "views", "printer",
 ];
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod inputs;
 #[cfg(feature = "live")]
 mod live;
 mod manifests;
+mod payload;
 mod reassembly;
 mod samples;
 mod seed;

@@ -110,6 +110,9 @@ for name in viol-masking viol-rsv-opcode viol-control viol-fragment viol-utf8 vi
   port=$((port + 1))
 done
 
+# application-payload samples (issue 11): socketio, graphql-ws, jsonrpc
+bash "$GEN/make_payload.sh"
+
 # tcpdump drops privileges and dumpcap writes 0600: normalise owner and mode
 chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng
 chmod 644 "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng

@@ -14,6 +14,7 @@ pub mod conform;
 pub mod conn;
 pub mod dissect;
 pub mod event;
+pub mod filter;
 pub mod flow;
 pub mod http;
 pub mod render;

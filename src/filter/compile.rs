@@ -19,8 +19,8 @@ pub struct Filter {
 
 #[derive(Debug)]
 pub(crate) enum Node {
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
     Not(Box<Node>),
     Test(Test),
 }
@@ -211,8 +211,8 @@ impl Ctx<'_> {
 
     fn node(&mut self, e: Expr<'_>) -> Result<Node, FilterError> {
         Ok(match e {
-            Expr::And(a, b) => Node::And(Box::new(self.node(*a)?), Box::new(self.node(*b)?)),
-            Expr::Or(a, b) => Node::Or(Box::new(self.node(*a)?), Box::new(self.node(*b)?)),
+            Expr::And(v) => Node::And(v.into_iter().map(|e| self.node(e)).collect::<Result<_, _>>()?),
+            Expr::Or(v) => Node::Or(v.into_iter().map(|e| self.node(e)).collect::<Result<_, _>>()?),
             Expr::Not(a) => Node::Not(Box::new(self.node(*a)?)),
             Expr::Test(t) => Node::Test(self.test(t)?),
         })

@@ -16,8 +16,8 @@ impl Filter {
 
 fn node(n: &Node, v: &dyn FieldValues) -> bool {
     match n {
-        Node::And(a, b) => node(a, v) && node(b, v),
-        Node::Or(a, b) => node(a, v) || node(b, v),
+        Node::And(all) => all.iter().all(|n| node(n, v)),
+        Node::Or(any) => any.iter().any(|n| node(n, v)),
         Node::Not(a) => !node(a, v),
         Node::Test(t) => test(t, v),
     }

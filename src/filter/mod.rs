@@ -195,4 +195,6 @@ impl fmt::Display for FilterError {
 impl std::error::Error for FilterError {}
 
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 pub(crate) mod testreg;

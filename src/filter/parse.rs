@@ -21,8 +21,10 @@ use super::lex::{CmpOp, Tok, Token};
 
 #[derive(Debug)]
 pub(crate) enum Expr<'a> {
-    And(Box<Expr<'a>>, Box<Expr<'a>>),
-    Or(Box<Expr<'a>>, Box<Expr<'a>>),
+    /// Operands of a chain of `and`s (a flat list keeps long chains off the stack).
+    And(Vec<Expr<'a>>),
+    /// Operands of a chain of `or`s.
+    Or(Vec<Expr<'a>>),
     Not(Box<Expr<'a>>),
     Test(Test<'a>),
 }
@@ -90,23 +92,21 @@ impl<'a> P<'a, '_> {
     }
 
     fn or(&mut self, depth: usize) -> Result<Expr<'a>, FilterError> {
-        let mut l = self.and(depth)?;
+        let mut v = vec![self.and(depth)?];
         while self.peek() == Some(&Tok::Or) {
             self.pos += 1;
-            let r = self.and(depth)?;
-            l = Expr::Or(Box::new(l), Box::new(r));
+            v.push(self.and(depth)?);
         }
-        Ok(l)
+        Ok(if v.len() == 1 { v.remove(0) } else { Expr::Or(v) })
     }
 
     fn and(&mut self, depth: usize) -> Result<Expr<'a>, FilterError> {
-        let mut l = self.unary(depth)?;
+        let mut v = vec![self.unary(depth)?];
         while self.peek() == Some(&Tok::And) {
             self.pos += 1;
-            let r = self.unary(depth)?;
-            l = Expr::And(Box::new(l), Box::new(r));
+            v.push(self.unary(depth)?);
         }
-        Ok(l)
+        Ok(if v.len() == 1 { v.remove(0) } else { Expr::And(v) })
     }
 
     fn unary(&mut self, depth: usize) -> Result<Expr<'a>, FilterError> {

@@ -521,9 +521,12 @@ mod tests {
              \"1\"\t\t\t\n\"8\"\t\"1,1,2,9\"\t\"11223344,55667788,99aabbcc,ddeeff00\"\t\n"
         );
         assert_eq!(rows(&["bom=y"]), "\u{feff}1\t\t\t\n8\t1,1,2,9\t11223344,55667788,99aabbcc,ddeeff00\t\n");
-        // Numbered occurrences (not in tshark 4.0.17; later Wireshark's meaning).
-        assert_eq!(rows(&["occurrence=2"]), "1\t\t\t\n8\t1\t55667788\t\n");
-        assert_eq!(rows(&["occurrence=-2"]), "1\t\t\t\n8\t2\t99aabbcc\t\n");
-        assert_eq!(rows(&["occurrence=9"]), "1\t\t\t\n8\t\t\t\n");
+        // Numbered occurrences (not in tshark 4.0.17; later Wireshark's meaning). They apply to
+        // every column, so the single-valued frame.number has no 2nd value.
+        assert_eq!(rows(&["occurrence=1"]), rows(&["occurrence=f"]));
+        assert_eq!(rows(&["occurrence=2"]), "\t\t\t\n\t1\t55667788\t\n");
+        assert_eq!(rows(&["occurrence=-2"]), "\t\t\t\n\t2\t99aabbcc\t\n");
+        assert_eq!(rows(&["occurrence=-1"]), rows(&["occurrence=l"]));
+        assert_eq!(rows(&["occurrence=9"]), "\t\t\t\n\t\t\t\n");
     }
 }

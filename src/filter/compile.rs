@@ -55,11 +55,23 @@ pub(crate) enum Ord6 {
 #[derive(Debug)]
 pub(crate) enum Kind {
     Exists,
-    Cmp { op: Ord6, quant: Quant, lit: Lit },
-    CmpField { op: Ord6, quant: Quant, other: FieldId, other_slice: Option<Slice> },
-    Contains(memmem::Finder<'static>),
+    Cmp {
+        op: Ord6,
+        quant: Quant,
+        lit: Lit,
+    },
+    CmpField {
+        op: Ord6,
+        quant: Quant,
+        other: FieldId,
+        other_slice: Option<Slice>,
+    },
+    Contains(Box<memmem::Finder<'static>>),
     Matches(regex::bytes::Regex),
-    In { negated: bool, members: Vec<(Lit, Option<Lit>)> },
+    In {
+        negated: bool,
+        members: Vec<(Lit, Option<Lit>)>,
+    },
 }
 
 /// A literal converted to its field's type.
@@ -148,7 +160,10 @@ impl Slice {
             });
         }
         let i = num(text)?;
-        Some(Slice { start: i, end: SliceEnd::Len(1) })
+        Some(Slice {
+            start: i,
+            end: SliceEnd::Len(1),
+        })
     }
 }
 
@@ -172,7 +187,11 @@ impl Filter {
     pub fn compile(expr: &str, reg: &dyn FieldRegistry) -> Result<Filter, FilterError> {
         let toks = lex::tokens(expr)?;
         let ast = parse::parse(expr, &toks)?;
-        let mut cx = Ctx { expr: expr.to_string(), reg, fields: Vec::new() };
+        let mut cx = Ctx {
+            expr: expr.to_string(),
+            reg,
+            fields: Vec::new(),
+        };
         let root = ast.map(|e| cx.node(e)).transpose()?;
         let mut fields = cx.fields;
         fields.sort_unstable();
@@ -211,15 +230,26 @@ impl Ctx<'_> {
 
     fn node(&mut self, e: Expr<'_>) -> Result<Node, FilterError> {
         Ok(match e {
-            Expr::And(v) => Node::And(v.into_iter().map(|e| self.node(e)).collect::<Result<_, _>>()?),
-            Expr::Or(v) => Node::Or(v.into_iter().map(|e| self.node(e)).collect::<Result<_, _>>()?),
+            Expr::And(v) => Node::And(
+                v.into_iter()
+                    .map(|e| self.node(e))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(v) => Node::Or(
+                v.into_iter()
+                    .map(|e| self.node(e))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expr::Not(a) => Node::Not(Box::new(self.node(*a)?)),
             Expr::Test(t) => Node::Test(self.test(t)?),
         })
     }
 
     fn unknown(&self, name: &str, span: Range<usize>) -> FilterError {
-        let mut e = self.err(span, format!("{name} is neither a field nor a protocol name."));
+        let mut e = self.err(
+            span,
+            format!("{name} is neither a field nor a protocol name."),
+        );
         e.suggestion = suggest(name, &self.reg.names());
         e
     }
@@ -229,7 +259,9 @@ impl Ctx<'_> {
             let text = &self.expr[o.span.clone()];
             return Err(self.err(
                 o.span.clone(),
-                format!("Left side of \"{rel}\" expression must be a field or function, not {text}."),
+                format!(
+                    "Left side of \"{rel}\" expression must be a field or function, not {text}."
+                ),
             ));
         };
         let Some((id, ty)) = self.reg.lookup(name) else {
@@ -237,7 +269,13 @@ impl Ctx<'_> {
         };
         self.fields.push(id);
         let (slice, ty) = self.slice_of(name, ty, o)?;
-        Ok(Lhs { id, ty, name, slice, span: o.span.start..o.slice.as_ref().map_or(o.span.end, |s| s.1.end) })
+        Ok(Lhs {
+            id,
+            ty,
+            name,
+            slice,
+            span: o.span.start..o.slice.as_ref().map_or(o.span.end, |s| s.1.end),
+        })
     }
 
     fn slice_of(
@@ -246,15 +284,23 @@ impl Ctx<'_> {
         ty: FieldType,
         o: &Operand<'_>,
     ) -> Result<(Option<Slice>, FieldType), FilterError> {
-        let Some((text, sspan)) = &o.slice else { return Ok((None, ty)) };
+        let Some((text, sspan)) = &o.slice else {
+            return Ok((None, ty));
+        };
         if !matches!(ty, FieldType::Str | FieldType::Bytes) {
             return Err(self.err(
                 o.span.clone(),
-                format!("\"{name}\" is a {} and cannot be sliced into a sequence of bytes.", ty.label()),
+                format!(
+                    "\"{name}\" is a {} and cannot be sliced into a sequence of bytes.",
+                    ty.label()
+                ),
             ));
         }
         if text.contains(',') {
-            return Err(self.err(sspan.clone(), "Slices with several ranges are not supported."));
+            return Err(self.err(
+                sspan.clone(),
+                "Slices with several ranges are not supported.",
+            ));
         }
         let Some(s) = Slice::parse(text) else {
             return Err(self.err(sspan.clone(), format!("\"{text}\" is not a valid range.")));
@@ -277,11 +323,19 @@ impl Ctx<'_> {
                     Ok((lo_l, hi_l))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(Test { field: lhs.id, slice: lhs.slice, kind: Kind::In { negated, members } });
+            return Ok(Test {
+                field: lhs.id,
+                slice: lhs.slice,
+                kind: Kind::In { negated, members },
+            });
         }
         let Some((rel, rel_span, rhs)) = t.rel else {
             let lhs = self.lhs(&t.lhs, "")?;
-            return Ok(Test { field: lhs.id, slice: lhs.slice, kind: Kind::Exists });
+            return Ok(Test {
+                field: lhs.id,
+                slice: lhs.slice,
+                kind: Kind::Exists,
+            });
         };
         let rel_text = self.expr[rel_span].to_string();
         let lhs = self.lhs(&t.lhs, &rel_text)?;
@@ -300,13 +354,20 @@ impl Ctx<'_> {
                             ),
                         ));
                     }
-                    Kind::CmpField { op, quant, other, other_slice: oslice }
+                    Kind::CmpField {
+                        op,
+                        quant,
+                        other,
+                        other_slice: oslice,
+                    }
                 } else {
                     let lit = self.literal(&lhs, &rhs)?;
                     if matches!(lit, Lit::Cidr(..)) && !matches!(op, Ord6::Eq | Ord6::Ne) {
                         return Err(self.err(
                             rhs.span.clone(),
-                            format!("A network can only be compared with == or !=, not {rel_text}."),
+                            format!(
+                                "A network can only be compared with == or !=, not {rel_text}."
+                            ),
                         ));
                     }
                     Kind::Cmp { op, quant, lit }
@@ -320,7 +381,7 @@ impl Ctx<'_> {
                     Lit::Bytes(b) => b,
                     _ => return Err(self.cannot(&lhs, "contains")),
                 };
-                Kind::Contains(memmem::Finder::new(&needle).into_owned())
+                Kind::Contains(Box::new(memmem::Finder::new(&needle).into_owned()))
             }
             Rel::Matches => {
                 if !matches!(lhs.ty, FieldType::Str | FieldType::Bytes) {
@@ -333,7 +394,10 @@ impl Ctx<'_> {
                     ));
                 };
                 let Ok(pat) = std::str::from_utf8(pat) else {
-                    return Err(self.err(rhs.span.clone(), "The regular expression is not valid UTF-8."));
+                    return Err(self.err(
+                        rhs.span.clone(),
+                        "The regular expression is not valid UTF-8.",
+                    ));
                 };
                 // tshark 4.0 compiles the pattern caseless: `(?-i)` turns that off.
                 let re = regex::bytes::RegexBuilder::new(pat)
@@ -349,14 +413,25 @@ impl Ctx<'_> {
                 Kind::Matches(re)
             }
         };
-        Ok(Test { field: lhs.id, slice: lhs.slice, kind })
+        Ok(Test {
+            field: lhs.id,
+            slice: lhs.slice,
+            kind,
+        })
     }
 
     fn cannot(&self, lhs: &Lhs<'_>, op: &str) -> FilterError {
-        let what = if lhs.slice.is_some() { "slice" } else { lhs.ty.label() };
+        let what = if lhs.slice.is_some() {
+            "slice"
+        } else {
+            lhs.ty.label()
+        };
         self.err(
             lhs.span.clone(),
-            format!("{} (type={what}) cannot participate in {op} comparison.", lhs.name),
+            format!(
+                "{} (type={what}) cannot participate in {op} comparison.",
+                lhs.name
+            ),
         )
     }
 
@@ -378,8 +453,12 @@ impl Ctx<'_> {
         &mut self,
         o: &Operand<'_>,
     ) -> Result<Option<(FieldId, FieldType, Option<Slice>)>, FilterError> {
-        let Atom::Word(name) = o.atom else { return Ok(None) };
-        let Some((id, ty)) = self.reg.lookup(name) else { return Ok(None) };
+        let Atom::Word(name) = o.atom else {
+            return Ok(None);
+        };
+        let Some((id, ty)) = self.reg.lookup(name) else {
+            return Ok(None);
+        };
         self.fields.push(id);
         let (slice, ty) = self.slice_of(name, ty, o)?;
         Ok(Some((id, ty, slice)))
@@ -390,7 +469,10 @@ impl Ctx<'_> {
         let span = o.span.clone();
         let text = &self.expr[span.clone()];
         if o.slice.is_some() {
-            return Err(self.err(span, format!("{text} is neither a field nor a protocol name.")));
+            return Err(self.err(
+                span,
+                format!("{text} is neither a field nor a protocol name."),
+            ));
         }
         let from_string = |s: &[u8]| {
             self.err(
@@ -411,7 +493,8 @@ impl Ctx<'_> {
                 .ok_or_else(|| self.err(span, format!("\"{w}\" is not a valid byte string."))),
             (FieldType::UInt | FieldType::Int, Atom::Char(c)) => Ok(Lit::UInt(u64::from(*c))),
             (FieldType::UInt | FieldType::Int, Atom::Word(w)) => match parse_int(w) {
-                Some(n) => int_lit(n).ok_or_else(|| self.err(span, format!("\"{w}\" too big for this field."))),
+                Some(n) => int_lit(n)
+                    .ok_or_else(|| self.err(span, format!("\"{w}\" too big for this field."))),
                 None => match self.reg.value_named(lhs.id, w) {
                     Some(v) => Ok(Lit::UInt(v)),
                     None if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') => {
@@ -419,7 +502,10 @@ impl Ctx<'_> {
                     }
                     None => Err(self.err(
                         span,
-                        format!("\"{w}\" cannot be found among the possible values for {}.", lhs.name),
+                        format!(
+                            "\"{w}\" cannot be found among the possible values for {}.",
+                            lhs.name
+                        ),
                     )),
                 },
             },
@@ -431,7 +517,10 @@ impl Ctx<'_> {
                     Some(n) => Ok(Lit::Bool(n != 0)),
                     None => Err(self.err(
                         span,
-                        format!("\"{w}\" cannot be found among the possible values for {}.", lhs.name),
+                        format!(
+                            "\"{w}\" cannot be found among the possible values for {}.",
+                            lhs.name
+                        ),
                     )),
                 },
             },
@@ -444,14 +533,27 @@ impl Ctx<'_> {
             (FieldType::Time, Atom::Word(w)) => parse_seconds(w)
                 .map(Lit::Time)
                 .ok_or_else(|| self.err(span, format!("\"{w}\" is not a valid time."))),
-            (FieldType::Ipv4, Atom::Word(w)) => parse_net(w, false)
-                .map_err(|m| self.err(span, m.unwrap_or(format!("\"{w}\" is not a valid hostname or IPv4 address.")))),
-            (FieldType::Ipv6, Atom::Word(w)) => parse_net(w, true)
-                .map_err(|m| self.err(span, m.unwrap_or(format!("\"{w}\" is not a valid hostname or IPv6 address.")))),
+            (FieldType::Ipv4, Atom::Word(w)) => parse_net(w, false).map_err(|m| {
+                self.err(
+                    span,
+                    m.unwrap_or(format!("\"{w}\" is not a valid hostname or IPv4 address.")),
+                )
+            }),
+            (FieldType::Ipv6, Atom::Word(w)) => parse_net(w, true).map_err(|m| {
+                self.err(
+                    span,
+                    m.unwrap_or(format!("\"{w}\" is not a valid hostname or IPv6 address.")),
+                )
+            }),
             (FieldType::Ether, Atom::Word(w)) => parse_bytes(w)
                 .and_then(|b| <[u8; 6]>::try_from(b).ok())
                 .map(Lit::Ether)
-                .ok_or_else(|| self.err(span, format!("\"{w}\" is not a valid hostname or Ethernet address."))),
+                .ok_or_else(|| {
+                    self.err(
+                        span,
+                        format!("\"{w}\" is not a valid hostname or Ethernet address."),
+                    )
+                }),
             (FieldType::Bool, Atom::Str(s)) => Err(self.err(
                 span,
                 format!(
@@ -468,7 +570,11 @@ impl Ctx<'_> {
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
 }
 
 /// Type pairs a field-to-field comparison accepts.
@@ -495,15 +601,16 @@ pub(crate) fn parse_int(w: &str) -> Option<i128> {
         Some(b'+') => (false, &w[1..]),
         _ => (false, w),
     };
-    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, h)
-    } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, b)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
+    let (radix, digits) =
+        if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, h)
+        } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, b)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..])
+        } else {
+            (10, body)
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
@@ -545,9 +652,16 @@ pub(crate) fn parse_bytes(w: &str) -> Option<Vec<u8>> {
         return w.split(sep).map(hex).collect();
     }
     if w.len() % 2 == 1 {
-        return if w.len() == 1 { hex(w).map(|b| vec![b]) } else { None };
+        return if w.len() == 1 {
+            hex(w).map(|b| vec![b])
+        } else {
+            None
+        };
     }
-    (0..w.len()).step_by(2).map(|i| w.get(i..i + 2).and_then(hex)).collect()
+    (0..w.len())
+        .step_by(2)
+        .map(|i| w.get(i..i + 2).and_then(hex))
+        .collect()
 }
 
 /// An address or a CIDR network; `Err(Some(msg))` for a bad prefix length.
@@ -561,7 +675,9 @@ fn parse_net(w: &str, v6: bool) -> Result<Lit, Option<String>> {
     } else {
         IpAddr::V4(addr.parse::<Ipv4Addr>().map_err(|_| None)?)
     };
-    let Some(bits) = bits else { return Ok(Lit::Ip(ip)) };
+    let Some(bits) = bits else {
+        return Ok(Lit::Ip(ip));
+    };
     let max = if v6 { 128 } else { 32 };
     let family = if v6 { "IPv6" } else { "IPv4" };
     match bits.parse::<u8>() {
@@ -605,7 +721,10 @@ mod tests {
     #[test]
     fn seconds_are_exact_nanoseconds() {
         assert_eq!(parse_seconds("0.05"), Some(50_000_000));
-        assert_eq!(parse_seconds("1795260478.769944000"), Some(1_795_260_478_769_944_000));
+        assert_eq!(
+            parse_seconds("1795260478.769944000"),
+            Some(1_795_260_478_769_944_000)
+        );
         assert_eq!(parse_seconds("-1"), Some(-1_000_000_000));
         assert_eq!(parse_seconds(".5"), Some(500_000_000));
         for bad in ["", ".", "abc", "0.1.2", "1.0000000001", "1e3"] {

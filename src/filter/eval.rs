@@ -74,7 +74,12 @@ fn test(t: &Test, v: &dyn FieldValues) -> bool {
         Kind::Cmp { op, quant, lit } => {
             quantified(v, t.field, slice, *quant, &mut |val| cmp_lit(val, *op, lit))
         }
-        Kind::CmpField { op, quant, other, other_slice } => {
+        Kind::CmpField {
+            op,
+            quant,
+            other,
+            other_slice,
+        } => {
             // Field against field: every pair, with the same quantifier on both sides
             // (tshark: `frame.cap_len == frame.len`).
             quantified(v, t.field, slice, *quant, &mut |a| {
@@ -132,7 +137,9 @@ fn cmp_lit(val: Value<'_>, op: Ord6, lit: &Lit) -> bool {
             _ => false,
         };
     }
-    lit.as_value().and_then(|l| cmp_values(val, l)).is_some_and(|o| holds(op, o))
+    lit.as_value()
+        .and_then(|l| cmp_values(val, l))
+        .is_some_and(|o| holds(op, o))
 }
 
 fn in_network(a: IpAddr, net: IpAddr, bits: u8) -> bool {

@@ -102,7 +102,12 @@ fn punct(i: &str) -> IResult<&str, Tok<'_>> {
 fn word(i: &str) -> IResult<&str, &str> {
     let (_, w) = take_while1(is_word_char).parse(i)?;
     let len = match w.find("..") {
-        Some(0) => return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag))),
+        Some(0) => {
+            return Err(nom::Err::Error(nom::error::Error::new(
+                i,
+                nom::error::ErrorKind::Tag,
+            )));
+        }
         Some(p) => p,
         None => w.len(),
     };
@@ -135,7 +140,11 @@ fn quoted(quote: char) -> impl Fn(&str) -> IResult<&str, &str> {
         let normal = none_of(if quote == '"' { "\\\"" } else { "\\'" });
         delimited(
             char(quote),
-            recognize(opt(escaped(recognize(nom::multi::many1(normal)), '\\', anychar))),
+            recognize(opt(escaped(
+                recognize(nom::multi::many1(normal)),
+                '\\',
+                anychar,
+            ))),
             char(quote),
         )
         .parse(i)
@@ -171,10 +180,16 @@ pub(crate) fn tokens(expr: &str) -> Result<Vec<Token<'_>>, FilterError> {
                 return Err(FilterError::new(
                     expr,
                     start..at(r),
-                    format!("{} is not a valid character constant.", &rest[..at(r) - start]),
+                    format!(
+                        "{} is not a valid character constant.",
+                        &rest[..at(r) - start]
+                    ),
                 ));
             };
-            out.push(Token { tok, span: start..at(r) });
+            out.push(Token {
+                tok,
+                span: start..at(r),
+            });
             rest = r;
             continue;
         }
@@ -182,23 +197,38 @@ pub(crate) fn tokens(expr: &str) -> Result<Vec<Token<'_>>, FilterError> {
         if let Ok((r, w)) = word(rest) {
             let tok = keyword(w).unwrap_or(Tok::Word(w));
             let is_word = matches!(tok, Tok::Word(_));
-            out.push(Token { tok, span: start..at(r) });
+            out.push(Token {
+                tok,
+                span: start..at(r),
+            });
             rest = r;
             if is_word && rest.starts_with('[') {
                 let s = at(rest);
-                let Ok((r, inner)) =
-                    delimited(char::<&str, nom::error::Error<&str>>('['), is_not("]"), char(']'))
-                        .parse(rest)
-                else {
-                    return Err(FilterError::new(expr, s..s + 1, "\"[\" was unexpected in this context."));
+                let Ok((r, inner)) = delimited(
+                    char::<&str, nom::error::Error<&str>>('['),
+                    is_not("]"),
+                    char(']'),
+                )
+                .parse(rest) else {
+                    return Err(FilterError::new(
+                        expr,
+                        s..s + 1,
+                        "\"[\" was unexpected in this context.",
+                    ));
                 };
-                out.push(Token { tok: Tok::Slice(inner), span: s..at(r) });
+                out.push(Token {
+                    tok: Tok::Slice(inner),
+                    span: s..at(r),
+                });
                 rest = r;
             }
             continue;
         }
         if let Ok((r, tok)) = punct(rest) {
-            out.push(Token { tok, span: start..at(r) });
+            out.push(Token {
+                tok,
+                span: start..at(r),
+            });
             rest = r;
             continue;
         }
@@ -244,8 +274,16 @@ fn unescape(expr: &str, body: &str, offset: usize) -> Result<Vec<u8>, FilterErro
             continue;
         }
         let digits = |from: usize, max: usize, radix: u32| {
-            let n = b[from..].iter().take(max).take_while(|d| (**d as char).is_digit(radix)).count();
-            (n, body.get(from..from + n).and_then(|s| u32::from_str_radix(s, radix).ok()))
+            let n = b[from..]
+                .iter()
+                .take(max)
+                .take_while(|d| (**d as char).is_digit(radix))
+                .count();
+            (
+                n,
+                body.get(from..from + n)
+                    .and_then(|s| u32::from_str_radix(s, radix).ok()),
+            )
         };
         let bad = |end: usize, what: &str| {
             let text = body.get(esc_start..end.min(b.len())).unwrap_or("\\");
@@ -284,7 +322,12 @@ fn unescape(expr: &str, body: &str, offset: usize) -> Result<Vec<u8>, FilterErro
                 }
             }
             _ => {
-                let end = esc_start + 1 + body[esc_start + 1..].chars().next().map_or(1, char::len_utf8);
+                let end = esc_start
+                    + 1
+                    + body[esc_start + 1..]
+                        .chars()
+                        .next()
+                        .map_or(1, char::len_utf8);
                 return Err(bad(end, "character escape sequence"));
             }
         }
@@ -342,7 +385,10 @@ mod tests {
     fn string_escapes() {
         // tshark -Y 'http.request.method == "\x47ET"' and '"\107ET"' both match GET.
         assert_eq!(toks(r#""\x47E\124""#), vec![Tok::Str(b"GET".to_vec())]);
-        assert_eq!(toks(r#""a\"b\\c\n\t""#), vec![Tok::Str(b"a\"b\\c\n\t".to_vec())]);
+        assert_eq!(
+            toks(r#""a\"b\\c\n\t""#),
+            vec![Tok::Str(b"a\"b\\c\n\t".to_vec())]
+        );
         assert_eq!(toks(r#""\xff\0""#), vec![Tok::Str(vec![0xff, 0])]);
         assert_eq!(toks(r#""\u00e9""#), vec![Tok::Str("é".as_bytes().to_vec())]);
         assert_eq!(toks("'a'"), vec![Tok::Char(b'a')]);
@@ -358,7 +404,10 @@ mod tests {
         assert_eq!(e.span, 7..9);
         // tshark: The final quote was missing from a quoted string.
         let e = tokens(r#"frame.number == "1"#).unwrap_err();
-        assert_eq!(e.message, "The final quote was missing from a quoted string.");
+        assert_eq!(
+            e.message,
+            "The final quote was missing from a quoted string."
+        );
         assert_eq!(e.span, 16..17);
         // tshark: "=" was unexpected in this context.
         let e = tokens("frame.number = 1").unwrap_err();

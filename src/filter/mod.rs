@@ -169,7 +169,10 @@ impl FilterError {
         let start = self.span.start.min(self.expr.len());
         let end = self.span.end.clamp(start, self.expr.len());
         let before = self.expr.get(..start).map_or(start, |p| p.chars().count());
-        let width = self.expr.get(start..end).map_or(1, |p| p.chars().count().max(1));
+        let width = self
+            .expr
+            .get(start..end)
+            .map_or(1, |p| p.chars().count().max(1));
         s.extend(std::iter::repeat_n(' ', before));
         s.push('^');
         s.extend(std::iter::repeat_n('~', width - 1));
@@ -195,6 +198,8 @@ impl fmt::Display for FilterError {
 impl std::error::Error for FilterError {}
 
 #[cfg(test)]
+pub(crate) mod testreg;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
-pub(crate) mod testreg;
+mod tshark_table;

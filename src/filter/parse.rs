@@ -81,7 +81,10 @@ impl<'a> P<'a, '_> {
             Some(t) => FilterError::new(
                 self.expr,
                 t.span.clone(),
-                format!("\"{}\" was unexpected in this context.", &self.expr[t.span.clone()]),
+                format!(
+                    "\"{}\" was unexpected in this context.",
+                    &self.expr[t.span.clone()]
+                ),
             ),
             None => FilterError::new(
                 self.expr,
@@ -97,7 +100,11 @@ impl<'a> P<'a, '_> {
             self.pos += 1;
             v.push(self.and(depth)?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::Or(v)
+        })
     }
 
     fn and(&mut self, depth: usize) -> Result<Expr<'a>, FilterError> {
@@ -106,14 +113,25 @@ impl<'a> P<'a, '_> {
             self.pos += 1;
             v.push(self.unary(depth)?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::And(v)
+        })
     }
 
     fn unary(&mut self, depth: usize) -> Result<Expr<'a>, FilterError> {
         // Nesting is bounded so that a hostile expression cannot overflow the stack.
         if depth > 200 {
-            let at = self.toks.get(self.pos).map_or(self.expr.len()..self.expr.len(), |t| t.span.clone());
-            return Err(FilterError::new(self.expr, at, "Filter expression nested too deeply."));
+            let at = self
+                .toks
+                .get(self.pos)
+                .map_or(self.expr.len()..self.expr.len(), |t| t.span.clone());
+            return Err(FilterError::new(
+                self.expr,
+                at,
+                "Filter expression nested too deeply.",
+            ));
         }
         match self.peek() {
             Some(Tok::Not) => {
@@ -134,7 +152,9 @@ impl<'a> P<'a, '_> {
     }
 
     fn operand(&mut self) -> Result<Operand<'a>, FilterError> {
-        let Some(t) = self.toks.get(self.pos) else { return Err(self.unexpected()) };
+        let Some(t) = self.toks.get(self.pos) else {
+            return Err(self.unexpected());
+        };
         let atom = match &t.tok {
             Tok::Word(w) => Atom::Word(w),
             Tok::Str(s) => Atom::Str(s.clone()),
@@ -144,7 +164,11 @@ impl<'a> P<'a, '_> {
         let span = t.span.clone();
         self.pos += 1;
         let mut slice = None;
-        if let Some(Token { tok: Tok::Slice(s), span }) = self.toks.get(self.pos) {
+        if let Some(Token {
+            tok: Tok::Slice(s),
+            span,
+        }) = self.toks.get(self.pos)
+        {
             slice = Some((*s, span.clone()));
             self.pos += 1;
         }
@@ -163,7 +187,11 @@ impl<'a> P<'a, '_> {
             let span = self.toks[self.pos].span.clone();
             self.pos += 1;
             let rhs = self.operand()?;
-            return Ok(Test { lhs, rel: Some((rel, span, rhs)), set: None });
+            return Ok(Test {
+                lhs,
+                rel: Some((rel, span, rhs)),
+                set: None,
+            });
         }
         let negated = match (self.peek(), self.toks.get(self.pos + 1).map(|t| &t.tok)) {
             (Some(Tok::In), _) => false,
@@ -171,7 +199,13 @@ impl<'a> P<'a, '_> {
                 self.pos += 1;
                 true
             }
-            _ => return Ok(Test { lhs, rel: None, set: None }),
+            _ => {
+                return Ok(Test {
+                    lhs,
+                    rel: None,
+                    set: None,
+                });
+            }
         };
         self.pos += 1;
         if self.peek() != Some(&Tok::LBrace) {
@@ -199,12 +233,19 @@ impl<'a> P<'a, '_> {
                 _ => {}
             }
         }
-        Ok(Test { lhs, rel: None, set: Some((negated, members)) })
+        Ok(Test {
+            lhs,
+            rel: None,
+            set: Some((negated, members)),
+        })
     }
 }
 
 /// Parses a whole expression; `None` for an empty (or all-blank) one, which matches everything.
-pub(crate) fn parse<'a>(expr: &'a str, toks: &[Token<'a>]) -> Result<Option<Expr<'a>>, FilterError> {
+pub(crate) fn parse<'a>(
+    expr: &'a str,
+    toks: &[Token<'a>],
+) -> Result<Option<Expr<'a>>, FilterError> {
     if toks.is_empty() {
         return Ok(None);
     }

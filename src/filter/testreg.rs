@@ -123,14 +123,34 @@ pub(crate) fn coalesced() -> Vec<(u64, Pkt)> {
             ],
             &["one", "two"],
         ),
-        (9, &[(10, true, false, None), (1, true, false, None), (1, true, false, None), (2, true, false, None)], &["uno", "dos"]),
+        (
+            9,
+            &[
+                (10, true, false, None),
+                (1, true, false, None),
+                (1, true, false, None),
+                (2, true, false, None),
+            ],
+            &["uno", "dos"],
+        ),
         (
             13,
-            &[(1, true, true, Some([0x0f, 0x1e, 0x2d, 0x3c])), (1, true, true, Some([0xa1, 0xb2, 0xc3, 0xd4]))],
+            &[
+                (1, true, true, Some([0x0f, 0x1e, 0x2d, 0x3c])),
+                (1, true, true, Some([0xa1, 0xb2, 0xc3, 0xd4])),
+            ],
             &["0123456789", "tail"],
         ),
         (17, &[(2, true, true, Some([1, 2, 3, 4]))], &[]),
-        (19, &[(1, false, false, None), (0, false, false, None), (0, true, false, None)], &["abc"]),
+        (
+            19,
+            &[
+                (1, false, false, None),
+                (0, false, false, None),
+                (0, true, false, None),
+            ],
+            &["abc"],
+        ),
         (21, &[(8, true, true, Some([0x37, 0xfa, 0x21, 0x3d]))], &[]),
         (22, &[(8, true, false, None)], &[]),
     ];
@@ -146,7 +166,10 @@ pub(crate) fn coalesced() -> Vec<(u64, Pkt)> {
         if let Some((_, frames, texts)) = ws.iter().find(|w| w.0 == n) {
             p = p.with("websocket", P);
             for (op, fin, mask, key) in frames.iter() {
-                p = p.with("websocket.opcode", U(*op)).with("websocket.fin", B(*fin)).with("websocket.mask", B(*mask));
+                p = p
+                    .with("websocket.opcode", U(*op))
+                    .with("websocket.fin", B(*fin))
+                    .with("websocket.mask", B(*mask));
                 if let Some(k) = key {
                     p = p.with("websocket.masking_key", X(k.to_vec()));
                 }

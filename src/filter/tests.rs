@@ -7,7 +7,11 @@ use super::{FieldRegistry, Filter, FilterError};
 
 fn hits(expr: &str) -> Vec<u64> {
     let f = Filter::compile(expr, &Reg).unwrap_or_else(|e| panic!("{expr}: {}", e.render()));
-    coalesced().into_iter().filter(|(_, p)| f.matches(p)).map(|(n, _)| n).collect()
+    coalesced()
+        .into_iter()
+        .filter(|(_, p)| f.matches(p))
+        .map(|(n, _)| n)
+        .collect()
 }
 
 fn err(expr: &str) -> FilterError {
@@ -39,31 +43,55 @@ fn multi_valued_fields_follow_tshark_4_0() {
     assert_eq!(hits("websocket.opcode === 1"), [13]);
     assert_eq!(hits("websocket.opcode all_eq 1"), [13]);
     // `!(a == b)` is not `a != b`: it matches packets without the field.
-    let not_eq: Vec<u64> = all().into_iter().filter(|n| ![8, 9, 13, 19].contains(n)).collect();
+    let not_eq: Vec<u64> = all()
+        .into_iter()
+        .filter(|n| ![8, 9, 13, 19].contains(n))
+        .collect();
     assert_eq!(hits("!(websocket.opcode == 1)"), not_eq);
 }
 
 #[test]
 fn ordering_operators_and_words() {
-    assert_eq!(hits("websocket.opcode > 1 && websocket.opcode < 9"), [8, 9, 17, 21, 22]);
-    assert_eq!(hits("websocket.opcode gt 1 and websocket.opcode lt 9"), [8, 9, 17, 21, 22]);
+    assert_eq!(
+        hits("websocket.opcode > 1 && websocket.opcode < 9"),
+        [8, 9, 17, 21, 22]
+    );
+    assert_eq!(
+        hits("websocket.opcode gt 1 and websocket.opcode lt 9"),
+        [8, 9, 17, 21, 22]
+    );
     assert_eq!(hits("websocket.opcode ge 8"), [8, 9, 21, 22]);
     assert_eq!(hits("websocket.opcode >= 8"), [8, 9, 21, 22]);
     assert_eq!(hits("websocket.opcode <= 0"), [19]);
     assert_eq!(hits("websocket.opcode le 0"), [19]);
-    assert_eq!(hits("websocket.opcode eq 8 ||  websocket.opcode ne 8"), [8, 9, 13, 17, 19, 21, 22]);
+    assert_eq!(
+        hits("websocket.opcode eq 8 ||  websocket.opcode ne 8"),
+        [8, 9, 13, 17, 19, 21, 22]
+    );
 }
 
 #[test]
 fn precedence_and_over_or_not_over_and() {
     // tshark: `frame.number == 1 or frame.number == 2 and frame.number == 3` -> 1
-    assert_eq!(hits("frame.number == 1 or frame.number == 2 and frame.number == 3"), [1]);
-    assert_eq!(hits("frame.number == 3 and frame.number == 2 or frame.number == 1"), [1]);
-    assert_eq!(hits("(frame.number == 1 or frame.number == 2) and frame.number == 3"), Vec::<u64>::new());
+    assert_eq!(
+        hits("frame.number == 1 or frame.number == 2 and frame.number == 3"),
+        [1]
+    );
+    assert_eq!(
+        hits("frame.number == 3 and frame.number == 2 or frame.number == 1"),
+        [1]
+    );
+    assert_eq!(
+        hits("(frame.number == 1 or frame.number == 2) and frame.number == 3"),
+        Vec::<u64>::new()
+    );
     // tshark: `not frame.number == 1 and frame.number <= 3` -> 2 3
     assert_eq!(hits("not frame.number == 1 and frame.number <= 3"), [2, 3]);
     // tshark: `websocket.opcode == 1 && ! websocket.mask == 1` -> 9 19
-    assert_eq!(hits("websocket.opcode == 1 && ! websocket.mask == 1"), [9, 19]);
+    assert_eq!(
+        hits("websocket.opcode == 1 && ! websocket.mask == 1"),
+        [9, 19]
+    );
     assert_eq!(hits("frame.number == 4 and not not frame.number == 4"), [4]);
     assert_eq!(
         hits("frame.number eq 4 || frame.number == 5 && frame.number == 5 || frame.number == 6"),
@@ -82,10 +110,19 @@ fn sets_and_ranges() {
     assert_eq!(hits("websocket.opcode in {8 .. 10}"), [8, 9, 21, 22]);
     assert_eq!(hits("frame.number in {4 .. 6, 9}"), [4, 5, 6, 9]);
     assert_eq!(hits("websocket.opcode in {3..1}"), Vec::<u64>::new());
-    assert_eq!(hits("websocket.payload.close.status_code in {1000..1015}"), [21, 22]);
+    assert_eq!(
+        hits("websocket.payload.close.status_code in {1000..1015}"),
+        [21, 22]
+    );
     // tshark: `frame.number not in {1, 2}` -> 3..26
-    assert_eq!(hits("frame.number not in {1, 2}"), (3..=22).collect::<Vec<_>>());
-    assert_eq!(hits("websocket.masking_key in {01:02:03:04, 37fa213d}"), [17, 21]);
+    assert_eq!(
+        hits("frame.number not in {1, 2}"),
+        (3..=22).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        hits("websocket.masking_key in {01:02:03:04, 37fa213d}"),
+        [17, 21]
+    );
     assert_eq!(hits("ip.addr in {10.0.0.0/8, 127.0.0.1}"), all());
 }
 
@@ -102,7 +139,12 @@ fn literal_kinds() {
     // looked up here; tshark also looks up quoted names).
     assert_eq!(hits("websocket.opcode == Text"), [8, 9, 13, 19]);
     // Booleans: true/True/1, and any non-zero number.
-    for e in ["websocket.fin == 1", "websocket.fin == true", "websocket.fin == True", "websocket.fin == 2"] {
+    for e in [
+        "websocket.fin == 1",
+        "websocket.fin == true",
+        "websocket.fin == True",
+        "websocket.fin == 2",
+    ] {
         assert_eq!(hits(e), [8, 9, 13, 17, 19, 21, 22], "{e}");
     }
     assert_eq!(hits("websocket.fin == 0"), [19]);
@@ -115,7 +157,10 @@ fn literal_kinds() {
         assert_eq!(hits(&format!("websocket.masking_key == {e}")), [8], "{e}");
     }
     // A quoted string against bytes compares its characters (tshark: no match).
-    assert_eq!(hits("websocket.masking_key == \"11223344\""), Vec::<u64>::new());
+    assert_eq!(
+        hits("websocket.masking_key == \"11223344\""),
+        Vec::<u64>::new()
+    );
     // Strings: quoted with escapes, bare words, chars.
     assert_eq!(hits("websocket.payload.text == \"one\""), [8]);
     assert_eq!(hits("websocket.payload.text == \"\\x6fne\""), [8]);
@@ -165,8 +210,14 @@ fn contains_matches_and_slices() {
     // tshark 4.0 `matches` is caseless unless (?-i).
     assert_eq!(hits("websocket.payload.text matches \"^ONE$\""), [8]);
     assert_eq!(hits("websocket.payload.text ~ \"^ONE$\""), [8]);
-    assert_eq!(hits("websocket.payload.text matches \"(?-i)^ONE$\""), Vec::<u64>::new());
-    assert_eq!(hits("websocket.payload.text matches \"^(uno|abc)$\""), [9, 19]);
+    assert_eq!(
+        hits("websocket.payload.text matches \"(?-i)^ONE$\""),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        hits("websocket.payload.text matches \"^(uno|abc)$\""),
+        [9, 19]
+    );
     assert_eq!(hits("websocket.masking_key matches \"\\\\x11\\\"3\""), [8]);
     // Slices: [i], [i:len], [i-j], [:n], [n:], negative; past the end gives no value.
     assert_eq!(hits("websocket.masking_key[0] == 11"), [8]);
@@ -178,16 +229,32 @@ fn contains_matches_and_slices() {
     assert_eq!(hits("websocket.masking_key[-2:] == 33:44"), [8]);
     assert_eq!(hits("websocket.masking_key[3:]"), [8, 13, 17, 21]);
     assert_eq!(hits("websocket.masking_key[4:]"), Vec::<u64>::new());
-    assert_eq!(hits("websocket.masking_key[2:5] == 33:44"), Vec::<u64>::new());
-    assert_eq!(hits("websocket.masking_key[2-9] == 33:44"), Vec::<u64>::new());
+    assert_eq!(
+        hits("websocket.masking_key[2:5] == 33:44"),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        hits("websocket.masking_key[2-9] == 33:44"),
+        Vec::<u64>::new()
+    );
     // A slice of a string is bytes; compare with a string or with hex.
     assert_eq!(hits("websocket.payload.text[0:2] == \"ta\""), [13]);
     assert_eq!(hits("websocket.payload.text[0:2] == 74:61"), [13]);
     assert_eq!(hits("websocket.payload.text[0:2] contains \"a\""), [13, 19]);
     // Field against field.
-    let p = Pkt::default().with("frame.len", Owned::U(60)).with("frame.cap_len", Owned::U(60));
-    assert!(Filter::compile("frame.len == frame.cap_len", &Reg).unwrap().matches(&p));
-    assert!(!Filter::compile("frame.len > frame.cap_len", &Reg).unwrap().matches(&p));
+    let p = Pkt::default()
+        .with("frame.len", Owned::U(60))
+        .with("frame.cap_len", Owned::U(60));
+    assert!(
+        Filter::compile("frame.len == frame.cap_len", &Reg)
+            .unwrap()
+            .matches(&p)
+    );
+    assert!(
+        !Filter::compile("frame.len > frame.cap_len", &Reg)
+            .unwrap()
+            .matches(&p)
+    );
 }
 
 #[test]
@@ -200,7 +267,11 @@ fn empty_filter_matches_everything() {
 
 #[test]
 fn fields_lists_what_the_filter_reads() {
-    let f = Filter::compile("websocket.opcode == 8 && tcp.port in {1} || websocket.opcode", &Reg).unwrap();
+    let f = Filter::compile(
+        "websocket.opcode == 8 && tcp.port in {1} || websocket.opcode",
+        &Reg,
+    )
+    .unwrap();
     let id = |n| Reg.lookup(n).unwrap().0;
     let mut want = vec![id("websocket.opcode"), id("tcp.port")];
     want.sort();
@@ -211,7 +282,10 @@ fn fields_lists_what_the_filter_reads() {
 fn errors_read_like_tshark_with_position() {
     // tshark: websocket.opcod is neither a field nor a protocol name.
     let e = err("websocket.opcod");
-    assert_eq!(e.message, "websocket.opcod is neither a field nor a protocol name.");
+    assert_eq!(
+        e.message,
+        "websocket.opcod is neither a field nor a protocol name."
+    );
     assert_eq!(e.span, 0..15);
     assert_eq!(e.suggestion.as_deref(), Some("websocket.opcode"));
     assert_eq!(
@@ -225,12 +299,21 @@ fn errors_read_like_tshark_with_position() {
     // tshark: Unsigned integer (4 bytes) cannot be converted from a string ("3"). (the width
     // is not known here)
     let e = err("frame.number == \"3\"");
-    assert_eq!(e.message, "Unsigned integer cannot be converted from a string (\"3\").");
+    assert_eq!(
+        e.message,
+        "Unsigned integer cannot be converted from a string (\"3\")."
+    );
     assert_eq!(e.span, 16..19);
     // tshark: "3.0" is not a valid number.
     let e = err("frame.number == 3.0");
-    assert_eq!((e.message.as_str(), e.span), ("\"3.0\" is not a valid number.", 16..19));
-    assert_eq!(err("frame.number == 09").message, "\"09\" is not a valid number.");
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        ("\"3.0\" is not a valid number.", 16..19)
+    );
+    assert_eq!(
+        err("frame.number == 09").message,
+        "\"09\" is not a valid number."
+    );
     // tshark: "Foo" cannot be found among the possible values for websocket.opcode.
     assert_eq!(
         err("websocket.opcode == Foo").message,
@@ -243,12 +326,25 @@ fn errors_read_like_tshark_with_position() {
     // tshark: websocket.opcode (type=Unsigned integer (1 byte)) cannot participate in contains
     // comparison. (caret under the field)
     let e = err("websocket.opcode contains 1");
-    assert_eq!(e.message, "websocket.opcode (type=Unsigned integer) cannot participate in contains comparison.");
+    assert_eq!(
+        e.message,
+        "websocket.opcode (type=Unsigned integer) cannot participate in contains comparison."
+    );
     assert_eq!(e.span, 0..16);
-    assert!(err("websocket.opcode matches \"1\"").message.contains("cannot participate in matches"));
+    assert!(
+        err("websocket.opcode matches \"1\"")
+            .message
+            .contains("cannot participate in matches")
+    );
     // tshark: Matches requires a double quoted string on the right side.
     let e = err("websocket.payload.text matches one");
-    assert_eq!((e.message.as_str(), e.span), ("Matches requires a double quoted string on the right side.", 31..34));
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        (
+            "Matches requires a double quoted string on the right side.",
+            31..34
+        )
+    );
     // tshark: "websocket.opcode" is a Unsigned integer (1 byte) and cannot be sliced ...
     assert_eq!(
         err("websocket.opcode[0] == 1").message,
@@ -256,15 +352,35 @@ fn errors_read_like_tshark_with_position() {
     );
     // tshark: "2" was unexpected in this context.
     let e = err("frame.len == 1 2");
-    assert_eq!((e.message.as_str(), e.span), ("\"2\" was unexpected in this context.", 15..16));
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        ("\"2\" was unexpected in this context.", 15..16)
+    );
     let e = err("frame.number == 1)");
-    assert_eq!((e.message.as_str(), e.span), ("\")\" was unexpected in this context.", 17..18));
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        ("\")\" was unexpected in this context.", 17..18)
+    );
     let e = err("frame.number == 1 AND frame.number == 1");
-    assert_eq!((e.message.as_str(), e.span), ("\"AND\" was unexpected in this context.", 18..21));
-    assert_eq!(err("websocket.opcode in {}").message, "\"}\" was unexpected in this context.");
-    assert_eq!(err("websocket.opcode in {1..}").message, "\"}\" was unexpected in this context.");
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        ("\"AND\" was unexpected in this context.", 18..21)
+    );
+    assert_eq!(
+        err("websocket.opcode in {}").message,
+        "\"}\" was unexpected in this context."
+    );
+    assert_eq!(
+        err("websocket.opcode in {1..}").message,
+        "\"}\" was unexpected in this context."
+    );
     // tshark: Unexpected end of filter expression.
-    for e in ["(frame.number == 1", "frame.number ==", "frame.number == 4 &&", "not"] {
+    for e in [
+        "(frame.number == 1",
+        "frame.number ==",
+        "frame.number == 4 &&",
+        "not",
+    ] {
         let e = err(e);
         assert_eq!(e.message, "Unexpected end of filter expression.");
         assert_eq!(e.span.start, e.expr.len());
@@ -275,9 +391,18 @@ fn errors_read_like_tshark_with_position() {
         "Left side of \"==\" expression must be a field or function, not \"GET\"."
     );
     // tshark: "localhost" is not a valid hostname or IPv4 address.
-    assert_eq!(err("ip.addr == localhost").message, "\"localhost\" is not a valid hostname or IPv4 address.");
-    assert_eq!(err("ip.addr == ::1").message, "\"::1\" is not a valid hostname or IPv4 address.");
-    assert_eq!(err("ipv6.addr == 1.2.3.4").message, "\"1.2.3.4\" is not a valid hostname or IPv6 address.");
+    assert_eq!(
+        err("ip.addr == localhost").message,
+        "\"localhost\" is not a valid hostname or IPv4 address."
+    );
+    assert_eq!(
+        err("ip.addr == ::1").message,
+        "\"::1\" is not a valid hostname or IPv4 address."
+    );
+    assert_eq!(
+        err("ipv6.addr == 1.2.3.4").message,
+        "\"1.2.3.4\" is not a valid hostname or IPv6 address."
+    );
     // tshark: IPv4 address cannot be converted from a string ("127.0.0.1").
     assert_eq!(
         err("ip.addr == \"127.0.0.1\"").message,
@@ -285,18 +410,46 @@ fn errors_read_like_tshark_with_position() {
     );
     // tshark: Netmask bits in a CIDR IPv4 address should be <= 32, not 33
     let e = err("ip.addr == 127.0.0.1/33");
-    assert_eq!((e.message.as_str(), e.span), ("Netmask bits in a CIDR IPv4 address should be <= 32, not 33", 11..23));
+    assert_eq!(
+        (e.message.as_str(), e.span),
+        (
+            "Netmask bits in a CIDR IPv4 address should be <= 32, not 33",
+            11..23
+        )
+    );
     // tshark: "zz" is not a valid byte string.
-    assert_eq!(err("websocket.masking_key == zz").message, "\"zz\" is not a valid byte string.");
+    assert_eq!(
+        err("websocket.masking_key == zz").message,
+        "\"zz\" is not a valid byte string."
+    );
     // tshark: "abc" is not a valid time.
-    assert_eq!(err("frame.time_relative < abc").message, "\"abc\" is not a valid time.");
+    assert_eq!(
+        err("frame.time_relative < abc").message,
+        "\"abc\" is not a valid time."
+    );
     // tshark: Regex compilation error: missing terminating ] for character class.
-    assert!(err("websocket.payload.text matches \"[\"").message.starts_with("Regex compilation error:"));
+    assert!(
+        err("websocket.payload.text matches \"[\"")
+            .message
+            .starts_with("Regex compilation error:")
+    );
     // Impossible comparisons are errors (tshark accepts `websocket == 1` and matches nothing).
     assert!(err("websocket == 1").message.contains("cannot participate"));
-    assert!(err("ip.addr < 127.0.0.0/8").message.starts_with("A network can only be compared"));
-    assert!(err("frame.number == websocket.payload.text").message.contains("not of compatible types"));
-    assert!(err("frame.number == 99999999999999999999999").message.contains("too big"));
+    assert!(
+        err("ip.addr < 127.0.0.0/8")
+            .message
+            .starts_with("A network can only be compared")
+    );
+    assert!(
+        err("frame.number == websocket.payload.text")
+            .message
+            .contains("not of compatible types")
+    );
+    assert!(
+        err("frame.number == 99999999999999999999999")
+            .message
+            .contains("too big")
+    );
 }
 
 #[test]
@@ -334,10 +487,52 @@ fn mutated_expressions_never_panic() {
         "!(tcp.flags.syn) && wsd.delta < -3 && websocket.opcode ~= Text",
     ];
     let pieces = [
-        "(", ")", "{", "}", "[", "]", "\"", "'", "\\", "..", ",", "==", "!=", "===", "!==", "~=", "~",
-        "<", ">=", "&&", "||", "!", " and ", " or ", " not ", " in ", " contains ", " matches ",
-        "-", ":", "/", "0x", "9999999999999999999999", "\\x", "\\u", "é", "[-1]", "[0:99]", "[1-]",
-        "frame.number", "websocket", "websocket.payload", "ip.addr", "1", "true", " ",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        "'",
+        "\\",
+        "..",
+        ",",
+        "==",
+        "!=",
+        "===",
+        "!==",
+        "~=",
+        "~",
+        "<",
+        ">=",
+        "&&",
+        "||",
+        "!",
+        " and ",
+        " or ",
+        " not ",
+        " in ",
+        " contains ",
+        " matches ",
+        "-",
+        ":",
+        "/",
+        "0x",
+        "9999999999999999999999",
+        "\\x",
+        "\\u",
+        "é",
+        "[-1]",
+        "[0:99]",
+        "[1-]",
+        "frame.number",
+        "websocket",
+        "websocket.payload",
+        "ip.addr",
+        "1",
+        "true",
+        " ",
     ];
     let packets = coalesced();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -371,7 +566,10 @@ fn mutated_expressions_never_panic() {
                 f.matches(&packets[7].1);
             }
             Err(e) => {
-                assert!(e.span.start <= expr.len() && e.span.end <= expr.len(), "{expr}: {e:?}");
+                assert!(
+                    e.span.start <= expr.len() && e.span.end <= expr.len(),
+                    "{expr}: {e:?}"
+                );
                 e.render();
             }
         }
@@ -382,7 +580,11 @@ fn mutated_expressions_never_panic() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
-    let e = format!("{}frame.number == 1{}", "(".repeat(10_000), ")".repeat(10_000));
+    let e = format!(
+        "{}frame.number == 1{}",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     assert!(err(&e).message.contains("nested too deeply"));
     let e = format!("{}frame.number == 1", "!".repeat(10_000));
     assert!(err(&e).message.contains("nested too deeply"));

@@ -76,7 +76,11 @@ pub struct OptionError {
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\" is not a valid field output option=value pair.", self.option)
+        write!(
+            f,
+            "\"{}\" is not a valid field output option=value pair.",
+            self.option
+        )
     }
 }
 
@@ -96,7 +100,9 @@ impl FieldsOptions {
     /// Applies one `-E name=value` string.
     pub fn apply(&mut self, e: &str) -> Result<(), OptionError> {
         let (name, v) = e.split_once('=').unwrap_or((e, ""));
-        let bad = || OptionError { option: name.to_string() };
+        let bad = || OptionError {
+            option: name.to_string(),
+        };
         let yn = |v: &str| match v {
             "y" | "Y" => Ok(true),
             "n" | "N" => Ok(false),
@@ -199,14 +205,18 @@ fn write_seconds(out: &mut String, ns: i64) -> fmt::Result {
 }
 
 fn write_abs_time_utc(out: &mut String, ns: i64) -> fmt::Result {
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let secs = ns.div_euclid(1_000_000_000);
     let nanos = ns.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let month = MONTHS.get(usize::try_from(m - 1).unwrap_or(0)).copied().unwrap_or("???");
+    let month = MONTHS
+        .get(usize::try_from(m - 1).unwrap_or(0))
+        .copied()
+        .unwrap_or("???");
     // `%2d` day: tshark prints `Nov  1, 2026` (checked with editcap -t on basic.pcap).
     write!(
         out,
@@ -363,12 +373,15 @@ impl FieldsWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testreg::{Owned, Pkt, Reg};
     use super::super::FieldRegistry;
+    use super::super::testreg::{Owned, Pkt, Reg};
     use super::*;
 
     fn col(name: &str, display: Display) -> Column {
-        Column { field: Reg.lookup(name).unwrap().0, display }
+        Column {
+            field: Reg.lookup(name).unwrap().0,
+            display,
+        }
     }
 
     fn fmt(v: Value<'_>, d: Display) -> String {
@@ -388,10 +401,16 @@ mod tests {
         assert_eq!(fmt(Value::Bool(false), Display::Plain), "0");
         assert_eq!(fmt(Value::UInt(0), Display::Hex { digits: 2 }), "0x00");
         assert_eq!(fmt(Value::UInt(0x18), Display::Hex { digits: 4 }), "0x0018");
-        assert_eq!(fmt(Value::Bytes(&[0x11, 0x22, 0x33, 0x44]), Display::Plain), "11223344");
+        assert_eq!(
+            fmt(Value::Bytes(&[0x11, 0x22, 0x33, 0x44]), Display::Plain),
+            "11223344"
+        );
         assert_eq!(fmt(Value::Present, Display::Plain), "1");
         assert_eq!(fmt(Value::Time(50_539_000), Display::Plain), "0.050539000");
-        assert_eq!(fmt(Value::Time(1_795_260_478_820_483_000), Display::Plain), "1795260478.820483000");
+        assert_eq!(
+            fmt(Value::Time(1_795_260_478_820_483_000), Display::Plain),
+            "1795260478.820483000"
+        );
         assert_eq!(
             fmt(Value::Time(1_795_260_478_820_483_000), Display::AbsTimeUtc),
             "Nov 21, 2026 11:27:58.820483000 UTC"
@@ -403,10 +422,22 @@ mod tests {
             "Nov  1, 2026 11:27:55.298465000 UTC"
         );
         assert_eq!(fmt(Value::Time(-1_000), Display::Plain), "-0.000001000");
-        assert_eq!(fmt(Value::Ether([0, 0, 0, 0, 0, 0]), Display::Plain), "00:00:00:00:00:00");
-        assert_eq!(fmt(Value::Ip([127, 0, 0, 1].into()), Display::Plain), "127.0.0.1");
+        assert_eq!(
+            fmt(Value::Ether([0, 0, 0, 0, 0, 0]), Display::Plain),
+            "00:00:00:00:00:00"
+        );
+        assert_eq!(
+            fmt(Value::Ip([127, 0, 0, 1].into()), Display::Plain),
+            "127.0.0.1"
+        );
         // tshark -r samples/ipv6.pcap ... -e ipv6.src -> `::1`
-        assert_eq!(fmt(Value::Ip(std::net::Ipv6Addr::LOCALHOST.into()), Display::Plain), "::1");
+        assert_eq!(
+            fmt(
+                Value::Ip(std::net::Ipv6Addr::LOCALHOST.into()),
+                Display::Plain
+            ),
+            "::1"
+        );
         assert_eq!(fmt(Value::UInt(1000), Display::Plain), "1000");
     }
 
@@ -415,8 +446,14 @@ mod tests {
         // A hand-made capture (websocket text frames "a\tb\nc\\d\"e\x01f" and "q,r;s\rz\x7f",
         // Decode-As websocket): tshark -T fields -E quote=d -e websocket.payload.text prints
         // "a\tb\nc\d"e<01>f" and "q,r;s\rz<7f>": backslash, quotes and other controls stay raw.
-        assert_eq!(fmt(Value::Str("a\tb\nc\\d\"e\x01f"), Display::Plain), "a\\tb\\nc\\d\"e\x01f");
-        assert_eq!(fmt(Value::Str("q,r;s\rz\x7f"), Display::Plain), "q,r;s\\rz\x7f");
+        assert_eq!(
+            fmt(Value::Str("a\tb\nc\\d\"e\x01f"), Display::Plain),
+            "a\\tb\\nc\\d\"e\x01f"
+        );
+        assert_eq!(
+            fmt(Value::Str("q,r;s\rz\x7f"), Display::Plain),
+            "q,r;s\\rz\x7f"
+        );
         assert_eq!(fmt(Value::Str("é€😀"), Display::Plain), "é€😀");
     }
 
@@ -431,7 +468,14 @@ mod tests {
     #[test]
     fn options_parse_like_tshark() {
         let mut o = FieldsOptions::default();
-        for e in ["header=y", "separator=,", "quote=d", "occurrence=f", "aggregator=/s", "bom=y"] {
+        for e in [
+            "header=y",
+            "separator=,",
+            "quote=d",
+            "occurrence=f",
+            "aggregator=/s",
+            "bom=y",
+        ] {
             o.apply(e).unwrap();
         }
         assert_eq!(
@@ -454,7 +498,10 @@ mod tests {
         assert_eq!(o.occurrence, Occurrence::Nth(-1));
         // tshark: "quote" is not a valid field output option=value pair.
         let e = o.apply("quote=x").unwrap_err();
-        assert_eq!(e.to_string(), "\"quote\" is not a valid field output option=value pair.");
+        assert_eq!(
+            e.to_string(),
+            "\"quote\" is not a valid field output option=value pair."
+        );
         assert!(o.apply("escape=n").is_err());
         assert!(o.apply("occurrence=x").is_err());
         assert!(o.apply("separator=").is_err());
@@ -489,7 +536,15 @@ mod tests {
             ],
         );
         let mut s = String::new();
-        w.start(&["frame.number", "websocket.opcode", "websocket.masking_key", "http.request.method"], &mut s);
+        w.start(
+            &[
+                "frame.number",
+                "websocket.opcode",
+                "websocket.masking_key",
+                "http.request.method",
+            ],
+            &mut s,
+        );
         w.row(&Pkt::default().with("frame.number", Owned::U(1)), &mut s);
         w.row(&packet8(), &mut s);
         s
@@ -500,12 +555,18 @@ mod tests {
         // tshark -r samples/coalesced.pcap -d tcp.port==9103,http -Y 'frame.number in {1,8}'
         //   -T fields [OPTIONS] -e frame.number -e websocket.opcode -e websocket.masking_key
         //   -e http.request.method
-        assert_eq!(rows(&[]), "1\t\t\t\n8\t1,1,2,9\t11223344,55667788,99aabbcc,ddeeff00\t\n");
+        assert_eq!(
+            rows(&[]),
+            "1\t\t\t\n8\t1,1,2,9\t11223344,55667788,99aabbcc,ddeeff00\t\n"
+        );
         assert_eq!(
             rows(&["quote=d"]),
             "\"1\"\t\t\t\n\"8\"\t\"1,1,2,9\"\t\"11223344,55667788,99aabbcc,ddeeff00\"\t\n"
         );
-        assert_eq!(rows(&["quote=s", "occurrence=f"]), "'1'\t\t\t\n'8'\t'1'\t'11223344'\t\n");
+        assert_eq!(
+            rows(&["quote=s", "occurrence=f"]),
+            "'1'\t\t\t\n'8'\t'1'\t'11223344'\t\n"
+        );
         assert_eq!(rows(&["occurrence=l"]), "1\t\t\t\n8\t9\tddeeff00\t\n");
         assert_eq!(
             rows(&["aggregator=/s"]),
@@ -520,7 +581,10 @@ mod tests {
             "frame.number\twebsocket.opcode\twebsocket.masking_key\thttp.request.method\n\
              \"1\"\t\t\t\n\"8\"\t\"1,1,2,9\"\t\"11223344,55667788,99aabbcc,ddeeff00\"\t\n"
         );
-        assert_eq!(rows(&["bom=y"]), "\u{feff}1\t\t\t\n8\t1,1,2,9\t11223344,55667788,99aabbcc,ddeeff00\t\n");
+        assert_eq!(
+            rows(&["bom=y"]),
+            "\u{feff}1\t\t\t\n8\t1,1,2,9\t11223344,55667788,99aabbcc,ddeeff00\t\n"
+        );
         // Numbered occurrences (not in tshark 4.0.17; later Wireshark's meaning). They apply to
         // every column, so the single-valued frame.number has no 2nd value.
         assert_eq!(rows(&["occurrence=1"]), rows(&["occurrence=f"]));

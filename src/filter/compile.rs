@@ -10,14 +10,14 @@ use super::lex::{self, CmpOp};
 use super::parse::{self, Atom, Expr, Member, Operand, Rel};
 use super::{FieldId, FieldRegistry, FieldType, FilterError, Value};
 
-/// A compiled display filter.
-#[derive(Debug)]
+/// A compiled display filter (cheap to share between threads: it is `Send + Sync`).
+#[derive(Clone, Debug)]
 pub struct Filter {
     pub(crate) root: Option<Node>,
     fields: Vec<FieldId>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -26,7 +26,7 @@ pub(crate) enum Node {
 }
 
 /// One field (optionally sliced) and what to test on its values.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Test {
     pub field: FieldId,
     pub slice: Option<Slice>,
@@ -52,7 +52,7 @@ pub(crate) enum Ord6 {
     Ge,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Kind {
     Exists,
     Cmp {
@@ -554,6 +554,12 @@ impl Ctx<'_> {
                         format!("\"{w}\" is not a valid hostname or Ethernet address."),
                     )
                 }),
+            // tshark looks quoted names up too: `websocket.opcode == "Text"`.
+            (FieldType::UInt | FieldType::Int, Atom::Str(s)) => std::str::from_utf8(s)
+                .ok()
+                .and_then(|name| self.reg.value_named(lhs.id, name))
+                .map(Lit::UInt)
+                .ok_or_else(|| from_string(s)),
             (FieldType::Bool, Atom::Str(s)) => Err(self.err(
                 span,
                 format!(

@@ -135,9 +135,10 @@ fn literal_kinds() {
     assert_eq!(hits("frame.number == +1"), [1]);
     assert_eq!(hits("frame.number == -1"), Vec::<u64>::new());
     assert_eq!(hits("frame.number == '\\x10'"), [16]);
-    // Value names (tshark: `websocket.opcode == Text` and `== "Text"`? only the bare word is
-    // looked up here; tshark also looks up quoted names).
+    // Value names (tshark: `websocket.opcode == Text` and `== "Text"` -> 8 9 13 19).
     assert_eq!(hits("websocket.opcode == Text"), [8, 9, 13, 19]);
+    assert_eq!(hits("websocket.opcode == \"Text\""), [8, 9, 13, 19]);
+    assert_eq!(hits("websocket.opcode in {Ping, \"Pong\"}"), [8, 9]);
     // Booleans: true/True/1, and any non-zero number.
     for e in [
         "websocket.fin == 1",
@@ -591,4 +592,10 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     // A long flat chain is fine (kept as a list, not a deep tree).
     let chain = vec!["frame.number == 3"; 20_000].join(" && ");
     assert_eq!(hits(&chain), [3]);
+}
+
+#[test]
+fn filters_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<Filter>();
 }

@@ -257,6 +257,12 @@ impl Ctx<'_> {
     fn lhs<'a>(&mut self, o: &Operand<'a>, rel: &str) -> Result<Lhs<'a>, FilterError> {
         let Atom::Word(name) = o.atom else {
             let text = &self.expr[o.span.clone()];
+            if rel.is_empty() {
+                return Err(self.err(
+                    o.span.clone(),
+                    format!("{text} is neither a field nor a protocol name."),
+                ));
+            }
             return Err(self.err(
                 o.span.clone(),
                 format!(
@@ -316,9 +322,12 @@ impl Ctx<'_> {
                 .into_iter()
                 .map(|Member { lo, hi }| {
                     let lo_l = self.literal(&lhs, &lo)?;
-                    let hi_l = hi.map(|h| self.literal(&lhs, &h)).transpose()?;
+                    let hi_l = hi.as_ref().map(|h| self.literal(&lhs, h)).transpose()?;
                     if hi_l.is_some() && matches!(lo_l, Lit::Cidr(..)) {
                         return Err(self.err(lo.span.clone(), "A range cannot start at a network."));
+                    }
+                    if let (Some(Lit::Cidr(..)), Some(h)) = (&hi_l, &hi) {
+                        return Err(self.err(h.span.clone(), "A range cannot end at a network."));
                     }
                     Ok((lo_l, hi_l))
                 })
@@ -464,8 +473,23 @@ impl Ctx<'_> {
         Ok(Some((id, ty, slice)))
     }
 
-    /// Converts a literal to the left side's type, with tshark's messages when it cannot.
+    /// Converts a literal to the left side's type, with tshark's messages when it cannot; a
+    /// word that fails and looks like a misspelt field name gets a suggestion.
     fn literal(&self, lhs: &Lhs<'_>, o: &Operand<'_>) -> Result<Lit, FilterError> {
+        self.literal_inner(lhs, o).map_err(|mut e| {
+            if let Atom::Word(w) = o.atom {
+                if e.suggestion.is_none()
+                    && w.contains('.')
+                    && w.starts_with(|c: char| c.is_ascii_alphabetic())
+                {
+                    e.suggestion = suggest(w, &self.reg.names());
+                }
+            }
+            e
+        })
+    }
+
+    fn literal_inner(&self, lhs: &Lhs<'_>, o: &Operand<'_>) -> Result<Lit, FilterError> {
         let span = o.span.clone();
         let text = &self.expr[span.clone()];
         if o.slice.is_some() {
@@ -497,7 +521,9 @@ impl Ctx<'_> {
                     .ok_or_else(|| self.err(span, format!("\"{w}\" too big for this field."))),
                 None => match self.reg.value_named(lhs.id, w) {
                     Some(v) => Ok(Lit::UInt(v)),
-                    None if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') => {
+                    None if !self.reg.has_value_names(lhs.id)
+                        || w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') =>
+                    {
                         Err(self.err(span, format!("\"{w}\" is not a valid number.")))
                     }
                     None => Err(self.err(

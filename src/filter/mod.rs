@@ -124,6 +124,11 @@ pub trait FieldRegistry {
     fn value_named(&self, _field: FieldId, _name: &str) -> Option<u64> {
         None
     }
+    /// Whether the field has value names at all (decides tshark's message for an unknown
+    /// word: "cannot be found among the possible values" or "is not a valid number").
+    fn has_value_names(&self, _field: FieldId) -> bool {
+        false
+    }
 }
 
 /// The values of the fields of one packet.

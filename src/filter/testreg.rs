@@ -44,6 +44,9 @@ impl FieldRegistry for Reg {
     fn names(&self) -> Vec<&str> {
         FIELDS.iter().map(|(n, _)| *n).collect()
     }
+    fn has_value_names(&self, field: FieldId) -> bool {
+        self.lookup("websocket.opcode").map(|x| x.0) == Some(field)
+    }
     fn value_named(&self, field: FieldId, name: &str) -> Option<u64> {
         const OPCODES: &[(&str, u64)] = &[
             ("Continuation", 0),

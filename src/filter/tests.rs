@@ -297,6 +297,19 @@ fn errors_read_like_tshark_with_position() {
     assert_eq!(e.span, 17..32);
     assert_eq!(e.suggestion.as_deref(), Some("websocket.opcode"));
     assert_eq!(err("zzzz").suggestion, None);
+    // A misspelt field on the right: the literal fails, the nearest field is suggested.
+    let e = err("frame.len == frame.cap_lem");
+    assert_eq!(e.message, "\"frame.cap_lem\" is not a valid number.");
+    assert_eq!(e.suggestion.as_deref(), Some("frame.cap_len"));
+    assert_eq!(
+        err("\"abc\"").message,
+        "\"abc\" is neither a field nor a protocol name."
+    );
+    assert!(
+        err("ip.addr in {1.1.1.1..2.0.0.0/8}")
+            .message
+            .contains("cannot end at a network")
+    );
     // tshark: Unsigned integer (4 bytes) cannot be converted from a string ("3"). (the width
     // is not known here)
     let e = err("frame.number == \"3\"");

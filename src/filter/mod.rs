@@ -22,6 +22,53 @@
 //!
 //! Evaluation allocates nothing: regular expressions and substring finders are built once, and
 //! values are borrowed from the packet.
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use wsdissect::filter::{FieldId, FieldRegistry, FieldType, FieldValues, Filter, Value};
+//! use wsdissect::filter::tfields::{Column, Display, FieldsOptions, FieldsWriter};
+//!
+//! struct Table;
+//! impl FieldRegistry for Table {
+//!     fn lookup(&self, name: &str) -> Option<(FieldId, FieldType)> {
+//!         match name {
+//!             "websocket.opcode" => Some((FieldId(0), FieldType::UInt)),
+//!             "websocket.payload.text" => Some((FieldId(1), FieldType::Str)),
+//!             _ => None,
+//!         }
+//!     }
+//!     fn names(&self) -> Vec<&str> {
+//!         vec!["websocket.opcode", "websocket.payload.text"]
+//!     }
+//! }
+//!
+//! /// One packet carrying two frames: a text and a close.
+//! struct Packet;
+//! impl FieldValues for Packet {
+//!     fn for_each(&self, field: FieldId, f: &mut dyn FnMut(Value<'_>) -> ControlFlow<()>) {
+//!         let _ = match field.0 {
+//!             0 => [1, 8].into_iter().try_for_each(|op| f(Value::UInt(op))),
+//!             1 => f(Value::Str("bye")),
+//!             _ => ControlFlow::Continue(()),
+//!         };
+//!     }
+//! }
+//!
+//! let filter = Filter::compile("websocket.opcode == 8 && websocket.payload.text matches \"^BYE\"", &Table)?;
+//! assert!(filter.matches(&Packet));
+//! assert_eq!(filter.fields(), &[FieldId(0), FieldId(1)]);
+//!
+//! let err = Filter::compile("websocket.opcod == 8", &Table).unwrap_err();
+//! assert_eq!(err.suggestion.as_deref(), Some("websocket.opcode"));
+//!
+//! let mut opts = FieldsOptions::default();
+//! opts.apply("separator=,")?;
+//! let cols = vec![Column { field: FieldId(0), display: Display::Plain }; 2];
+//! let mut line = String::new();
+//! FieldsWriter::new(opts, cols).row(&Packet, &mut line);
+//! assert_eq!(line, "1,8,1,8\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod compile;
 mod eval;

@@ -159,6 +159,13 @@ fn in_network(a: IpAddr, net: IpAddr, bits: u8) -> bool {
 /// Order of two values of compatible types; None when they do not compare (different address
 /// families, a presence-only value, a type the registry did not announce).
 pub(crate) fn cmp_values(a: Value<'_>, b: Value<'_>) -> Option<Ordering> {
+    // Same-type pairs first: they are what the compiler produces for literals.
+    match (a, b) {
+        (Value::UInt(x), Value::UInt(y)) => return Some(x.cmp(&y)),
+        (Value::Bool(x), Value::Bool(y)) => return Some(x.cmp(&y)),
+        (Value::Int(x), Value::Int(y)) => return Some(x.cmp(&y)),
+        _ => {}
+    }
     fn num(v: Value<'_>) -> Option<Result<i128, f64>> {
         Some(match v {
             Value::Bool(b) => Ok(i128::from(b)),

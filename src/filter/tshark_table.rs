@@ -219,3 +219,62 @@ fn every_reference_expression_agrees_with_tshark_on_tsharks_values() {
         diffs.join("\n")
     );
 }
+
+/// `-T fields` text from typed values: tshark's values (from `NAME.values.tsv`) written back by
+/// [`FieldsWriter`](super::tfields::FieldsWriter) must give tshark's `-T fields` output
+/// (`samples/expected/fields/NAME.tsv`) byte for byte, for every field of fields.txt.
+#[test]
+fn fields_output_equals_tsharks_on_every_sample() {
+    use super::tfields::{Column, Display, FieldsOptions, FieldsWriter};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/expected");
+    let mut files = 0;
+    for entry in fs::read_dir(root.join("fields")).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".tsv"))
+        else {
+            continue;
+        };
+        let values = root.join(format!("filters/{name}.values.tsv"));
+        if !values.exists() {
+            continue;
+        }
+        let want = fs::read_to_string(&path).unwrap();
+        let names: Vec<&str> = want.lines().next().unwrap().split('\t').collect();
+        let cols = names
+            .iter()
+            .map(|n| match *n {
+                // frame.time is frame.time_epoch shown as a date (tshark: same instant).
+                "frame.time" => Column {
+                    field: Reg.lookup("frame.time_epoch").unwrap().0,
+                    display: Display::AbsTimeUtc,
+                },
+                // FT_UINT8 BASE_HEX (tshark -G fields): 0x00
+                "websocket.rsv" => Column {
+                    field: Reg.lookup(n).unwrap().0,
+                    display: Display::Hex { digits: 2 },
+                },
+                _ => Column {
+                    field: Reg.lookup(n).unwrap_or_else(|| panic!("{n}")).0,
+                    display: Display::Plain,
+                },
+            })
+            .collect();
+        let mut opts = FieldsOptions::default();
+        opts.apply("header=y").unwrap();
+        let w = FieldsWriter::new(opts, cols);
+        let mut got = String::new();
+        w.start(&names, &mut got);
+        for (_, row) in rows(&values) {
+            w.row(&row, &mut got);
+        }
+        for (i, (g, t)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, t, "{name} line {}", i + 1);
+        }
+        assert_eq!(got.lines().count(), want.lines().count(), "{name}");
+        files += 1;
+    }
+    assert!(files >= 20, "only {files} samples have references");
+}

@@ -355,7 +355,7 @@ impl Ctx<'_> {
                 if let Some((other, oty, oslice)) = self.rhs_field(&rhs)? {
                     if !comparable(lhs.ty, oty) {
                         return Err(self.err(
-                            lhs.span.start..rhs.span.end,
+                            rhs.span.clone(),
                             format!(
                                 "{} and {} are not of compatible types.",
                                 lhs.name,

@@ -477,13 +477,12 @@ impl Ctx<'_> {
     /// word that fails and looks like a misspelt field name gets a suggestion.
     fn literal(&self, lhs: &Lhs<'_>, o: &Operand<'_>) -> Result<Lit, FilterError> {
         self.literal_inner(lhs, o).map_err(|mut e| {
-            if let Atom::Word(w) = o.atom {
-                if e.suggestion.is_none()
-                    && w.contains('.')
-                    && w.starts_with(|c: char| c.is_ascii_alphabetic())
-                {
-                    e.suggestion = suggest(w, &self.reg.names());
-                }
+            if let Atom::Word(w) = o.atom
+                && e.suggestion.is_none()
+                && w.contains('.')
+                && w.starts_with(|c: char| c.is_ascii_alphabetic())
+            {
+                e.suggestion = suggest(w, &self.reg.names());
             }
             e
         })

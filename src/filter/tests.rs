@@ -462,7 +462,10 @@ fn errors_read_like_tshark_with_position() {
     // tshark: http.upgrade and websocket are not of compatible types. (caret under `websocket`:
     // a bare word that names a field is the field)
     let e = err("http.request.method == websocket");
-    assert_eq!(e.message, "http.request.method and websocket are not of compatible types.");
+    assert_eq!(
+        e.message,
+        "http.request.method and websocket are not of compatible types."
+    );
     assert_eq!(e.span, 23..32);
     assert!(
         err("frame.number == 99999999999999999999999")

@@ -558,6 +558,20 @@ impl Ctx<'_> {
             (FieldType::Time, Atom::Word(w)) => parse_seconds(w)
                 .map(Lit::Time)
                 .ok_or_else(|| self.err(span, format!("\"{w}\" is not a valid time."))),
+            // An absolute time (`frame.time >= "2026-11-21 11:27:55.350"`), read as UTC.
+            (FieldType::Time, Atom::Str(s)) => std::str::from_utf8(s)
+                .ok()
+                .and_then(parse_abs_time)
+                .map(Lit::Time)
+                .ok_or_else(|| {
+                    self.err(
+                        span,
+                        format!(
+                            "\"{}\" is not a valid absolute time. Example: \"Nov 12, 1999 08:55:44.123\" or \"2011-07-04 12:34:56\"",
+                            String::from_utf8_lossy(s)
+                        ),
+                    )
+                }),
             (FieldType::Ipv4, Atom::Word(w)) => parse_net(w, false).map_err(|m| {
                 self.err(
                     span,
@@ -667,6 +681,81 @@ pub(crate) fn parse_seconds(w: &str) -> Option<i64> {
     Some(if neg { -t } else { t })
 }
 
+/// An absolute time in one of the forms tshark 4.0 reads (`2026-11-21`,
+/// `2026-11-21 11:27:55.350`, `2026-11-21T11:27:55.350Z`, `Nov 21, 2026 11:27:55.350072`), as
+/// nanoseconds since the epoch. tshark reads them in the local time zone; here they are UTC
+/// (the zone the references are made in, and the one `-T fields` prints).
+pub(crate) fn parse_abs_time(s: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let s = s.trim();
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    let num = |t: &str| -> Option<i64> {
+        (!t.is_empty() && t.len() <= 4 && t.chars().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let parts: Vec<&str> = s.split([' ', 'T']).filter(|p| !p.is_empty()).collect();
+    let (y, m, d, time) = match parts.as_slice() {
+        [mon, day, year, rest @ ..] if mon.len() == 3 => {
+            let m = MONTHS.iter().position(|x| x.eq_ignore_ascii_case(mon))? as i64 + 1;
+            (num(year)?, m, num(day.strip_suffix(',')?)?, rest)
+        }
+        [date, rest @ ..] => {
+            let mut it = date.split('-');
+            let (y, m, d) = (num(it.next()?)?, num(it.next()?)?, num(it.next()?)?);
+            if it.next().is_some() {
+                return None;
+            }
+            (y, m, d, rest)
+        }
+        [] => return None,
+    };
+    let days_in_month = match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&d) {
+        return None;
+    }
+    let (mut h, mut mi, mut sec, mut nanos) = (0, 0, 0, 0);
+    match time {
+        [] => {}
+        [t] => {
+            let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
+            let mut it = hms.split(':');
+            h = num(it.next()?)?;
+            mi = num(it.next()?)?;
+            sec = it.next().map_or(Some(0), num)?;
+            if it.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+                return None;
+            }
+            if !frac.is_empty() {
+                nanos = parse_seconds(&format!("0.{frac}"))?;
+            }
+        }
+        _ => return None,
+    }
+    let secs = days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// (year, month 1-12, day) to days since 1970-01-01, proleptic Gregorian: the inverse of
+/// [`super::tfields`]'s `civil_from_days` (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Byte strings: `7b:22:00`, `7b-22`, `7b.22`, or an even number of hex digits `7b2200`
 /// (tshark accepts all four for `websocket.masking_key`); a single byte may be one digit.
 pub(crate) fn parse_bytes(w: &str) -> Option<Vec<u8>> {
@@ -760,6 +849,37 @@ mod tests {
         assert_eq!(parse_seconds(".5"), Some(500_000_000));
         for bad in ["", ".", "abc", "0.1.2", "1.0000000001", "1e3"] {
             assert_eq!(parse_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn absolute_times_in_tsharks_forms() {
+        // TZ=UTC tshark -r samples/basic.pcap -T fields -e frame.time -e frame.time_epoch:
+        // packet 8 `Nov 21, 2026 11:27:55.350072000 UTC`, 1795260475.350072000
+        let t8 = 1_795_260_475_350_072_000;
+        assert_eq!(parse_abs_time("Nov 21, 2026 11:27:55.350072"), Some(t8));
+        assert_eq!(parse_abs_time("2026-11-21 11:27:55.350072"), Some(t8));
+        assert_eq!(parse_abs_time("2026-11-21T11:27:55.350072Z"), Some(t8));
+        assert_eq!(
+            parse_abs_time("2026-11-21"),
+            Some(1_795_219_200_000_000_000)
+        );
+        assert_eq!(
+            parse_abs_time("2026-11-21 11:27"),
+            Some(1_795_260_420_000_000_000)
+        );
+        assert_eq!(parse_abs_time("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(parse_abs_time("2000-02-29"), Some(951_782_400_000_000_000));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-11-21 24:00",
+            "Nov 21 2026",
+            "1795260475",
+            "2026-11-21 1:2:3:4",
+        ] {
+            assert_eq!(parse_abs_time(bad), None, "{bad}");
         }
     }
 

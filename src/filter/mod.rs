@@ -101,7 +101,8 @@ pub enum FieldType {
     /// Floating-point number.
     Float,
     /// A time in nanoseconds, relative (`frame.time_relative`, `frame.time_delta`) or since the
-    /// epoch (`frame.time_epoch`, `frame.time`); literals are seconds (`0.05`).
+    /// epoch (`frame.time_epoch`, `frame.time`); literals are seconds (`0.05`) or, quoted, UTC
+    /// dates as tshark reads them (`"2026-11-21 11:27:55.350"`, `"Nov 21, 2026 11:27:55"`).
     Time,
     /// Text (`http.request.method`, `websocket.payload.text`).
     Str,

@@ -13,6 +13,7 @@ pub(crate) const FIELDS: &[(&str, FieldType)] = &[
     ("frame.len", FieldType::UInt),
     ("frame.cap_len", FieldType::UInt),
     ("frame.time_relative", FieldType::Time),
+    ("frame.time", FieldType::Time),
     ("eth.src", FieldType::Ether),
     ("ip", FieldType::Protocol),
     ("ip.addr", FieldType::Ipv4),

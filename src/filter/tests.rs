@@ -175,6 +175,17 @@ fn literal_kinds() {
     assert_eq!(hits("ip.addr == 10.0.0.0/8"), Vec::<u64>::new());
     assert_eq!(hits("ip.addr != 10.0.0.0/8"), all());
     assert_eq!(hits("ip.addr > 127.0.0.0"), all());
+    // Absolute times (TZ=UTC tshark -r samples/basic.pcap -Y
+    // 'frame.time >= "2026-11-21 11:27:55.350"' -> 8..36; packet 6 is at 11:27:55.299504).
+    let f = Filter::compile("frame.time >= \"2026-11-21 11:27:55.350\"", &Reg).unwrap();
+    let at = |ns| Pkt::default().with("frame.time", Owned::Tm(ns));
+    assert!(f.matches(&at(1_795_260_475_350_072_000)));
+    assert!(!f.matches(&at(1_795_260_475_299_504_000)));
+    assert!(
+        err("frame.time == \"yesterday\"")
+            .message
+            .starts_with("\"yesterday\" is not a valid absolute time.")
+    );
     // Times in seconds.
     let f = Filter::compile("frame.time_relative >= 0.05", &Reg).unwrap();
     let p = |ns| Pkt::default().with("frame.time_relative", Owned::Tm(ns));

@@ -17,6 +17,7 @@ pub mod check;
 pub mod dissect;
 pub mod event;
 pub mod fields;
+pub mod filter;
 pub mod flow;
 pub mod http;
 pub mod output;
@@ -33,8 +34,8 @@ pub mod ws;
 /// The layers, lowest first: a module may use only the modules before it (and itself).
 /// `layering` below holds the source to it.
 pub const LAYERS: &[&str] = &[
-    "capture", "wire", "flow", "http", "ws", "term", "fields", "rules", "tls", "payload", "event",
-    "session", "dissect", "app", "output", "check", "views", "printer",
+    "capture", "wire", "flow", "http", "ws", "term", "fields", "filter", "rules", "tls", "payload",
+    "event", "session", "dissect", "app", "output", "check", "views", "printer",
 ];
 
 #[cfg(test)]

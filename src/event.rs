@@ -10,6 +10,7 @@ pub use crate::flow::TcpEnd;
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
+use crate::payload::{AppPacket, ChosenBy, Exchange, Unanswered};
 pub use crate::rules::{Kind, Severity};
 use crate::tls::{DecryptStatus, SegmentLabel};
 use crate::wire::{NetAddrs, OtherPacket, TcpSegment};
@@ -66,6 +67,8 @@ pub enum Event<'a> {
     /// A TLS connection ended (or the capture did): what its handshake said and whether
     /// it was decrypted.
     Tls(&'a TlsSessionEvent<'a>),
+    /// An application request paired with its answer, or unanswered at the end.
+    AppExchange(&'a AppExchangeEvent<'a>),
     /// The capture could not be read further; everything before was processed.
     CaptureError(&'a CaptureProblem),
 }
@@ -257,6 +260,30 @@ pub struct MessageEvent<'a> {
     /// The subprotocol the server selected in the handshake (`Sec-WebSocket-Protocol`),
     /// which says how to read the payload.
     pub subprotocol: Option<&'a str>,
+    /// The application packets the connection's payload decoder read in (or completed
+    /// with) this message: none when no decoder is attached or it needs more messages.
+    pub app: &'a [AppPacket],
+    /// How the connection's payload decoder was chosen, when one is attached.
+    pub app_chosen_by: Option<ChosenBy>,
+}
+
+/// A request of an application protocol paired with its answer, or left unanswered when
+/// the connection ended.
+#[derive(Debug)]
+pub struct AppExchangeEvent<'a> {
+    /// Connection.
+    pub conn: ConnId,
+    /// The pair, or the request still waiting.
+    pub exchange: AppExchange<'a>,
+}
+
+/// What became of an application request.
+#[derive(Debug)]
+pub enum AppExchange<'a> {
+    /// Answered (with its latency).
+    Answered(&'a Exchange),
+    /// Still waiting when the connection (or the capture) ended.
+    Unanswered(&'a Unanswered),
 }
 
 /// A ping answered by a pong carrying the same payload.

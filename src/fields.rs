@@ -184,6 +184,14 @@ fields! {
     WSD_TLS_STATUS = ("wsd.tls.status", Str, "status", "decrypted, or why not (no key for this client random, capture started after the handshake, ...)");
     WSD_TLS_RECORDS = ("wsd.tls.records", UInt, "records", "TLS records seen, both directions");
     WSD_TLS_DECRYPTED_RECORDS = ("wsd.tls.decrypted_records", UInt, "decrypted_records", "TLS records decrypted and authenticated");
+    // Application protocols (payload decoders; each protocol's own fields are listed by
+    // `wsdissect decoders`).
+    WSD_APP = ("wsd.app", Object, "app",
+        "in message records: the application packet the payload decoder read (protocol, chosen_by, summary and the protocol's fields)");
+    WSD_APP_PACKETS = ("wsd.app.packets", Object, "app_packets",
+        "in message records: every application packet, when the message held several");
+    WSD_APP_ANSWERED = ("wsd.app.answered", Bool, "answered",
+        "in app_exchange records: the request was answered (else it was still waiting when the connection ended)");
     // What wsdissect adds.
     WSD_DIRECTION = ("wsd.direction", Str, "dir", "c2s (client to server) or s2c");
     WSD_OPCODE_NAME = ("wsd.opcode_name", Str, "opcode_name", "the opcode's name (Text, Binary, Close, ...)");

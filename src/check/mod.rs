@@ -259,7 +259,7 @@ impl<'c> FileCheck<'c> {
                 emit,
             ),
             Event::ConnectionEnd(c) => self.connection_end(c, emit),
-            Event::Tls(_) => {}
+            Event::Tls(_) | Event::AppExchange(_) => {}
             Event::CaptureError(p) => {
                 if p.packets_read == 0 {
                     // Nothing could be read: the caller reports the file as unreadable.
@@ -745,6 +745,27 @@ mod tests {
             (rules::TLS_MISSED_HANDSHAKE, Tls),
             (rules::TLS_GAP, Tls),
             (rules::TLS_TRUNCATED_RECORD, Tls),
+            (rules::APP_ENGINEIO_MALFORMED_PACKET, App),
+            (rules::APP_ENGINEIO_MALFORMED_PAYLOAD, App),
+            (rules::APP_SOCKETIO_MALFORMED_PACKET, App),
+            (rules::APP_SOCKETIO_ACK_WITHOUT_EVENT, App),
+            (rules::APP_SOCKETIO_DUPLICATE_ACK_ID, App),
+            (rules::APP_SOCKETIO_MISSING_ATTACHMENTS, App),
+            (rules::APP_SOCKETIO_UNEXPECTED_BINARY, App),
+            (rules::APP_GRAPHQL_MALFORMED_MESSAGE, App),
+            (rules::APP_GRAPHQL_NEXT_UNKNOWN_ID, App),
+            (rules::APP_GRAPHQL_DUPLICATE_ID, App),
+            (rules::APP_GRAPHQL_SUBSCRIBE_BEFORE_ACK, App),
+            (rules::APP_GRAPHQL_DUPLICATE_INIT, App),
+            (rules::APP_GRAPHQL_WRONG_DIRECTION, App),
+            (rules::APP_JSONRPC_MALFORMED, App),
+            (rules::APP_JSONRPC_INVALID_VERSION, App),
+            (rules::APP_JSONRPC_RESULT_AND_ERROR, App),
+            (rules::APP_JSONRPC_UNKNOWN_ID, App),
+            (rules::APP_JSONRPC_DUPLICATE_ID, App),
+            (rules::APP_JSONRPC_EMPTY_BATCH, App),
+            (rules::APP_JSON_INVALID, App),
+            (rules::APP_PENDING_DROPPED, App),
             (CAPTURE_ERROR, Connection),
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),

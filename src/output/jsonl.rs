@@ -3,8 +3,8 @@
 //! field table ([`crate::fields`]).
 
 use crate::event::{
-    Anomaly, CaptureProblem, ConnectionSummary, Event, EventSink, FrameEvent, Handshake,
-    MessageEvent, PingPongEvent, TlsSessionEvent,
+    Anomaly, AppExchange, AppExchangeEvent, CaptureProblem, ConnectionSummary, Event, EventSink,
+    FrameEvent, Handshake, MessageEvent, PingPongEvent, TlsSessionEvent,
 };
 use crate::fields::{self as F, Field, RECORD_TYPE_KEY};
 use crate::term::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
@@ -112,6 +112,39 @@ fn mask_key_json(k: [u8; 4]) -> [u8; 10] {
     out
 }
 
+/// Writes a JSON value (from a payload decoder), strings escaped by the one JSON encoder.
+fn push_json_value(buf: &mut Vec<u8>, v: &serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Null => buf.extend_from_slice(b"null"),
+        Value::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => push_json_str(buf, s),
+        Value::Array(items) => {
+            buf.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                push_json_value(buf, item);
+            }
+            buf.push(b']');
+        }
+        Value::Object(members) => {
+            buf.push(b'{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                push_json_str(buf, key);
+                buf.push(b':');
+                push_json_value(buf, item);
+            }
+            buf.push(b'}');
+        }
+    }
+}
+
 /// JSON Lines renderer.
 pub struct JsonLines<W: Write> {
     out: W,
@@ -200,6 +233,23 @@ impl<W: Write> JsonLines<W> {
             m.payload,
             m.payload_complete,
         );
+        if let Some(first) = m.app.first() {
+            o.key(F::WSD_APP.json);
+            push_json_value(o.buf, &first.to_json(m.app_chosen_by));
+            if m.app.len() > 1 {
+                // Several application packets in one message (MQTT, STOMP, JSON-RPC batch
+                // parts): all of them, in order.
+                o.key(F::WSD_APP_PACKETS.json);
+                o.buf.push(b'[');
+                for (i, p) in m.app.iter().enumerate() {
+                    if i > 0 {
+                        o.buf.push(b',');
+                    }
+                    push_json_value(o.buf, &p.to_json(m.app_chosen_by));
+                }
+                o.buf.push(b']');
+            }
+        }
         o.finish();
     }
 
@@ -299,6 +349,26 @@ impl<W: Write> JsonLines<W> {
         o.finish();
     }
 
+    fn app_exchange(&mut self, x: &AppExchangeEvent<'_>) {
+        let mut o = Obj::new(&mut self.line, "app_exchange");
+        o.num(F::TCP_STREAM.json, x.conn);
+        let value = match x.exchange {
+            AppExchange::Answered(e) => e.to_json(),
+            AppExchange::Unanswered(u) => u.to_json(),
+        };
+        o.bool(
+            F::WSD_APP_ANSWERED.json,
+            matches!(x.exchange, AppExchange::Answered(_)),
+        );
+        if let serde_json::Value::Object(members) = &value {
+            for (key, v) in members {
+                o.key(key);
+                push_json_value(o.buf, v);
+            }
+        }
+        o.finish();
+    }
+
     fn tls(&mut self, t: &TlsSessionEvent<'_>) {
         let mut o = Obj::new(&mut self.line, "tls");
         o.num(F::TCP_STREAM.json, t.conn);
@@ -350,6 +420,7 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::Handshake(h) => self.handshake(h),
             Event::ConnectionEnd(c) => self.connection(c),
             Event::Tls(t) => self.tls(t),
+            Event::AppExchange(x) => self.app_exchange(x),
             Event::Anomaly(a) => self.anomaly(a),
             Event::CaptureError(e) => self.capture_error(e),
             Event::Packet(_)

@@ -99,7 +99,7 @@ impl Tally {
                 entry.1 += 1;
             }
             Event::CaptureError(_) => self.capture_errors += 1,
-            Event::Tls(_) => {}
+            Event::Tls(_) | Event::AppExchange(_) => {}
             Event::Packet(_)
             | Event::HttpRequest(_)
             | Event::HttpResponse(_)
@@ -322,6 +322,8 @@ mod tests {
                 close_code: None,
                 close_reason: &[],
                 subprotocol: None,
+                app: &[],
+                app_chosen_by: None,
             };
             t.observe(&Event::Message(&m));
         }

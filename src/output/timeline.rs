@@ -147,7 +147,7 @@ impl<W: Write> EventSink for Timeline<W> {
             | Event::Message(_)
             | Event::PingPong(_) => {}
             // Printed by the caller on stderr; nothing to add to the packet list.
-            Event::CaptureError(_) | Event::Tls(_) => {}
+            Event::CaptureError(_) | Event::Tls(_) | Event::AppExchange(_) => {}
         }
         Ok(())
     }

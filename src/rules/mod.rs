@@ -85,11 +85,13 @@ pub enum RuleGroup {
     Expectations,
     /// TLS records, handshake and decryption (wss://).
     Tls,
+    /// Application protocols inside the messages (Socket.IO, GraphQL, JSON-RPC, ...).
+    App,
 }
 
 impl RuleGroup {
     /// Every group, in report order.
-    pub const ALL: [RuleGroup; 7] = [
+    pub const ALL: [RuleGroup; 8] = [
         RuleGroup::Handshake,
         RuleGroup::Framing,
         RuleGroup::Messages,
@@ -97,6 +99,7 @@ impl RuleGroup {
         RuleGroup::Connection,
         RuleGroup::Expectations,
         RuleGroup::Tls,
+        RuleGroup::App,
     ];
 
     /// The test case name.
@@ -109,6 +112,7 @@ impl RuleGroup {
             RuleGroup::Connection => "tcp/connection",
             RuleGroup::Expectations => "expectations",
             RuleGroup::Tls => "tls",
+            RuleGroup::App => "application",
         }
     }
 }
@@ -243,6 +247,49 @@ kinds! {
         "bytes of the TLS stream were not captured: the records they held are lost");
     TLS_TRUNCATED_RECORD = ("tls-truncated-record", Warning, Tls,
         "the TLS stream ended inside a record");
+    // Application protocols inside WebSocket messages (src/payload/).
+    APP_ENGINEIO_MALFORMED_PACKET = ("engineio-malformed-packet", Warning, App,
+        "Engine.IO packet with an unknown type or unreadable content");
+    APP_ENGINEIO_MALFORMED_PAYLOAD = ("engineio-malformed-payload", Warning, App,
+        "Engine.IO polling payload that cannot be split into packets");
+    APP_SOCKETIO_MALFORMED_PACKET = ("socketio-malformed-packet", Warning, App,
+        "Socket.IO packet that does not follow the packet encoding (type, attachments, namespace, ack id, JSON data)");
+    APP_SOCKETIO_ACK_WITHOUT_EVENT = ("socketio-ack-without-event", Warning, App,
+        "Socket.IO ACK whose namespace and id match no pending event from the other side");
+    APP_SOCKETIO_DUPLICATE_ACK_ID = ("socketio-duplicate-ack-id", Warning, App,
+        "Socket.IO event reusing an ack id still waiting for its ACK");
+    APP_SOCKETIO_MISSING_ATTACHMENTS = ("socketio-missing-attachments", Warning, App,
+        "Socket.IO binary packet not followed by all of its binary attachments");
+    APP_SOCKETIO_UNEXPECTED_BINARY = ("socketio-unexpected-binary", Warning, App,
+        "binary message where no Socket.IO binary packet expects an attachment");
+    APP_GRAPHQL_MALFORMED_MESSAGE = ("graphql-malformed-message", Error, App,
+        "GraphQL over WebSocket message that is not a JSON object with a known string `type` (graphql-transport-ws: close 4400)");
+    APP_GRAPHQL_NEXT_UNKNOWN_ID = ("graphql-next-unknown-id", Warning, App,
+        "GraphQL next/data/error/complete for an id with no active operation");
+    APP_GRAPHQL_DUPLICATE_ID = ("graphql-duplicate-id", Error, App,
+        "GraphQL subscribe for an id already active (graphql-transport-ws: close 4409)");
+    APP_GRAPHQL_SUBSCRIBE_BEFORE_ACK = ("graphql-subscribe-before-ack", Error, App,
+        "GraphQL subscribe before connection_ack (graphql-transport-ws: close 4401)");
+    APP_GRAPHQL_DUPLICATE_INIT = ("graphql-duplicate-init", Error, App,
+        "second connection_init on one connection (graphql-transport-ws: close 4429)");
+    APP_GRAPHQL_WRONG_DIRECTION = ("graphql-wrong-direction", Warning, App,
+        "GraphQL message type sent by the wrong side (e.g. next from the client)");
+    APP_JSONRPC_MALFORMED = ("jsonrpc-malformed", Warning, App,
+        "JSON-RPC message that is not JSON or not a request, notification or response object");
+    APP_JSONRPC_INVALID_VERSION = ("jsonrpc-invalid-version", Error, App,
+        "JSON-RPC `jsonrpc` member that is not exactly \"2.0\" (MUST)");
+    APP_JSONRPC_RESULT_AND_ERROR = ("jsonrpc-result-and-error", Error, App,
+        "JSON-RPC 2.0 response with both or neither of result and error (MUST)");
+    APP_JSONRPC_UNKNOWN_ID = ("jsonrpc-unknown-id", Warning, App,
+        "JSON-RPC response whose id matches no pending request from the other side");
+    APP_JSONRPC_DUPLICATE_ID = ("jsonrpc-duplicate-id", Warning, App,
+        "JSON-RPC request reusing an id still waiting for its response");
+    APP_JSONRPC_EMPTY_BATCH = ("jsonrpc-empty-batch", Warning, App,
+        "JSON-RPC batch that is an empty array (answered with one Invalid Request error)");
+    APP_JSON_INVALID = ("json-invalid", Warning, App,
+        "message decoded as JSON that is not valid JSON");
+    APP_PENDING_DROPPED = ("app-pending-dropped", Warning, App,
+        "requests dropped from the pending table because too many were waiting for answers");
 }
 
 /// Kinds `check` adds itself: failed CI expectations and unreadable captures. They are

@@ -230,12 +230,12 @@ impl HttpAnalyzer {
             cx.check(conn.id, |out| {
                 checker.response(&request, &response, &verdict, out)
             })?;
-            // The child learns the negotiated subprotocol from the response.
+            // The child learns the subprotocol and the request path from the handshake.
             conn.response = Some((packet, response));
+            conn.request = Some((request_packet, request));
             self.upgrade_side(conn, side);
             let held = std::mem::replace(&mut self.dirs[client], HttpDir::Upgraded);
             self.upgrade_side(conn, client);
-            conn.request = Some((request_packet, request));
             if let HttpDir::AwaitResponse(held) = held {
                 for (p, bytes) in held.chunks {
                     self.data(conn, cx, client, p, &bytes)?;

@@ -23,6 +23,7 @@ use crate::flow::TcpEnd;
 use crate::flow::analysis::Direction;
 use crate::flow::reassembly::{Delivery, ReassemblyLimits};
 use crate::http::head::{Request, Response};
+use crate::payload::DecodeAs;
 use crate::rules::{Checker, EndState, Finding, Kind, Report};
 use crate::tls::{KeyLog, SegmentLabel};
 use crate::ws::DecoderLimits;
@@ -57,6 +58,10 @@ pub struct ConnConfig {
     /// Most bytes of encrypted TLS records held per direction while the key log has no
     /// secret for the connection yet (live capture re-reads the key log; 0: none held).
     pub tls_hold: usize,
+    /// `--decode-as`: payload decoders chosen by hand, by port or connection.
+    pub decode_as: Vec<DecodeAs>,
+    /// Payload decoders build every field (JSON Lines, -V); else summaries only.
+    pub app_fields: bool,
 }
 
 impl Default for ConnConfig {
@@ -70,6 +75,8 @@ impl Default for ConnConfig {
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
             tls_hold: 0,
+            decode_as: Vec::new(),
+            app_fields: true,
         }
     }
 }
@@ -276,6 +283,11 @@ impl ConnState {
     pub fn set_client(&mut self, side: Side) {
         self.client_side = side;
         self.roles_known = true;
+    }
+
+    /// The ports of side 0 and side 1.
+    pub fn ports(&self) -> (u16, u16) {
+        (self.addrs[0].port(), self.addrs[1].port())
     }
 
     /// Whether either endpoint uses one of the `--ws-port` ports.

@@ -1,10 +1,17 @@
 //! The WebSocket analyzer: frames, then messages (fragments joined, permessage-deflate
 //! inflated), ping round trips, and the frame and message rules. Attached by the HTTP
-//! analyzer to the directions that upgraded; a payload decoder is attached below it.
+//! analyzer to the directions that upgraded. Its child is the connection's payload decoder
+//! (Socket.IO, GraphQL, JSON-RPC, ...; `crate::payload`), chosen by subprotocol, URL path,
+//! `--decode-as` or the first message's content, and fed every whole data message.
 
 use super::{ConnState, Cx, Side};
-use crate::event::{Event, FrameEvent, MessageEvent, PingPongEvent};
+use crate::event::{
+    AppExchange, AppExchangeEvent, ConnId, Event, FrameEvent, MessageEvent, PingPongEvent,
+};
 use crate::flow::analysis::Direction;
+use crate::payload::{
+    self, AnomalyKind, AppInput, AppOutput, AppPacket, ChosenBy, Context, Decoder,
+};
 use crate::rules::{self, Finding};
 use crate::ws::decoder::Piece;
 use crate::ws::{
@@ -24,20 +31,140 @@ struct WsStream {
     header_checked: Option<u64>,
 }
 
+/// The payload decoder of a connection.
+enum AppSlot {
+    /// Not chosen yet: the first data message's content decides.
+    Undecided,
+    /// None applies (or `--decode-as none`, or payloads are not kept).
+    Off,
+    /// This decoder reads every data message.
+    On {
+        decoder: Box<dyn Decoder>,
+        chosen_by: ChosenBy,
+    },
+}
+
+impl std::fmt::Debug for AppSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppSlot::Undecided => f.write_str("Undecided"),
+            AppSlot::Off => f.write_str("Off"),
+            AppSlot::On { decoder, chosen_by } => {
+                write!(f, "On({}, {})", decoder.protocol().name(), chosen_by.name())
+            }
+        }
+    }
+}
+
+/// The payload decoder and what it produced for the current message.
+#[derive(Debug)]
+struct App {
+    slot: AppSlot,
+    /// The upgrade request's target (for choosing by path, and the decoder's context).
+    request_uri: Box<str>,
+    /// Decoders build every field, or summaries only.
+    fields: bool,
+    /// Scratch: what the decoder yielded for the current message.
+    out: Vec<AppOutput>,
+    /// Scratch: the packets among them.
+    packets: Vec<AppPacket>,
+}
+
 /// WebSocket in the directions that upgraded.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WebSocketAnalyzer {
     streams: [Option<Box<WsStream>>; 2],
     /// Pings waiting for pongs.
     pings: PingTracker,
     /// The subprotocol the server selected (`Sec-WebSocket-Protocol` of the 101).
     subprotocol: Option<Box<str>>,
+    /// The payload decoder.
+    app: App,
+}
+
+impl Default for WebSocketAnalyzer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The rule-table kind of an application-protocol anomaly.
+pub fn app_rule_kind(kind: AnomalyKind) -> crate::rules::Kind {
+    match kind {
+        AnomalyKind::EngineioMalformedPacket => rules::APP_ENGINEIO_MALFORMED_PACKET,
+        AnomalyKind::EngineioMalformedPayload => rules::APP_ENGINEIO_MALFORMED_PAYLOAD,
+        AnomalyKind::SocketioMalformedPacket => rules::APP_SOCKETIO_MALFORMED_PACKET,
+        AnomalyKind::SocketioAckWithoutEvent => rules::APP_SOCKETIO_ACK_WITHOUT_EVENT,
+        AnomalyKind::SocketioDuplicateAckId => rules::APP_SOCKETIO_DUPLICATE_ACK_ID,
+        AnomalyKind::SocketioMissingAttachments => rules::APP_SOCKETIO_MISSING_ATTACHMENTS,
+        AnomalyKind::SocketioUnexpectedBinary => rules::APP_SOCKETIO_UNEXPECTED_BINARY,
+        AnomalyKind::GraphqlMalformedMessage => rules::APP_GRAPHQL_MALFORMED_MESSAGE,
+        AnomalyKind::GraphqlNextUnknownId => rules::APP_GRAPHQL_NEXT_UNKNOWN_ID,
+        AnomalyKind::GraphqlDuplicateId => rules::APP_GRAPHQL_DUPLICATE_ID,
+        AnomalyKind::GraphqlSubscribeBeforeAck => rules::APP_GRAPHQL_SUBSCRIBE_BEFORE_ACK,
+        AnomalyKind::GraphqlDuplicateInit => rules::APP_GRAPHQL_DUPLICATE_INIT,
+        AnomalyKind::GraphqlWrongDirection => rules::APP_GRAPHQL_WRONG_DIRECTION,
+        AnomalyKind::JsonrpcMalformed => rules::APP_JSONRPC_MALFORMED,
+        AnomalyKind::JsonrpcInvalidVersion => rules::APP_JSONRPC_INVALID_VERSION,
+        AnomalyKind::JsonrpcResultAndError => rules::APP_JSONRPC_RESULT_AND_ERROR,
+        AnomalyKind::JsonrpcUnknownId => rules::APP_JSONRPC_UNKNOWN_ID,
+        AnomalyKind::JsonrpcDuplicateId => rules::APP_JSONRPC_DUPLICATE_ID,
+        AnomalyKind::JsonrpcEmptyBatch => rules::APP_JSONRPC_EMPTY_BATCH,
+        AnomalyKind::JsonInvalid => rules::APP_JSON_INVALID,
+        AnomalyKind::PendingDropped => rules::APP_PENDING_DROPPED,
+    }
 }
 
 impl WebSocketAnalyzer {
     /// No direction open yet.
     pub fn new() -> Self {
-        Self::default()
+        WebSocketAnalyzer {
+            streams: [None, None],
+            pings: PingTracker::default(),
+            subprotocol: None,
+            app: App {
+                slot: AppSlot::Undecided,
+                request_uri: "".into(),
+                fields: true,
+                out: Vec::new(),
+                packets: Vec::new(),
+            },
+        }
+    }
+
+    /// Chooses the payload decoder from what the handshake said, once: `--decode-as`,
+    /// then the subprotocol, then the URL path; else the first message decides.
+    fn choose_decoder(&mut self, conn: &ConnState) {
+        if !matches!(self.app.slot, AppSlot::Undecided) || self.streams.iter().any(Option::is_some)
+        {
+            return;
+        }
+        // Decoders read whole messages: without kept payloads (the packet list without -V,
+        // check) there is nothing to read.
+        if conn.config.max_message_payload == 0 {
+            self.app.slot = AppSlot::Off;
+            return;
+        }
+        self.app.fields = conn.config.app_fields;
+        self.app.request_uri = conn
+            .request
+            .as_ref()
+            .map_or("", |(_, r)| r.path.as_str())
+            .into();
+        let by_hand =
+            payload::decode_as_for(&conn.config.decode_as, u64::from(conn.id), conn.ports());
+        let choice = match by_hand {
+            Some(None) => {
+                self.app.slot = AppSlot::Off;
+                return;
+            }
+            Some(Some(protocol)) => Some((protocol, ChosenBy::DecodeAs)),
+            None => payload::choose(self.subprotocol.as_deref(), &self.app.request_uri, None)
+                .map(|c| (c.protocol, c.chosen_by)),
+        };
+        if let Some((protocol, chosen_by)) = choice {
+            self.app.slot = attach(protocol, chosen_by, &self.app, self.subprotocol.as_deref());
+        }
     }
 
     /// Starts decoding side `side` under the rules the handshake set (or their defaults
@@ -64,6 +191,7 @@ impl WebSocketAnalyzer {
                 .and_then(|(_, r)| r.header("Sec-WebSocket-Protocol"))
                 .map(|p| p.trim().into());
         }
+        self.choose_decoder(conn);
         if let Some(slot) = self.streams.get_mut(side) {
             *slot = Some(Box::new(WsStream {
                 decoder: FrameDecoder::new(conn.config.decoder),
@@ -154,6 +282,13 @@ impl WebSocketAnalyzer {
             };
             cx.finding(conn.id, finding)?;
         }
+        if let AppSlot::On { decoder, .. } = &mut self.app.slot {
+            self.app.out.clear();
+            decoder.end(&mut self.app.out);
+            for output in self.app.out.drain(..) {
+                app_output(conn.id, output, cx)?;
+            }
+        }
         Ok(())
     }
 
@@ -176,6 +311,7 @@ impl WebSocketAnalyzer {
             streams,
             pings,
             subprotocol,
+            app,
         } = self;
         let Some(ws) = streams.get_mut(side).and_then(Option::as_mut) else {
             return Ok(());
@@ -239,7 +375,19 @@ impl WebSocketAnalyzer {
                 } else {
                     None
                 };
-                emit_message(id, dir, message, close, subprotocol, cx)?;
+                let chosen_by = decode_message(app, subprotocol, dir, message, cx);
+                emit_message(
+                    id,
+                    dir,
+                    message,
+                    close,
+                    subprotocol,
+                    (&app.packets, chosen_by),
+                    cx,
+                )?;
+                for output in app.out.drain(..) {
+                    app_output(id, output, cx)?;
+                }
                 cx.check(id, |out| checker.message(dir, message, out))?;
                 pair_ping_pong(id, dir, message, pings, cx)?;
             }
@@ -315,12 +463,119 @@ fn emit_frame(
     cx.emit(&Event::Frame(&event))
 }
 
+/// A decoder for `protocol`, or `Off` when it has none.
+fn attach(
+    protocol: payload::Protocol,
+    chosen_by: ChosenBy,
+    app: &App,
+    subprotocol: Option<&str>,
+) -> AppSlot {
+    let context = Context {
+        request_uri: &app.request_uri,
+        subprotocol,
+        summary_only: !app.fields,
+    };
+    match payload::new_decoder(protocol, &context) {
+        Some(decoder) => AppSlot::On { decoder, chosen_by },
+        None => AppSlot::Off,
+    }
+}
+
+/// Feeds a whole data message to the payload decoder (choosing it from the content first if
+/// the handshake did not). Leaves the packets in `app.packets` and the rest in `app.out`;
+/// returns how the decoder was chosen.
+fn decode_message(
+    app: &mut App,
+    subprotocol: Option<&str>,
+    dir: Direction,
+    m: &Message<'_>,
+    cx: &Cx<'_>,
+) -> Option<ChosenBy> {
+    app.packets.clear();
+    app.out.clear();
+    let text = match m.opcode {
+        OpCode::Text => true,
+        OpCode::Binary => false,
+        _ => return None,
+    };
+    if let AppSlot::Undecided = app.slot {
+        if m.payload.is_empty() || !m.payload_complete {
+            return None;
+        }
+        app.slot = match payload::choose(subprotocol, &app.request_uri, Some((text, m.payload))) {
+            Some(c) => attach(c.protocol, c.chosen_by, app, subprotocol),
+            None => AppSlot::Off,
+        };
+    }
+    let AppSlot::On { decoder, chosen_by } = &mut app.slot else {
+        return None;
+    };
+    let input = AppInput {
+        dir,
+        text,
+        payload: m.payload,
+        complete: m.payload_complete,
+        packet: cx.packet,
+        // Only differences are used (latencies): nanoseconds since the first packet.
+        time_ns: (cx.rel_time * 1e9).round() as u64,
+    };
+    decoder.message(&input, &mut app.out);
+    let guessed_json =
+        *chosen_by == ChosenBy::Content && decoder.protocol() == payload::Protocol::Json;
+    let mut rest = Vec::new();
+    for output in app.out.drain(..) {
+        match output {
+            AppOutput::Packet(p) => app.packets.push(p),
+            // JSON was only guessed from an earlier message: a later one that is not JSON
+            // breaks no rule the peers agreed on.
+            AppOutput::Anomaly(a) if guessed_json && a.kind == AnomalyKind::JsonInvalid => {}
+            other => rest.push(other),
+        }
+    }
+    app.out = rest;
+    Some(*chosen_by)
+}
+
+/// Reports an exchange, an unanswered request or an anomaly of the payload decoder.
+fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
+    match output {
+        AppOutput::Exchange(e) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
+            conn,
+            exchange: AppExchange::Answered(&e),
+        })),
+        AppOutput::Unanswered(u) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
+            conn,
+            exchange: AppExchange::Unanswered(&u),
+        })),
+        AppOutput::Anomaly(a) => {
+            let kind = app_rule_kind(a.kind);
+            let message = if a.detail.is_empty() {
+                kind.description.to_string()
+            } else {
+                format!("{}: {}", kind.description, a.detail)
+            };
+            cx.finding(
+                conn,
+                Finding {
+                    kind,
+                    dir: Some(a.dir),
+                    message,
+                },
+            )
+        }
+        // A packet completed only by the end of the connection: shown nowhere.
+        AppOutput::Packet(_) => Ok(()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn emit_message(
     conn: crate::event::ConnId,
     dir: Direction,
     m: &Message<'_>,
     close: Option<CloseBody<'_>>,
     subprotocol: Option<&str>,
+    (app, app_chosen_by): (&[AppPacket], Option<ChosenBy>),
     cx: &mut Cx<'_>,
 ) -> io::Result<()> {
     let event = MessageEvent {
@@ -340,6 +595,8 @@ fn emit_message(
         close_code: close.and_then(|b| b.code),
         close_reason: close.map_or(&[][..], |b| b.reason),
         subprotocol,
+        app,
+        app_chosen_by,
     };
     cx.emit(&Event::Message(&event))
 }

@@ -1182,7 +1182,7 @@ impl<W: Write> EventSink for Explain<W> {
                 self.gate.mark_ended(c.conn);
             }
             // Printed by the caller on stderr.
-            Event::CaptureError(_) | Event::Tls(_) => {}
+            Event::CaptureError(_) | Event::Tls(_) | Event::AppExchange(_) => {}
         }
         Ok(())
     }

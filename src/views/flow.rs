@@ -453,7 +453,8 @@ impl<W: Write> EventSink for FlowGraph<W> {
             | Event::Message(_)
             | Event::PingPong(_)
             | Event::CaptureError(_)
-            | Event::Tls(_) => {}
+            | Event::Tls(_)
+            | Event::AppExchange(_) => {}
         }
         Ok(())
     }

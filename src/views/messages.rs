@@ -13,6 +13,8 @@ use std::io::{self, Write};
 const TEXT_PREVIEW: usize = 80;
 /// Bytes of binary shown per message.
 const HEX_PREVIEW: usize = 16;
+/// Characters of an application packet's summary shown.
+const APP_PREVIEW: usize = 200;
 
 /// Messages-view renderer.
 pub struct Messages<W: Write> {
@@ -61,6 +63,25 @@ impl<W: Write> Messages<W> {
             let _ = write!(line, "  deflate {} B on the wire", m.wire_len);
         }
         line.push_str("  ");
+        // Generic JSON adds nothing to the text preview; protocols get their summary.
+        let app = m
+            .app
+            .first()
+            .is_some_and(|p| p.protocol != crate::payload::Protocol::Json);
+        if app {
+            // What the application said, as the payload decoder read it.
+            for (i, packet) in m.app.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(" | ");
+                }
+                line.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
+            }
+            if !m.payload_complete {
+                line.push_str("  [incomplete]");
+            }
+            line.push('\n');
+            return;
+        }
         match m.opcode {
             // The dissector split the Close body once; a one-byte body has no code.
             OpCode::Close => match m.close_code {

@@ -400,6 +400,8 @@ pub(crate) mod fixtures {
             close_code: close.and_then(|b| b.code),
             close_reason: close.map_or(&[][..], |b| b.reason),
             subprotocol: None,
+            app: &[],
+            app_chosen_by: None,
         }
     }
 

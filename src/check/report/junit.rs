@@ -120,7 +120,7 @@ impl JunitSuite {
         RuleGroup::ALL.into_iter().filter(move |g| match g {
             RuleGroup::Expectations => with_expectations || self.cases.contains_key(g),
             // Only captures with TLS findings have a TLS test case.
-            RuleGroup::Tls => self.cases.contains_key(g),
+            RuleGroup::Tls | RuleGroup::App => self.cases.contains_key(g),
             _ => true,
         })
     }

@@ -57,12 +57,10 @@ pub fn write_text<W: Write + ?Sized>(out: &mut W, file: &str, d: &Diagnostic) ->
     out.write_all(line.as_bytes())
 }
 
-/// Appends `s` as a JSON string literal (serde_json does the escaping).
+/// Appends `s` as a JSON string literal, escaped as every JSON record is (serde_json's
+/// escapes plus invisible and bidi characters as `\uXXXX`, see `escape::push_json_str`).
 pub(crate) fn push_json_string(buf: &mut String, s: &str) {
-    match serde_json::to_string(s) {
-        Ok(quoted) => buf.push_str(&quoted),
-        Err(_) => buf.push_str("\"\""),
-    }
+    crate::render::escape::push_json_string(buf, s);
 }
 
 /// Appends `,"key":` (or `"key":` right after the opening brace).

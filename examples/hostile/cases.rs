@@ -129,7 +129,10 @@ pub fn write_case<W: Write>(case: Case, out: W) -> io::Result<()> {
         }
         Case::Invisible => {
             let mut c = Conn::open(&mut p, client_endpoint(0))?;
-            c.upgrade(&mut p, "X-Note: a\u{202E}b\u{061C}c\u{00AD}d\u{FFF9}e\u{E0041}f\r\n")?;
+            c.upgrade(
+                &mut p,
+                "X-Note: a\u{202E}b\u{061C}c\u{00AD}d\u{FFF9}e\u{E0041}f\r\n",
+            )?;
             for text in INVISIBLE_TEXTS {
                 let mut frame = Vec::new();
                 push_header(&mut frame, 0x81, text.len() as u64, Some(MASK));
@@ -172,12 +175,7 @@ const ACK: u8 = 0x10;
 fn client_endpoint(i: u64) -> Endpoint {
     let hi = (i >> 14) as u32;
     Endpoint {
-        ip: [
-            172,
-            (16 + (hi >> 16) % 16) as u8,
-            (hi >> 8) as u8,
-            hi as u8,
-        ],
+        ip: [172, (16 + (hi >> 16) % 16) as u8, (hi >> 8) as u8, hi as u8],
         port: 1024 + (i & 0x3FFF) as u16,
     }
 }

@@ -34,7 +34,11 @@ fn main() -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
-    let num = |i: usize| positional.get(i).and_then(|s| s.replace('_', "").parse().ok());
+    let num = |i: usize| {
+        positional
+            .get(i)
+            .and_then(|s| s.replace('_', "").parse().ok())
+    };
     let Some(case) = Case::parse(name, num(1), num(2)) else {
         eprintln!("{usage}");
         return ExitCode::from(2);

@@ -5,8 +5,8 @@
 use std::io::{self, Cursor, Write};
 use std::ops::ControlFlow;
 use wsdissect::app;
-use wsdissect::capture::file::FileSource;
 use wsdissect::capture::PacketSource;
+use wsdissect::capture::file::FileSource;
 use wsdissect::check::{CheckConfig, FileCheck};
 use wsdissect::dissect::{DissectConfig, Dissector};
 use wsdissect::event::{Event, EventSink};
@@ -168,7 +168,14 @@ pub fn pipeline(data: &[u8]) {
         return;
     };
     let config = CheckConfig::default();
-    let mut outs = [io::sink(), io::sink(), io::sink(), io::sink(), io::sink(), io::sink()];
+    let mut outs = [
+        io::sink(),
+        io::sink(),
+        io::sink(),
+        io::sink(),
+        io::sink(),
+        io::sink(),
+    ];
     let [explain, conversations, flow, messages, mermaid, follow] = &mut outs;
     let mut sinks: Vec<Box<dyn EventSink + '_>> = vec![
         Box::new(Timeline::new(io::sink(), TimelineOptions::default())),
@@ -214,10 +221,16 @@ pub fn pipeline(data: &[u8]) {
     };
     let mut dissector = Dissector::new(DissectConfig::default());
     let _ = app::run(&mut source, &mut dissector, &mut fan);
-    let FanOut { check, mut suite, .. } = fan;
+    let FanOut {
+        check, mut suite, ..
+    } = fan;
     let file_summary = check.finish(&mut |d| suite.diagnostic(d));
     std::hint::black_box(summary::json_record("fuzz.pcap", &file_summary));
-    suite.set_summary(summary::text("fuzz.pcap", &file_summary, Default::default()));
+    suite.set_summary(summary::text(
+        "fuzz.pcap",
+        &file_summary,
+        Default::default(),
+    ));
     let mut report = JunitReport::new(false);
     report.push(suite);
     std::hint::black_box(report.xml());

@@ -777,7 +777,11 @@ mod tests {
             for _ in 0..300 {
                 let r = next();
                 let v = base.wrapping_add((r >> 8) as u32 % 64).wrapping_sub(32);
-                let v = if r & 0x80 != 0 { v.wrapping_add(0x8000_0000) } else { v };
+                let v = if r & 0x80 != 0 {
+                    v.wrapping_add(0x8000_0000)
+                } else {
+                    v
+                };
                 if r % 3 == 0 {
                     ends.acknowledge(v);
                     model.retain(|&e| seq_gt(e, v));

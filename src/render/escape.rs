@@ -590,7 +590,10 @@ mod tests {
         for (input, shown) in [
             ("a\u{61c}b", "a\\u{061c}b"),
             ("a\u{ad}b", "a\\xadb"),
-            ("a\u{fff9}b\u{fffa}c\u{fffb}", "a\\u{fff9}b\\u{fffa}c\\u{fffb}"),
+            (
+                "a\u{fff9}b\u{fffa}c\u{fffb}",
+                "a\\u{fff9}b\\u{fffa}c\\u{fffb}",
+            ),
             ("a\u{e0041}b", "a\\u{e0041}b"),
             ("a\u{202e}b", "a\\u{202e}b"),
             ("a\u{2066}b\u{2069}", "a\\u{2066}b\\u{2069}"),
@@ -615,8 +618,14 @@ mod tests {
         let keycap = "1\u{FE0F}\u{20E3}";
         assert_eq!(escape_line(keycap.as_bytes(), 100), keycap);
         assert_eq!(escape_line("a\u{200D}b".as_bytes(), 100), "a\\u{200d}b");
-        assert_eq!(escape_line("\u{1F468}\u{200D}".as_bytes(), 100), "\u{1F468}\\u{200d}");
-        assert_eq!(escape_line("\u{200D}\u{1F469}".as_bytes(), 100), "\\u{200d}\u{1F469}");
+        assert_eq!(
+            escape_line("\u{1F468}\u{200D}".as_bytes(), 100),
+            "\u{1F468}\\u{200d}"
+        );
+        assert_eq!(
+            escape_line("\u{200D}\u{1F469}".as_bytes(), 100),
+            "\\u{200d}\u{1F469}"
+        );
         assert_eq!(escape_line("a\u{FE0F}".as_bytes(), 100), "a\\u{fe0f}");
         // Tag characters are escaped even inside a flag tag sequence: they can carry text.
         assert_eq!(

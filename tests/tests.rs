@@ -10,6 +10,7 @@ mod cli;
 mod cli_live_disabled;
 mod conformance;
 mod gencap;
+mod hostile;
 mod inputs;
 #[cfg(feature = "live")]
 mod live;

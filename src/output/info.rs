@@ -16,6 +16,12 @@ use std::fmt::Write as _;
 /// Longest request target or reason phrase shown in an Info text.
 const MAX_START_LINE_PART: usize = 400;
 
+/// Bytes of upper-layer Info text after which further PDUs of the same packet are only
+/// counted. Wireshark's Info column holds at most `COL_MAX_INFO_LEN` (4096) bytes; a
+/// 65 KB segment of one-byte frames otherwise makes a 715 045-character line. A PDU that
+/// starts below the cap is written whole, so lines under the cap never change.
+pub const MAX_INFO_LEN: usize = 4096;
+
 /// How Info texts are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InfoOptions {
@@ -51,6 +57,10 @@ pub struct InfoBuilder {
     app_protocol: Option<&'static str>,
     /// First line of an HTTP message whose body continues in later packets.
     pending_http: String,
+    /// PDUs of the current packet left out of `app_info` once it reached [`MAX_INFO_LEN`].
+    omitted: u64,
+    /// Whether every omitted PDU was a WebSocket frame (the note then says "frames").
+    omitted_only_frames: bool,
 }
 
 /// `GET /ws HTTP/1.1 ` (Wireshark's request summary, trailing space included).
@@ -166,6 +176,19 @@ impl InfoBuilder {
         }
     }
 
+    /// Whether the text is full: the PDU is then counted instead of written.
+    fn full(&mut self, is_frame: bool) -> bool {
+        if self.app_info.len() < MAX_INFO_LEN {
+            return false;
+        }
+        if self.omitted == 0 {
+            self.omitted_only_frames = true;
+        }
+        self.omitted += 1;
+        self.omitted_only_frames &= is_frame;
+        true
+    }
+
     fn end_pdu(&mut self, spanned_segments: bool) {
         if spanned_segments {
             self.fence = self.app_info.len();
@@ -175,6 +198,9 @@ impl InfoBuilder {
     /// An HTTP request completed in this packet.
     pub fn request(&mut self, ev: &HttpRequestEvent<'_>) {
         self.app_protocol = Some("HTTP");
+        if self.full(false) {
+            return;
+        }
         self.begin_pdu();
         write_request_info(&mut self.app_info, ev);
         self.end_pdu(true);
@@ -183,6 +209,9 @@ impl InfoBuilder {
     /// An HTTP response completed in this packet.
     pub fn response(&mut self, ev: &HttpResponseEvent<'_>) {
         self.app_protocol = Some("HTTP");
+        if self.full(false) {
+            return;
+        }
         self.begin_pdu();
         write_response_info(&mut self.app_info, ev, self.options.wireshark_compat);
         self.end_pdu(true);
@@ -201,6 +230,9 @@ impl InfoBuilder {
     /// A WebSocket frame completed in this packet.
     pub fn frame(&mut self, ev: &FrameEvent<'_>) {
         self.app_protocol = Some("WebSocket");
+        if self.full(true) {
+            return;
+        }
         self.begin_pdu();
         write_frame_info(&mut self.app_info, ev, self.options.wireshark_compat);
         self.end_pdu(ev.first_packet != ev.packet);
@@ -230,6 +262,7 @@ impl InfoBuilder {
                     .filter(|_| !tcpinfo::hides_upper_layer(rec.analysis.flags));
                 if upper {
                     out.push_str(&self.app_info);
+                    self.write_omitted(out);
                 } else if let Some(label) = tls {
                     // TLS records ended here and nothing above them completed: Wireshark's
                     // TLS Info ("Client Hello", "Application Data").
@@ -257,13 +290,45 @@ impl InfoBuilder {
         }
     }
 
+    /// `… [+4 321 more frames]` after a text cut at [`MAX_INFO_LEN`].
+    fn write_omitted(&self, out: &mut String) {
+        if self.omitted == 0 {
+            return;
+        }
+        let what = if self.omitted_only_frames {
+            if self.omitted == 1 { "frame" } else { "frames" }
+        } else if self.omitted == 1 {
+            "PDU"
+        } else {
+            "PDUs"
+        };
+        let kept = out.trim_end().len();
+        out.truncate(kept);
+        let _ = write!(out, ", … [+{} more {what}]", group_digits(self.omitted));
+    }
+
     /// Forgets the current packet's text (call after its record).
     pub fn reset(&mut self) {
+        self.omitted = 0;
+        self.omitted_only_frames = false;
         self.app_info.clear();
         self.pending_http.clear();
         self.fence = 0;
         self.app_protocol = None;
     }
+}
+
+/// `4321` as `4 321`: digits in groups of three, spaced.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Client and server addresses of a TCP packet, from its addresses, ports and direction.
@@ -281,5 +346,18 @@ pub(crate) fn endpoints(
     match rec.dir {
         crate::flow::analysis::Direction::ClientToServer => (src, dst),
         crate::flow::analysis::Direction::ServerToClient => (dst, src),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_digits;
+
+    #[test]
+    fn digits_grouped_by_three() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(4321), "4 321");
+        assert_eq!(group_digits(1_000_000), "1 000 000");
     }
 }

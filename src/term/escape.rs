@@ -4,21 +4,64 @@
 
 use std::fmt::Write;
 
-/// Whether a character would be interpreted by a terminal (C0/C1 controls, DEL) or could
-/// reorder or hide text (bidi controls, zero-width formatting).
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+/// Whether a character is invisible or can reorder or disguise text, so that it must never
+/// reach a terminal or a raw JSON reader as itself: general categories Cc (C0, DEL, C1),
+/// Cf (bidi controls such as U+061C, U+200E/F, U+202A-E, U+2066-9; soft hyphen U+00AD;
+/// zero-width characters; interlinear annotations U+FFF9-B; tag characters), Zl and Zp,
+/// plus the other Default_Ignorable_Code_Point ranges of Unicode's
+/// DerivedCoreProperties.txt (fillers, variation selectors, reserved ignorables), which
+/// render as nothing whatever their category.
+pub fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as Gc, UnicodeGeneralCategory as _};
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    // Latin, Greek, Cyrillic, Armenian, Hebrew: only these two, no table lookup needed.
+    if ('\u{A0}'..'\u{600}').contains(&c) {
+        return c == '\u{AD}' || c == '\u{34F}';
+    }
+    matches!(
+        c.general_category(),
+        Gc::Control | Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator
+    ) || matches!(c,
+        '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
 }
 
-/// Appends `bytes` to `out` as text: valid UTF-8 kept, unsafe characters written as
-/// `\n`, `\r`, `\t`, `\xNN` or `\u{NNNN}`, invalid UTF-8 bytes as `\xNN`, backslashes
-/// doubled. At most `max_chars` characters of input are shown; returns whether all were.
+/// An emoji character (Emoji=Yes in UTS #51) other than the ASCII digits, `#` and `*`.
+fn is_pictographic(c: char) -> bool {
+    use unicode_properties::UnicodeEmoji as _;
+    !c.is_ascii() && c.is_emoji_char()
+}
+
+/// Whether invisible `c`, between `prev` and `next`, belongs to an emoji sequence (UTS #51
+/// §1.4) and is shown as itself: a ZWJ joining two emoji (`👨‍👩`), or VS15/VS16 choosing
+/// the presentation of the emoji before it (`❤️`, keycap `1️⃣`). Anywhere else these hide
+/// text and are escaped. Tag characters are always escaped: they can carry invisible ASCII.
+fn kept_in_emoji_sequence(prev: Option<char>, c: char, next: Option<char>) -> bool {
+    use unicode_properties::UnicodeEmoji as _;
+    match c {
+        '\u{200D}' => {
+            prev.is_some_and(|p| is_pictographic(p) || p == '\u{FE0F}')
+                && next.is_some_and(is_pictographic)
+        }
+        '\u{FE0E}' | '\u{FE0F}' => prev.is_some_and(|p| p.is_emoji_char()),
+        _ => false,
+    }
+}
+
+/// Appends `bytes` to `out` as text: valid UTF-8 kept, invisible and reordering characters
+/// (see [`is_invisible`]; ZWJ and VS16 kept inside emoji sequences) written as `\n`, `\r`,
+/// `\t`, `\xNN` or `\u{NNNN}`, invalid UTF-8 bytes as `\xNN`, backslashes doubled. At most
+/// `max_chars` characters of input are shown; returns whether all were.
 pub fn escape_into(out: &mut String, bytes: &[u8], max_chars: usize) -> bool {
     let mut shown = 0usize;
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
+        let mut prev = None;
+        let mut chars = chunk.valid().chars().peekable();
+        while let Some(c) = chars.next() {
             if shown >= max_chars {
                 return false;
             }
@@ -28,7 +71,7 @@ pub fn escape_into(out: &mut String, bytes: &[u8], max_chars: usize) -> bool {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
-                c if is_unsafe(c) => {
+                c if is_invisible(c) && !kept_in_emoji_sequence(prev, c, chars.peek().copied()) => {
                     if (c as u32) < 0x100 {
                         let _ = write!(out, "\\x{:02x}", c as u32);
                     } else {
@@ -37,6 +80,7 @@ pub fn escape_into(out: &mut String, bytes: &[u8], max_chars: usize) -> bool {
                 }
                 c => out.push(c),
             }
+            prev = Some(c);
         }
         for b in chunk.invalid() {
             if shown >= max_chars {
@@ -223,14 +267,19 @@ const JSON_ESCAPE: [u8; 256] = {
     t[0x0d] = b'r';
     t[b'"' as usize] = b'"';
     t[b'\\' as usize] = b'\\';
+    // DEL: serde_json leaves it raw; escaped with the other controls (see `push_json_str`).
+    t[0x7f] = b'u';
     t
 };
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `s` as a JSON string literal, quotes included, escaped exactly as serde_json
-/// escapes it (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`; nothing else),
-/// copying the runs between escapes in one piece.
+/// Appends `s` as a JSON string literal, quotes included, escaped as serde_json escapes it
+/// (`\"`, `\\`, `\b \f \n \r \t`, other C0 controls as `\u00xx`) and, beyond serde_json,
+/// every [`is_invisible`] character (C1 controls, bidi controls, zero-width and tag
+/// characters, line and paragraph separators...) as `\uXXXX` (a surrogate pair above
+/// U+FFFF), so JSON printed raw on a terminal shows them as text. Runs between escapes are
+/// copied in one piece.
 pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
@@ -238,7 +287,7 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight bytes at a time while none of them needs escaping (text rarely does).
+        // Eight ASCII bytes at a time while none of them needs escaping (text rarely does).
         if let Some(word) = bytes.get(i..).and_then(|b| b.first_chunk::<8>())
             && !needs_json_escape(u64::from_le_bytes(*word))
         {
@@ -246,14 +295,30 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
             continue;
         }
         let b = bytes[i];
+        if b >= 0x80 {
+            // `i` is on a character boundary: every step moves by whole characters.
+            let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
+                i += 1;
+                continue;
+            };
+            let len = c.len_utf8();
+            if is_invisible(c) {
+                out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
+                run = i + len;
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    push_json_u_escape(out, *unit);
+                }
+            }
+            i += len;
+            continue;
+        }
         let esc = JSON_ESCAPE[usize::from(b)];
         if esc != 0 {
             out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
             run = i + 1;
             if esc == b'u' {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX_LOWER[usize::from(b >> 4)]);
-                out.push(HEX_LOWER[usize::from(b & 0xf)]);
+                push_json_u_escape(out, u16::from(b));
             } else {
                 out.push(b'\\');
                 out.push(esc);
@@ -265,16 +330,34 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether any byte of `word` is below 0x20, `"` or `\` (SWAR: a byte's high bit in the
-/// result is set for such bytes, and bytes of 0x80 and above never match).
+/// [`push_json_str`] into a `String`.
+pub fn push_json_string(out: &mut String, s: &str) {
+    let mut buf = Vec::with_capacity(s.len() + 2);
+    push_json_str(&mut buf, s);
+    // Only ASCII escapes were added to valid UTF-8 runs.
+    out.push_str(&String::from_utf8_lossy(&buf));
+}
+
+/// `\uxxxx` for one UTF-16 code unit, lowercase as serde_json writes it.
+fn push_json_u_escape(out: &mut Vec<u8>, unit: u16) {
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX_LOWER[usize::from((unit >> shift) & 0xf)]);
+    }
+}
+
+/// Whether any byte of `word` is below 0x20, `"`, `\` or not ASCII (SWAR: a byte's high
+/// bit in the result is set for such bytes).
 fn needs_json_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     below_space
+        | (word & HIGH)
         | has_zero(word ^ (ONES * u64::from(b'"')))
         | has_zero(word ^ (ONES * u64::from(b'\\')))
+        | has_zero(word ^ (ONES * 0x7f))
         != 0
 }
 
@@ -445,6 +528,9 @@ mod tests {
         }
     }
 
+    /// serde_json is the oracle: text without invisible characters is written byte for byte
+    /// as serde_json writes it; with them, serde_json reads back the same string and no
+    /// invisible character is left raw in the output.
     #[test]
     fn json_strings_as_serde_json_writes_them() {
         let mut cases: Vec<String> = (0u32..0x800)
@@ -458,18 +544,112 @@ mod tests {
                 "plain",
                 "\u{7f}\u{2028}é€😀",
                 "\n\r\t\u{8}\u{c}\u{0}\u{1f}",
+                "tag [\u{E0041}] family [\u{1F468}\u{200D}\u{1F469}] é12345678\u{202E}",
             ]
             .map(String::from),
         );
         let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
         cases.push(all);
+        let astral: String = (0xE0000u32..0xE0200).filter_map(char::from_u32).collect();
+        cases.push(astral);
         for s in cases {
             let mut out = Vec::new();
             push_json_str(&mut out, &s);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(&s).unwrap()
-            );
+            let out = String::from_utf8(out).unwrap();
+            if !s.chars().any(|c| c >= '\u{7f}' && is_invisible(c)) {
+                assert_eq!(out, serde_json::to_string(&s).unwrap());
+            }
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+            assert!(!out.chars().any(is_invisible), "{out:?}");
+            let mut string = String::new();
+            push_json_string(&mut string, &s);
+            assert_eq!(string, out);
+        }
+    }
+
+    #[test]
+    fn json_escapes_c1_bidi_and_invisible_as_u_escapes() {
+        let mut out = Vec::new();
+        push_json_str(
+            &mut out,
+            "\u{85}\u{9b}\u{61c}\u{ad}\u{fff9}\u{e0041}\u{202e}\u{2028}\u{200d}\u{fe0f}",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"\\u0085\\u009b\\u061c\\u00ad\\ufff9\\udb40\\udc41\\u202e\\u2028\\u200d\\ufe0f\""
+        );
+    }
+
+    /// The issue's characters, each with its Unicode general category from UnicodeData.txt:
+    /// U+061C ARABIC LETTER MARK (Cf), U+00AD SOFT HYPHEN (Cf), U+FFF9 INTERLINEAR ANNOTATION
+    /// ANCHOR (Cf), U+E0041 TAG LATIN CAPITAL LETTER A (Cf), U+202E RIGHT-TO-LEFT OVERRIDE
+    /// (Cf), U+0085 NEXT LINE (Cc), U+2029 PARAGRAPH SEPARATOR (Zp), U+FE00 VARIATION
+    /// SELECTOR-1 (Mn, default ignorable).
+    #[test]
+    fn invisible_and_reordering_characters_are_escaped() {
+        for (input, shown) in [
+            ("a\u{61c}b", "a\\u{061c}b"),
+            ("a\u{ad}b", "a\\xadb"),
+            (
+                "a\u{fff9}b\u{fffa}c\u{fffb}",
+                "a\\u{fff9}b\\u{fffa}c\\u{fffb}",
+            ),
+            ("a\u{e0041}b", "a\\u{e0041}b"),
+            ("a\u{202e}b", "a\\u{202e}b"),
+            ("a\u{2066}b\u{2069}", "a\\u{2066}b\\u{2069}"),
+            ("a\u{200e}\u{200f}", "a\\u{200e}\\u{200f}"),
+            ("a\u{85}b", "a\\x85b"),
+            ("a\u{2029}b", "a\\u{2029}b"),
+            ("a\u{fe00}b", "a\\u{fe00}b"),
+            ("a\u{3164}b", "a\\u{3164}b"),
+        ] {
+            assert_eq!(escape_line(input.as_bytes(), 100), shown, "{input:?}");
+        }
+    }
+
+    /// UTS #51: U+200D joins two emoji (👨‍👩 is an RGI ZWJ sequence) and U+FE0F after an
+    /// emoji asks for emoji presentation (❤️, keycap 1️⃣); elsewhere they only hide text.
+    #[test]
+    fn zwj_and_vs16_kept_only_inside_emoji_sequences() {
+        let family = "\u{1F468}\u{200D}\u{1F469}";
+        assert_eq!(escape_line(family.as_bytes(), 100), family);
+        let heart = "\u{2764}\u{FE0F}";
+        assert_eq!(escape_line(heart.as_bytes(), 100), heart);
+        let keycap = "1\u{FE0F}\u{20E3}";
+        assert_eq!(escape_line(keycap.as_bytes(), 100), keycap);
+        assert_eq!(escape_line("a\u{200D}b".as_bytes(), 100), "a\\u{200d}b");
+        assert_eq!(
+            escape_line("\u{1F468}\u{200D}".as_bytes(), 100),
+            "\u{1F468}\\u{200d}"
+        );
+        assert_eq!(
+            escape_line("\u{200D}\u{1F469}".as_bytes(), 100),
+            "\\u{200d}\u{1F469}"
+        );
+        assert_eq!(escape_line("a\u{FE0F}".as_bytes(), 100), "a\\u{fe0f}");
+        // Tag characters are escaped even inside a flag tag sequence: they can carry text.
+        assert_eq!(
+            escape_line("\u{1F3F4}\u{E0067}\u{E007F}".as_bytes(), 100),
+            "\u{1F3F4}\\u{e0067}\\u{e007f}"
+        );
+    }
+
+    /// Every code point: the terminal escape leaves no Cc, Cf, Zl or Zp character raw
+    /// except a ZWJ or VS16 inside an emoji sequence.
+    #[test]
+    fn no_invisible_character_survives_outside_emoji() {
+        use unicode_properties::{GeneralCategory as Gc, UnicodeGeneralCategory as _};
+        for c in (0u32..0x11_0000).filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            let shown = escape_line(text.as_bytes(), 10);
+            let raw = shown.chars().any(|s| {
+                s != '\n'
+                    && (matches!(
+                        s.general_category(),
+                        Gc::Control | Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator
+                    ) || is_invisible(s))
+            });
+            assert!(!raw, "U+{:04X} shown raw: {shown:?}", c as u32);
         }
     }
 

@@ -6,7 +6,7 @@
 //! "kind":..,"message":..}`, absent parts as `null`.
 
 use crate::check::Diagnostic;
-use crate::term::escape::{escape_line, push_json_str};
+use crate::term::escape::escape_line;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -57,14 +57,10 @@ pub fn write_text<W: Write + ?Sized>(out: &mut W, file: &str, d: &Diagnostic) ->
     out.write_all(line.as_bytes())
 }
 
-/// Appends `s` as a JSON string literal, escaped by the same encoder as JSON Lines
-/// ([`push_json_str`]), so every JSON output escapes alike.
+/// Appends `s` as a JSON string literal, escaped as every JSON record is (serde_json's
+/// escapes plus invisible and bidi characters as `\uXXXX`, see `escape::push_json_str`).
 pub(crate) fn push_json_string(buf: &mut String, s: &str) {
-    let mut bytes = std::mem::take(buf).into_bytes();
-    push_json_str(&mut bytes, s);
-    // Valid UTF-8 in, escapes are ASCII: the result is valid UTF-8.
-    *buf = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    crate::term::escape::push_json_string(buf, s);
 }
 
 /// Appends `,"key":` (or `"key":` right after the opening brace).

@@ -22,7 +22,8 @@ pub const MAX_LINES_PER_CASE: usize = 1000;
 /// attributes tab, CR and LF become character references so that they survive
 /// attribute normalisation; other C0 controls and U+FFFE/U+FFFF, which XML 1.0 cannot
 /// carry at all, are written as visible `\xNN` / `\u{NNNN}` text; DEL and C1 controls as
-/// character references.
+/// character references; other invisible or reordering characters (bidi controls, tags,
+/// soft hyphen...) as visible `\u{NNNN}` text.
 pub fn escape_into(out: &mut String, s: &str, attr: bool) {
     for c in s.chars() {
         match c {
@@ -43,6 +44,11 @@ pub fn escape_into(out: &mut String, s: &str, attr: bool) {
                 let _ = write!(out, "&#x{:X};", c as u32);
             }
             '\u{fffe}' | '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            // Bidi controls, zero-width and tag characters: visible text, not references
+            // that a report viewer would turn back into hidden or reordering characters.
+            c if crate::term::escape::is_invisible(c) => {
                 let _ = write!(out, "\\u{{{:04x}}}", c as u32);
             }
             c => out.push(c),

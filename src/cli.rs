@@ -116,6 +116,9 @@ pub enum Command {
     /// Capture live with libpcap (default: the loopback interface) and print as packets
     /// arrive; needs the `live` build feature and capture permission.
     Live(LiveArgs),
+    /// List the application-protocol decoders (Socket.IO, GraphQL, JSON-RPC, ...): the
+    /// names `--decode-as` takes, the subprotocols that select them, their fields.
+    Decoders,
 }
 
 /// Output format.
@@ -155,6 +158,12 @@ pub struct DissectArgs {
     /// message is marked incomplete and a decompression-limit warning is raised.
     #[arg(long, value_name = "BYTES", default_value_t = wsdissect::ws::deflate::DEFAULT_MAX_INFLATED)]
     pub max_inflated: u64,
+    /// Decode WebSocket messages as this application protocol: `PORT:PROTO`,
+    /// `conn=N:PROTO`, `PROTO` (every connection) or `none` (repeatable; see
+    /// `wsdissect decoders`). Without it, the decoder is chosen by subprotocol, URL path,
+    /// then the first message's content.
+    #[arg(long = "decode-as", value_name = "SPEC", value_parser = parse_decode_as)]
+    pub decode_as: Vec<wsdissect::payload::DecodeAs>,
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt wss:// with
     /// (repeatable); `SSLKEYLOGFILE`, when set, is read too, and pcapng files may carry their
     /// own secrets.
@@ -284,8 +293,17 @@ impl DissectArgs {
         } else {
             0
         };
-        dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained)
+        let mut config = dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained);
+        config.conn.decode_as = self.decode_as.clone();
+        // Only JSON Lines and -V show the decoders' fields; the views need summaries.
+        config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
+        config
     }
+}
+
+fn parse_decode_as(spec: &str) -> Result<wsdissect::payload::DecodeAs, String> {
+    spec.parse()
+        .map_err(|e: wsdissect::payload::DecodeAsError| e.to_string())
 }
 
 /// `wsdissect read`.

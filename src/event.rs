@@ -10,7 +10,7 @@ pub use crate::flow::TcpEnd;
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
-use crate::payload::{AppPacket, ChosenBy, Exchange, Unanswered};
+use crate::payload::{AppPacket, ChosenBy, Exchange, Protocol, Unanswered};
 pub use crate::rules::{Kind, Severity};
 use crate::tls::{DecryptStatus, SegmentLabel};
 use crate::wire::{NetAddrs, OtherPacket, TcpSegment};
@@ -263,8 +263,11 @@ pub struct MessageEvent<'a> {
     /// The application packets the connection's payload decoder read in (or completed
     /// with) this message: none when no decoder is attached or it needs more messages.
     pub app: &'a [AppPacket],
-    /// How the connection's payload decoder was chosen, when one is attached.
-    pub app_chosen_by: Option<ChosenBy>,
+    /// The connection's payload decoder and how it was chosen, when one is attached.
+    pub app_decoder: Option<(Protocol, ChosenBy)>,
+    /// This is the first message the connection's payload decoder read (views say then
+    /// which decoder it is and how it was chosen).
+    pub app_first: bool,
 }
 
 /// A request of an application protocol paired with its answer, or left unanswered when

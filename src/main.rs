@@ -31,6 +31,38 @@ fn main() -> ExitCode {
         Command::Read(args) => read(&args, &term),
         Command::Check(args) => cmd::check::run(&args, &term),
         Command::Live(args) => cmd::live::run(&args, &term),
+        Command::Decoders => decoders(),
+    }
+}
+
+/// `wsdissect decoders`: the payload decoders, one block each.
+fn decoders() -> ExitCode {
+    let mut out = String::new();
+    for d in wsdissect::payload::DECODERS {
+        let names: Vec<&str> = std::iter::once(d.protocol.name())
+            .chain(d.aliases.iter().copied())
+            .collect();
+        out.push_str(&format!("{}\n    {}\n", names.join(", "), d.description));
+        if !d.subprotocols.is_empty() {
+            out.push_str(&format!(
+                "    chosen by Sec-WebSocket-Protocol: {}\n",
+                d.subprotocols.join(", ")
+            ));
+        }
+        for (field, meaning) in d.fields {
+            out.push_str(&format!(
+                "    {}.{field}: {meaning}\n",
+                d.protocol.field_prefix()
+            ));
+        }
+    }
+    match io::stdout().lock().write_all(out.as_bytes()) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("wsdissect: writing output: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
     }
 }
 

@@ -618,3 +618,127 @@ fn legacy_graphql_ws_operations_match_the_manifest() {
     assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
     assert_eq!(d.unanswered(), 0);
 }
+
+// ---- The whole pipeline: `read --format jsonl` and `--view messages` ----
+
+mod pipeline {
+    use crate::util::{jsonl, manifest, of_type, run, sample};
+    use serde_json::Value;
+
+    /// Oracle: graphql-ws's manifest lists every message the applications sent, in order;
+    /// each message record's `app.type` is that message's `type`, and the decoder was chosen
+    /// by the subprotocol the server accepted.
+    #[test]
+    fn graphql_message_records_carry_what_the_library_sent() {
+        let m = manifest("graphql-ws");
+        let records = jsonl(&sample("graphql-ws.pcap"), &[]);
+        let got: Vec<(String, String)> = of_type(&records, "message")
+            .iter()
+            .filter(|r| r.get("app").is_some())
+            .map(|r| {
+                assert_eq!(r["app"]["protocol"], "graphql-transport-ws");
+                assert_eq!(r["app"]["chosen_by"], "subprotocol");
+                let side = if r["dir"] == "c2s" {
+                    "client"
+                } else {
+                    "server"
+                };
+                (
+                    side.to_string(),
+                    r["app"]["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = m["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["side"].as_str().unwrap().to_string(),
+                    x["message"]["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    /// Oracle: the packets' own capture times. Every app_exchange's latency is the answer's
+    /// time minus the request's (the message records' `time`, microsecond precision).
+    #[test]
+    fn exchange_latencies_are_the_packets_time_difference() {
+        let mut checked = 0;
+        for name in ["socketio", "graphql-ws", "jsonrpc"] {
+            let records = jsonl(&sample(&format!("{name}.pcap")), &[]);
+            let time_of = |packet: &Value| {
+                of_type(&records, "message")
+                    .iter()
+                    .find(|r| &r["last_packet"] == packet)
+                    .map(|r| r["time"].as_f64().unwrap())
+            };
+            for x in of_type(&records, "app_exchange") {
+                if x["answered"] != true {
+                    continue;
+                }
+                let (Some(asked), Some(answered)) =
+                    (time_of(&x["request_packet"]), time_of(&x["answer_packet"]))
+                else {
+                    continue;
+                };
+                let latency = x["latency_ns"].as_f64().unwrap() / 1e9;
+                assert!(
+                    (latency - (answered - asked)).abs() < 2e-6,
+                    "{name}: {x} vs {asked} .. {answered}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "only {checked} exchanges checked");
+    }
+
+    /// Oracle: the jsonrpc manifest's texts; each JSON-RPC request the client sent with an
+    /// id is answered, and the deliberately broken message is reported, not hidden.
+    #[test]
+    fn jsonrpc_view_names_methods_and_flags_the_broken_message() {
+        let out = run(
+            &[
+                "read",
+                sample("jsonrpc.pcap").to_str().unwrap(),
+                "--view",
+                "messages",
+            ],
+            None,
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("decoded as jsonrpc (chosen by content)"),
+            "{text}"
+        );
+        let m = manifest("jsonrpc");
+        for msg in m["messages"].as_array().unwrap() {
+            let t = msg["text"].as_str().unwrap();
+            if let Ok(v) = serde_json::from_str::<Value>(t)
+                && let Some(method) = v.get("method").and_then(Value::as_str)
+            {
+                assert!(text.contains(&format!("{method}(")), "{method}: {text}");
+            }
+        }
+        assert!(text.contains("warning[jsonrpc-malformed]"), "{text}");
+    }
+
+    #[test]
+    fn decode_as_overrides_the_choice_and_none_turns_it_off() {
+        let capture = sample("jsonrpc.pcap");
+        let records = jsonl(&capture, &["--decode-as".into(), "json".into()]);
+        let first = of_type(&records, "message")[0];
+        assert_eq!(first["app"]["protocol"], "json");
+        assert_eq!(first["app"]["chosen_by"], "decode-as");
+        let records = jsonl(&capture, &["--decode-as".into(), "none".into()]);
+        assert!(
+            of_type(&records, "message")
+                .iter()
+                .all(|r| r.get("app").is_none())
+        );
+        assert!(of_type(&records, "app_exchange").is_empty());
+    }
+}

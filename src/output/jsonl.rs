@@ -235,7 +235,7 @@ impl<W: Write> JsonLines<W> {
         );
         if let Some(first) = m.app.first() {
             o.key(F::WSD_APP.json);
-            push_json_value(o.buf, &first.to_json(m.app_chosen_by));
+            push_json_value(o.buf, &first.to_json(m.app_decoder.map(|(_, by)| by)));
             if m.app.len() > 1 {
                 // Several application packets in one message (MQTT, STOMP, JSON-RPC batch
                 // parts): all of them, in order.
@@ -245,7 +245,7 @@ impl<W: Write> JsonLines<W> {
                     if i > 0 {
                         o.buf.push(b',');
                     }
-                    push_json_value(o.buf, &p.to_json(m.app_chosen_by));
+                    push_json_value(o.buf, &p.to_json(m.app_decoder.map(|(_, by)| by)));
                 }
                 o.buf.push(b']');
             }

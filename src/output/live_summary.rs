@@ -323,7 +323,8 @@ mod tests {
                 close_reason: &[],
                 subprotocol: None,
                 app: &[],
-                app_chosen_by: None,
+                app_decoder: None,
+                app_first: false,
             };
             t.observe(&Event::Message(&m));
         }

@@ -68,6 +68,8 @@ struct App {
     out: Vec<AppOutput>,
     /// Scratch: the packets among them.
     packets: Vec<AppPacket>,
+    /// Messages the decoder read so far.
+    read: u64,
 }
 
 /// WebSocket in the directions that upgraded.
@@ -128,6 +130,7 @@ impl WebSocketAnalyzer {
                 fields: true,
                 out: Vec::new(),
                 packets: Vec::new(),
+                read: 0,
             },
         }
     }
@@ -382,7 +385,11 @@ impl WebSocketAnalyzer {
                     message,
                     close,
                     subprotocol,
-                    (&app.packets, chosen_by),
+                    (
+                        &app.packets,
+                        chosen_by,
+                        chosen_by.is_some() && app.read == 1,
+                    ),
                     cx,
                 )?;
                 for output in app.out.drain(..) {
@@ -483,14 +490,14 @@ fn attach(
 
 /// Feeds a whole data message to the payload decoder (choosing it from the content first if
 /// the handshake did not). Leaves the packets in `app.packets` and the rest in `app.out`;
-/// returns how the decoder was chosen.
+/// returns the decoder's protocol and how it was chosen.
 fn decode_message(
     app: &mut App,
     subprotocol: Option<&str>,
     dir: Direction,
     m: &Message<'_>,
     cx: &Cx<'_>,
-) -> Option<ChosenBy> {
+) -> Option<(payload::Protocol, ChosenBy)> {
     app.packets.clear();
     app.out.clear();
     let text = match m.opcode {
@@ -520,6 +527,7 @@ fn decode_message(
         time_ns: (cx.rel_time * 1e9).round() as u64,
     };
     decoder.message(&input, &mut app.out);
+    app.read += 1;
     let guessed_json =
         *chosen_by == ChosenBy::Content && decoder.protocol() == payload::Protocol::Json;
     let mut rest = Vec::new();
@@ -533,7 +541,7 @@ fn decode_message(
         }
     }
     app.out = rest;
-    Some(*chosen_by)
+    Some((decoder.protocol(), *chosen_by))
 }
 
 /// Reports an exchange, an unanswered request or an anomaly of the payload decoder.
@@ -575,7 +583,7 @@ fn emit_message(
     m: &Message<'_>,
     close: Option<CloseBody<'_>>,
     subprotocol: Option<&str>,
-    (app, app_chosen_by): (&[AppPacket], Option<ChosenBy>),
+    (app, app_decoder, app_first): (&[AppPacket], Option<(payload::Protocol, ChosenBy)>, bool),
     cx: &mut Cx<'_>,
 ) -> io::Result<()> {
     let event = MessageEvent {
@@ -596,7 +604,8 @@ fn emit_message(
         close_reason: close.map_or(&[][..], |b| b.reason),
         subprotocol,
         app,
-        app_chosen_by,
+        app_decoder,
+        app_first,
     };
     cx.emit(&Event::Message(&event))
 }

@@ -43,6 +43,20 @@ impl<W: Write> Messages<W> {
     fn message(&mut self, m: &MessageEvent<'_>) {
         let line = &mut self.line;
         line.clear();
+        if m.app_first
+            && let Some((protocol, by)) = m.app_decoder
+            && protocol != crate::payload::Protocol::Json
+        {
+            // Never guess silently: say which decoder reads this connection, and why.
+            let _ = writeln!(
+                line,
+                "{:>11}  conn {:<3}    decoded as {} (chosen by {})",
+                "",
+                m.conn,
+                protocol.name(),
+                by.name()
+            );
+        }
         let kind = match m.opcode {
             OpCode::Close => "Close".to_string(),
             other => other.to_string(),

@@ -401,7 +401,8 @@ pub(crate) mod fixtures {
             close_reason: close.map_or(&[][..], |b| b.reason),
             subprotocol: None,
             app: &[],
-            app_chosen_by: None,
+            app_decoder: None,
+            app_first: false,
         }
     }
 

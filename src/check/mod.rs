@@ -745,6 +745,7 @@ mod tests {
             (rules::TLS_MISSED_HANDSHAKE, Tls),
             (rules::TLS_GAP, Tls),
             (rules::TLS_TRUNCATED_RECORD, Tls),
+            (rules::TLS_ALPN_H2, Tls),
             (rules::APP_ENGINEIO_MALFORMED_PACKET, App),
             (rules::APP_ENGINEIO_MALFORMED_PAYLOAD, App),
             (rules::APP_SOCKETIO_MALFORMED_PACKET, App),

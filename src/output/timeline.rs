@@ -5,7 +5,8 @@
 use super::info::{InfoBuilder, InfoOptions};
 use super::tree;
 use crate::event::{
-    Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketRecord,
+    Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketBody,
+    PacketRecord,
 };
 use crate::term::escape;
 use std::fmt::Write as _;
@@ -112,6 +113,17 @@ impl<W: Write> Timeline<W> {
         line.push('\t');
         self.info.write_info(line, &p.body);
         line.push('\n');
+        if self.options.verbose
+            && let PacketBody::Tcp(rec) = &p.body
+            && let Some(label) = rec.tls
+            && let Some(version) = label.protocol()
+        {
+            // The TLS layer comes first in the detail tree, as in Wireshark's.
+            let _ = writeln!(
+                line,
+                "Transport Layer Security\n    {version} Record Layer: {label}"
+            );
+        }
         self.out.write_all(line.as_bytes())?;
         if !self.detail.is_empty() {
             self.out.write_all(self.detail.as_bytes())?;

@@ -247,6 +247,8 @@ kinds! {
         "bytes of the TLS stream were not captured: the records they held are lost");
     TLS_TRUNCATED_RECORD = ("tls-truncated-record", Warning, Tls,
         "the TLS stream ended inside a record");
+    TLS_ALPN_H2 = ("tls-alpn-h2", Note, Tls,
+        "the server selected HTTP/2 by ALPN: WebSocket over HTTP/2 (RFC 8441) is not decoded yet");
     // Application protocols inside WebSocket messages (src/payload/).
     APP_ENGINEIO_MALFORMED_PACKET = ("engineio-malformed-packet", Warning, App,
         "Engine.IO packet with an unknown type or unreadable content");

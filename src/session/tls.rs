@@ -33,6 +33,8 @@ pub fn rule_kind(kind: TlsAnomalyKind) -> Kind {
 pub struct TlsAnalyzer {
     tls: TlsConnection,
     child: HttpAnalyzer,
+    /// ALPN selected HTTP/2: the plaintext is not HTTP/1.1, so the child gets none of it.
+    h2: bool,
 }
 
 impl TlsAnalyzer {
@@ -42,6 +44,7 @@ impl TlsAnalyzer {
         TlsAnalyzer {
             tls: TlsConnection::with_hold_limit(hold),
             child: HttpAnalyzer::new(),
+            h2: false,
         }
     }
 }
@@ -65,13 +68,34 @@ fn side_of(conn: &ConnState, dir: Dir) -> Side {
 /// Hands one TLS event on: plaintext and losses to the child, labels to the packet,
 /// anomalies to the sink.
 fn forward(
-    child: &mut HttpAnalyzer,
+    (child, h2): (&mut HttpAnalyzer, &mut bool),
     conn: &mut ConnState,
     cx: &mut Cx<'_>,
     packet: u64,
     ev: TlsEvent<'_>,
 ) -> io::Result<()> {
+    let alpn = match &ev {
+        TlsEvent::ServerHello { hello, .. } => hello.alpn.as_deref(),
+        TlsEvent::EncryptedExtensions { alpn, .. } => *alpn,
+        _ => None,
+    };
+    if alpn == Some("h2") && !*h2 {
+        *h2 = true;
+        let side = match &ev {
+            TlsEvent::ServerHello { dir, .. } | TlsEvent::EncryptedExtensions { dir, .. } => {
+                side_of(conn, *dir)
+            }
+            _ => 0,
+        };
+        conn.anomaly(
+            cx,
+            Some(side),
+            rules::TLS_ALPN_H2,
+            rules::TLS_ALPN_H2.description.to_string(),
+        )?;
+    }
     match ev {
+        TlsEvent::Plaintext { .. } | TlsEvent::PlaintextGap { .. } if *h2 => Ok(()),
         TlsEvent::Plaintext { dir, data } => {
             let side = side_of(conn, dir);
             child.data(conn, cx, side, packet, data)
@@ -111,13 +135,13 @@ impl Analyzer for TlsAnalyzer {
     ) -> io::Result<()> {
         let keys = cx.keys;
         let dir = tls_dir(conn.direction(side));
-        let TlsAnalyzer { tls, child } = self;
+        let TlsAnalyzer { tls, child, h2 } = self;
         // The TLS layer reports through a callback that cannot fail; the first sink error
         // is kept for this call only and returned when it ends.
         let mut result = Ok(());
         tls.data(dir, bytes, keys, &mut |ev| {
             if result.is_ok() {
-                result = forward(child, conn, cx, packet, ev);
+                result = forward((child, h2), conn, cx, packet, ev);
             }
         });
         if tls.buffered_bytes() > 0 {
@@ -135,11 +159,11 @@ impl Analyzer for TlsAnalyzer {
     ) -> io::Result<()> {
         let dir = tls_dir(conn.direction(side));
         let packet = cx.packet;
-        let TlsAnalyzer { tls, child } = self;
+        let TlsAnalyzer { tls, child, h2 } = self;
         let mut result = Ok(());
         tls.gap(dir, len, &mut |ev| {
             if result.is_ok() {
-                result = forward(child, conn, cx, packet, ev);
+                result = forward((child, h2), conn, cx, packet, ev);
             }
         });
         result
@@ -147,12 +171,12 @@ impl Analyzer for TlsAnalyzer {
 
     fn end(&mut self, conn: &mut ConnState, cx: &mut Cx<'_>) -> io::Result<()> {
         let packet = cx.packet;
-        let TlsAnalyzer { tls, child } = self;
+        let TlsAnalyzer { tls, child, h2 } = self;
         let mut result = Ok(());
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             tls.end(dir, &mut |ev| {
                 if result.is_ok() {
-                    result = forward(child, conn, cx, packet, ev);
+                    result = forward((child, h2), conn, cx, packet, ev);
                 }
             });
         }

@@ -16,6 +16,7 @@ mod inputs;
 mod live;
 mod manifests;
 mod payload;
+mod readme;
 mod reassembly;
 mod samples;
 mod seed;

@@ -198,10 +198,18 @@ struct DirState {
 /// behind 10 000 unacknowledged segments) quadratic, 10.8 s instead of 0.5 s.
 #[derive(Debug, Default)]
 struct UnackedEnds {
-    /// End sequence number -> how many unacknowledged segments end there.
+    /// While few: the ends in a plain list, scanned on each ACK (what a connection has
+    /// almost always; measured ~5% of `check`'s instructions cheaper than the map below).
+    few: Vec<u32>,
+    /// Once more than [`FEW_UNACKED`] were outstanding: end sequence number -> how many
+    /// unacknowledged segments end there, so an ACK costs a lookup, not a scan (1 000 000
+    /// bare ACKs behind 10 000 unacked segments took 10.8 s with the scan).
     ends: BTreeMap<u32, u32>,
     len: usize,
 }
+
+/// Most unacked ends kept in the plain list.
+const FEW_UNACKED: usize = 64;
 
 impl UnackedEnds {
     fn len(&self) -> usize {
@@ -209,7 +217,14 @@ impl UnackedEnds {
     }
 
     fn push(&mut self, end: u32) {
-        *self.ends.entry(end).or_insert(0) += 1;
+        if self.ends.is_empty() && self.few.len() < FEW_UNACKED {
+            self.few.push(end);
+        } else {
+            for e in self.few.drain(..) {
+                *self.ends.entry(e).or_insert(0) += 1;
+            }
+            *self.ends.entry(end).or_insert(0) += 1;
+        }
         self.len += 1;
     }
 
@@ -217,6 +232,11 @@ impl UnackedEnds {
     /// are the values `ack + 1 ..= ack + 2^31 - 1` modulo 2^32.
     fn acknowledge(&mut self, ack: u32) {
         if self.len == 0 {
+            return;
+        }
+        if self.ends.is_empty() {
+            self.few.retain(|&end| seq_gt(end, ack));
+            self.len = self.few.len();
             return;
         }
         let lo = ack.wrapping_add(1);

@@ -480,7 +480,9 @@ fn attach(
     let context = Context {
         request_uri: &app.request_uri,
         subprotocol,
-        summary_only: !app.fields,
+        // Generic JSON's fields would repeat the message text JSON Lines already carries:
+        // it only validates and summarises (a third of the instructions per message).
+        summary_only: !app.fields || protocol == payload::Protocol::Json,
     };
     match payload::new_decoder(protocol, &context) {
         Some(decoder) => AppSlot::On { decoder, chosen_by },
@@ -510,6 +512,9 @@ fn decode_message(
             return None;
         }
         app.slot = match payload::choose(subprotocol, &app.request_uri, Some((text, m.payload))) {
+            // Guessed generic JSON shows nothing the views' text preview does not: only
+            // outputs with fields (JSON Lines, -V) pay for validating it.
+            Some(c) if c.protocol == payload::Protocol::Json && !app.fields => AppSlot::Off,
             Some(c) => attach(c.protocol, c.chosen_by, app, subprotocol),
             None => AppSlot::Off,
         };

@@ -16,6 +16,7 @@ pub mod live;
 mod pcap;
 mod pcapng;
 mod readahead;
+mod record;
 mod stream;
 #[cfg(test)]
 mod testutil;
@@ -23,11 +24,13 @@ pub mod writer;
 
 pub use compress::Compression;
 pub use input::Input;
-pub use stream::{FileSource, MAX_RECORD_LEN};
+pub use record::MAX_RECORD_LEN;
+pub use stream::FileSource;
 
 /// The old home of [`FileSource`], kept so that existing imports still build.
 pub mod file {
-    pub use super::stream::{FileSource, MAX_RECORD_LEN};
+    pub use super::record::MAX_RECORD_LEN;
+    pub use super::stream::FileSource;
 }
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Legacy pcap (libpcap's format): file header and records, either byte order, µs or ns,
 //! and Kuznetzov's modified records.
 
-use super::stream::{MAX_RECORD_LEN, Step, describe, timestamp_from};
+use super::record::{MAX_RECORD_LEN, Step, describe, timestamp_from};
 use crate::capture::LinkType;
 use pcap_parser::nom::{self, Offset};
 use pcap_parser::{PcapError, PcapHeader};

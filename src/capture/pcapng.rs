@@ -1,7 +1,7 @@
 //! pcapng: sections of either byte order, several interfaces with their own link type,
 //! timestamp resolution and offset; enhanced and simple packet blocks.
 
-use super::stream::{MAGIC_LEN, MAX_RECORD_LEN, NANOS_PER_SEC, Step, describe, timestamp_from};
+use super::record::{MAGIC_LEN, MAX_RECORD_LEN, NANOS_PER_SEC, Step, describe, timestamp_from};
 use super::{LinkType, Timestamp};
 use pcap_parser::nom::{self, Offset};
 use pcap_parser::pcapng::{

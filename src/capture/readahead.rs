@@ -1,21 +1,18 @@
-//! Reading ahead: [`FileSource::read_ahead`] moves the reading (the kernel's copy out of
+//! Reading ahead: `FileSource::read_ahead` moves the reading (the kernel's copy out of
 //! the page cache or the pipe, and decompression when the input is compressed) to a helper
 //! thread, a few blocks ahead, so it runs on another core while this one dissects. Blocks
 //! change hands without copying: each comes with room in front for the unfinished record
 //! at the end of the previous one, which is the only thing copied.
 
-use super::CaptureError;
-use super::pcap::PCAP_RECORD_HEADER_LEN;
-use super::stream::{FileSource, MAX_RECORD_LEN};
 use std::io::{self, ErrorKind, Read};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 /// Read-ahead: bytes read per block.
-const AHEAD_BLOCK: usize = 512 << 10;
+pub(super) const AHEAD_BLOCK: usize = 512 << 10;
 /// Read-ahead: room kept in front of each block for the unfinished end of the previous
 /// one (larger than any record a 64 KiB-MTU interface produces); a longer record is
 /// gathered by copying.
-const AHEAD_HEADROOM: usize = 128 << 10;
+pub(super) const AHEAD_HEADROOM: usize = 128 << 10;
 /// Read-ahead: filled blocks waiting for the dissector.
 const AHEAD_QUEUE: usize = 2;
 
@@ -66,74 +63,27 @@ impl Ahead {
     }
 }
 
-impl FileSource<io::Empty> {
-    /// Like [`FileSource::new`], but `reader` is read on a helper thread, a few blocks
-    /// ahead of the dissection (see the module documentation). Each read's bytes are
-    /// passed on as soon as they arrive, so a live stream on stdin is not held back.
-    pub fn read_ahead<S: Read + Send + 'static>(reader: S) -> Result<Self, CaptureError> {
-        let ahead = Ahead::spawn(reader).map_err(CaptureError::Io)?;
-        FileSource::start(io::empty(), Some(ahead))
-    }
-}
-
-impl<R: Read> FileSource<R> {
-    /// Takes the next block from the read-ahead thread: the unconsumed bytes move into its
-    /// headroom and the block becomes the buffer (the old one goes back for reuse); a
-    /// record longer than the headroom is gathered in the current buffer instead.
-    pub(super) fn next_block(&mut self) -> Result<(), CaptureError> {
-        self.take_block(true).map(|_| ())
-    }
-
-    /// [`next_block`](Self::next_block), waiting for the reader thread only when `wait`;
-    /// false when nothing was waiting.
-    pub(super) fn take_block(&mut self, wait: bool) -> Result<bool, CaptureError> {
-        let Some(ahead) = &self.ahead else {
-            return Ok(false);
-        };
+impl Ahead {
+    /// The next block and the end of its data (which starts at [`AHEAD_HEADROOM`]):
+    /// `Ok(None)` when `wait` is false and nothing is waiting; `Err(None)` at the end of
+    /// the input, `Err(Some(e))` when reading failed.
+    pub(super) fn next(&self, wait: bool) -> Result<Option<(Vec<u8>, usize)>, Option<io::Error>> {
         let received = if wait {
-            ahead.blocks.recv().map_err(|_| TryRecvError::Disconnected)
+            self.blocks.recv().map_err(|_| TryRecvError::Disconnected)
         } else {
-            ahead.blocks.try_recv()
+            self.blocks.try_recv()
         };
-        let (mut block, block_end) = match received {
-            Ok(Ok(block)) => block,
-            Ok(Err(e)) => return Err(self.read_error(e)),
-            Err(TryRecvError::Empty) => return Ok(false),
-            Err(TryRecvError::Disconnected) => {
-                self.eof = true;
-                return Ok(true);
-            }
-        };
-        let leftover = self.end - self.start;
-        let fresh = block.get(AHEAD_HEADROOM..block_end).unwrap_or_default();
-        if leftover <= AHEAD_HEADROOM {
-            let at = AHEAD_HEADROOM - leftover;
-            if let (Some(dst), Some(src)) = (
-                block.get_mut(at..AHEAD_HEADROOM),
-                self.buf.get(self.start..self.end),
-            ) {
-                dst.copy_from_slice(src);
-            }
-            let spent = std::mem::replace(&mut self.buf, block);
-            self.start = at;
-            self.end = block_end.min(self.buf.len());
-            // Full means the thread has blocks enough; this one is simply freed.
-            let _ = ahead.recycle.try_send(spent);
-        } else {
-            if leftover + fresh.len() > MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN + AHEAD_BLOCK {
-                return Err(self.malformed(format!(
-                    "record longer than {MAX_RECORD_LEN} bytes at file offset {}",
-                    self.file_offset
-                )));
-            }
-            self.buf.truncate(self.end);
-            self.buf.drain(..self.start);
-            self.buf.extend_from_slice(fresh);
-            self.start = 0;
-            self.end = self.buf.len();
-            let _ = ahead.recycle.try_send(block);
+        match received {
+            Ok(Ok(block)) => Ok(Some(block)),
+            Ok(Err(e)) => Err(Some(e)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(None),
         }
-        Ok(true)
+    }
+
+    /// Hands a spent block back to the thread for reuse (dropped when it has enough).
+    pub(super) fn recycle(&self, block: Vec<u8>) {
+        let _ = self.recycle.try_send(block);
     }
 }
 
@@ -141,7 +91,7 @@ impl<R: Read> FileSource<R> {
 mod tests {
     use super::*;
     use crate::capture::testutil::*;
-    use crate::capture::{CaptureError, PacketSource};
+    use crate::capture::{CaptureError, FileSource, PacketSource};
 
     #[test]
     fn read_ahead_reads_exactly_what_direct_reading_does() {

@@ -13,21 +13,14 @@
 use super::compress::DecompressError;
 use super::pcap::{Legacy, PCAP_HEADER_LEN, PCAP_MAGICS, PCAP_RECORD_HEADER_LEN};
 use super::pcapng::{Ng, PCAPNG_SHB_MAGIC};
-use super::readahead::Ahead;
-use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
-use pcap_parser::PcapError;
+use super::readahead::{AHEAD_BLOCK, AHEAD_HEADROOM, Ahead};
+use super::record::{MAGIC_LEN, MAX_RECORD_LEN, Step};
+use super::{CaptureError, PacketSource, RawPacket};
 use pcap_parser::nom;
 use std::io::{self, ErrorKind, Read};
 
 /// Initial buffer size; grown (doubling) when one record does not fit.
 pub(super) const INITIAL_BUFFER: usize = 1 << 20;
-/// Largest record (pcap record or pcapng block) accepted; larger means a corrupt length.
-pub const MAX_RECORD_LEN: usize = 64 << 20;
-/// Length of the magic number that identifies the format.
-pub(super) const MAGIC_LEN: usize = 4;
-
-pub(super) const NANOS_PER_SEC: u64 = 1_000_000_000;
-
 /// Streams packets from a pcap or pcapng byte stream (file or stdin), never seeking.
 pub struct FileSource<R: Read> {
     pub(super) reader: R,
@@ -55,26 +48,6 @@ pub struct FileSource<R: Read> {
 pub(super) enum Format {
     Legacy(Legacy),
     Ng(Ng),
-}
-
-/// Outcome of parsing at the front of the buffer, holding offsets rather than borrows so
-/// that the caller can mutate the source afterwards.
-pub(super) enum Step {
-    /// A packet: `data` is `data_off..data_off + data_len` relative to the parsed input.
-    Packet {
-        consumed: usize,
-        data_off: usize,
-        data_len: usize,
-        timestamp: Timestamp,
-        link_type: LinkType,
-        original_len: u32,
-    },
-    /// A non-packet block of `consumed` bytes.
-    Skip(usize),
-    /// More bytes are needed.
-    Incomplete,
-    /// The record is invalid.
-    Malformed(String),
 }
 
 impl<R: Read> FileSource<R> {
@@ -333,22 +306,70 @@ impl<R: Read> PacketSource for FileSource<R> {
     }
 }
 
-/// Builds a normalised timestamp from seconds and a possibly oversized nanosecond part.
-pub(super) fn timestamp_from(secs: i64, nanos: u64) -> Timestamp {
-    let carry = (nanos / NANOS_PER_SEC) as i64;
-    Timestamp {
-        secs: secs.saturating_add(carry),
-        nanos: (nanos % NANOS_PER_SEC) as u32,
+// Reading ahead (see `super::readahead`): the buffer side of the helper thread.
+impl FileSource<io::Empty> {
+    /// Like [`FileSource::new`], but `reader` is read on a helper thread, a few blocks
+    /// ahead of the dissection (see the module documentation). Each read's bytes are
+    /// passed on as soon as they arrive, so a live stream on stdin is not held back.
+    pub fn read_ahead<S: Read + Send + 'static>(reader: S) -> Result<Self, CaptureError> {
+        let ahead = Ahead::spawn(reader).map_err(CaptureError::Io)?;
+        FileSource::start(io::empty(), Some(ahead))
     }
 }
 
-/// A short reason for a parser error (never the whole input, which the Display of
-/// `PcapError` would print).
-pub(super) fn describe(e: &PcapError<&[u8]>) -> String {
-    match e {
-        PcapError::NomError(_, kind) => format!("invalid record ({kind:?})"),
-        PcapError::OwnedNomError(_, kind) => format!("invalid record ({kind:?})"),
-        other => format!("{:?}", other.to_owned_vec()),
+impl<R: Read> FileSource<R> {
+    /// Takes the next block from the read-ahead thread: the unconsumed bytes move into its
+    /// headroom and the block becomes the buffer (the old one goes back for reuse); a
+    /// record longer than the headroom is gathered in the current buffer instead.
+    pub(super) fn next_block(&mut self) -> Result<(), CaptureError> {
+        self.take_block(true).map(|_| ())
+    }
+
+    /// [`next_block`](Self::next_block), waiting for the reader thread only when `wait`;
+    /// false when nothing was waiting.
+    pub(super) fn take_block(&mut self, wait: bool) -> Result<bool, CaptureError> {
+        let Some(ahead) = &self.ahead else {
+            return Ok(false);
+        };
+        let (mut block, block_end) = match ahead.next(wait) {
+            Ok(Some(block)) => block,
+            Ok(None) => return Ok(false),
+            Err(Some(e)) => return Err(self.read_error(e)),
+            Err(None) => {
+                self.eof = true;
+                return Ok(true);
+            }
+        };
+        let leftover = self.end - self.start;
+        let fresh = block.get(AHEAD_HEADROOM..block_end).unwrap_or_default();
+        if leftover <= AHEAD_HEADROOM {
+            let at = AHEAD_HEADROOM - leftover;
+            if let (Some(dst), Some(src)) = (
+                block.get_mut(at..AHEAD_HEADROOM),
+                self.buf.get(self.start..self.end),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            let spent = std::mem::replace(&mut self.buf, block);
+            self.start = at;
+            self.end = block_end.min(self.buf.len());
+            // Full means the thread has blocks enough; this one is simply freed.
+            ahead.recycle(spent);
+        } else {
+            if leftover + fresh.len() > MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN + AHEAD_BLOCK {
+                return Err(self.malformed(format!(
+                    "record longer than {MAX_RECORD_LEN} bytes at file offset {}",
+                    self.file_offset
+                )));
+            }
+            self.buf.truncate(self.end);
+            self.buf.drain(..self.start);
+            self.buf.extend_from_slice(fresh);
+            self.start = 0;
+            self.end = self.buf.len();
+            ahead.recycle(block);
+        }
+        Ok(true)
     }
 }
 

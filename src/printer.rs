@@ -6,6 +6,7 @@ use crate::event::EventSink;
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
+use crate::views::export::ExportAll;
 use crate::views::flow::{FlowGraph, FlowOptions};
 use crate::views::follow::{Follow, FollowOptions};
 use crate::views::messages::Messages;
@@ -57,6 +58,9 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                 streaming: view.streaming,
             },
         ));
+    }
+    if let Some(dir) = &view.export {
+        return Box::new(ExportAll::new(out, dir.clone()));
     }
     match view.view {
         View::Packets => match config.format {

@@ -17,8 +17,10 @@ pub fn run(args: &LiveArgs, term: &Terminal) -> ExitCode {
         let _ = (args, term);
         eprintln!(
             "wsdissect: this wsdissect was built without live capture; rebuild with: \
-             cargo build --release --features live (needs libpcap's development package, \
-             e.g. apt-get install libpcap-dev)"
+             cargo build --release --features live, or install with: \
+             cargo install --path . --features live (needs libpcap's development package: \
+             libpcap-dev on Debian/Ubuntu, libpcap-devel on Fedora, built in on macOS, \
+             the Npcap SDK on Windows; see README, Install)"
         );
         ExitCode::from(wsdissect::app::EXIT_BAD_INPUT)
     }

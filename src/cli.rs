@@ -149,6 +149,9 @@ pub enum Format {
     Timeline,
     /// JSON Lines records (handshake, frame, connection, anomaly, capture_error).
     Jsonl,
+    /// A HAR 1.2 file: one entry per WebSocket connection (its upgrade) with Chrome's
+    /// `_webSocketMessages`; opens in Chrome DevTools and HAR viewers.
+    Har,
 }
 
 /// Options shared by everything that dissects.
@@ -297,6 +300,7 @@ impl DissectArgs {
             format: match self.format {
                 Format::Timeline => wsdissect::printer::Format::PacketList,
                 Format::Jsonl => wsdissect::printer::Format::Jsonl,
+                Format::Har => wsdissect::printer::Format::Har,
             },
             verbose: self.verbose,
             wireshark_compat: self.wireshark_compat,

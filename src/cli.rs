@@ -474,7 +474,9 @@ const TSHARK_SHORT_OPTIONS: &str = "2aAbBcCdDeEfFgGHiIjJkKlLnNoOpPqQrRsStTuUvVwW
 
 /// The hint for `arg`, an option clap did not know, when it is one of tshark's.
 pub fn tshark_hint(arg: &str, subcommand: &str) -> Option<String> {
-    let letter = arg.strip_prefix('-').filter(|rest| !rest.starts_with('-'))?;
+    let letter = arg
+        .strip_prefix('-')
+        .filter(|rest| !rest.starts_with('-'))?;
     let mut chars = letter.chars();
     let c = chars.next()?;
     if !TSHARK_SHORT_OPTIONS.contains(c) {

@@ -550,7 +550,9 @@ mod tests {
     /// through [`run_file`]).
     fn run(config: &CheckConfig, events: &[Event<'_>]) -> (Vec<Diagnostic>, FileSummary) {
         let mut config = config.clone();
-        config.allow.extend([NO_PACKETS.name.into(), NO_WEBSOCKET.name.into()]);
+        config
+            .allow
+            .extend([NO_PACKETS.name.into(), NO_WEBSOCKET.name.into()]);
         run_file(&config, events)
     }
 
@@ -609,7 +611,11 @@ mod tests {
         let s = check.finish(&mut |d| diags.push(d.clone()));
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].kind, NO_WEBSOCKET);
-        assert!(diags[0].message.contains("12 packets"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.contains("12 packets"),
+            "{}",
+            diags[0].message
+        );
         assert_eq!(s.warnings, 1);
         // One WebSocket connection: no warning.
         let upgraded = conn_end(0, UpgradeState::Upgraded, [Some(Some(1000)); 2]);

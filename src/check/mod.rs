@@ -602,7 +602,8 @@ mod tests {
     fn packets_without_websocket_are_a_no_websocket_warning() {
         // A connection that tried to upgrade and was refused: packets, no WebSocket.
         let refused = conn_end(0, UpgradeState::Refused, [None, None]);
-        let mut check = FileCheck::new(&CheckConfig::default());
+        let default = CheckConfig::default();
+        let mut check = FileCheck::new(&default);
         check.summary.packets = 12;
         let mut diags = Vec::new();
         check.observe(&Event::ConnectionEnd(&refused), &mut |d| {
@@ -619,7 +620,7 @@ mod tests {
         assert_eq!(s.warnings, 1);
         // One WebSocket connection: no warning.
         let upgraded = conn_end(0, UpgradeState::Upgraded, [Some(Some(1000)); 2]);
-        let mut check = FileCheck::new(&CheckConfig::default());
+        let mut check = FileCheck::new(&default);
         check.summary.packets = 12;
         check.observe(&Event::ConnectionEnd(&upgraded), &mut |_| {});
         let mut none = Vec::new();
@@ -858,6 +859,8 @@ mod tests {
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),
             (EXPECT_MIN_CONNECTIONS, Expectations),
+            (NO_PACKETS, Expectations),
+            (NO_WEBSOCKET, Expectations),
         ];
         let table: Vec<_> = rules::ALL.iter().chain(rules::check_kinds::ALL).collect();
         assert_eq!(

@@ -463,3 +463,63 @@ fn har_messages_equal_the_manifests() {
     }
     assert!(checked >= 40, "only {checked} messages checked");
 }
+
+/// `--format har` against Chromium's own record of the same session: chromium-har.har was
+/// written from the DevTools protocol's WebSocket events (as DevTools' HAR export does) while
+/// tcpdump captured chromium-har.pcap (samples/gen/make_chromium_har.sh). The messages
+/// (type, opcode, data: Text as is, Binary in base64, after permessage-deflate) are equal, in
+/// order; the times agree to the capture's and the browser's clock difference; the upgrade
+/// URL, status and header set are the same.
+#[test]
+fn har_matches_chromiums_record_of_the_same_session() {
+    let chrome: Value =
+        serde_json::from_slice(&std::fs::read(sample("chromium-har.har")).expect("Chromium's HAR"))
+            .expect("JSON");
+    let out = run(
+        &["read", arg(&sample("chromium-har.pcap")), "--format", "har"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ours: Value = serde_json::from_slice(&out.stdout).expect("our HAR is JSON");
+    let (c, o) = (&chrome["log"]["entries"][0], &ours["log"]["entries"][0]);
+    assert_eq!(ours["log"]["entries"].as_array().map(Vec::len), Some(1));
+    assert_eq!(o["request"]["url"], c["request"]["url"]);
+    assert_eq!(o["request"]["queryString"], c["request"]["queryString"]);
+    assert_eq!(o["response"]["status"], c["response"]["status"]);
+    assert_eq!(o["response"]["statusText"], c["response"]["statusText"]);
+    assert_eq!(o["_resourceType"], "websocket");
+    // Chromium reports headers as a map (its order); the wire order is ours. Same set.
+    let set = |h: &Value| {
+        let mut v: Vec<(String, String)> = h
+            .as_array()
+            .expect("headers")
+            .iter()
+            .map(|x| {
+                (
+                    x["name"].as_str().expect("name").to_ascii_lowercase(),
+                    x["value"].as_str().expect("value").to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(set(&o["request"]["headers"]), set(&c["request"]["headers"]));
+    assert_eq!(
+        set(&o["response"]["headers"]),
+        set(&c["response"]["headers"])
+    );
+    let cm = c["_webSocketMessages"]
+        .as_array()
+        .expect("Chromium's messages");
+    let om = o["_webSocketMessages"].as_array().expect("our messages");
+    assert_eq!(om.len(), cm.len());
+    assert_eq!(cm.len(), 12, "six messages sent and echoed");
+    for (i, (a, b)) in om.iter().zip(cm).enumerate() {
+        assert_eq!(a["type"], b["type"], "message {i}");
+        assert_eq!(a["opcode"], b["opcode"], "message {i}");
+        assert_eq!(a["data"], b["data"], "message {i}");
+        let dt = a["time"].as_f64().expect("time") - b["time"].as_f64().expect("time");
+        assert!(dt.abs() < 0.1, "message {i}: {dt} s apart");
+    }
+}

@@ -43,7 +43,10 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let output = args.dissect.output(term);
-    let wants_progress = progress::wanted(output.view.writes_at_end());
+    // A HAR is written at the end too, so a progress line cannot mix with it.
+    let at_end = output.view.writes_at_end()
+        || (output.view.is_packet_list() && output.format == printer::Format::Har);
+    let wants_progress = progress::wanted(at_end);
     let opened = capture::Input::open(&args.file).and_then(|input| {
         if wants_progress {
             let (count, handle) = progress::track(input.size());

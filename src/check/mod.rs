@@ -207,6 +207,9 @@ pub struct FileCheck<'c> {
     data_messages: u64,
     any_message: bool,
     unreadable: Option<String>,
+    /// A TLS connection could not be decrypted: a capture without visible WebSocket may
+    /// hold it inside (wss://).
+    tls_seen: bool,
 }
 
 impl<'c> FileCheck<'c> {
@@ -218,6 +221,7 @@ impl<'c> FileCheck<'c> {
             data_messages: 0,
             any_message: false,
             unreadable: None,
+            tls_seen: false,
         }
     }
 
@@ -244,21 +248,25 @@ impl<'c> FileCheck<'c> {
                     self.data_messages += 1;
                 }
             }
-            Event::Anomaly(a) => self.report(
-                Diagnostic {
-                    severity: if self.config.expect.decrypted && NOT_DECRYPTED.contains(&a.kind) {
-                        Severity::Warning.max(a.severity)
-                    } else {
-                        a.severity
+            Event::Anomaly(a) => {
+                self.tls_seen |= NOT_DECRYPTED.contains(&a.kind);
+                self.report(
+                    Diagnostic {
+                        severity: if self.config.expect.decrypted && NOT_DECRYPTED.contains(&a.kind)
+                        {
+                            Severity::Warning.max(a.severity)
+                        } else {
+                            a.severity
+                        },
+                        kind: a.kind,
+                        conn: a.conn,
+                        dir: a.dir,
+                        packet: Some(a.packet),
+                        message: a.message.clone(),
                     },
-                    kind: a.kind,
-                    conn: a.conn,
-                    dir: a.dir,
-                    packet: Some(a.packet),
-                    message: a.message.clone(),
-                },
-                emit,
-            ),
+                    emit,
+                )
+            }
             Event::ConnectionEnd(c) => self.connection_end(c, emit),
             Event::Tls(_) => {}
             Event::CaptureError(p) => {
@@ -343,13 +351,18 @@ impl<'c> FileCheck<'c> {
                     dir: None,
                     packet: None,
                     message: format!(
-                        "no WebSocket connection in {} packet{}{} (--min-connections 0 accepts that)",
+                        "no WebSocket connection in {} packet{}{}{} (--min-connections 0 accepts that)",
                         self.summary.packets,
                         plural(self.summary.packets),
                         if tried > 0 {
                             format!(", {tried} upgrade{} refused or failed", plural(tried))
                         } else {
                             String::new()
+                        },
+                        if self.tls_seen {
+                            "; a TLS connection was not decrypted: wss:// needs its key log (--keylog)"
+                        } else {
+                            ""
                         }
                     ),
                 },

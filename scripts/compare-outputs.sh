@@ -29,9 +29,11 @@ modes=(
   "read --color always --view flow"
   "read --color always --view conversations"
   "read --max-payload 10 --format jsonl"
+  "read --format har"
   "check"
   "check --format jsonl"
   "check --format junit"
+  "check --quiet"
   "check --deny warnings --expect-close-handshake --allowed-close-codes 1000,none --min-connections 2"
 )
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -96,10 +96,19 @@ pub fn dissect_config(
     }
 }
 
+/// `--version`: the crate version and the git commit it was built from ("unknown" outside a
+/// git checkout; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WSDISSECT_GIT_COMMIT"),
+    ")"
+);
+
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
 /// check, frame decoding, and a Wireshark-style packet list.
 #[derive(Debug, Parser)]
-#[command(name = "wsdissect", version, about, long_about = None)]
+#[command(name = "wsdissect", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -119,6 +128,22 @@ pub enum Command {
     /// List the application-protocol decoders (Socket.IO, GraphQL, JSON-RPC, ...): the
     /// names `--decode-as` takes, the subprotocols that select them, their fields.
     Decoders,
+    /// Print a shell completion script (bash, zsh, fish or powershell) to standard output.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+/// `wsdissect completions`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    wsdissect completions bash > ~/.local/share/bash-completion/completions/wsdissect\n  \
+    wsdissect completions zsh > ~/.zfunc/_wsdissect\n  \
+    wsdissect completions fish > ~/.config/fish/completions/wsdissect.fish")]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output format.
@@ -128,6 +153,9 @@ pub enum Format {
     Timeline,
     /// JSON Lines records (handshake, frame, connection, anomaly, capture_error).
     Jsonl,
+    /// A HAR 1.2 file: one entry per WebSocket connection (its upgrade) with Chrome's
+    /// `_webSocketMessages`; opens in Chrome DevTools and HAR viewers.
+    Har,
 }
 
 /// Options shared by everything that dissects.
@@ -216,10 +244,15 @@ pub struct ViewArgs {
     /// Show only connection N's messages, as a transcript (Follow WebSocket Stream).
     #[arg(long, value_name = "N", conflicts_with_all = ["view", "format", "frames_only", "mermaid"])]
     pub follow: Option<u32>,
-    /// With --follow: write each message payload to DIR/conn{N}-{c2s|s2c}-{index}.{ext},
-    /// listed in DIR/index.tsv.
-    #[arg(long, value_name = "DIR", requires = "follow")]
+    /// Write each message payload to DIR/conn{N}-{c2s|s2c}-{index}.{ext}, listed in
+    /// DIR/index.tsv: connection N's with --follow N, else every connection's, one
+    /// subfolder DIR/conn{N} each. DIR must be empty or new unless --force.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["view", "format", "frames_only", "mermaid"])]
     pub export: Option<PathBuf>,
+    /// With --export: write into DIR even when it is not empty (files of the same name are
+    /// replaced; symbolic links are never followed).
+    #[arg(long, requires = "export")]
+    pub force: bool,
     /// Colour in the views: auto, always or never.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
@@ -277,6 +310,7 @@ impl DissectArgs {
             format: match self.format {
                 Format::Timeline => wsdissect::printer::Format::PacketList,
                 Format::Jsonl => wsdissect::printer::Format::Jsonl,
+                Format::Har => wsdissect::printer::Format::Har,
             },
             verbose: self.verbose,
             wireshark_compat: self.wireshark_compat,
@@ -390,6 +424,14 @@ pub struct CheckArgs {
     /// A TLS connection that cannot be decrypted is a warning, not a note.
     #[arg(long)]
     pub expect_decrypted: bool,
+    /// Text format: only the diagnostics and one verdict line per file
+    /// (`FILE: 2 errors, 1 warning (436 connections)`), no summary or table.
+    #[arg(short = 'q', long, conflicts_with = "summary")]
+    pub quiet: bool,
+    /// Text format: the diagnostics, the summary and the conversations table per file (the
+    /// default).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 impl CheckArgs {
@@ -442,4 +484,124 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         return Err("must be more than 0".to_string());
     }
     std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+/// tshark's one-letter options (tshark 4.0's manual). One that wsdissect's parser does
+/// not know gets a hint instead of clap's "to pass '-Y' as a value, use '-- -Y'"; an option
+/// wsdissect has (e.g. -V) never reaches this list, since clap accepts it.
+const TSHARK_SHORT_OPTIONS: &str = "2aAbBcCdDeEfFgGHiIjJkKlLnNoOpPqQrRsStTuUvVwWxXyYz";
+
+/// The hint for `arg`, an option clap did not know, when it is one of tshark's.
+pub fn tshark_hint(arg: &str, subcommand: &str) -> Option<String> {
+    let letter = arg
+        .strip_prefix('-')
+        .filter(|rest| !rest.starts_with('-'))?;
+    let mut chars = letter.chars();
+    let c = chars.next()?;
+    if !TSHARK_SHORT_OPTIONS.contains(c) {
+        return None;
+    }
+    if c == 'r' {
+        return Some(format!(
+            "wsdissect does not have tshark's -r; the capture is an argument: wsdissect {subcommand} FILE"
+        ));
+    }
+    Some(format!(
+        "wsdissect does not have tshark's -{c}; see wsdissect {subcommand} --help"
+    ))
+}
+
+/// Prints a command-line error in wsdissect's style (`wsdissect: ` and clap's text, or a
+/// hint for a tshark option) and gives the exit status: 2, or 0 for --help and --version.
+pub fn usage_error(e: clap::Error) -> std::process::ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
+    if !e.use_stderr() {
+        // --help, --version: clap's output as it is.
+        let _ = e.print();
+        return std::process::ExitCode::from(EXIT_OK);
+    }
+    let subcommand = std::env::args()
+        .nth(1)
+        .filter(|a| ["read", "check", "live"].contains(&a.as_str()))
+        .unwrap_or_else(|| "read".to_string());
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && let Some(hint) = tshark_hint(arg, &subcommand)
+    {
+        eprintln!("wsdissect: {hint}");
+        return std::process::ExitCode::from(EXIT_BAD_INPUT);
+    }
+    eprint!("{}", wsdissect_style(&e.render().to_string()));
+    std::process::ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// clap's error text with `wsdissect: ` in place of its `error: `.
+pub fn wsdissect_style(clap_text: &str) -> String {
+    let text = clap_text.strip_prefix("error: ").unwrap_or(clap_text);
+    format!("wsdissect: {text}")
+}
+
+/// `wsdissect completions SHELL`.
+pub fn completions(shell: clap_complete::Shell) -> std::process::ExitCode {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "wsdissect", &mut out);
+    write_stdout(&out)
+}
+
+/// `wsdissect man`.
+pub fn man_page() -> std::process::ExitCode {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+        eprintln!("wsdissect: man page: {e}");
+        return std::process::ExitCode::from(wsdissect::app::EXIT_BAD_INPUT);
+    }
+    write_stdout(&out)
+}
+
+fn write_stdout(bytes: &[u8]) -> std::process::ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => std::process::ExitCode::from(wsdissect::app::EXIT_OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::ExitCode::from(wsdissect::app::EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("wsdissect: writing output: {e}");
+            std::process::ExitCode::from(wsdissect::app::EXIT_BAD_INPUT)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tshark_options_get_a_hint_and_others_none() {
+        assert_eq!(
+            tshark_hint("-x", "read").as_deref(),
+            Some("wsdissect does not have tshark's -x; see wsdissect read --help")
+        );
+        assert!(tshark_hint("-r", "read").is_some_and(|h| h.contains("wsdissect read FILE")));
+        assert_eq!(tshark_hint("--bogus", "read"), None);
+        assert_eq!(tshark_hint("-%", "read"), None);
+    }
+
+    #[test]
+    fn clap_errors_start_with_wsdissect() {
+        assert_eq!(
+            wsdissect_style("error: unexpected argument\n"),
+            "wsdissect: unexpected argument\n"
+        );
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

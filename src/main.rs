@@ -13,18 +13,12 @@ use wsdissect::capture::{self, PacketSource};
 use wsdissect::dissect::Dissector;
 use wsdissect::printer;
 use wsdissect::term::progress;
+use wsdissect::views::follow::{NoSuchConnection, check_export_dir};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_OK
-            });
-        }
+        Err(e) => return cli::usage_error(e),
     };
     let term = Terminal::probe();
     match cli.command {
@@ -32,6 +26,8 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(&args, &term),
         Command::Live(args) => cmd::live::run(&args, &term),
         Command::Decoders => decoders(),
+        Command::Completions(args) => cli::completions(args.shell),
+        Command::Man => cli::man_page(),
     }
 }
 
@@ -72,8 +68,17 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    if let Some(dir) = &args.dissect.view.export
+        && let Err(e) = check_export_dir(dir, args.dissect.view.force)
+    {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let output = args.dissect.output(term);
-    let wants_progress = progress::wanted(output.view.writes_at_end());
+    // A HAR is written at the end too, so a progress line cannot mix with it.
+    let at_end = output.view.writes_at_end()
+        || (output.view.is_packet_list() && output.format == printer::Format::Har);
+    let wants_progress = progress::wanted(at_end);
     let opened = capture::Input::open(&args.file).and_then(|input| {
         if wants_progress {
             let (count, handle) = progress::track(input.size());
@@ -113,12 +118,22 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         (Err(e), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(EXIT_OK)
         }
+        (Err(e), _) if NoSuchConnection::within(&e).is_some() => {
+            eprintln!("wsdissect: {name}: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
         (Err(e), _) | (Ok(_), Err(e)) => {
             eprintln!("wsdissect: writing output: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
         (Ok(outcome), Ok(())) => match outcome.error {
-            None => ExitCode::from(EXIT_OK),
+            None => {
+                if outcome.packets == 0 {
+                    // A header-only capture reads without error; say why nothing shows.
+                    eprintln!("wsdissect: {name}: no packets");
+                }
+                ExitCode::from(EXIT_OK)
+            }
             Some(e) => {
                 eprintln!("wsdissect: {name}: {e}");
                 if outcome.packets == 0 {

@@ -3,9 +3,11 @@
 //! human views. `read` and `live` both get their renderer here.
 
 use crate::event::EventSink;
+use crate::output::har::Har;
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
+use crate::views::export::ExportAll;
 use crate::views::flow::{FlowGraph, FlowOptions};
 use crate::views::follow::{Follow, FollowOptions};
 use crate::views::messages::Messages;
@@ -20,6 +22,8 @@ pub enum Format {
     PacketList,
     /// JSON Lines records.
     Jsonl,
+    /// A HAR 1.2 file, one entry per WebSocket connection (written at the end).
+    Har,
 }
 
 /// How events are printed.
@@ -58,6 +62,9 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             },
         ));
     }
+    if let Some(dir) = &view.export {
+        return Box::new(ExportAll::new(out, dir.clone()));
+    }
     match view.view {
         View::Packets => match config.format {
             Format::PacketList => Box::new(Timeline::new(
@@ -69,6 +76,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                 },
             )),
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
+            Format::Har => Box::new(Har::new(out)),
         },
         View::Explain => Box::new(Explain::new(out, view.style, view.streaming)),
         View::Messages => Box::new(Messages::new(out, view.streaming)),

@@ -20,6 +20,11 @@ fn live_without_the_feature_exits_2_saying_how_to_rebuild() {
         stderr.contains("cargo build --release --features live"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("cargo install --path . --features live"),
+        "{stderr}"
+    );
     assert!(stderr.contains("libpcap-dev"), "{stderr}");
+    assert!(stderr.contains("libpcap-devel"), "{stderr}");
     assert!(out.stdout.is_empty());
 }

@@ -9,6 +9,7 @@ mod cli;
 #[cfg(not(feature = "live"))]
 mod cli_live_disabled;
 mod conformance;
+mod everyday;
 mod gencap;
 mod hostile;
 mod inputs;

@@ -635,8 +635,15 @@ fn follow_shows_the_messages_in_order() {
             assert!(out.contains(&format!("    {text}\n")), "{text} shown");
         }
     }
-    let none = run_view(&["read", &sample_arg("basic.pcap"), "--follow", "7"], None);
-    assert!(none.contains("no such connection"), "{none}");
+    // A connection that is not there: said on stderr, exit 2, nothing on stdout.
+    let none = run_view_raw(&["read", &sample_arg("basic.pcap"), "--follow", "7"], None);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(none.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        stderr.starts_with("wsdissect: ") && stderr.contains("no connection 7 in the capture"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -679,7 +686,10 @@ fn view_flags_are_checked() {
     let basic = sample_arg("basic.pcap");
     let bad = run_view_raw(&["read", &basic, "--view", "explain", "--mermaid"], None);
     assert_eq!(bad.status.code(), Some(2));
-    let bad = run_view_raw(&["read", &basic, "--export", "/tmp/x"], None);
+    let bad = run_view_raw(
+        &["read", &basic, "--export", "/tmp/x", "--view", "flow"],
+        None,
+    );
     assert_eq!(bad.status.code(), Some(2));
     let bad = run_view_raw(
         &["read", &basic, "--format", "jsonl", "--view", "flow"],

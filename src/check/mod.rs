@@ -22,7 +22,8 @@ const NOT_DECRYPTED: [Kind; 3] = [
 ];
 pub use crate::rules::RuleGroup;
 pub use crate::rules::check_kinds::{
-    CAPTURE_ERROR, EXPECT_CLOSE_CODE, EXPECT_CLOSE_HANDSHAKE, EXPECT_MIN_CONNECTIONS,
+    CAPTURE_ERROR, EXPECT_CLOSE_CODE, EXPECT_CLOSE_HANDSHAKE, EXPECT_MIN_CONNECTIONS, NO_PACKETS,
+    NO_WEBSOCKET,
 };
 
 /// One finding of `check`: an anomaly the dissector reported or a failed expectation,
@@ -206,6 +207,9 @@ pub struct FileCheck<'c> {
     data_messages: u64,
     any_message: bool,
     unreadable: Option<String>,
+    /// A TLS connection could not be decrypted: a capture without visible WebSocket may
+    /// hold it inside (wss://).
+    tls_seen: bool,
 }
 
 impl<'c> FileCheck<'c> {
@@ -217,6 +221,7 @@ impl<'c> FileCheck<'c> {
             data_messages: 0,
             any_message: false,
             unreadable: None,
+            tls_seen: false,
         }
     }
 
@@ -243,21 +248,25 @@ impl<'c> FileCheck<'c> {
                     self.data_messages += 1;
                 }
             }
-            Event::Anomaly(a) => self.report(
-                Diagnostic {
-                    severity: if self.config.expect.decrypted && NOT_DECRYPTED.contains(&a.kind) {
-                        Severity::Warning.max(a.severity)
-                    } else {
-                        a.severity
+            Event::Anomaly(a) => {
+                self.tls_seen |= NOT_DECRYPTED.contains(&a.kind);
+                self.report(
+                    Diagnostic {
+                        severity: if self.config.expect.decrypted && NOT_DECRYPTED.contains(&a.kind)
+                        {
+                            Severity::Warning.max(a.severity)
+                        } else {
+                            a.severity
+                        },
+                        kind: a.kind,
+                        conn: a.conn,
+                        dir: a.dir,
+                        packet: Some(a.packet),
+                        message: a.message.clone(),
                     },
-                    kind: a.kind,
-                    conn: a.conn,
-                    dir: a.dir,
-                    packet: Some(a.packet),
-                    message: a.message.clone(),
-                },
-                emit,
-            ),
+                    emit,
+                )
+            }
             Event::ConnectionEnd(c) => self.connection_end(c, emit),
             Event::Tls(_) | Event::AppExchange(_) => {}
             Event::CaptureError(p) => {
@@ -315,6 +324,50 @@ impl<'c> FileCheck<'c> {
                     emit,
                 );
             }
+        }
+        // A file with nothing to check passes no CI silently.
+        if self.summary.packets == 0 {
+            self.report(
+                Diagnostic {
+                    severity: Severity::Warning,
+                    kind: NO_PACKETS,
+                    conn: None,
+                    dir: None,
+                    packet: None,
+                    message: "no packets to check: the capture holds none, or none passed --port"
+                        .to_string(),
+                },
+                emit,
+            );
+        } else if self.summary.websocket_connections == 0
+            && self.config.expect.min_connections.is_none()
+        {
+            let tried = self.summary.connections;
+            self.report(
+                Diagnostic {
+                    severity: Severity::Warning,
+                    kind: NO_WEBSOCKET,
+                    conn: None,
+                    dir: None,
+                    packet: None,
+                    message: format!(
+                        "no WebSocket connection in {} packet{}{}{} (--min-connections 0 accepts that)",
+                        self.summary.packets,
+                        plural(self.summary.packets),
+                        if tried > 0 {
+                            format!(", {tried} upgrade{} refused or failed", plural(tried))
+                        } else {
+                            String::new()
+                        },
+                        if self.tls_seen {
+                            "; a TLS connection was not decrypted: wss:// needs its key log (--keylog)"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+                emit,
+            );
         }
         self.summary.messages = if self.any_message || self.summary.total_frames() == 0 {
             Some(self.data_messages)
@@ -504,8 +557,20 @@ mod tests {
         (header, code.map(CloseCode::from), packet)
     }
 
-    /// Feeds `events` through a check with `config`; returns diagnostics and summary.
+    /// Feeds `events` through a check with `config`; returns diagnostics and summary. The
+    /// events here are a rule's, without the packets around them, so the whole-file
+    /// `no-packets` and `no-websocket` warnings are allowed (they have tests of their own,
+    /// through [`run_file`]).
     fn run(config: &CheckConfig, events: &[Event<'_>]) -> (Vec<Diagnostic>, FileSummary) {
+        let mut config = config.clone();
+        config
+            .allow
+            .extend([NO_PACKETS.name.into(), NO_WEBSOCKET.name.into()]);
+        run_file(&config, events)
+    }
+
+    /// [`run`] without allowing anything.
+    fn run_file(config: &CheckConfig, events: &[Event<'_>]) -> (Vec<Diagnostic>, FileSummary) {
         let mut check = FileCheck::new(config);
         let mut out = Vec::new();
         for e in events {
@@ -529,6 +594,64 @@ mod tests {
         assert_eq!((s.errors, s.warnings, s.notes), (1, 2, 0));
         assert_eq!(s.by_kind["upgrade-refused"].warnings, 2);
         assert_eq!(s.by_kind["accept-mismatch"].worst(), Severity::Error);
+    }
+
+    #[test]
+    fn an_empty_capture_is_a_no_packets_warning() {
+        let (diags, s) = run_file(&CheckConfig::default(), &[]);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].kind, NO_PACKETS);
+        assert_eq!(diags[0].severity, Severity::Warning);
+        assert_eq!((s.errors, s.warnings), (0, 1));
+        // --deny warnings makes it fail the job.
+        let deny = CheckConfig {
+            deny_warnings: true,
+            ..CheckConfig::default()
+        };
+        assert_eq!(run_file(&deny, &[]).1.errors, 1);
+    }
+
+    #[test]
+    fn packets_without_websocket_are_a_no_websocket_warning() {
+        // A connection that tried to upgrade and was refused: packets, no WebSocket.
+        let refused = conn_end(0, UpgradeState::Refused, [None, None]);
+        let default = CheckConfig::default();
+        let mut check = FileCheck::new(&default);
+        check.summary.packets = 12;
+        let mut diags = Vec::new();
+        check.observe(&Event::ConnectionEnd(&refused), &mut |d| {
+            diags.push(d.clone())
+        });
+        let s = check.finish(&mut |d| diags.push(d.clone()));
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].kind, NO_WEBSOCKET);
+        assert!(
+            diags[0].message.contains("12 packets"),
+            "{}",
+            diags[0].message
+        );
+        assert_eq!(s.warnings, 1);
+        // One WebSocket connection: no warning.
+        let upgraded = conn_end(0, UpgradeState::Upgraded, [Some(Some(1000)); 2]);
+        let mut check = FileCheck::new(&default);
+        check.summary.packets = 12;
+        check.observe(&Event::ConnectionEnd(&upgraded), &mut |_| {});
+        let mut none = Vec::new();
+        check.finish(&mut |d| none.push(d.clone()));
+        assert!(none.is_empty(), "{none:?}");
+        // --min-connections 0 accepts a capture without WebSocket.
+        let config = CheckConfig {
+            expect: Expectations {
+                min_connections: Some(0),
+                ..Expectations::default()
+            },
+            ..CheckConfig::default()
+        };
+        let mut check = FileCheck::new(&config);
+        check.summary.packets = 12;
+        let mut none = Vec::new();
+        check.finish(&mut |d| none.push(d.clone()));
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]
@@ -771,6 +894,8 @@ mod tests {
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),
             (EXPECT_MIN_CONNECTIONS, Expectations),
+            (NO_PACKETS, Expectations),
+            (NO_WEBSOCKET, Expectations),
         ];
         let table: Vec<_> = rules::ALL.iter().chain(rules::check_kinds::ALL).collect();
         assert_eq!(

@@ -42,6 +42,23 @@ fn check_config(args: &CheckArgs) -> CheckConfig {
     }
 }
 
+/// Every `--allow KIND` must name a kind of the rules table: a typo would otherwise
+/// silently allow nothing. The error suggests the nearest kind.
+fn check_allowed_kinds(allow: &[String]) -> Result<(), String> {
+    for name in allow {
+        if wsdissect::rules::kind(name).is_none() {
+            let hint = match wsdissect::rules::nearest_kind(name) {
+                Some(k) => format!("; did you mean `{}`?", k.name),
+                None => String::new(),
+            };
+            return Err(format!(
+                "--allow {name}: no such kind{hint} (README lists the kinds)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Where a file's diagnostics go as they come; `flush` for a stream on stdin (e.g. from a
 /// live `tcpdump -w -`), so that each diagnostic shows when it is found.
 enum Output<'a> {
@@ -131,6 +148,10 @@ enum FileOutcome {
 
 /// Runs `check` over every file; the exit status.
 pub fn run(args: &CheckArgs, term: &Terminal) -> ExitCode {
+    if let Err(e) = check_allowed_kinds(&args.allow) {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let config = check_config(args);
     let stdout = io::stdout();
     let style = SummaryStyle { table: term.stdout };
@@ -183,13 +204,13 @@ fn run_files(
             FileOutcome::Checked(summary) => totals.add(&summary),
             FileOutcome::Unreadable => totals.add_unreadable(),
         }
-        if args.format == CheckFormat::Text {
+        if args.format == CheckFormat::Text && !args.quiet {
             out.arm();
         }
     }
     match (&junit, args.format) {
         (Some(report), _) => report.write(&mut out)?,
-        (None, CheckFormat::Text) if totals.files > 1 => {
+        (None, CheckFormat::Text) if totals.files > 1 && !args.quiet => {
             out.write_all(summary::totals_text(&totals).as_bytes())?;
         }
         _ => {}
@@ -293,6 +314,9 @@ fn check_file(
         );
     }
     match (args.format, junit) {
+        (CheckFormat::Text, _) if args.quiet => {
+            out.write_all(summary::verdict_line(&name, &summary).as_bytes())?
+        }
         (CheckFormat::Text, _) => {
             summary::write_text(out, &name, &summary, style)?;
             if !conversations.is_empty() {

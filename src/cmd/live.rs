@@ -17,8 +17,10 @@ pub fn run(args: &LiveArgs, term: &Terminal) -> ExitCode {
         let _ = (args, term);
         eprintln!(
             "wsdissect: this wsdissect was built without live capture; rebuild with: \
-             cargo build --release --features live (needs libpcap's development package, \
-             e.g. apt-get install libpcap-dev)"
+             cargo build --release --features live, or install with: \
+             cargo install --path . --features live (needs libpcap's development package: \
+             libpcap-dev on Debian/Ubuntu, libpcap-devel on Fedora, built in on macOS, \
+             the Npcap SDK on Windows; see README, Install)"
         );
         ExitCode::from(wsdissect::app::EXIT_BAD_INPUT)
     }
@@ -38,6 +40,7 @@ mod enabled {
     use wsdissect::printer;
     use wsdissect::term::output_width;
     use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
+    use wsdissect::views::follow::{NoSuchConnection, check_export_dir};
 
     /// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
     const EXIT_INTERRUPTED: i32 = 130;
@@ -85,6 +88,12 @@ mod enabled {
             }
         );
 
+        if let Some(dir) = &args.dissect.view.export
+            && let Err(e) = check_export_dir(dir, args.dissect.view.force)
+        {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
         let stdout = io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         let output = args.dissect.output(term);
@@ -118,6 +127,10 @@ mod enabled {
         match (result, flushed) {
             // The reader went away (`| head`): not a failure of the capture.
             (Err(e), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            (Err(e), _) if NoSuchConnection::within(&e).is_some() => {
+                eprintln!("wsdissect: live: {e}");
+                status = EXIT_BAD_INPUT;
+            }
             (Err(e), _) | (Ok(_), Err(e)) => {
                 eprintln!("wsdissect: writing output: {e}");
                 status = EXIT_BAD_INPUT;

@@ -232,7 +232,7 @@ fn write_abs_time_utc(out: &mut String, ns: i64) -> fmt::Result {
 /// Hand-written: it is the standard 10-line era computation (Howard Hinnant's
 /// `civil_from_days`), and this is the only calendar conversion the crate needs; a date crate
 /// would be a dependency for one function.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

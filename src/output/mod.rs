@@ -2,6 +2,7 @@
 //! Info column and `-V` detail tree), JSON Lines, and the live end-of-capture summary.
 //! Renderers never parse packets; they only read events.
 
+pub mod har;
 pub mod info;
 pub mod jsonl;
 pub mod live_summary;

@@ -327,13 +327,42 @@ pub mod check_kinds {
         group: RuleGroup::Connection,
         description: "the capture file could not be read to its end",
     };
+    /// The capture holds no packet (only a file header), or none passed `--port`: a CI
+    /// job pointing at the wrong file must not pass silently.
+    pub const NO_PACKETS: Kind = Kind {
+        name: "no-packets",
+        severity: Severity::Warning,
+        group: RuleGroup::Expectations,
+        description: "the capture holds packets to check (a header-only file, or --port matching nothing, has none)",
+    };
+    /// Packets, but no WebSocket connection among them (unless `--min-connections` says how
+    /// many are expected).
+    pub const NO_WEBSOCKET: Kind = Kind {
+        name: "no-websocket",
+        severity: Severity::Warning,
+        group: RuleGroup::Expectations,
+        description: "the capture holds at least one WebSocket connection (--min-connections 0 accepts none)",
+    };
     /// Every kind `check` adds.
     pub const ALL: &[Kind] = &[
         EXPECT_CLOSE_HANDSHAKE,
         EXPECT_CLOSE_CODE,
         EXPECT_MIN_CONNECTIONS,
         CAPTURE_ERROR,
+        NO_PACKETS,
+        NO_WEBSOCKET,
     ];
+}
+
+/// The kind whose name is nearest to `name` (a typo's likely meaning), by Jaro-Winkler
+/// similarity, when one is close enough to suggest.
+pub fn nearest_kind(name: &str) -> Option<Kind> {
+    ALL.iter()
+        .chain(check_kinds::ALL)
+        .map(|k| (strsim::jaro_winkler(name, k.name), *k))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// The kind named `name` (anomaly or `check` kind), if there is one.

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Most bytes of a message joined from frames (the rest is counted, not kept).
 const MAX_JOINED: usize = 16 << 20;
@@ -155,12 +155,22 @@ impl<W: Write> Follow<W> {
         }
     }
 
+    /// Messages shown so far.
+    pub fn messages(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether anything of the connection was seen (a packet or a handshake).
+    pub fn seen(&self) -> bool {
+        self.endpoints.is_some() || self.handshake.is_some()
+    }
+
     /// Creates the export directory and `index.tsv` once.
     fn open_index(&mut self) -> io::Result<()> {
         if let (Some(dir), None) = (&self.options.export, &self.index) {
             let open = || -> io::Result<BufWriter<File>> {
-                std::fs::create_dir_all(dir)?;
-                let mut index = BufWriter::new(File::create(dir.join("index.tsv"))?);
+                ensure_dir(dir)?;
+                let mut index = BufWriter::new(create_file(&dir.join("index.tsv"))?);
                 index.write_all(b"index\ttime\tdir\topcode\tlength\tfile\tcomplete\n")?;
                 Ok(index)
             };
@@ -391,7 +401,9 @@ impl<W: Write> Follow<W> {
             self.count,
             extension(m.opcode)
         );
-        std::fs::write(dir.join(&name), &m.payload).map_err(|e| export_error(dir, e))?;
+        create_file(&dir.join(&name))
+            .and_then(|mut f| f.write_all(&m.payload))
+            .map_err(|e| export_error(dir, e))?;
         writeln!(
             index,
             "{}\t{:.6}\t{}\t{}\t{}\t{}\t{}",
@@ -404,6 +416,92 @@ impl<W: Write> Follow<W> {
             if m.complete { "yes" } else { "no" }
         )
     }
+}
+
+/// `--follow N` named a connection the capture does not hold: `read` reports it on stderr
+/// and exits 2 (it travels as the `io::Error` that ends the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchConnection(pub ConnId);
+
+impl std::fmt::Display for NoSuchConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no connection {} in the capture (see --view conversations for the numbers)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NoSuchConnection {}
+
+impl NoSuchConnection {
+    /// The `NoSuchConnection` inside `e`, if that is what `e` is.
+    pub fn within(e: &io::Error) -> Option<&NoSuchConnection> {
+        e.get_ref().and_then(|inner| inner.downcast_ref())
+    }
+}
+
+/// Checks an export directory before anything is written: it must be new or empty, or
+/// `force` given; a path that exists and is not a directory (or is a symbolic link) is
+/// refused. The error says what to do.
+pub fn check_export_dir(dir: &Path, force: bool) -> Result<(), String> {
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(meta) if meta.file_type().is_symlink() => Err(format!(
+            "{shown}: is a symbolic link; give the folder it points to"
+        )),
+        Ok(meta) if !meta.is_dir() => Err(format!("{shown}: exists and is not a folder")),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(dir).map_err(|e| format!("{shown}: {e}"))?;
+            if entries.next().is_some() && !force {
+                Err(format!(
+                    "{shown}: the folder is not empty; give --force to write into it anyway"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Makes `dir` (and its parents) unless it exists; an existing `dir` must be a real
+/// directory, not a symbolic link to one.
+pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "exists and is not a folder (symbolic links are not followed)",
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir_all(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `path` for writing without following a symbolic link: an existing entry (a
+/// file from an earlier export with `--force`, or a link planted there) is removed first
+/// (removing a link removes the link, not its target), then the file is made with
+/// `create_new` (O_CREAT|O_EXCL), which fails rather than follow a link that appears in
+/// between.
+pub(crate) fn create_file(path: &Path) -> io::Result<File> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is a folder", path.display()),
+            ));
+        }
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// An export failure, saying where.
@@ -476,13 +574,12 @@ impl<W: Write> EventSink for Follow<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.show_joined()?;
+        if self.count == 0 && !self.seen() {
+            return Err(io::Error::other(NoSuchConnection(self.options.conn)));
+        }
         if self.count == 0 {
             self.write_header()?;
-            let text = if self.endpoints.is_some() {
-                "(no WebSocket messages)"
-            } else {
-                "(no such connection in the capture)"
-            };
+            let text = "(no WebSocket messages)";
             writeln!(self.out, "{}", self.options.style.paint(Role::Dim, text))?;
         }
         self.open_index()?;

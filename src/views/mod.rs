@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod explain;
+pub mod export;
 pub mod flow;
 pub mod follow;
 pub mod messages;
@@ -44,7 +45,8 @@ pub struct ViewOptions {
     pub mermaid: bool,
     /// Transcript of this connection's messages (overrides `view`).
     pub follow: Option<ConnId>,
-    /// With `follow`: write each message payload to a file in this directory.
+    /// Write each message payload to a file in this directory: `follow`'s, or (without
+    /// `follow`) every connection's, one subfolder each.
     pub export: Option<PathBuf>,
     /// Colours.
     pub style: Style,
@@ -65,13 +67,13 @@ impl ViewOptions {
     /// Whether the packet list (or JSON Lines) is wanted rather than a human view: the
     /// caller builds that renderer, with its own options.
     pub fn is_packet_list(&self) -> bool {
-        self.follow.is_none() && self.view == View::Packets
+        self.follow.is_none() && self.export.is_none() && self.view == View::Packets
     }
 
     /// Whether the view writes everything at the end (so a progress line on the same
     /// terminal cannot mix with its output).
     pub fn writes_at_end(&self) -> bool {
-        self.follow.is_none() && self.view == View::Conversations
+        self.follow.is_none() && (self.view == View::Conversations || self.export.is_some())
     }
 }
 

@@ -141,6 +141,18 @@ pub fn write_text<W: Write + ?Sized>(
     out.write_all(text(file, s, style).as_bytes())
 }
 
+/// `check --quiet`'s one line for a file: `FILE: 2 errors, 1 warning, 0 notes (436
+/// WebSocket connections)`, newline included.
+pub fn verdict_line(file: &str, s: &FileSummary) -> String {
+    format!(
+        "{}: {} ({} WebSocket connection{})\n",
+        display_file(file),
+        counts_text(s.errors, s.warnings, s.notes),
+        s.websocket_connections,
+        plural(s.websocket_connections)
+    )
+}
+
 /// The closing line of a run over several files.
 pub fn totals_text(t: &Totals) -> String {
     let mut line = format!(

@@ -5,6 +5,7 @@
 pub mod info;
 pub mod jsonl;
 pub mod live_summary;
+pub mod select;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod tree;

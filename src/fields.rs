@@ -179,7 +179,10 @@ fields! {
     WS_PMC = ("websocket.pmc", Bool, "", "RSV1 read as permessage-deflate's \"compressed\" bit");
     WS_OPCODE = ("websocket.opcode", UInt, "opcode", "opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong)");
     WS_MASK = ("websocket.mask", Bool, "masked", "whether the payload is masked");
-    WS_PAYLOAD_LENGTH = ("websocket.payload_length", UInt, "payload_len", "payload length the header declares");
+    WS_PAYLOAD_LENGTH = ("websocket.payload_length", UInt, "payload_len",
+        "payload length the header declares (-Y/-e: the 7-bit field as in Wireshark, 126 or 127 announcing an extended length; JSON: the length)");
+    WS_PAYLOAD_LENGTH_EXT_16 = ("websocket.payload_length_ext_16", UInt, "", "16-bit extended payload length");
+    WS_PAYLOAD_LENGTH_EXT_64 = ("websocket.payload_length_ext_64", UInt, "", "64-bit extended payload length");
     WS_MASKING_KEY = ("websocket.masking_key", Bytes, "mask_key", "masking key (JSON: 8 hex digits or null)");
     WS_PAYLOAD = ("websocket.payload", Bytes, "payload_b64", "unmasked payload as carried in the frame (JSON: base64)");
     WS_PAYLOAD_TEXT = ("websocket.payload.text", Str, "text", "payload of a complete Text frame that is valid UTF-8");

@@ -41,6 +41,14 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let output = args.dissect.output(term);
+    let mut select = match args.dissect.select.options() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    select.save = args.write.clone();
     let wants_progress = progress::wanted(output.view.writes_at_end());
     let opened = capture::Input::open(&args.file).and_then(|input| {
         if wants_progress {
@@ -52,7 +60,10 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         }
     });
     let (mut source, progress): (Box<dyn PacketSource>, _) = match opened {
-        Ok(s) => s,
+        Ok((s, p)) => match args.count {
+            Some(n) => (Box::new(capture::Take::new(s, n)) as Box<dyn PacketSource>, p),
+            None => (s, p),
+        },
         Err(e) => {
             eprintln!("wsdissect: {name}: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
@@ -60,7 +71,11 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut dissector = Dissector::new(args.dissect.dissect_config(&output));
+    let mut config = args.dissect.dissect_config(&output);
+    if cli::SelectArgs::needs_payloads(&select) {
+        cli::retain_payloads(&mut config, args.dissect.max_payload);
+    }
+    let mut dissector = Dissector::new(config);
     if let Err(e) = cli::key_logs(&args.dissect.keylogs)
         .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))
     {
@@ -68,7 +83,14 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let result = {
-        let mut sink = printer::printer(&output, &mut out);
+        let mut sink = match printer::selected_printer(&output, select, &mut out) {
+            Ok(sink) => sink,
+            Err(e) => {
+                let path = args.write.as_deref().unwrap_or(std::path::Path::new("-"));
+                eprintln!("wsdissect: {}: {e}", path.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
         let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
         if let Some(progress) = &progress {
             progress.finish();

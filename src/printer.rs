@@ -10,7 +10,8 @@ use crate::views::flow::{FlowGraph, FlowOptions};
 use crate::views::follow::{Follow, FollowOptions};
 use crate::views::messages::Messages;
 use crate::views::{DEFAULT_DIAGRAM_WIDTH, MIN_WIDTH, View, ViewOptions};
-use std::io::Write;
+use crate::output::select::{Select, SelectOptions};
+use std::io::{self, Write};
 
 /// Machine or human form of the packet list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,4 +85,22 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             },
         )),
     }
+}
+
+/// The renderer `config` asks for behind `select`'s display filter, `-T fields` and `-w`;
+/// exactly [`printer`] when none of them is asked for. Creating the `-w` file may fail.
+pub fn selected_printer<'w>(
+    config: &OutputConfig,
+    select: SelectOptions,
+    out: &'w mut dyn Write,
+) -> io::Result<Box<dyn EventSink + 'w>> {
+    if !select.is_active() {
+        return Ok(printer(config, out));
+    }
+    let config = config.clone();
+    Ok(Box::new(Select::new(
+        select,
+        move |out| printer(&config, out),
+        out,
+    )?))
 }

@@ -19,6 +19,7 @@ use crate::flow::analysis::{AnalysisFlags, Direction};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
 use crate::wire::TcpFlags;
+use crate::ws::frame::LengthEncoding;
 use crate::ws::{CloseCode, FrameHeader, OpCode};
 use std::ops::ControlFlow;
 
@@ -73,6 +74,8 @@ enum Get {
     WsOpcode,
     WsMask,
     WsPayloadLength,
+    WsPayloadLengthExt16,
+    WsPayloadLengthExt64,
     WsMaskingKey,
     WsPayload,
     WsPayloadText,
@@ -187,6 +190,8 @@ fn getter(f: &Field) -> Option<Get> {
         "websocket.opcode" => WsOpcode,
         "websocket.mask" => WsMask,
         "websocket.payload_length" => WsPayloadLength,
+        "websocket.payload_length_ext_16" => WsPayloadLengthExt16,
+        "websocket.payload_length_ext_64" => WsPayloadLengthExt64,
         "websocket.masking_key" => WsMaskingKey,
         "websocket.payload" => WsPayload,
         "websocket.payload.text" => WsPayloadText,
@@ -892,8 +897,36 @@ impl PacketView<'_> {
                 Self::each(self.frames().take(1), f, |_| Some(Value::Present));
                 ControlFlow::Continue(())
             }
-            WsFin | WsRsv | WsPmc | WsOpcode | WsMask | WsPayloadLength | WsMaskingKey
-            | WsPayload | WsCloseCode | WsCloseReason | WsPing | WsPong | WsdDirection
+            WsCloseReason => {
+                // As tshark, invalid UTF-8 shows as U+FFFD.
+                for fr in self.frames() {
+                    if fr.header.opcode == OpCode::Close && !fr.close_reason.is_empty() {
+                        let text = String::from_utf8_lossy(&fr.close_reason);
+                        if f(Value::Str(&text)).is_break() {
+                            break;
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+            WsPayloadText => {
+                // The text of each Text message completed in this packet, joined and
+                // inflated (tshark shows the text per frame, none for fragments, and may
+                // inflate wrongly: see samples/gen/filters.txt); invalid UTF-8 shows as
+                // U+FFFD, as in tshark.
+                for m in self.messages() {
+                    if m.opcode == OpCode::Text && m.payload_complete {
+                        let text = String::from_utf8_lossy(&m.payload);
+                        if f(Value::Str(&text)).is_break() {
+                            break;
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+            WsFin | WsRsv | WsPmc | WsOpcode | WsMask | WsPayloadLength | WsPayloadLengthExt16
+            | WsPayloadLengthExt64 | WsMaskingKey
+            | WsPayload | WsCloseCode | WsPing | WsPong | WsdDirection
             | WsdOpcodeName | WsdCloseName | WsdFrameFirstPacket | WsdPayloadComplete => {
                 Self::each(self.frames(), f, |fr| {
                     let h = &fr.header;
@@ -904,13 +937,22 @@ impl PacketView<'_> {
                         WsPmc => Value::Bool(h.rsv & 0b100 != 0),
                         WsOpcode => Value::UInt(u64::from(u8::from(op))),
                         WsMask => Value::Bool(h.mask.is_some()),
-                        WsPayloadLength => Value::UInt(h.payload_len),
+                        // tshark's payload_length is the 7-bit field: 126 and 127 announce
+                        // the extended lengths, which are fields of their own.
+                        WsPayloadLength => Value::UInt(match h.length_encoding {
+                            LengthEncoding::Short => h.payload_len,
+                            LengthEncoding::Extended16 => 126,
+                            LengthEncoding::Extended64 => 127,
+                        }),
+                        WsPayloadLengthExt16 if h.length_encoding == LengthEncoding::Extended16 => {
+                            Value::UInt(h.payload_len)
+                        }
+                        WsPayloadLengthExt64 if h.length_encoding == LengthEncoding::Extended64 => {
+                            Value::UInt(h.payload_len)
+                        }
                         WsMaskingKey => Value::Bytes(h.mask.as_ref()?),
                         WsPayload if h.payload_len > 0 => Value::Bytes(&fr.payload),
                         WsCloseCode => Value::UInt(u64::from(fr.close_code?.code())),
-                        WsCloseReason if op == OpCode::Close && !fr.close_reason.is_empty() => {
-                            Value::Str(std::str::from_utf8(&fr.close_reason).ok()?)
-                        }
                         WsPing if op == OpCode::Ping && !fr.payload.is_empty() => {
                             Value::Bytes(&fr.payload)
                         }
@@ -927,9 +969,7 @@ impl PacketView<'_> {
                 });
                 ControlFlow::Continue(())
             }
-            // The text of each Text message completed in this packet, joined and inflated
-            // (tshark shows the text per frame, and none for fragments: see filters.txt).
-            WsPayloadText | WsdMessageText => {
+            WsdMessageText => {
                 Self::each(self.messages(), f, |m| {
                     (m.opcode == OpCode::Text && m.payload_complete)
                         .then(|| std::str::from_utf8(&m.payload).ok().map(Value::Str))

@@ -258,9 +258,11 @@ impl SelectArgs {
             ids.extend_from_slice(f.fields());
         }
         if let Some(f) = &options.fields {
-            ids.extend(f.names.iter().filter_map(|n| {
-                wsdissect::filter::FieldRegistry::lookup(&reg, n).map(|x| x.0)
-            }));
+            ids.extend(
+                f.names
+                    .iter()
+                    .filter_map(|n| wsdissect::filter::FieldRegistry::lookup(&reg, n).map(|x| x.0)),
+            );
         }
         reg.needs_payloads(&ids)
     }

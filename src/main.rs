@@ -61,7 +61,10 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     });
     let (mut source, progress): (Box<dyn PacketSource>, _) = match opened {
         Ok((s, p)) => match args.count {
-            Some(n) => (Box::new(capture::Take::new(s, n)) as Box<dyn PacketSource>, p),
+            Some(n) => (
+                Box::new(capture::Take::new(s, n)) as Box<dyn PacketSource>,
+                p,
+            ),
             None => (s, p),
         },
         Err(e) => {

@@ -3,6 +3,7 @@
 //! human views. `read` and `live` both get their renderer here.
 
 use crate::event::EventSink;
+use crate::output::select::{Select, SelectOptions};
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
@@ -10,7 +11,6 @@ use crate::views::flow::{FlowGraph, FlowOptions};
 use crate::views::follow::{Follow, FollowOptions};
 use crate::views::messages::Messages;
 use crate::views::{DEFAULT_DIAGRAM_WIDTH, MIN_WIDTH, View, ViewOptions};
-use crate::output::select::{Select, SelectOptions};
 use std::io::{self, Write};
 
 /// Machine or human form of the packet list.

@@ -9,8 +9,8 @@
 
 use crate::capture::{LinkType, Timestamp};
 use crate::event::{
-    Anomaly, ConnId, Endpoints, Event, FrameEvent, Handshake, HttpPendingEvent,
-    HttpRequestEvent, HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent,
+    Anomaly, ConnId, Endpoints, Event, FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent,
+    HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent,
 };
 use crate::fields::{self, Field};
 use crate::filter::tfields::Display;
@@ -686,9 +686,7 @@ fn epoch_ns(t: Timestamp) -> i64 {
 }
 
 fn since(t: Timestamp, earlier: Option<Timestamp>) -> i64 {
-    earlier.map_or(0, |e| {
-        i64::try_from(t.nanos_since(e)).unwrap_or(i64::MAX)
-    })
+    earlier.map_or(0, |e| i64::try_from(t.nanos_since(e)).unwrap_or(i64::MAX))
 }
 
 fn secs_ns(s: f64) -> i64 {
@@ -795,20 +793,18 @@ impl PacketView<'_> {
             FrameCapLen => rec.map_or(ControlFlow::Continue(()), |r| {
                 f(Value::UInt(u64::from(r.captured_len)))
             }),
-            Eth | EthSrc | EthDst | EthAddr => {
-                match rec.and_then(|r| ether(r.link_type, r.data)) {
-                    None => ControlFlow::Continue(()),
-                    Some((dst, src)) => match g {
-                        Eth => f(Value::Present),
-                        EthSrc => f(Value::Ether(src)),
-                        EthDst => f(Value::Ether(dst)),
-                        _ => f(Value::Ether(src))
-                            .is_continue()
-                            .then(|| f(Value::Ether(dst)))
-                            .unwrap_or(ControlFlow::Break(())),
-                    },
-                }
-            }
+            Eth | EthSrc | EthDst | EthAddr => match rec.and_then(|r| ether(r.link_type, r.data)) {
+                None => ControlFlow::Continue(()),
+                Some((dst, src)) => match g {
+                    Eth => f(Value::Present),
+                    EthSrc => f(Value::Ether(src)),
+                    EthDst => f(Value::Ether(dst)),
+                    _ => f(Value::Ether(src))
+                        .is_continue()
+                        .then(|| f(Value::Ether(dst)))
+                        .unwrap_or(ControlFlow::Break(())),
+                },
+            },
             Ip | IpSrc | IpDst | IpAddr | Ipv6 | Ipv6Src | Ipv6Dst | Ipv6Addr => {
                 let want_v4 = matches!(g, Ip | IpSrc | IpDst | IpAddr);
                 match addrs.filter(|a| v4(a.src) == want_v4) {
@@ -890,7 +886,9 @@ impl PacketView<'_> {
                 ControlFlow::Continue(())
             }
             HttpResponseHeader(name) => {
-                Self::each(self.heads(), f, |(_, r)| r.and_then(|r| r.header(name)).map(Value::Str));
+                Self::each(self.heads(), f, |(_, r)| {
+                    r.and_then(|r| r.header(name)).map(Value::Str)
+                });
                 ControlFlow::Continue(())
             }
             Websocket => {
@@ -925,9 +923,9 @@ impl PacketView<'_> {
                 ControlFlow::Continue(())
             }
             WsFin | WsRsv | WsPmc | WsOpcode | WsMask | WsPayloadLength | WsPayloadLengthExt16
-            | WsPayloadLengthExt64 | WsMaskingKey
-            | WsPayload | WsCloseCode | WsPing | WsPong | WsdDirection
-            | WsdOpcodeName | WsdCloseName | WsdFrameFirstPacket | WsdPayloadComplete => {
+            | WsPayloadLengthExt64 | WsMaskingKey | WsPayload | WsCloseCode | WsPing | WsPong
+            | WsdDirection | WsdOpcodeName | WsdCloseName | WsdFrameFirstPacket
+            | WsdPayloadComplete => {
                 Self::each(self.frames(), f, |fr| {
                     let h = &fr.header;
                     let op = h.opcode;
@@ -977,8 +975,13 @@ impl PacketView<'_> {
                 });
                 ControlFlow::Continue(())
             }
-            WsdMessageLen | WsdMessageFrames | WsdMessageFirstPacket | WsdMessageLastPacket
-            | WsdMessageFirstTime | WsdMessageCompressed | WsdMessageWireLen
+            WsdMessageLen
+            | WsdMessageFrames
+            | WsdMessageFirstPacket
+            | WsdMessageLastPacket
+            | WsdMessageFirstTime
+            | WsdMessageCompressed
+            | WsdMessageWireLen
             | WsdMessagePayload => {
                 Self::each(self.messages(), f, |m| {
                     Some(match g {
@@ -1006,13 +1009,26 @@ impl PacketView<'_> {
                 });
                 ControlFlow::Continue(())
             }
-            WsdClient | WsdServer | WsdRequestPacket | WsdResponsePacket | WsdOrigin
-            | WsdRequestedProtocols | WsdRequestedExtensions | WsdUpgraded
-            | WsdAcceptExpected | WsdAcceptOk => {
+            WsdClient
+            | WsdServer
+            | WsdRequestPacket
+            | WsdResponsePacket
+            | WsdOrigin
+            | WsdRequestedProtocols
+            | WsdRequestedExtensions
+            | WsdUpgraded
+            | WsdAcceptExpected
+            | WsdAcceptOk => {
                 // Endpoints print as text; built once per call, kept for the borrow.
                 let texts: Vec<String> = match g {
-                    WsdClient => self.handshakes().map(|h| h.endpoints.client.to_string()).collect(),
-                    WsdServer => self.handshakes().map(|h| h.endpoints.server.to_string()).collect(),
+                    WsdClient => self
+                        .handshakes()
+                        .map(|h| h.endpoints.client.to_string())
+                        .collect(),
+                    WsdServer => self
+                        .handshakes()
+                        .map(|h| h.endpoints.server.to_string())
+                        .collect(),
                     _ => Vec::new(),
                 };
                 if !texts.is_empty() {
@@ -1077,7 +1093,10 @@ mod tests {
             assert_eq!(found.is_some(), per_packet(f), "{}", f.name);
         }
         assert!(reg.lookup("wsd.connection.state").is_none());
-        assert_eq!(reg.value_named(reg.lookup("websocket.opcode").unwrap().0, "Ping"), Some(9));
+        assert_eq!(
+            reg.value_named(reg.lookup("websocket.opcode").unwrap().0, "Ping"),
+            Some(9)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cli;
 #[cfg(not(feature = "live"))]
 mod cli_live_disabled;
 mod conformance;
+mod filters;
 mod gencap;
 mod inputs;
 #[cfg(feature = "live")]

@@ -482,6 +482,10 @@ pub struct CheckArgs {
     /// A TLS connection that cannot be decrypted is a warning, not a note.
     #[arg(long)]
     pub expect_decrypted: bool,
+    /// Display filter in Wireshark's syntax: check only the packets it matches (and the
+    /// connections they belong to).
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub display_filter: Option<String>,
 }
 
 impl CheckArgs {

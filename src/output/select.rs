@@ -64,11 +64,23 @@ impl SelectOptions {
 
 enum Target<'w> {
     Render(Box<dyn EventSink + 'w>),
+    Borrowed(&'w mut dyn EventSink),
     Fields {
         out: &'w mut dyn Write,
         writer: FieldsWriter,
         line: String,
     },
+}
+
+impl<'w> Target<'w> {
+    /// The renderer events go on to (none for `-T fields`).
+    fn sink(&mut self) -> Option<&mut (dyn EventSink + 'w)> {
+        match self {
+            Target::Render(b) => Some(b.as_mut()),
+            Target::Borrowed(b) => Some(*b),
+            Target::Fields { .. } => None,
+        }
+    }
 }
 
 enum Saver {
@@ -152,6 +164,21 @@ impl<'w> Select<'w> {
         })
     }
 
+    /// Filters in front of `inner` (a sink the caller keeps, e.g. `check`'s); `-T fields` and
+    /// `-w` are not for this form and are ignored.
+    pub fn around(filter: Filter, inner: &'w mut dyn EventSink) -> Self {
+        Select {
+            registry: Registry::new(),
+            filter: Some(filter),
+            target: Target::Borrowed(inner),
+            packet: PacketFields::new(),
+            deferred: Vec::new(),
+            matched: HashSet::new(),
+            saver: Saver::Done,
+            flush_each: false,
+        }
+    }
+
     /// Decides on the kept children and `record` (None: the end-of-capture group).
     fn packet_done(&mut self, record: Option<&PacketRecord<'_>>) -> io::Result<()> {
         let view = self.packet.view(&self.registry, record);
@@ -169,7 +196,10 @@ impl<'w> Select<'w> {
                 save(&mut self.saver, r)?;
             }
             match &mut self.target {
-                Target::Render(inner) => {
+                Target::Render(_) | Target::Borrowed(_) => {
+                    let Some(inner) = self.target.sink() else {
+                        return Ok(());
+                    };
                     for c in self.packet.children() {
                         c.with_event(|e| inner.event(e))?;
                     }
@@ -194,7 +224,7 @@ impl<'w> Select<'w> {
     }
 
     fn release_deferred(&mut self) -> io::Result<()> {
-        let Target::Render(inner) = &mut self.target else {
+        let Some(inner) = self.target.sink() else {
             self.deferred.clear();
             return Ok(());
         };
@@ -286,17 +316,18 @@ impl EventSink for Select<'_> {
                 }));
                 Ok(())
             }
-            _ => match &mut self.target {
-                Target::Render(inner) => inner.event(event),
-                Target::Fields { .. } => Ok(()),
+            _ => match self.target.sink() {
+                Some(inner) => inner.event(event),
+                None => Ok(()),
             },
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.target {
-            Target::Render(inner) => inner.flush()?,
             Target::Fields { out, .. } => out.flush()?,
+            Target::Render(inner) => inner.flush()?,
+            Target::Borrowed(inner) => inner.flush()?,
         }
         match &mut self.saver {
             Saver::Pcap(w) => w.flush(),
@@ -324,8 +355,9 @@ impl EventSink for Select<'_> {
             _ => {}
         }
         match &mut self.target {
-            Target::Render(inner) => inner.finish(),
             Target::Fields { out, .. } => out.flush(),
+            Target::Render(inner) => inner.finish(),
+            Target::Borrowed(inner) => inner.finish(),
         }
     }
 }

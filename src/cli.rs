@@ -119,6 +119,8 @@ pub enum Command {
     Read(ReadArgs),
     /// Check captures for protocol violations and CI expectations; exit 1 on errors.
     Check(CheckArgs),
+    /// List the fields `-Y` and `-e` know (name, type, description), like `tshark -G fields`.
+    Fields,
     /// Capture live with libpcap (default: the loopback interface) and print as packets
     /// arrive; needs the `live` build feature and capture permission.
     Live(LiveArgs),

@@ -31,6 +31,24 @@ fn main() -> ExitCode {
         Command::Read(args) => read(&args, &term),
         Command::Check(args) => cmd::check::run(&args, &term),
         Command::Live(args) => cmd::live::run(&args, &term),
+        Command::Fields => list_fields(),
+    }
+}
+
+/// `wsdissect fields`: one line per field usable with -Y and -e: name, type, description.
+fn list_fields() -> ExitCode {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let listed = wsdissect::fields::ALL
+        .iter()
+        .filter(|f| wsdissect::values::per_packet(f))
+        .try_for_each(|f| writeln!(out, "{}\t{}\t{}", f.name, f.ty.name(), f.description))
+        .and_then(|()| out.flush());
+    match listed {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("wsdissect: writing output: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        _ => ExitCode::from(EXIT_OK),
     }
 }
 

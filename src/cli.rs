@@ -174,6 +174,15 @@ pub struct DissectArgs {
     /// Display filters and `-T fields`.
     #[command(flatten)]
     pub select: SelectArgs,
+    /// The packet list's Time column as tshark's -t: r (relative, default), a, ad, adoy
+    /// (local time), u, ud, udoy (UTC), e (epoch), d, dd (delta).
+    #[arg(short = 't', value_name = "FORMAT", value_parser = parse_time_format)]
+    pub time_format: Option<wsdissect::output::timefmt::TimeFormat>,
+}
+
+fn parse_time_format(s: &str) -> Result<wsdissect::output::timefmt::TimeFormat, String> {
+    wsdissect::output::timefmt::TimeFormat::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of r, a, ad, adoy, d, dd, e, u, ud, udoy"))
 }
 
 /// `-T`: output of named fields.
@@ -377,6 +386,7 @@ impl DissectArgs {
             verbose: self.verbose,
             wireshark_compat: self.wireshark_compat,
             view: self.view.options(term, false),
+            time_format: self.time_format.unwrap_or_default(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::event::EventSink;
 use crate::output::select::{Select, SelectOptions};
+use crate::output::timefmt::TimeFormat;
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
@@ -34,6 +35,8 @@ pub struct OutputConfig {
     pub wireshark_compat: bool,
     /// The human view, its style and width.
     pub view: ViewOptions,
+    /// The packet list's Time column (`-t`).
+    pub time_format: TimeFormat,
 }
 
 impl OutputConfig {
@@ -67,6 +70,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                     verbose: config.verbose,
                     wireshark_compat: config.wireshark_compat,
                     flush_each_packet: view.streaming,
+                    time_format: config.time_format,
                 },
             )),
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),

@@ -366,3 +366,33 @@ fn cli_write_then_read_back_gives_the_filtered_packets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cli_time_formats_equal_tshark() {
+    // samples/expected/time/ is written by samples/gen/make_time_expected.sh (tshark 4.0.17,
+    // TZ=Asia/Kolkata for the local-time formats).
+    let f = sample("basic.pcap");
+    let time_column = |args: &[&str]| -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["read", f.to_str().unwrap()])
+            .args(args)
+            .env("TZ", "Asia/Kolkata")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| format!("{}\n", l.split('\t').nth(1).unwrap()))
+            .collect()
+    };
+    for t in ["r", "a", "ad", "adoy", "d", "dd", "e", "u", "ud", "udoy"] {
+        let want =
+            std::fs::read_to_string(root().join(format!("samples/expected/time/basic.{t}.txt")))
+                .unwrap();
+        assert_eq!(time_column(&["-t", t]), want, "-t {t}");
+    }
+    let want = std::fs::read_to_string(root().join("samples/expected/time/basic.dd-websocket.txt"))
+        .unwrap();
+    assert_eq!(time_column(&["-Y", "websocket", "-t", "dd"]), want);
+}

@@ -7,6 +7,7 @@ pub mod jsonl;
 pub mod live_summary;
 pub mod select;
 pub mod tcpinfo;
+pub mod timefmt;
 pub mod timeline;
 pub mod tree;
 

@@ -396,3 +396,30 @@ fn cli_time_formats_equal_tshark() {
         .unwrap();
     assert_eq!(time_column(&["-Y", "websocket", "-t", "dd"]), want);
 }
+
+#[test]
+fn readme_examples_print_what_readme_shows() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Display filters and fields")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_wsdissect");
+    let mut ran = 0;
+    for block in section.split("```console\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        let (command, want) = block.split_once('\n').unwrap();
+        let command = command.strip_prefix("$ wsdissect ").unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("'{bin}' {command} 2>&1"))
+            .current_dir(root())
+            .env_remove("TZ")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{command}");
+        ran += 1;
+    }
+    assert!(ran >= 7, "{ran}");
+}

@@ -710,6 +710,12 @@ fn ether(link: LinkType, data: &[u8]) -> Option<([u8; 6], [u8; 6])> {
     Some((dst, src))
 }
 
+/// Two values of one field (source and destination).
+fn two(f: Sink<'_>, a: Value<'_>, b: Value<'_>) -> ControlFlow<()> {
+    f(a)?;
+    f(b)
+}
+
 type Sink<'f> = &'f mut dyn FnMut(Value<'_>) -> ControlFlow<()>;
 
 impl PacketView<'_> {
@@ -759,10 +765,10 @@ impl PacketView<'_> {
 
     fn each<'v, T>(it: impl Iterator<Item = T>, f: Sink<'_>, v: impl Fn(T) -> Option<Value<'v>>) {
         for x in it {
-            if let Some(val) = v(x) {
-                if f(val).is_break() {
-                    return;
-                }
+            if let Some(val) = v(x)
+                && f(val).is_break()
+            {
+                return;
             }
         }
     }
@@ -799,10 +805,7 @@ impl PacketView<'_> {
                     Eth => f(Value::Present),
                     EthSrc => f(Value::Ether(src)),
                     EthDst => f(Value::Ether(dst)),
-                    _ => f(Value::Ether(src))
-                        .is_continue()
-                        .then(|| f(Value::Ether(dst)))
-                        .unwrap_or(ControlFlow::Break(())),
+                    _ => two(f, Value::Ether(src), Value::Ether(dst)),
                 },
             },
             Ip | IpSrc | IpDst | IpAddr | Ipv6 | Ipv6Src | Ipv6Dst | Ipv6Addr => {
@@ -813,10 +816,7 @@ impl PacketView<'_> {
                         Ip | Ipv6 => f(Value::Present),
                         IpSrc | Ipv6Src => f(Value::Ip(a.src)),
                         IpDst | Ipv6Dst => f(Value::Ip(a.dst)),
-                        _ => f(Value::Ip(a.src))
-                            .is_continue()
-                            .then(|| f(Value::Ip(a.dst)))
-                            .unwrap_or(ControlFlow::Break(())),
+                        _ => two(f, Value::Ip(a.src), Value::Ip(a.dst)),
                     },
                 }
             }
@@ -829,10 +829,11 @@ impl PacketView<'_> {
                         Tcp => f(Value::Present),
                         TcpSrcPort => f(Value::UInt(u64::from(s.src_port))),
                         TcpDstPort => f(Value::UInt(u64::from(s.dst_port))),
-                        TcpPort => f(Value::UInt(u64::from(s.src_port)))
-                            .is_continue()
-                            .then(|| f(Value::UInt(u64::from(s.dst_port))))
-                            .unwrap_or(ControlFlow::Break(())),
+                        TcpPort => two(
+                            f,
+                            Value::UInt(u64::from(s.src_port)),
+                            Value::UInt(u64::from(s.dst_port)),
+                        ),
                         TcpStream => f(Value::UInt(u64::from(t.conn))),
                         TcpLen => f(Value::UInt(u64::from(s.wire_len()))),
                         TcpSeq => f(Value::UInt(u64::from(t.analysis.rel_seq))),

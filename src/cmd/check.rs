@@ -134,11 +134,11 @@ enum FileOutcome {
 
 /// Runs `check` over every file; the exit status.
 pub fn run(args: &CheckArgs, term: &Terminal) -> ExitCode {
-    if let Some(expr) = &args.display_filter {
-        if let Err(e) = Filter::compile(expr, &Registry::new()) {
-            eprintln!("wsdissect: {}", e.render());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+    if let Some(expr) = &args.display_filter
+        && let Err(e) = Filter::compile(expr, &Registry::new())
+    {
+        eprintln!("wsdissect: {}", e.render());
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     let config = check_config(args);
     let stdout = io::stdout();
@@ -261,10 +261,10 @@ fn check_file(
         None => None,
     };
     let mut dissect_config = args.dissect_config();
-    if let Some(f) = &filter {
-        if Registry::new().needs_payloads(f.fields()) {
-            crate::cli::retain_payloads(&mut dissect_config, 16 << 20);
-        }
+    if let Some(f) = &filter
+        && Registry::new().needs_payloads(f.fields())
+    {
+        crate::cli::retain_payloads(&mut dissect_config, 16 << 20);
     }
     let mut dissector = Dissector::new(dissect_config);
     if let Err(e) = crate::cli::load_key_logs(&mut dissector, key_logs) {

@@ -28,7 +28,6 @@ use crate::filter::Filter;
 use crate::filter::tfields::FieldsWriter;
 use crate::tls::DecryptStatus;
 use crate::values::{PacketFields, Registry};
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -115,7 +114,9 @@ pub struct Select<'w> {
     target: Target<'w>,
     packet: PacketFields,
     deferred: Vec<Deferred>,
-    matched: HashSet<ConnId>,
+    /// Connections with a matching packet, by number (numbers are dense, from 0: a flag
+    /// each is cheaper than a hash set, measured under callgrind).
+    matched: Vec<bool>,
     saver: Saver,
     flush_each: bool,
 }
@@ -158,7 +159,7 @@ impl<'w> Select<'w> {
             target,
             packet: PacketFields::new(),
             deferred: Vec::new(),
-            matched: HashSet::new(),
+            matched: Vec::new(),
             saver,
             flush_each: options.flush_each_packet,
         })
@@ -173,7 +174,7 @@ impl<'w> Select<'w> {
             target: Target::Borrowed(inner),
             packet: PacketFields::new(),
             deferred: Vec::new(),
-            matched: HashSet::new(),
+            matched: Vec::new(),
             saver: Saver::Done,
             flush_each: false,
         }
@@ -186,10 +187,12 @@ impl<'w> Select<'w> {
         if pass {
             if self.filter.is_some() {
                 for c in self.packet.children() {
-                    self.matched.extend(c.conn());
+                    if let Some(conn) = c.conn() {
+                        mark(&mut self.matched, conn);
+                    }
                 }
                 if let Some(PacketBody::Tcp(t)) = record.map(|r| &r.body) {
-                    self.matched.insert(t.conn);
+                    mark(&mut self.matched, t.conn);
                 }
             }
             if let Some(r) = record {
@@ -233,7 +236,8 @@ impl<'w> Select<'w> {
                 Deferred::End(s) => s.conn,
                 Deferred::Tls(t) => t.conn,
             };
-            if self.filter.is_some() && !self.matched.contains(&conn) {
+            let matched = self.matched.get(conn as usize).copied().unwrap_or(false);
+            if self.filter.is_some() && !matched {
                 continue;
             }
             match d {
@@ -253,6 +257,14 @@ impl<'w> Select<'w> {
         }
         Ok(())
     }
+}
+
+fn mark(matched: &mut Vec<bool>, conn: ConnId) {
+    let i = conn as usize;
+    if i >= matched.len() {
+        matched.resize(i + 1, false);
+    }
+    matched[i] = true;
 }
 
 fn save(saver: &mut Saver, r: &PacketRecord<'_>) -> io::Result<()> {

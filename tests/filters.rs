@@ -423,3 +423,29 @@ fn readme_examples_print_what_readme_shows() {
     }
     assert!(ran >= 7, "{ran}");
 }
+
+#[test]
+fn cli_check_with_a_filter_checks_only_what_matches() {
+    // viol-close.pcap (samples/README.md): conn 0 ends with FINs and no Close
+    // (no-close-handshake), conn 1 with a reset (no-close-handshake), conn 2's Close is never
+    // answered (close-not-answered), conn 3 sends data after its Close (data-after-close).
+    let f = sample("viol-close.pcap");
+    let all = run(&["check", f.to_str().unwrap()], None);
+    let all = String::from_utf8(all.stdout).unwrap();
+    assert!(
+        all.contains("no-close-handshake") && all.contains("data-after-close"),
+        "{all}"
+    );
+    let out = run(
+        &["check", f.to_str().unwrap(), "-Y", "tcp.stream == 2"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("warning[close-not-answered]"), "{text}");
+    assert!(!text.contains("no-close-handshake"), "{text}");
+    assert!(!text.contains("data-after-close"), "{text}");
+    assert!(text.contains("connections  1 WebSocket"), "{text}");
+    let bad = run(&["check", f.to_str().unwrap(), "-Y", "tcp.stream =="], None);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -91,7 +91,7 @@ fields! {
         "packet number, from 1 (in frame records: the packet that completed the frame; in anomaly records: where it was noticed)");
     FRAME_TIME = ("frame.time", AbsTime, "",
         "capture time of the packet");
-    FRAME_TIME_EPOCH = ("frame.time_epoch", Seconds, "",
+    FRAME_TIME_EPOCH = ("frame.time_epoch", Seconds, "ts",
         "capture time of the packet, seconds since 1970-01-01 UTC");
     FRAME_TIME_RELATIVE = ("frame.time_relative", Seconds, "time",
         "seconds since the first packet of the capture");

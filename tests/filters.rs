@@ -449,3 +449,49 @@ fn cli_check_with_a_filter_checks_only_what_matches() {
     let bad = run(&["check", f.to_str().unwrap(), "-Y", "tcp.stream =="], None);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn jsonl_ts_is_tsharks_frame_time_epoch() {
+    // ts of each frame record equals tshark's frame.time_epoch of its packet
+    // (samples/expected/fields/NAME.tsv), on every sample.
+    for (name, file, port) in samples() {
+        let reference =
+            std::fs::read_to_string(root().join(format!("samples/expected/fields/{name}.tsv")))
+                .unwrap();
+        let epoch: BTreeMap<u64, String> = reference
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let mut c = l.split('\t');
+                let n = c.next().unwrap().parse().unwrap();
+                (n, c.nth(1).unwrap().to_string())
+            })
+            .collect();
+        let extra: Vec<String> = port
+            .map(|p| vec!["--ws-port".into(), p.to_string()])
+            .unwrap_or_default();
+        let records = crate::util::jsonl(&sample(&file), &extra);
+        let mut seen = 0;
+        for r in records
+            .iter()
+            .filter(|r| r["type"] == "frame" || r["type"] == "message")
+        {
+            let packet = r
+                .get("packet")
+                .or_else(|| r.get("last_packet"))
+                .unwrap()
+                .as_u64()
+                .unwrap();
+            assert_eq!(
+                r["ts"].as_str(),
+                Some(epoch[&packet].as_str()),
+                "{name} {r}"
+            );
+            seen += 1;
+        }
+        assert!(
+            seen > 0 || name == "refused" || name.starts_with("keepalive"),
+            "{name}"
+        );
+    }
+}

@@ -112,6 +112,9 @@ fn mask_key_json(k: [u8; 4]) -> [u8; 10] {
     out
 }
 
+/// Where a record's `ts` goes (byte offset in the line) and its relative time.
+type TsAt = Option<(usize, f64)>;
+
 /// JSON Lines renderer.
 pub struct JsonLines<W: Write> {
     out: W,
@@ -119,12 +122,12 @@ pub struct JsonLines<W: Write> {
     flush_each_record: bool,
     /// Where in `line` the `ts` key goes and the record's relative time (frame and
     /// message records).
-    ts_at: Option<(usize, f64)>,
+    ts_at: TsAt,
     /// Capture time of the first packet, nanoseconds since the epoch, once a packet record
     /// has shown it (`ts` = it + `time`).
     base_ns: Option<i128>,
     /// Records of the first packet shown, written when its record gives `base_ns`.
-    pending: Vec<(Vec<u8>, Option<(usize, f64)>)>,
+    pending: Vec<(Vec<u8>, TsAt)>,
 }
 
 impl<W: Write> JsonLines<W> {
@@ -408,7 +411,7 @@ impl<W: Write> EventSink for JsonLines<W> {
 fn write_with_ts(
     out: &mut dyn Write,
     line: &[u8],
-    at: Option<(usize, f64)>,
+    at: TsAt,
     base_ns: Option<i128>,
 ) -> io::Result<()> {
     let (Some((pos, rel)), Some(base)) = (at, base_ns) else {

@@ -104,6 +104,12 @@ pub const VERSION: &str = concat!(
     env!("WSDISSECT_GIT_COMMIT"),
     ")"
 );
+/// Makes the dissector keep up to `bytes` of each data payload (a filter or column reads
+/// them even when the output shows none).
+pub fn retain_payloads(config: &mut DissectConfig, bytes: usize) {
+    config.conn.decoder.max_retained_payload = bytes;
+    config.conn.max_message_payload = bytes;
+}
 
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
 /// check, frame decoding, and a Wireshark-style packet list.
@@ -122,6 +128,8 @@ pub enum Command {
     Read(ReadArgs),
     /// Check captures for protocol violations and CI expectations; exit 1 on errors.
     Check(CheckArgs),
+    /// List the fields `-Y` and `-e` know (name, type, description), like `tshark -G fields`.
+    Fields,
     /// Capture live with libpcap (default: the loopback interface) and print as packets
     /// arrive; needs the `live` build feature and capture permission.
     Live(LiveArgs),
@@ -200,6 +208,112 @@ pub struct DissectArgs {
     /// Human views and colour.
     #[command(flatten)]
     pub view: ViewArgs,
+    /// Display filters and `-T fields`.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The packet list's Time column as tshark's -t: r (relative, default), a, ad, adoy
+    /// (local time), u, ud, udoy (UTC), e (epoch), d, dd (delta).
+    #[arg(short = 't', value_name = "FORMAT", value_parser = parse_time_format)]
+    pub time_format: Option<wsdissect::output::timefmt::TimeFormat>,
+}
+
+fn parse_time_format(s: &str) -> Result<wsdissect::output::timefmt::TimeFormat, String> {
+    wsdissect::output::timefmt::TimeFormat::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of r, a, ad, adoy, d, dd, e, u, ud, udoy"))
+}
+
+/// `-T`: output of named fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FieldsFormat {
+    /// One line per packet with the `-e` fields, as `tshark -T fields`.
+    Fields,
+}
+
+/// Wireshark display filters and field output, as tshark's `-Y`, `-T fields`, `-e`, `-E`.
+#[derive(Debug, Args, Default)]
+pub struct SelectArgs {
+    /// Display filter in Wireshark's syntax: only packets it matches are shown
+    /// (`websocket.opcode == 1`, `tcp.stream in {0, 2}`); `wsdissect fields` lists the fields.
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub display_filter: Option<String>,
+    /// `-T fields`: print the `-e` fields of each packet, one line per packet.
+    #[arg(short = 'T', value_enum, value_name = "FORMAT", requires = "fields")]
+    pub output_format: Option<FieldsFormat>,
+    /// A field to print with `-T fields` (repeatable, in column order).
+    #[arg(short = 'e', value_name = "FIELD", requires = "output_format")]
+    pub fields: Vec<String>,
+    /// `-T fields` options as tshark's: header=y|n, separator=/t|/s|C, quote=d|s|n,
+    /// occurrence=f|l|a, aggregator=,|/s|C (repeatable).
+    #[arg(short = 'E', value_name = "OPTION", requires = "output_format")]
+    pub fields_options: Vec<String>,
+}
+
+impl SelectArgs {
+    /// The compiled filter and columns; the error is the message to print (a filter error
+    /// with a caret under the position).
+    pub fn options(&self) -> Result<wsdissect::output::select::SelectOptions, String> {
+        use wsdissect::filter::tfields::{Column, FieldsOptions, FieldsWriter};
+        use wsdissect::filter::{FieldRegistry, Filter};
+        use wsdissect::output::select::{FieldsOutput, SelectOptions};
+        let reg = wsdissect::values::Registry::new();
+        let filter = match &self.display_filter {
+            Some(expr) => Some(Filter::compile(expr, &reg).map_err(|e| e.render())?),
+            None => None,
+        };
+        let fields = match self.output_format {
+            None => None,
+            Some(FieldsFormat::Fields) => {
+                let mut opts = FieldsOptions::default();
+                for o in &self.fields_options {
+                    opts.apply(o).map_err(|e| format!("-E {o}: {e}"))?;
+                }
+                let mut cols = Vec::new();
+                for name in &self.fields {
+                    let Some((id, _)) = reg.lookup(name) else {
+                        let hint = Filter::compile(name, &reg)
+                            .err()
+                            .and_then(|e| e.suggestion)
+                            .map(|s| format!(" (did you mean {s}?)"))
+                            .unwrap_or_default();
+                        return Err(format!(
+                            "-e {name}: no such field{hint}; `wsdissect fields` lists them"
+                        ));
+                    };
+                    cols.push(Column {
+                        field: id,
+                        display: reg.display(id),
+                    });
+                }
+                Some(FieldsOutput {
+                    writer: FieldsWriter::new(opts, cols),
+                    names: self.fields.clone(),
+                })
+            }
+        };
+        Ok(SelectOptions {
+            filter,
+            fields,
+            save: None,
+            flush_each_packet: false,
+        })
+    }
+
+    /// Whether the filter or the columns read data payloads (the dissector must keep them).
+    pub fn needs_payloads(options: &wsdissect::output::select::SelectOptions) -> bool {
+        let reg = wsdissect::values::Registry::new();
+        let mut ids: Vec<wsdissect::filter::FieldId> = Vec::new();
+        if let Some(f) = &options.filter {
+            ids.extend_from_slice(f.fields());
+        }
+        if let Some(f) = &options.fields {
+            ids.extend(
+                f.names
+                    .iter()
+                    .filter_map(|n| wsdissect::filter::FieldRegistry::lookup(&reg, n).map(|x| x.0)),
+            );
+        }
+        reg.needs_payloads(&ids)
+    }
 }
 
 /// What a person reads instead of the packet list.
@@ -315,6 +429,7 @@ impl DissectArgs {
             verbose: self.verbose,
             wireshark_compat: self.wireshark_compat,
             view: self.view.options(term, false),
+            time_format: self.time_format.unwrap_or_default(),
         }
     }
 
@@ -348,6 +463,13 @@ pub struct ReadArgs {
     /// Dissection and output options.
     #[command(flatten)]
     pub dissect: DissectArgs,
+    /// Stop after reading this many packets (as tshark's -c).
+    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Save the packets shown (those matching -Y) to FILE: pcapng when it ends in .pcapng,
+    /// else pcap; original link type and timestamps.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 /// Output format of `check`.
@@ -432,6 +554,10 @@ pub struct CheckArgs {
     /// default).
     #[arg(long)]
     pub summary: bool,
+    /// Display filter in Wireshark's syntax: check only the packets it matches (and the
+    /// connections they belong to).
+    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    pub display_filter: Option<String>,
 }
 
 impl CheckArgs {

@@ -200,6 +200,8 @@ impl Dissector {
             captured_len: raw.data.len() as u32,
             addrs: packet.addrs,
             body,
+            data: raw.data,
+            link_type: raw.link_type,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some(addrs)) => {

@@ -5,7 +5,7 @@
 //! events it caused (HTTP messages, frames, anomalies) come first and the
 //! [`Event::Packet`] record comes last.
 
-use crate::capture::Timestamp;
+use crate::capture::{LinkType, Timestamp};
 pub use crate::flow::TcpEnd;
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
@@ -90,6 +90,10 @@ pub struct PacketRecord<'a> {
     pub addrs: Option<NetAddrs>,
     /// What the packet carries.
     pub body: PacketBody<'a>,
+    /// The captured bytes, from the link-layer header on (for `eth.*` fields and `-w`).
+    pub data: &'a [u8],
+    /// How `data` is framed.
+    pub link_type: LinkType,
 }
 
 /// Transport-level content of a packet record.

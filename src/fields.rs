@@ -25,6 +25,8 @@ pub enum FieldType {
     Ipv4,
     /// An IPv6 address.
     Ipv6,
+    /// An Ethernet (MAC) address.
+    Ether,
     /// An address and port (`127.0.0.1:9101`, `[::1]:9104`).
     Endpoint,
     /// A JSON object.
@@ -44,6 +46,7 @@ impl FieldType {
             FieldType::Bytes => "FT_BYTES",
             FieldType::Ipv4 => "FT_IPv4",
             FieldType::Ipv6 => "FT_IPv6",
+            FieldType::Ether => "FT_ETHER",
             FieldType::Endpoint => "FT_STRING",
             FieldType::Object => "FT_NONE",
         }
@@ -88,7 +91,7 @@ fields! {
         "packet number, from 1 (in frame records: the packet that completed the frame; in anomaly records: where it was noticed)");
     FRAME_TIME = ("frame.time", AbsTime, "",
         "capture time of the packet");
-    FRAME_TIME_EPOCH = ("frame.time_epoch", Seconds, "",
+    FRAME_TIME_EPOCH = ("frame.time_epoch", Seconds, "ts",
         "capture time of the packet, seconds since 1970-01-01 UTC");
     FRAME_TIME_RELATIVE = ("frame.time_relative", Seconds, "time",
         "seconds since the first packet of the capture");
@@ -98,10 +101,17 @@ fields! {
         "length of the packet on the wire");
     FRAME_CAP_LEN = ("frame.cap_len", UInt, "",
         "bytes of the packet captured");
+    // Ethernet.
+    ETH = ("eth", Protocol, "", "an Ethernet II header");
+    ETH_SRC = ("eth.src", Ether, "", "Ethernet source address");
+    ETH_DST = ("eth.dst", Ether, "", "Ethernet destination address");
+    ETH_ADDR = ("eth.addr", Ether, "", "Ethernet source or destination address");
     // IP.
+    IP = ("ip", Protocol, "", "an IPv4 header");
     IP_SRC = ("ip.src", Ipv4, "", "IPv4 source address");
     IP_DST = ("ip.dst", Ipv4, "", "IPv4 destination address");
     IP_ADDR = ("ip.addr", Ipv4, "", "IPv4 source or destination address");
+    IPV6 = ("ipv6", Protocol, "", "an IPv6 header");
     IPV6_SRC = ("ipv6.src", Ipv6, "", "IPv6 source address");
     IPV6_DST = ("ipv6.dst", Ipv6, "", "IPv6 destination address");
     IPV6_ADDR = ("ipv6.addr", Ipv6, "", "IPv6 source or destination address");
@@ -116,6 +126,7 @@ fields! {
     TCP_SEQ = ("tcp.seq", UInt, "", "relative sequence number");
     TCP_ACK = ("tcp.ack", UInt, "", "relative acknowledgment number");
     TCP_FLAGS_SYN = ("tcp.flags.syn", Bool, "", "SYN flag");
+    TCP_FLAGS_ACK = ("tcp.flags.ack", Bool, "", "ACK flag");
     TCP_FLAGS_FIN = ("tcp.flags.fin", Bool, "", "FIN flag");
     TCP_FLAGS_RESET = ("tcp.flags.reset", Bool, "", "RST flag");
     TCP_FLAGS_PUSH = ("tcp.flags.push", Bool, "", "PSH flag");
@@ -145,6 +156,8 @@ fields! {
         "Wireshark's TCP analysis: an ACK of a keep-alive");
     // HTTP.
     HTTP = ("http", Protocol, "", "an HTTP message");
+    HTTP_REQUEST = ("http.request", Bool, "", "the HTTP message is a request (present only then)");
+    HTTP_RESPONSE = ("http.response", Bool, "", "the HTTP message is a response (present only then)");
     HTTP_REQUEST_METHOD = ("http.request.method", Str, "method", "HTTP request method");
     HTTP_REQUEST_URI = ("http.request.uri", Str, "path", "HTTP request target (path and query)");
     HTTP_HOST = ("http.host", Str, "host", "the Host header");
@@ -166,7 +179,10 @@ fields! {
     WS_PMC = ("websocket.pmc", Bool, "", "RSV1 read as permessage-deflate's \"compressed\" bit");
     WS_OPCODE = ("websocket.opcode", UInt, "opcode", "opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong)");
     WS_MASK = ("websocket.mask", Bool, "masked", "whether the payload is masked");
-    WS_PAYLOAD_LENGTH = ("websocket.payload_length", UInt, "payload_len", "payload length the header declares");
+    WS_PAYLOAD_LENGTH = ("websocket.payload_length", UInt, "payload_len",
+        "payload length the header declares (-Y/-e: the 7-bit field as in Wireshark, 126 or 127 announcing an extended length; JSON: the length)");
+    WS_PAYLOAD_LENGTH_EXT_16 = ("websocket.payload_length_ext_16", UInt, "", "16-bit extended payload length");
+    WS_PAYLOAD_LENGTH_EXT_64 = ("websocket.payload_length_ext_64", UInt, "", "64-bit extended payload length");
     WS_MASKING_KEY = ("websocket.masking_key", Bytes, "mask_key", "masking key (JSON: 8 hex digits or null)");
     WS_PAYLOAD = ("websocket.payload", Bytes, "payload_b64", "unmasked payload as carried in the frame (JSON: base64)");
     WS_PAYLOAD_TEXT = ("websocket.payload.text", Str, "text", "payload of a complete Text frame that is valid UTF-8");

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod session;
 pub mod term;
 pub mod tls;
+pub mod values;
 pub mod views;
 pub mod wire;
 pub mod ws;
@@ -35,7 +36,7 @@ pub mod ws;
 /// `layering` below holds the source to it.
 pub const LAYERS: &[&str] = &[
     "capture", "wire", "flow", "http", "ws", "term", "fields", "filter", "rules", "tls", "payload",
-    "event", "session", "dissect", "app", "output", "check", "views", "printer",
+    "event", "session", "dissect", "app", "values", "output", "check", "views", "printer",
 ];
 
 #[cfg(test)]

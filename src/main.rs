@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Decoders => decoders(),
         Command::Completions(args) => cli::completions(args.shell),
         Command::Man => cli::man_page(),
+        Command::Fields => list_fields(),
     }
 }
 
@@ -62,6 +63,23 @@ fn decoders() -> ExitCode {
     }
 }
 
+/// `wsdissect fields`: one line per field usable with -Y and -e: name, type, description.
+fn list_fields() -> ExitCode {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let listed = wsdissect::fields::ALL
+        .iter()
+        .filter(|f| wsdissect::values::per_packet(f))
+        .try_for_each(|f| writeln!(out, "{}\t{}\t{}", f.name, f.ty.name(), f.description))
+        .and_then(|()| out.flush());
+    match listed {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("wsdissect: writing output: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        _ => ExitCode::from(EXIT_OK),
+    }
+}
+
 fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     let name = args.file.display().to_string();
     if let Err(e) = args.dissect.view.kind() {
@@ -75,6 +93,14 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let output = args.dissect.output(term);
+    let mut select = match args.dissect.select.options() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    select.save = args.write.clone();
     // A HAR is written at the end too, so a progress line cannot mix with it.
     let at_end = output.view.writes_at_end()
         || (output.view.is_packet_list() && output.format == printer::Format::Har);
@@ -89,7 +115,13 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         }
     });
     let (mut source, progress): (Box<dyn PacketSource>, _) = match opened {
-        Ok(s) => s,
+        Ok((s, p)) => match args.count {
+            Some(n) => (
+                Box::new(capture::Take::new(s, n)) as Box<dyn PacketSource>,
+                p,
+            ),
+            None => (s, p),
+        },
         Err(e) => {
             eprintln!("wsdissect: {name}: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
@@ -97,7 +129,11 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut dissector = Dissector::new(args.dissect.dissect_config(&output));
+    let mut config = args.dissect.dissect_config(&output);
+    if cli::SelectArgs::needs_payloads(&select) {
+        cli::retain_payloads(&mut config, args.dissect.max_payload);
+    }
+    let mut dissector = Dissector::new(config);
     if let Err(e) = cli::key_logs(&args.dissect.keylogs)
         .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))
     {
@@ -105,7 +141,14 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let result = {
-        let mut sink = printer::printer(&output, &mut out);
+        let mut sink = match printer::selected_printer(&output, select, &mut out) {
+            Ok(sink) => sink,
+            Err(e) => {
+                let path = args.write.as_deref().unwrap_or(std::path::Path::new("-"));
+                eprintln!("wsdissect: {}: {e}", path.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
         let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
         if let Some(progress) = &progress {
             progress.finish();

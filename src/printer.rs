@@ -4,6 +4,8 @@
 
 use crate::event::EventSink;
 use crate::output::har::Har;
+use crate::output::select::{Select, SelectOptions};
+use crate::output::timefmt::TimeFormat;
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
@@ -12,7 +14,7 @@ use crate::views::flow::{FlowGraph, FlowOptions};
 use crate::views::follow::{Follow, FollowOptions};
 use crate::views::messages::Messages;
 use crate::views::{DEFAULT_DIAGRAM_WIDTH, MIN_WIDTH, View, ViewOptions};
-use std::io::Write;
+use std::io::{self, Write};
 
 /// Machine or human form of the packet list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,6 +39,8 @@ pub struct OutputConfig {
     pub wireshark_compat: bool,
     /// The human view, its style and width.
     pub view: ViewOptions,
+    /// The packet list's Time column (`-t`).
+    pub time_format: TimeFormat,
 }
 
 impl OutputConfig {
@@ -73,6 +77,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                     verbose: config.verbose,
                     wireshark_compat: config.wireshark_compat,
                     flush_each_packet: view.streaming,
+                    time_format: config.time_format,
                 },
             )),
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
@@ -92,4 +97,22 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             },
         )),
     }
+}
+
+/// The renderer `config` asks for behind `select`'s display filter, `-T fields` and `-w`;
+/// exactly [`printer`] when none of them is asked for. Creating the `-w` file may fail.
+pub fn selected_printer<'w>(
+    config: &OutputConfig,
+    select: SelectOptions,
+    out: &'w mut dyn Write,
+) -> io::Result<Box<dyn EventSink + 'w>> {
+    if !select.is_active() {
+        return Ok(printer(config, out));
+    }
+    let config = config.clone();
+    Ok(Box::new(Select::new(
+        select,
+        move |out| printer(&config, out),
+        out,
+    )?))
 }

@@ -153,7 +153,7 @@ fn every_readme_example_prints_what_readme_shows() {
                 Some(k) => at += k + 1,
                 None => {
                     failures.push(format!(
-                        "README.md:{line}: `wsdissect {command}`: line not in the output (in order): {want:?}"
+                        "README.md:{line}: `{command}`: line not in the output (in order): {want:?}"
                     ));
                     break;
                 }

@@ -10,6 +10,7 @@ mod cli;
 mod cli_live_disabled;
 mod conformance;
 mod everyday;
+mod filters;
 mod gencap;
 mod hostile;
 mod inputs;

@@ -234,3 +234,34 @@ pub const STDIN_PATH: &str = "-";
 pub fn open_path(path: &std::path::Path) -> Result<Box<dyn PacketSource>, CaptureError> {
     Input::open(path)?.into_source()
 }
+
+/// A source that stops after a number of packets (`-c N`).
+pub struct Take<S> {
+    inner: S,
+    left: u64,
+}
+
+impl<S> Take<S> {
+    /// At most `n` packets of `inner`.
+    pub fn new(inner: S, n: u64) -> Self {
+        Take { inner, left: n }
+    }
+}
+
+impl<S: PacketSource + ?Sized> PacketSource for Take<Box<S>> {
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        self.inner.next_packet()
+    }
+
+    fn has_next_buffered(&mut self) -> bool {
+        self.left == 0 || self.inner.has_next_buffered()
+    }
+
+    fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        self.inner.take_secrets()
+    }
+}

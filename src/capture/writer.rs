@@ -234,6 +234,80 @@ fn pad_to_4(out: &mut Vec<u8>) {
     }
 }
 
+/// Classic pcap, nanosecond resolution (magic `0xa1b23c4d`), so timestamps are kept exactly.
+pub struct PcapWriter<W: Write> {
+    out: W,
+    link_type: LinkType,
+    record: Vec<u8>,
+}
+
+/// pcap's nanosecond-resolution magic number.
+const PCAP_MAGIC_NANOS: u32 = 0xa1b2_3c4d;
+/// Snapshot length written in the file header (every packet fits).
+const PCAP_SNAPLEN: u32 = 262_144;
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the file header for packets of `link_type`.
+    pub fn new(mut out: W, link_type: LinkType) -> io::Result<Self> {
+        let mut head = Vec::with_capacity(24);
+        head.extend(PCAP_MAGIC_NANOS.to_le_bytes());
+        head.extend(2u16.to_le_bytes());
+        head.extend(4u16.to_le_bytes());
+        head.extend(0i32.to_le_bytes()); // thiszone
+        head.extend(0u32.to_le_bytes()); // sigfigs
+        head.extend(PCAP_SNAPLEN.to_le_bytes());
+        head.extend(link_type.0.to_le_bytes());
+        out.write_all(&head)?;
+        Ok(PcapWriter {
+            out,
+            link_type,
+            record: Vec::new(),
+        })
+    }
+
+    /// Appends one packet; its link type must be the file's.
+    pub fn write_packet(&mut self, packet: &RawPacket<'_>) -> io::Result<()> {
+        if packet.link_type != self.link_type {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "packet of link type {} in a file of link type {}",
+                    packet.link_type.0, self.link_type.0
+                ),
+            ));
+        }
+        let captured = u32::try_from(packet.data.len()).map_err(|_| too_long())?;
+        // pcap timestamps are unsigned 32-bit seconds; earlier or later times are clamped.
+        let secs = u32::try_from(packet.timestamp.secs.max(0)).unwrap_or(u32::MAX);
+        self.record.clear();
+        self.record.extend(secs.to_le_bytes());
+        self.record.extend(packet.timestamp.nanos.to_le_bytes());
+        self.record.extend(captured.to_le_bytes());
+        self.record
+            .extend(packet.original_len.max(captured).to_le_bytes());
+        self.record.extend_from_slice(packet.data);
+        self.out.write_all(&self.record)
+    }
+
+    /// Flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Creates (or truncates) `path` for writing without following a symbolic link at its last
+/// component: a link planted where the capture is saved must not redirect the write.
+pub fn create_no_follow(path: &std::path::Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

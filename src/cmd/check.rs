@@ -17,6 +17,9 @@ use wsdissect::check::{
 };
 use wsdissect::dissect::Dissector;
 use wsdissect::event::{Event, EventSink};
+use wsdissect::filter::Filter;
+use wsdissect::output::select::Select;
+use wsdissect::values::Registry;
 use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
 
 /// Name shown for standard input.
@@ -152,6 +155,12 @@ pub fn run(args: &CheckArgs, term: &Terminal) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    if let Some(expr) = &args.display_filter
+        && let Err(e) = Filter::compile(expr, &Registry::new())
+    {
+        eprintln!("wsdissect: {}", e.render());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let config = check_config(args);
     let stdout = io::stdout();
     let style = SummaryStyle { table: term.stdout };
@@ -267,7 +276,18 @@ fn check_file(
         Ok(s) => s,
         Err(e) => return unreadable(&name, &e.to_string(), args.format, out, junit),
     };
-    let mut dissector = Dissector::new(args.dissect_config());
+    let filter = match &args.display_filter {
+        // Compiled once in `run`; a failure here cannot happen.
+        Some(expr) => Filter::compile(expr, &Registry::new()).ok(),
+        None => None,
+    };
+    let mut dissect_config = args.dissect_config();
+    if let Some(f) = &filter
+        && Registry::new().needs_payloads(f.fields())
+    {
+        crate::cli::retain_payloads(&mut dissect_config, 16 << 20);
+    }
+    let mut dissector = Dissector::new(dissect_config);
     if let Err(e) = crate::cli::load_key_logs(&mut dissector, key_logs) {
         return unreadable(&name, &e, args.format, out, junit);
     }
@@ -288,7 +308,13 @@ fn check_file(
         },
         conversations: ConversationTable::new(),
     };
-    let outcome = app::run(source.as_mut(), &mut dissector, &mut sink)?;
+    let outcome = match filter {
+        None => app::run(source.as_mut(), &mut dissector, &mut sink)?,
+        Some(f) => {
+            let mut selected = Select::around(f, &mut sink);
+            app::run(source.as_mut(), &mut dissector, &mut selected)?
+        }
+    };
     let CheckSink {
         check,
         out: mut sink_out,

@@ -49,6 +49,15 @@ mod enabled {
         if args.list_interfaces {
             return list_interfaces();
         }
+        let mut select = match args.dissect.select.options() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("wsdissect: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
+        // Live lines come as packets arrive.
+        select.flush_each_packet = true;
         let config = LiveConfig {
             interface: args.interface.clone(),
             filter: capture_filter(&args.dissect.ports, args.filter.as_deref()),
@@ -98,6 +107,9 @@ mod enabled {
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         let output = args.dissect.output(term);
         let mut config = args.dissect.dissect_config(&output);
+        if crate::cli::SelectArgs::needs_payloads(&select) {
+            crate::cli::retain_payloads(&mut config, args.dissect.max_payload);
+        }
         // A browser writes a connection's key log line when its handshake ends, after the
         // first encrypted records went by: hold them until the line is read.
         config.conn.tls_hold = 1 << 20;
@@ -112,7 +124,13 @@ mod enabled {
         let mut tally = Tally::new();
         let mut conversations = ConversationTable::new();
         let result = {
-            let mut sink = printer::printer(&output, &mut out);
+            let mut sink = match printer::selected_printer(&output, select, &mut out) {
+                Ok(sink) => sink,
+                Err(e) => {
+                    eprintln!("wsdissect: {e}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
             let mut tee = Tee {
                 tally: &mut tally,
                 conversations: &mut conversations,

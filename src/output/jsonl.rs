@@ -144,12 +144,22 @@ fn push_json_value(buf: &mut Vec<u8>, v: &serde_json::Value) {
         }
     }
 }
+/// Where a record's `ts` goes (byte offset in the line) and its relative time.
+type TsAt = Option<(usize, f64)>;
 
 /// JSON Lines renderer.
 pub struct JsonLines<W: Write> {
     out: W,
     line: Vec<u8>,
     flush_each_record: bool,
+    /// Where in `line` the `ts` key goes and the record's relative time (frame and
+    /// message records).
+    ts_at: TsAt,
+    /// Capture time of the first packet, nanoseconds since the epoch, once a packet record
+    /// has shown it (`ts` = it + `time`).
+    base_ns: Option<i128>,
+    /// Records of the first packet shown, written when its record gives `base_ns`.
+    pending: Vec<(Vec<u8>, TsAt)>,
 }
 
 impl<W: Write> JsonLines<W> {
@@ -159,6 +169,9 @@ impl<W: Write> JsonLines<W> {
             out,
             line: Vec::with_capacity(512),
             flush_each_record,
+            ts_at: None,
+            base_ns: None,
+            pending: Vec::new(),
         }
     }
 
@@ -176,6 +189,7 @@ impl<W: Write> JsonLines<W> {
         o.num(F::WSD_FRAME_FIRST_PACKET.json, f.first_packet);
         o.key(F::FRAME_TIME_RELATIVE.json);
         push_secs6(o.buf, f.rel_time);
+        self.ts_at = Some((o.buf.len(), f.rel_time));
         o.str(F::WSD_DIRECTION.json, f.dir.short());
         o.bool(F::WS_FIN.json, h.fin);
         o.num(F::WS_RSV.json, h.rsv);
@@ -224,6 +238,7 @@ impl<W: Write> JsonLines<W> {
         push_secs6(o.buf, m.first_time);
         o.key(F::FRAME_TIME_RELATIVE.json);
         push_secs6(o.buf, m.rel_time);
+        self.ts_at = Some((o.buf.len(), m.rel_time));
         o.bool(F::WSD_MESSAGE_COMPRESSED.json, m.compressed);
         o.num(F::WSD_MESSAGE_WIRE_LEN.json, m.wire_len);
         o.bool(F::WSD_PAYLOAD_COMPLETE.json, m.payload_complete);
@@ -413,6 +428,7 @@ impl<W: Write> EventSink for JsonLines<W> {
     }
 
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.ts_at = None;
         match event {
             Event::Frame(f) => self.frame(f),
             Event::Message(m) => self.message(m),
@@ -423,12 +439,28 @@ impl<W: Write> EventSink for JsonLines<W> {
             Event::AppExchange(x) => self.app_exchange(x),
             Event::Anomaly(a) => self.anomaly(a),
             Event::CaptureError(e) => self.capture_error(e),
-            Event::Packet(_)
-            | Event::HttpRequest(_)
-            | Event::HttpResponse(_)
-            | Event::HttpPending(_) => return Ok(()),
+            Event::Packet(p) => {
+                if self.base_ns.is_none() {
+                    // rel_time is a whole number of nanoseconds over 1e9: rounding gets it back.
+                    let ts = i128::from(p.timestamp.secs) * 1_000_000_000
+                        + i128::from(p.timestamp.nanos);
+                    self.base_ns = Some(ts - (p.rel_time * 1e9).round() as i128);
+                    for (line, at) in std::mem::take(&mut self.pending) {
+                        write_with_ts(&mut self.out, &line, at, self.base_ns)?;
+                    }
+                }
+                return Ok(());
+            }
+            Event::HttpRequest(_) | Event::HttpResponse(_) | Event::HttpPending(_) => {
+                return Ok(());
+            }
         }
-        self.out.write_all(&self.line)?;
+        if (self.base_ns.is_none() && self.ts_at.is_some()) || !self.pending.is_empty() {
+            // A record of the first packet, before its packet record: held (in order).
+            self.pending.push((self.line.clone(), self.ts_at));
+            return Ok(());
+        }
+        write_with_ts(&mut self.out, &self.line, self.ts_at, self.base_ns)?;
         if self.flush_each_record {
             self.out.flush()?;
         }
@@ -436,6 +468,36 @@ impl<W: Write> EventSink for JsonLines<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        // No packet record came (every packet hidden): the held records go without `ts`.
+        for (line, at) in std::mem::take(&mut self.pending) {
+            write_with_ts(&mut self.out, &line, at, self.base_ns)?;
+        }
         self.out.flush()
     }
+}
+
+/// Writes `line`, with `,"ts":"SECONDS.NANOSECONDS"` (absolute capture time) inserted at
+/// `at` when the record has a time and the capture's start is known.
+fn write_with_ts(
+    out: &mut dyn Write,
+    line: &[u8],
+    at: TsAt,
+    base_ns: Option<i128>,
+) -> io::Result<()> {
+    let (Some((pos, rel)), Some(base)) = (at, base_ns) else {
+        return out.write_all(line);
+    };
+    let (head, tail) = line.split_at(pos.min(line.len()));
+    out.write_all(head)?;
+    let ns = base + (rel * 1e9).round() as i128;
+    let sign = if ns < 0 { "-" } else { "" };
+    let a = ns.unsigned_abs();
+    write!(
+        out,
+        ",\"{}\":\"{sign}{}.{:09}\"",
+        F::FRAME_TIME_EPOCH.json,
+        a / 1_000_000_000,
+        a % 1_000_000_000
+    )?;
+    out.write_all(tail)
 }

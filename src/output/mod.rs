@@ -6,7 +6,9 @@ pub mod har;
 pub mod info;
 pub mod jsonl;
 pub mod live_summary;
+pub mod select;
 pub mod tcpinfo;
+pub mod timefmt;
 pub mod timeline;
 pub mod tree;
 

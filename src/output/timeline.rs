@@ -3,6 +3,7 @@
 //! tree (`-V`) and wsdissect's diagnostics for the packet.
 
 use super::info::{InfoBuilder, InfoOptions};
+use super::timefmt::{TimeColumn, TimeFormat};
 use super::tree;
 use crate::event::{
     Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketBody,
@@ -22,6 +23,8 @@ pub struct TimelineOptions {
     pub wireshark_compat: bool,
     /// Flush after every packet (live capture, stdin) so the output can be followed.
     pub flush_each_packet: bool,
+    /// The Time column's format (`-t`).
+    pub time_format: TimeFormat,
 }
 
 /// Packet-list renderer.
@@ -35,6 +38,7 @@ pub struct Timeline<W: Write> {
     /// Diagnostics for the current packet.
     notes: String,
     line: String,
+    time: TimeColumn,
 }
 
 impl<W: Write> Timeline<W> {
@@ -51,6 +55,7 @@ impl<W: Write> Timeline<W> {
             detail: String::new(),
             notes: String::new(),
             line: String::with_capacity(256),
+            time: TimeColumn::new(options.time_format),
         }
     }
 
@@ -97,7 +102,7 @@ impl<W: Write> Timeline<W> {
         // Numbers and addresses written without `fmt`: this runs for every packet.
         escape::push_u64_str(line, p.number);
         line.push('\t');
-        escape::push_secs6_str(line, p.rel_time);
+        self.time.push(line, p);
         line.push('\t');
         if let Some(a) = p.addrs {
             push_ip(line, a.src);

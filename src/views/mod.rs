@@ -455,6 +455,8 @@ pub(crate) mod fixtures {
             wire_len: 60,
             captured_len: 60,
             addrs: None,
+            data: &[],
+            link_type: crate::capture::LinkType::ETHERNET,
             body: PacketBody::Tcp(TcpRecord {
                 segment: seg,
                 conn,

@@ -413,6 +413,7 @@ impl ViewArgs {
             style: Style::new(choice.resolve(term.stdout, no_color)),
             width: term.width,
             streaming,
+            time: Default::default(),
         }
     }
 }
@@ -428,7 +429,10 @@ impl DissectArgs {
             },
             verbose: self.verbose,
             wireshark_compat: self.wireshark_compat,
-            view: self.view.options(term, false),
+            view: ViewOptions {
+                time: self.time_format.unwrap_or_default(),
+                ..self.view.options(term, false)
+            },
             time_format: self.time_format.unwrap_or_default(),
         }
     }

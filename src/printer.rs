@@ -63,6 +63,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                 export: view.export.clone(),
                 style: view.style,
                 streaming: view.streaming,
+                time: view.time,
             },
         ));
     }
@@ -83,8 +84,10 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
             Format::Har => Box::new(Har::new(out)),
         },
-        View::Explain => Box::new(Explain::new(out, view.style, view.streaming)),
-        View::Messages => Box::new(Messages::new(out, view.streaming)),
+        View::Explain => {
+            Box::new(Explain::new(out, view.style, view.streaming).with_time(view.time))
+        }
+        View::Messages => Box::new(Messages::new(out, view.streaming).with_time(view.time)),
         View::Conversations => Box::new(Conversations::new(out, view.style, view.width)),
         View::Flow => Box::new(FlowGraph::new(
             out,
@@ -94,6 +97,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                 style: view.style,
                 width: view.width.unwrap_or(DEFAULT_DIAGRAM_WIDTH).max(MIN_WIDTH),
                 streaming: view.streaming,
+                time: view.time,
             },
         )),
     }

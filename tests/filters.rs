@@ -495,3 +495,78 @@ fn jsonl_ts_is_tsharks_frame_time_epoch() {
         );
     }
 }
+
+/// `-t` in the views: the time printed for a message (messages view), a packet line
+/// (explain) and an arrow (flow) is tshark's Time column of that packet in the same format
+/// (samples/expected/time/basic.FORMAT.txt, one line per packet, from
+/// samples/gen/make_time_expected.sh).
+#[test]
+fn time_formats_apply_to_the_views() {
+    let capture = crate::util::sample("basic.pcap");
+    for format in ["ud", "udoy", "e", "u"] {
+        let reference = std::fs::read_to_string(
+            crate::util::root().join(format!("samples/expected/time/basic.{format}.txt")),
+        )
+        .unwrap();
+        let tshark: Vec<&str> = reference.lines().collect();
+        // Messages view: the time of the packet that completed each message.
+        let records = crate::util::jsonl(&capture, &[]);
+        let last_packets: Vec<usize> = crate::util::of_type(&records, "message")
+            .iter()
+            .map(|m| m["last_packet"].as_u64().unwrap() as usize)
+            .collect();
+        let out = crate::util::run(
+            &[
+                "read",
+                capture.to_str().unwrap(),
+                "--view",
+                "messages",
+                "-t",
+                format,
+            ],
+            None,
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let shown: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" conn 0 ") && !l.trim_start().starts_with("conn"))
+            .map(|l| l.split("  conn").next().unwrap().trim())
+            .collect();
+        let want: Vec<&str> = last_packets.iter().map(|&n| tshark[n - 1]).collect();
+        assert_eq!(shown, want, "messages view, -t {format}");
+        // Explain and flow: every numbered line's time.
+        for view in ["explain", "flow"] {
+            let out = crate::util::run(
+                &[
+                    "read",
+                    capture.to_str().unwrap(),
+                    "--view",
+                    view,
+                    "-t",
+                    format,
+                ],
+                None,
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            let mut checked = 0;
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                let (Some(number), Some(time)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let Ok(n) = number.parse::<usize>() else {
+                    continue;
+                };
+                // A date and a time are two words.
+                let shown = if format == "ud" || format == "udoy" {
+                    format!("{time} {}", words.next().unwrap_or_default())
+                } else {
+                    time.to_string()
+                };
+                assert_eq!(shown, tshark[n - 1], "{view} -t {format}: {line}");
+                checked += 1;
+            }
+            assert!(checked >= 10, "{view} -t {format}: {checked} lines");
+        }
+    }
+}

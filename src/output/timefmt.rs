@@ -95,9 +95,14 @@ impl TimeColumn {
     /// Appends `p`'s time. `d` and `dd` both count from the previous packet this column
     /// showed: the same packet unless a display filter hides some (then `d` is `dd`).
     pub fn push(&mut self, out: &mut String, p: &PacketRecord<'_>) {
-        let ts = p.timestamp;
+        self.push_at(out, p.timestamp, p.rel_time);
+    }
+
+    /// Appends the time of something that happened at `ts`, `rel_time` seconds after the
+    /// first packet (views date messages and frames, not only packets).
+    pub fn push_at(&mut self, out: &mut String, ts: Timestamp, rel_time: f64) {
         match self.format {
-            TimeFormat::Relative => escape::push_secs6_str(out, p.rel_time),
+            TimeFormat::Relative => escape::push_secs6_str(out, rel_time),
             TimeFormat::Delta | TimeFormat::DeltaDisplayed => {
                 let prev = self.previous_shown.unwrap_or(ts);
                 push_signed_micros(out, micros_since(ts, prev));

@@ -219,9 +219,16 @@ pub struct Explain<W: Write> {
     notes: Vec<(Option<ConnId>, String)>,
     last_conn: Option<ConnId>,
     buf: String,
+    time: super::ViewTime,
 }
 
 impl<W: Write> Explain<W> {
+    /// Prints times in `format` (`-t`).
+    pub fn with_time(mut self, format: crate::output::timefmt::TimeFormat) -> Self {
+        self.time = super::ViewTime::new(format);
+        self
+    }
+
     /// A renderer writing to `out`; `flush_each_packet` for stdin and live captures.
     pub fn new(out: W, style: Style, flush_each_packet: bool) -> Self {
         Explain {
@@ -233,6 +240,7 @@ impl<W: Write> Explain<W> {
             items: Vec::new(),
             notes: Vec::new(),
             last_conn: None,
+            time: super::ViewTime::default(),
             buf: String::new(),
         }
     }
@@ -819,10 +827,16 @@ impl<W: Write> Explain<W> {
     }
 
     /// Renders a line's first part: packet number, time, sender.
-    fn line_start(&self, number: Option<u64>, time: f64, dir: Direction) -> String {
-        let head = match number {
-            Some(n) => format!("{n:>6} {time:>10.6}  "),
-            None => format!("{:>6} {:>10}  ", "", ""),
+    fn line_start(
+        &self,
+        number: Option<u64>,
+        (time, time_text): (f64, Option<&str>),
+        dir: Direction,
+    ) -> String {
+        let head = match (number, time_text) {
+            (Some(n), Some(text)) => format!("{n:>6} {text:>10}  "),
+            (Some(n), None) => format!("{n:>6} {time:>10.6}  "),
+            (None, _) => format!("{:>6} {:>10}  ", "", ""),
         };
         format!(
             "{}{}  ",
@@ -841,6 +855,7 @@ impl<W: Write> Explain<W> {
     }
 
     fn on_packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
+        self.time.observe(p);
         let rec = match &p.body {
             PacketBody::Tcp(rec) => rec,
             PacketBody::Other(_) => {
@@ -895,6 +910,8 @@ impl<W: Write> Explain<W> {
             }
         }
         let mut lines = Vec::new();
+        let time_text = self.time.text(p.rel_time);
+        let time = (p.rel_time, time_text.as_deref());
         let Some(st) = self.conns.get(&conn) else {
             return Ok(());
         };
@@ -907,7 +924,7 @@ impl<W: Write> Explain<W> {
         let mut first = true;
         for (i, item) in items.iter().enumerate() {
             let ph = adv(&mut phase, item.phase);
-            let start = self.line_start(first.then_some(p.number), p.rel_time, item.dir);
+            let start = self.line_start(first.then_some(p.number), time, item.dir);
             first = false;
             let item_notes: &[String] =
                 if i + 1 == items.len() && !flags.has(TcpFlags::FIN) && !flags.has(TcpFlags::RST) {
@@ -934,7 +951,7 @@ impl<W: Write> Explain<W> {
             };
             let ph = adv(&mut phase, to);
             let text = self.tcp_description(st, rec, &acked);
-            let start = self.line_start(first.then_some(p.number), p.rel_time, rec.dir);
+            let start = self.line_start(first.then_some(p.number), time, rec.dir);
             lines.push(Line {
                 phase: ph,
                 text: self.render(&start, &text, &[], &notes),
@@ -1088,7 +1105,7 @@ impl<W: Write> Explain<W> {
                 .conns
                 .get_mut(&item.conn)
                 .map_or(item.phase, |st| st.advance(item.phase));
-            let start = self.line_start(None, 0.0, item.dir);
+            let start = self.line_start(None, (0.0, None), item.dir);
             let text = self.render(&start, &item.text, &item.sub, &[]);
             let line = Line { phase, text };
             if self.gate.is_websocket(item.conn) {

@@ -43,6 +43,7 @@ impl<W: Write> ExportAll<W> {
                     export: Some(dir),
                     style: Style::plain(),
                     streaming: false,
+                    time: Default::default(),
                 },
             )
         })

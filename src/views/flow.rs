@@ -33,6 +33,8 @@ pub struct FlowOptions {
     pub width: usize,
     /// Flush after every packet.
     pub streaming: bool,
+    /// `-t`: how times are printed.
+    pub time: crate::output::timefmt::TimeFormat,
 }
 
 /// Width of the packet number column.
@@ -92,6 +94,9 @@ pub struct FlowGraph<W: Write> {
     last_conn: Option<ConnId>,
     mermaid_started: bool,
     buf: String,
+    time: super::ViewTime,
+    /// The `-t` text of the arrow being written (`None`: seconds, the default).
+    time_text: Option<String>,
 }
 
 /// The more alarming of two roles.
@@ -140,6 +145,8 @@ impl<W: Write> FlowGraph<W> {
             packet_role: None,
             last_conn: None,
             mermaid_started: false,
+            time: super::ViewTime::new(options.time),
+            time_text: None,
             buf: String::new(),
         }
     }
@@ -191,6 +198,7 @@ impl<W: Write> FlowGraph<W> {
     }
 
     fn packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
+        self.time.observe(p);
         let rec = match &p.body {
             PacketBody::Tcp(rec) => rec,
             PacketBody::Other(_) => {
@@ -290,6 +298,7 @@ impl<W: Write> FlowGraph<W> {
 
     fn write_arrow(&mut self, conn: ConnId, arrow: &Arrow) -> io::Result<()> {
         self.buf.clear();
+        self.time_text = arrow.time.and_then(|t| self.time.text(t));
         if self.options.mermaid {
             self.mermaid_arrow(conn, arrow);
         } else {
@@ -340,7 +349,10 @@ impl<W: Write> FlowGraph<W> {
             let _ = write!(label, "{n} ");
         }
         if let Some(t) = arrow.time {
-            let _ = write!(label, "{t:.6} ");
+            let _ = match &self.time_text {
+                Some(text) => write!(label, "{text} "),
+                None => write!(label, "{t:.6} "),
+            };
         }
         label.push_str(arrow.label.trim_end());
         let label = fit_width(&label, MERMAID_LABEL_CHARS);
@@ -367,7 +379,11 @@ impl<W: Write> FlowGraph<W> {
             self.buf.push('\n');
         }
         let number = arrow.number.map(|n| n.to_string()).unwrap_or_default();
-        let time = arrow.time.map(|t| format!("{t:.6}")).unwrap_or_default();
+        let time = match (&self.time_text, arrow.time) {
+            (Some(text), _) => text.clone(),
+            (None, Some(t)) => format!("{t:.6}"),
+            (None, None) => String::new(),
+        };
         let head = format!("{number:>NUMBER_WIDTH$} {time:>TIME_WIDTH$}  ");
         // Long numbers or times push the lifeline right; the label gives way.
         let inner = inner.saturating_sub(head.len().saturating_sub(PREFIX_WIDTH));

@@ -46,6 +46,8 @@ pub struct FollowOptions {
     pub style: Style,
     /// Flush after every message.
     pub streaming: bool,
+    /// `-t`: how times are printed.
+    pub time: crate::output::timefmt::TimeFormat,
 }
 
 /// A message ready to show.
@@ -94,6 +96,7 @@ pub struct Follow<W: Write> {
     count: u64,
     index: Option<BufWriter<File>>,
     buf: String,
+    time: super::ViewTime,
 }
 
 fn arrow(dir: Direction) -> &'static str {
@@ -139,6 +142,7 @@ impl<W: Write> Follow<W> {
     /// A renderer writing to `out`. The export directory and its `index.tsv` are made
     /// when the first message arrives (or at the end); failing to is an output error.
     pub fn new(out: W, options: FollowOptions) -> Self {
+        let options_time = options.time;
         Follow {
             out,
             options,
@@ -152,6 +156,7 @@ impl<W: Write> Follow<W> {
             count: 0,
             index: None,
             buf: String::new(),
+            time: super::ViewTime::new(options_time),
         }
     }
 
@@ -316,11 +321,19 @@ impl<W: Write> Follow<W> {
         self.write_header()?;
         self.count += 1;
         let style = self.options.style;
+        let time_text = self.time.text(m.time);
         let s = &mut self.buf;
         s.clear();
         let role = dir_role(m.dir);
         style.push(s, role, arrow(m.dir));
-        let _ = write!(s, " {:>10.6}  ", m.time);
+        match time_text {
+            Some(t) => {
+                let _ = write!(s, " {t:>10}  ");
+            }
+            None => {
+                let _ = write!(s, " {:>10.6}  ", m.time);
+            }
+        }
         style.push(s, role, &m.opcode.to_string());
         let _ = write!(s, ", {}", bytes_text(m.len));
         if m.frames > 1 {
@@ -535,6 +548,7 @@ impl<W: Write> EventSink for Follow<W> {
         let conn = self.options.conn;
         match event {
             Event::Packet(p) => {
+                self.time.observe(p);
                 if let PacketBody::Tcp(rec) = &p.body
                     && rec.conn == conn
                     && self.endpoints.is_none()
@@ -604,6 +618,7 @@ mod tests {
                 export: None,
                 style: Style::plain(),
                 streaming: false,
+                time: Default::default(),
             },
         );
         for e in events {

@@ -21,6 +21,7 @@ pub struct Messages<W: Write> {
     out: W,
     line: String,
     flush_each_line: bool,
+    time: super::ViewTime,
 }
 
 impl<W: Write> Messages<W> {
@@ -30,7 +31,14 @@ impl<W: Write> Messages<W> {
             out,
             line: String::with_capacity(256),
             flush_each_line,
+            time: super::ViewTime::default(),
         }
+    }
+
+    /// Prints times in `format` (`-t`).
+    pub fn with_time(mut self, format: crate::output::timefmt::TimeFormat) -> Self {
+        self.time = super::ViewTime::new(format);
+        self
     }
 
     fn arrow(dir: Direction) -> &'static str {
@@ -61,10 +69,14 @@ impl<W: Write> Messages<W> {
             OpCode::Close => "Close".to_string(),
             other => other.to_string(),
         };
+        let time = self
+            .time
+            .text(m.rel_time)
+            .unwrap_or_else(|| format!("{:.6}", m.rel_time));
         let _ = write!(
             line,
-            "{:>11.6}  conn {:<3} {}  {:<8} {:>8} B",
-            m.rel_time,
+            "{:>11}  conn {:<3} {}  {:<8} {:>8} B",
+            time,
             m.conn,
             Self::arrow(m.dir),
             kind,
@@ -171,6 +183,10 @@ impl<W: Write> EventSink for Messages<W> {
             Event::Message(m) => self.message(m),
             Event::PingPong(p) => self.ping_pong(p),
             Event::Anomaly(a) => self.anomaly(a),
+            Event::Packet(p) => {
+                self.time.observe(p);
+                return Ok(());
+            }
             _ => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;

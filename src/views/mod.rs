@@ -11,7 +11,9 @@ pub mod messages;
 
 pub use messages::Messages;
 
-use crate::event::ConnId;
+use crate::capture::Timestamp;
+use crate::event::{ConnId, PacketRecord};
+use crate::output::timefmt::{TimeColumn, TimeFormat};
 use crate::term::escape;
 use crate::term::style::Style;
 use std::collections::{BTreeMap, VecDeque};
@@ -55,6 +57,63 @@ pub struct ViewOptions {
     pub width: Option<usize>,
     /// Flush after every packet (stdin, live capture).
     pub streaming: bool,
+    /// `-t`: how times are printed.
+    pub time: TimeFormat,
+}
+
+/// Times in the views, in the `-t` format: the views keep their own layout for the default
+/// (seconds since the first packet) and print the format's text otherwise.
+#[derive(Debug, Default)]
+pub struct ViewTime {
+    format: TimeFormat,
+    column: Option<TimeColumn>,
+    /// Capture time of the first packet, learnt from any packet record.
+    origin: Option<Timestamp>,
+}
+
+impl ViewTime {
+    /// Times in `format`.
+    pub fn new(format: TimeFormat) -> Self {
+        ViewTime {
+            format,
+            column: (format != TimeFormat::Relative).then(|| TimeColumn::new(format)),
+            origin: None,
+        }
+    }
+
+    /// A packet record went by: it tells when the capture started.
+    pub fn observe(&mut self, p: &PacketRecord<'_>) {
+        if self.origin.is_none() && self.column.is_some() {
+            let nanos = (p.rel_time * 1e9).round() as i128;
+            let at = i128::from(p.timestamp.secs) * 1_000_000_000 + i128::from(p.timestamp.nanos);
+            self.origin = Some(timestamp_of(at - nanos));
+        }
+    }
+
+    /// The text for something `rel_time` seconds after the first packet; `None` for the
+    /// default format (the view prints seconds itself).
+    pub fn text(&mut self, rel_time: f64) -> Option<String> {
+        let column = self.column.as_mut()?;
+        let origin = self.origin.unwrap_or_default();
+        let at = i128::from(origin.secs) * 1_000_000_000
+            + i128::from(origin.nanos)
+            + (rel_time * 1e9).round() as i128;
+        let mut out = String::new();
+        column.push_at(&mut out, timestamp_of(at), rel_time);
+        Some(out)
+    }
+
+    /// The format.
+    pub fn format(&self) -> TimeFormat {
+        self.format
+    }
+}
+
+fn timestamp_of(nanos: i128) -> Timestamp {
+    Timestamp {
+        secs: nanos.div_euclid(1_000_000_000) as i64,
+        nanos: nanos.rem_euclid(1_000_000_000) as u32,
+    }
 }
 
 /// Width of a flow diagram when the output width is unknown (not a terminal, no

@@ -3,12 +3,15 @@
 
 use crate::capture::{RawPacket, Timestamp};
 use crate::event::{ConnId, Event, EventSink, PacketBody, PacketRecord, TcpRecord};
+use crate::flow::budget::{HeldPayload, MemoryBudget};
 use crate::flow::reassembly::Delivery;
 use crate::flow::table::{ConnMap, FlowKey, Lingering};
 use crate::flow::tcp::{StreamHandler, TcpConnection};
+use crate::rules::{self, Finding};
 use crate::session::{Cx, Session, Side};
 use crate::tls::{KeyLog, KeyLogFile, SegmentLabel};
 use crate::wire::{self, TcpFlags, Transport};
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
 use std::io;
 use std::net::SocketAddr;
@@ -25,6 +28,8 @@ pub struct DissectConfig {
     /// Report only connections with one of these ports (and no non-TCP packets);
     /// empty = everything.
     pub port_filter: Vec<u16>,
+    /// Memory limit and idle timeout (`--memory-limit`, `--idle-timeout`).
+    pub budget: MemoryBudget,
 }
 
 /// One tracked connection: its transport and everything above it.
@@ -94,6 +99,11 @@ pub struct DissectStats {
     pub bytes: u64,
     /// TCP connections seen.
     pub connections: u64,
+    /// Connections evicted after --idle-timeout seconds without a packet.
+    pub evicted_idle: u64,
+    /// Connections evicted, oldest idle first, because the table was over its share of
+    /// --memory-limit.
+    pub evicted_budget: u64,
 }
 
 /// Packets in, events out.
@@ -105,6 +115,11 @@ pub struct Dissector {
     stats: DissectStats,
     /// Closed connections waiting for release.
     lingering: Lingering,
+    /// Every tracked connection, roughly least recently active first: (capture time of
+    /// its last packet when queued, key, number). One entry per connection, requeued
+    /// lazily when found active, so keeping it costs O(1) per packet.
+    recency: VecDeque<(f64, FlowKey, ConnId)>,
+    max_connections: usize,
     /// TLS secrets known so far.
     keys: KeyLog,
     /// The TLS label of the packet being processed (kept to reuse its allocation).
@@ -116,8 +131,11 @@ pub struct Dissector {
 
 impl Dissector {
     /// A dissector with nothing seen yet.
-    pub fn new(config: DissectConfig) -> Self {
+    pub fn new(mut config: DissectConfig) -> Self {
+        config.conn.held_payload = HeldPayload::new(config.budget.held_payload());
         Dissector {
+            max_connections: config.budget.max_connections(),
+            recency: VecDeque::new(),
             config,
             connections: ConnMap::default(),
             next_conn: 0,
@@ -191,6 +209,7 @@ impl Dissector {
         };
         self.lingering
             .release(rel_time, &mut self.connections, |c| c.session.id());
+        self.evict(number, rel_time, sink)?;
         let packet = wire::decode(raw.link_type, raw.data);
         let record = |body| PacketRecord {
             number,
@@ -206,6 +225,7 @@ impl Dissector {
                 let src = SocketAddr::new(addrs.src, seg.src_port);
                 let dst = SocketAddr::new(addrs.dst, seg.dst_port);
                 let key = FlowKey::new(src, dst);
+                let created = self.next_conn;
                 let conn = connection_for(
                     &mut self.connections,
                     &mut self.next_conn,
@@ -217,6 +237,9 @@ impl Dissector {
                     sink,
                     (&self.keys, &mut self.tls_label),
                 )?;
+                if self.next_conn != created {
+                    self.recency.push_back((rel_time, key, created));
+                }
                 let visible = is_visible(&self.config.port_filter, &conn.session);
                 let session = &mut conn.session;
                 let side = session.side_of(src);
@@ -276,6 +299,81 @@ impl Dissector {
             }
             // A TCP segment always comes with addresses; nothing to follow without them.
             (Transport::Tcp(_), None) => {}
+        }
+        Ok(())
+    }
+
+    /// Evicts connections idle past the timeout, then, oldest idle first, those over the
+    /// table's share of the budget; each is ended (reported) with a `connection-evicted`
+    /// note. A connection found active since it was queued is requeued instead.
+    fn evict(&mut self, packet: u64, now: f64, sink: &mut dyn EventSink) -> io::Result<()> {
+        let idle = self.config.budget.idle_timeout;
+        while let Some(&(queued, key, id)) = self.recency.front() {
+            let over = self.connections.len() > self.max_connections;
+            let timed_out = idle > 0.0 && now - queued > idle;
+            let current = self
+                .connections
+                .get(&key)
+                .filter(|c| c.session.id() == id)
+                .map(|c| c.tcp.last_time);
+            if current.is_some() && !over && !timed_out {
+                break;
+            }
+            self.recency.pop_front();
+            let Some(last) = current else {
+                // Released already (closed and lingered, or replaced).
+                continue;
+            };
+            if last > queued {
+                self.recency.push_back((last, key, id));
+                continue;
+            }
+            let Some(mut conn) = self.connections.remove(&key) else {
+                continue;
+            };
+            if conn.ended {
+                // Closed and reported: an early release, nothing lost.
+                continue;
+            }
+            let message = if timed_out {
+                self.stats.evicted_idle += 1;
+                format!(
+                    "no packet for {:.0} s (--idle-timeout {idle} s): released; a later packet of these endpoints starts a new, mid-stream connection",
+                    now - last
+                )
+            } else {
+                self.stats.evicted_budget += 1;
+                format!(
+                    "the connection table was over its share of --memory-limit ({} connections): this one, idle longest, was released; a later packet of these endpoints starts a new, mid-stream connection",
+                    self.max_connections
+                )
+            };
+            let visible = is_visible(&self.config.port_filter, &conn.session);
+            self.tls_label.clear();
+            let mut cx = Cx::new(
+                packet,
+                conn.tcp.last_time,
+                sink,
+                visible,
+                &self.keys,
+                &mut self.tls_label,
+            );
+            cx.finding(
+                id,
+                Finding {
+                    kind: rules::CONNECTION_EVICTED,
+                    dir: None,
+                    message,
+                },
+            )?;
+            conn.end(&mut cx)?;
+        }
+        // Entries of released connections wait at their place in the queue; dropping them
+        // once they outnumber the live ones keeps the queue in proportion to the table.
+        if self.recency.len() > 2 * self.connections.len() + 1024 {
+            let table = &self.connections;
+            self.recency
+                .retain(|(_, key, id)| table.get(key).is_some_and(|c| c.session.id() == *id));
         }
         Ok(())
     }

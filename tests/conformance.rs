@@ -113,6 +113,7 @@ fn dissect_reader(reader: impl std::io::Read, conn: ConnConfig) -> Collected {
     let mut dissector = Dissector::new(DissectConfig {
         conn,
         port_filter: Vec::new(),
+        budget: Default::default(),
     });
     let mut sink = Collected::default();
     let outcome = wsdissect::app::run(&mut source, &mut dissector, &mut sink).expect("runs");

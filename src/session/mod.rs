@@ -62,6 +62,9 @@ pub struct ConnConfig {
     pub decode_as: Vec<DecodeAs>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
+    /// The memory budget's account of payload held for display, shared by every
+    /// connection (the default accounts nothing).
+    pub held_payload: crate::flow::budget::HeldPayload,
 }
 
 impl Default for ConnConfig {
@@ -77,6 +80,7 @@ impl Default for ConnConfig {
             tls_hold: 0,
             decode_as: Vec::new(),
             app_fields: true,
+            held_payload: crate::flow::budget::HeldPayload::default(),
         }
     }
 }

@@ -463,6 +463,11 @@ pub struct LiveArgs {
     /// Kernel capture buffer in MiB (raise it if the summary reports drops).
     #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=2047))]
     pub buffer_size: u32,
+    /// Captured packets held in memory (MiB) while the output is read slowly: a capture
+    /// thread keeps reading and saving (-w), and beyond this queue packets are saved but
+    /// not dissected, counted in the summary.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub queue_size: u64,
     /// Dissection and output options; --port also builds the capture filter.
     #[command(flatten)]
     pub dissect: DissectArgs,

@@ -168,7 +168,11 @@ impl wsdissect::event::EventSink for BudgetTally {
     }
 }
 
-fn run_budget(case: Case, budget: wsdissect::flow::budget::MemoryBudget, keep: usize) -> BudgetTally {
+fn run_budget(
+    case: Case,
+    budget: wsdissect::flow::budget::MemoryBudget,
+    keep: usize,
+) -> BudgetTally {
     let mut config = DissectConfig {
         budget,
         ..DissectConfig::default()
@@ -214,7 +218,11 @@ fn held_payload_is_cut_at_the_budget() {
     let tally = run_budget(case, budget, 16 << 20);
     assert_eq!(tally.cut, 1);
     assert_eq!(tally.kept, [(2 << 20, 1 << 20)]);
-    let whole = run_budget(case, wsdissect::flow::budget::MemoryBudget::unlimited(), 16 << 20);
+    let whole = run_budget(
+        case,
+        wsdissect::flow::budget::MemoryBudget::unlimited(),
+        16 << 20,
+    );
     assert_eq!(whole.cut, 0);
     assert_eq!(whole.kept, [(2 << 20, 2 << 20)]);
 }

@@ -17,12 +17,12 @@
 
 use super::writer::{InterfaceDescription, PcapngWriter, Resolution};
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -415,7 +415,11 @@ impl Capturer {
                 Err(e) => {
                     break (
                         None,
-                        Some(format!("reading from {}: {}", self.interface, pcap_detail(&e))),
+                        Some(format!(
+                            "reading from {}: {}",
+                            self.interface,
+                            pcap_detail(&e)
+                        )),
                     );
                 }
             }

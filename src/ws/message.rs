@@ -516,7 +516,11 @@ impl Keep<'_> {
     fn extend(&mut self, msg: &mut Open, max: usize, bytes: &[u8]) {
         let room = max.saturating_sub(self.buf.len());
         let want = room.min(bytes.len());
-        let granted = if want == 0 { 0 } else { self.held.reserve(want) };
+        let granted = if want == 0 {
+            0
+        } else {
+            self.held.reserve(want)
+        };
         *self.reserved += granted;
         if granted < want {
             msg.display_cut = true;

@@ -19,10 +19,9 @@ pub const DEFAULT_IDLE_TIMEOUT: f64 = 300.0;
 
 /// Estimated bytes one tracked connection costs (the table entry, the transport and
 /// session state, their first allocations). Measured with `examples/hostile` and
-/// `/usr/bin/time -v`: 1 000 000 half-open connections held 4.1 GiB (about 4 300 bytes
-/// each); open WebSocket connections, evicted down to 10 922 at 6 KiB each, held 102 MiB
-/// (about 7 900 bytes each over the 20 MiB the program needs anyway); the larger figure,
-/// rounded up, so the budget holds for either.
+/// `/usr/bin/time -v` with 8 192 connections tracked: about 1.9 KB per half-open
+/// connection and 5.2 KB per open WebSocket connection (without permessage-deflate) over
+/// the 5 MiB the program needs anyway; rounded up for the state that grows with use.
 pub const CONNECTION_COST: u64 = 8 << 10;
 
 /// The limits of one dissection.

@@ -196,7 +196,8 @@ impl WebSocketAnalyzer {
         self.choose_decoder(conn);
         if let Some(slot) = self.streams.get_mut(side) {
             *slot = Some(Box::new(WsStream {
-                decoder: FrameDecoder::new(conn.config.decoder),
+                decoder: FrameDecoder::new(conn.config.decoder)
+                    .with_budget(conn.config.held_payload.clone()),
                 messages: MessageAssembler::new(limits, deflate)
                     .with_budget(conn.config.held_payload.clone()),
                 frame_start: None,
@@ -413,6 +414,18 @@ impl WebSocketAnalyzer {
             messages.release_display();
             Ok(())
         })?;
+        if decoder.take_display_cut() && !*display_cut {
+            *display_cut = true;
+            let finding = Finding {
+                kind: rules::PAYLOAD_DISPLAY_CUT,
+                dir: Some(dir),
+                message: format!(
+                    "a frame {}: the memory budget for held payload (--memory-limit) was spent, its payload display is cut (every byte was still decoded and checked); later frames and messages of this direction may be cut too",
+                    dir.short()
+                ),
+            };
+            cx.finding(id, finding)?;
+        }
         if let Some(pending) = decoder.pending() {
             // A header is checked as soon as it is complete.
             if let Some(header) = pending.header {

@@ -45,8 +45,10 @@ struct Connection {
 
 impl Connection {
     fn new(id: ConnId, src: SocketAddr, dst: SocketAddr, packet: u64, config: &ConnConfig) -> Self {
+        let mut tcp = TcpConnection::new(packet, config.reassembly);
+        tcp.set_budget(&config.reassembly_held);
         Connection {
-            tcp: TcpConnection::new(packet, config.reassembly),
+            tcp,
             session: Session::new(id, src, dst, config),
             ended: false,
             release_scheduled: false,
@@ -136,6 +138,7 @@ impl Dissector {
     /// A dissector with nothing seen yet.
     pub fn new(mut config: DissectConfig) -> Self {
         config.conn.held_payload = HeldPayload::new(config.budget.held_payload());
+        config.conn.reassembly_held = HeldPayload::new(config.budget.reassembly());
         Dissector {
             max_connections: config.budget.max_connections(),
             recency: VecDeque::new(),

@@ -204,15 +204,15 @@ fn syn_flood_is_evicted_down_to_the_budget() {
     assert_eq!(tally.evicted, 5000 - 1025);
 }
 
-/// One permessage-deflate message of 2 MiB of zeros (the generator's) under a 3 MiB budget:
-/// a third, 1 MiB, may be held for display, so the message shows its first 1 MiB, keeps its
+/// One permessage-deflate message of 2 MiB of zeros (the generator's) under a 4 MiB budget:
+/// a quarter, 1 MiB, may be held for display, so the message shows its first 1 MiB, keeps its
 /// full length, and the connection gets one payload-display-cut note. With the budget off
 /// the whole message is kept.
 #[test]
 fn held_payload_is_cut_at_the_budget() {
     let case = Case::DeflateZeros { conns: 1, mib: 2 };
     let budget = wsdissect::flow::budget::MemoryBudget {
-        limit: 3 << 20,
+        limit: 4 << 20,
         idle_timeout: 0.0,
     };
     let tally = run_budget(case, budget, 16 << 20);

@@ -1,6 +1,6 @@
 //! The memory budget, like the IDS engines' (Suricata's stream and flow memcaps, Zeek's
-//! connection timeouts): one limit split between the payload held for display and the
-//! connection table, and the idle timeout after which a silent connection is released.
+//! connection timeouts): one limit split between the payload held for display, the
+//! out-of-order bytes held by TCP reassembly and the connection table, and the idle timeout after which a silent connection is released.
 //! What a limit drops is reported, never silently lost: the payload display of a message
 //! is cut (an anomaly), an evicted connection ends early (an anomaly, counted in the
 //! summaries), and its later packets start a new, mid-stream connection.
@@ -52,23 +52,31 @@ impl MemoryBudget {
         }
     }
 
-    /// Bytes of payload that may be held for display at once, by all connections: a third
-    /// of the budget (32 MiB by default: two whole messages at the default --max-payload).
+    /// Bytes of payload that may be held for display at once, by all connections: a
+    /// quarter of the budget (24 MiB by default: a whole message at the default
+    /// --max-payload, and more).
     pub fn held_payload(&self) -> u64 {
         if self.limit == 0 {
             u64::MAX
         } else {
-            self.limit / 3
+            self.limit / 4
         }
     }
 
-    /// Most connections tracked at once: the other two thirds of the budget, at
+    /// Out-of-order bytes TCP reassembly may hold at once, by all connections: a quarter
+    /// of the budget (each direction is also capped by its own
+    /// [`ReassemblyLimits`](super::reassembly::ReassemblyLimits)).
+    pub fn reassembly(&self) -> u64 {
+        self.held_payload()
+    }
+
+    /// Most connections tracked at once: the other half of the budget, at
     /// [`CONNECTION_COST`] each (at least 1024, so a tiny budget still follows traffic).
     pub fn max_connections(&self) -> usize {
         if self.limit == 0 {
             usize::MAX
         } else {
-            usize::try_from((self.limit - self.limit / 3) / CONNECTION_COST)
+            usize::try_from((self.limit - 2 * (self.limit / 4)) / CONNECTION_COST)
                 .unwrap_or(usize::MAX)
                 .max(1024)
         }
@@ -160,8 +168,9 @@ mod tests {
             limit: 96 << 20,
             idle_timeout: 300.0,
         };
-        assert_eq!(b.held_payload(), 32 << 20);
-        assert_eq!(b.max_connections(), 8192);
+        assert_eq!(b.held_payload(), 24 << 20);
+        assert_eq!(b.reassembly(), 24 << 20);
+        assert_eq!(b.max_connections(), 6144);
         assert_eq!(MemoryBudget::unlimited().max_connections(), usize::MAX);
     }
 }

@@ -65,6 +65,8 @@ pub struct ConnConfig {
     /// The memory budget's account of payload held for display, shared by every
     /// connection (the default accounts nothing).
     pub held_payload: crate::flow::budget::HeldPayload,
+    /// The memory budget's account of out-of-order bytes held by TCP reassembly.
+    pub reassembly_held: crate::flow::budget::HeldPayload,
 }
 
 impl Default for ConnConfig {
@@ -81,6 +83,7 @@ impl Default for ConnConfig {
             decode_as: Vec::new(),
             app_fields: true,
             held_payload: crate::flow::budget::HeldPayload::default(),
+            reassembly_held: crate::flow::budget::HeldPayload::default(),
         }
     }
 }

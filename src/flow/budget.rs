@@ -21,7 +21,8 @@ pub const DEFAULT_IDLE_TIMEOUT: f64 = 300.0;
 /// session state, their first allocations). Measured with `examples/hostile` and
 /// `/usr/bin/time -v` with 8 192 connections tracked: about 1.9 KB per half-open
 /// connection and 5.2 KB per open WebSocket connection (without permessage-deflate) over
-/// the 5 MiB the program needs anyway; rounded up for the state that grows with use.
+/// the 5 MiB the program needs anyway; rounded up for the state that grows with use
+/// (an inflater's window, a held HTTP head).
 pub const CONNECTION_COST: u64 = 8 << 10;
 
 /// The limits of one dissection.

@@ -17,6 +17,10 @@
 #   BENCH_NO_TSHARK=1    never run tshark
 #   BENCH_NO_SHORT=1     skip the 200 MB capture of ~100 000 short connections
 #   BENCH_DATA=DIR       where captures are kept (default bench/data)
+#   BENCH_NO_HOSTILE=1   skip the hostile cases (examples/hostile at full size: 1 000 000 SYNs,
+#                        100 000 open WebSocket connections, 200 x 16 MiB of deflated zeros,
+#                        ...), each in every output mode, with peak RSS against the 128 MiB
+#                        the default --memory-limit promises (README "Limits")
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,9 +37,10 @@ die() { echo "bench: FAILED: $*" >&2; exit 1; }
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time (GNU time) is needed for peak RSS: apt-get install time"
 
 echo "== building (release)" >&2
-cargo build --release --quiet --bin wsdissect --example gencap
+cargo build --release --quiet --bin wsdissect --example gencap --example hostile
 WS=$TARGET/release/wsdissect
 GEN=$TARGET/release/examples/gencap
+HOSTILE=$TARGET/release/examples/hostile
 
 HAVE_CHECK=0
 if "$WS" check --help >/dev/null 2>&1; then HAVE_CHECK=1; fi
@@ -179,6 +184,35 @@ done
 printf '\n%s, %s cores; best of %s runs; page cache warm; MB = 10^6 bytes; tshark ratios against tshark on the 200 MB capture of the same kind.\n' \
   "$(uname -m)" "$(nproc)" "$RUNS"
 [[ $HAVE_CHECK == 1 ]] || printf '(this wsdissect has no check subcommand: check rows skipped)\n'
+
+# Hostile cases at full size: every output mode must stay under 128 MiB of peak RSS.
+if [[ -z "${BENCH_NO_HOSTILE:-}" ]]; then
+  HROWS=()
+  for case in syns open-ws deflate-zeros early-data acks tiny-frames invisible; do
+    f=$DATA/hostile-$case.pcap
+    if [[ ! -s $f ]]; then
+      echo "== generating $f" >&2
+      "$HOSTILE" "$case" --out "$f.tmp" && mv "$f.tmp" "$f"
+    fi
+    cat "$f" >/dev/null
+    for mode in "read" "read --format jsonl" "read -V" "read --view messages" "check"; do
+      read -r -a argv <<<"$mode"
+      saved=$RUNS
+      RUNS=1
+      timed "'$WS' ${argv[0]} '$f' ${argv[*]:1}"
+      RUNS=$saved
+      # check exits 1 when it finds errors; hostile captures have some.
+      [[ $STATUS == 0 || ($STATUS == 1 && ${argv[0]} == check) ]] || FAILURES+=("hostile $case: $mode exited $STATUS")
+      if ((RSS > 128 * 1024)); then FAILURES+=("hostile $case: $mode peaked at $((RSS / 1024)) MiB (over 128)"); fi
+      HROWS+=("$case"$'\t'"$mode"$'\t'"$WALL"$'\t'"$(awk "BEGIN{printf \"%.1f\", $RSS / 1024}")")
+    done
+  done
+  printf '\n| hostile case | command | wall s | peak RSS MiB |\n|---|---|---:|---:|\n'
+  for r in "${HROWS[@]}"; do
+    IFS=$'\t' read -r c m w r2 <<<"$r"
+    printf '| %s | %s | %s | %s |\n' "$c" "$m" "$w" "$r2"
+  done
+fi
 
 if ((${#WARNINGS[@]})); then
   printf '\nbench: warnings:\n' >&2

@@ -93,6 +93,7 @@ pub fn dissect_config(
             ..ConnConfig::default()
         },
         port_filter: ports.to_vec(),
+        budget: Default::default(),
     }
 }
 
@@ -109,6 +110,46 @@ pub const VERSION: &str = concat!(
 pub fn retain_payloads(config: &mut DissectConfig, bytes: usize) {
     config.conn.decoder.max_retained_payload = bytes;
     config.conn.max_message_payload = bytes;
+}
+
+/// `--memory-limit` and `--idle-timeout`: the memory budget (README "Limits").
+#[derive(Debug, Clone, Args)]
+pub struct BudgetArgs {
+    /// Memory for payload held for display and the connection table together (bytes, or
+    /// with K, M, G: 256M); past it message displays are cut and the longest-idle
+    /// connections released, each reported. 0: no limit.
+    #[arg(long, value_name = "BYTES", default_value = "96M", value_parser = parse_size)]
+    pub memory_limit: u64,
+    /// Seconds of capture time without a packet after which a connection is released
+    /// (reported; a later packet starts a new, mid-stream connection). 0: never.
+    #[arg(long, value_name = "SECONDS", default_value_t = wsdissect::flow::budget::DEFAULT_IDLE_TIMEOUT)]
+    pub idle_timeout: f64,
+}
+
+impl BudgetArgs {
+    /// The budget these options describe.
+    pub fn budget(&self) -> wsdissect::flow::budget::MemoryBudget {
+        wsdissect::flow::budget::MemoryBudget {
+            limit: self.memory_limit,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
+/// A byte count: digits, optionally followed by K, M or G (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte count (e.g. 268435456 or 256M)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// WebSocket dissector for packet captures: TCP reassembly, HTTP Upgrade, accept-key
@@ -169,6 +210,9 @@ pub enum Format {
 /// Options shared by everything that dissects.
 #[derive(Debug, Args)]
 pub struct DissectArgs {
+    /// Memory budget.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Timeline)]
     pub format: Format,
@@ -446,7 +490,10 @@ impl DissectArgs {
         } else {
             0
         };
-        let mut config = dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained);
+        let mut config = DissectConfig {
+            budget: self.budget.budget(),
+            ..dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained)
+        };
         config.conn.decode_as = self.decode_as.clone();
         // Only JSON Lines and -V show the decoders' fields; the views need summaries.
         config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
@@ -515,6 +562,9 @@ pub struct CheckArgs {
     /// Capture files (pcap or pcapng), `-` for standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Memory budget.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
@@ -569,7 +619,10 @@ impl CheckArgs {
     /// frames still are, whole, for close codes and ping/pong pairing); every byte is
     /// still unmasked, counted, inflated and UTF-8-validated as it passes.
     pub fn dissect_config(&self) -> DissectConfig {
-        dissect_config(&self.ws_ports, &self.ports, self.max_inflated, 0)
+        DissectConfig {
+            budget: self.budget.budget(),
+            ..dissect_config(&self.ws_ports, &self.ports, self.max_inflated, 0)
+        }
     }
 }
 
@@ -600,6 +653,11 @@ pub struct LiveArgs {
     /// Kernel capture buffer in MiB (raise it if the summary reports drops).
     #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=2047))]
     pub buffer_size: u32,
+    /// Captured packets held in memory (MiB) while the output is read slowly: a capture
+    /// thread keeps reading and saving (-w), and beyond this queue packets are saved but
+    /// not dissected, counted in the summary.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub queue_size: u64,
     /// Dissection and output options; --port also builds the capture filter.
     #[command(flatten)]
     pub dissect: DissectArgs,

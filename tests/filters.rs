@@ -85,6 +85,7 @@ fn fields_run(
             ..ConnConfig::default()
         },
         port_filter: vec![],
+        ..DissectConfig::default()
     };
     let mut out = Vec::new();
     {

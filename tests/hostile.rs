@@ -168,3 +168,86 @@ fn invisible_characters_never_reach_the_output_raw() {
         .collect();
     assert_eq!(texts, cases::INVISIBLE_TEXTS);
 }
+
+/// Counts what the memory budget reports: evictions, cut displays, the messages' kept
+/// payload, and the connections reported at their end.
+#[derive(Default)]
+struct BudgetTally {
+    evicted: u64,
+    cut: u64,
+    kept: Vec<(u64, usize)>,
+}
+
+impl wsdissect::event::EventSink for BudgetTally {
+    fn event(&mut self, event: &wsdissect::event::Event<'_>) -> io::Result<()> {
+        use wsdissect::event::Event;
+        match event {
+            Event::Anomaly(a) if a.kind == wsdissect::rules::CONNECTION_EVICTED => {
+                self.evicted += 1
+            }
+            Event::Anomaly(a) if a.kind == wsdissect::rules::PAYLOAD_DISPLAY_CUT => self.cut += 1,
+            Event::Message(m) if m.len > 1000 => self.kept.push((m.len, m.payload.len())),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn run_budget(
+    case: Case,
+    budget: wsdissect::flow::budget::MemoryBudget,
+    keep: usize,
+) -> BudgetTally {
+    let mut config = DissectConfig {
+        budget,
+        ..DissectConfig::default()
+    };
+    config.conn.max_message_payload = keep;
+    config.conn.decoder.max_retained_payload = keep;
+    let mut source = FileSource::new(Cursor::new(capture(case))).expect("pcap");
+    let mut dissector = Dissector::new(config);
+    let mut tally = BudgetTally::default();
+    let outcome = app::run(&mut source, &mut dissector, &mut tally).expect("no I/O");
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let stats = dissector.stats();
+    assert_eq!(stats.evicted_budget + stats.evicted_idle, tally.evicted);
+    tally
+}
+
+/// 5 000 SYNs of distinct connections (the generator's count) under a budget whose
+/// connection share holds the minimum of 1 024 connections: the table is trimmed back to
+/// its limit before each packet, so every connection past the 1 025 held at the end was
+/// evicted, each with a note.
+#[test]
+fn syn_flood_is_evicted_down_to_the_budget() {
+    let budget = wsdissect::flow::budget::MemoryBudget {
+        limit: 1 << 20,
+        idle_timeout: 0.0,
+    };
+    assert_eq!(budget.max_connections(), 1024);
+    let tally = run_budget(Case::Syns { n: 5000 }, budget, 0);
+    assert_eq!(tally.evicted, 5000 - 1025);
+}
+
+/// One permessage-deflate message of 2 MiB of zeros (the generator's) under a 4 MiB budget:
+/// a quarter, 1 MiB, may be held for display, so the message shows its first 1 MiB, keeps its
+/// full length, and the connection gets one payload-display-cut note. With the budget off
+/// the whole message is kept.
+#[test]
+fn held_payload_is_cut_at_the_budget() {
+    let case = Case::DeflateZeros { conns: 1, mib: 2 };
+    let budget = wsdissect::flow::budget::MemoryBudget {
+        limit: 4 << 20,
+        idle_timeout: 0.0,
+    };
+    let tally = run_budget(case, budget, 16 << 20);
+    assert_eq!(tally.cut, 1);
+    assert_eq!(tally.kept, [(2 << 20, 1 << 20)]);
+    let whole = run_budget(
+        case,
+        wsdissect::flow::budget::MemoryBudget::unlimited(),
+        16 << 20,
+    );
+    assert_eq!(whole.cut, 0);
+    assert_eq!(whole.kept, [(2 << 20, 2 << 20)]);
+}

@@ -2,6 +2,13 @@
 //! mode with a BPF filter, read as a [`PacketSource`] so the rest of the pipeline is the
 //! one `read` uses, and optionally saved to a pcap or pcapng file as it goes.
 //!
+//! A capture thread reads from libpcap, writes the save file itself and hands packets to
+//! the dissector through a queue bounded in bytes ([`LiveConfig::queue_bytes`]): a slow
+//! consumer (a terminal or pipe not read for a while) costs queue space, then packets that
+//! do not fit are counted as dropped ([`LiveStats::queue_dropped`]; the save file still has
+//! them), but the kernel buffer keeps being emptied. When the capture stops, what is
+//! already queued is still delivered before the end.
+//!
 //! Stopping: a read blocked in libpcap is woken by `pcap_breakloop` (a [`Stopper`] for
 //! Ctrl-C, a timer thread for the duration), and libpcap's read timeout brings it back every
 //! [`READ_TIMEOUT_MS`] where the platform honours it without traffic (BSD/macOS; Linux only
@@ -10,20 +17,21 @@
 
 use super::writer::{InterfaceDescription, PcapngWriter, Resolution};
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Stops a running [`LiveSource`] from another thread (a Ctrl-C handler): the source's
 /// `next_packet` returns `Ok(None)` soon after, even while waiting for traffic.
 pub struct Stopper {
     flag: Arc<AtomicBool>,
-    breaker: pcap::BreakLoop,
+    breaker: Arc<pcap::BreakLoop>,
 }
 
 impl Stopper {
@@ -65,7 +73,16 @@ pub struct LiveConfig {
     pub save: Option<PathBuf>,
     /// Kernel capture buffer in bytes; `None` = [`DEFAULT_BUFFER_SIZE`].
     pub buffer_size: Option<u32>,
+    /// Bytes of captured packets queued for the dissector; 0 = [`DEFAULT_QUEUE_BYTES`].
+    pub queue_bytes: usize,
 }
+
+/// Default queue between the capture thread and the dissector: 64 MiB, about a thousand
+/// loopback packets of 64 KiB or half a million small ones.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
+
+/// Bytes a queued packet is counted for beyond its data (its header and bookkeeping).
+const QUEUED_OVERHEAD: usize = 64;
 
 /// Why a live capture stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +105,8 @@ pub struct LiveStats {
     pub dropped: u64,
     /// Packets dropped by the interface or its driver.
     pub if_dropped: u64,
+    /// Packets captured (and saved) that the dissector's queue had no room for.
+    pub queue_dropped: u64,
 }
 
 /// An interface libpcap can capture on.
@@ -108,7 +127,7 @@ pub struct Interface {
 }
 
 /// Why a live capture could not start.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum LiveError {
     /// The process may not capture on this interface.
     NoPermission {
@@ -257,23 +276,176 @@ pub fn is_pcapng_path(path: &Path) -> bool {
 
 /// A running live capture.
 pub struct LiveSource {
-    cap: pcap::Capture<pcap::Active>,
     interface: String,
     filter: Option<String>,
+    link_type: LinkType,
+    stop: Arc<AtomicBool>,
+    breaker: Arc<pcap::BreakLoop>,
+    started: Instant,
+    delivered: u64,
+    channel: Arc<Channel>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// What the capture thread said when it ended, once it has.
+    finish: Option<Finish>,
+    error_reported: bool,
+    /// The current packet, taken from the queue.
+    current: Queued,
+}
+
+/// A packet on its way from the capture thread to the dissector.
+#[derive(Default)]
+struct Queued {
+    timestamp: Timestamp,
+    original_len: u32,
+    data: Vec<u8>,
+}
+
+/// What the capture thread reports when it ends.
+#[derive(Clone)]
+struct Finish {
+    reason: Option<StopReason>,
+    ran_for: Duration,
+    error: Option<String>,
+    stats: Result<LiveStats, LiveError>,
+}
+
+/// The queue and the capture thread's counters, shared with the dissector's side.
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Queued>,
+    bytes: usize,
+    dropped: u64,
+    finish: Option<Finish>,
+}
+
+struct Channel {
+    shared: Mutex<Shared>,
+    ready: Condvar,
+}
+
+impl Channel {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        // A panic in the other thread leaves the queue usable: take it anyway.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The capture thread's side.
+struct Capturer {
+    cap: pcap::Capture<pcap::Active>,
+    interface: String,
     link_type: LinkType,
     stop: Arc<AtomicBool>,
     count: Option<u64>,
     deadline: Option<Instant>,
     started: Instant,
-    delivered: u64,
-    stopped: Option<StopReason>,
-    /// How long the capture ran, once it stopped.
-    ran_for: Option<Duration>,
     save: Option<(Saver, PathBuf)>,
-    /// The current packet, copied out of libpcap's buffer (at most [`SNAPLEN`] bytes).
-    buf: Vec<u8>,
-    timestamp: Timestamp,
-    original_len: u32,
+    queue_limit: usize,
+    channel: Arc<Channel>,
+}
+
+impl Capturer {
+    /// The stop condition that holds now, if any.
+    fn should_stop(&self, captured: u64) -> Option<StopReason> {
+        if self.stop.load(Ordering::Relaxed) {
+            Some(StopReason::Interrupted)
+        } else if self.count.is_some_and(|n| captured >= n) {
+            Some(StopReason::Count)
+        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(StopReason::Duration)
+        } else {
+            None
+        }
+    }
+
+    fn run(mut self) {
+        let mut captured = 0u64;
+        let (reason, error) = loop {
+            if let Some(reason) = self.should_stop(captured) {
+                break (Some(reason), None);
+            }
+            match self.cap.next_packet() {
+                Ok(packet) => {
+                    if let Some((saver, path)) = &mut self.save {
+                        let saved = match saver {
+                            Saver::Pcap(file) => {
+                                file.write(&packet);
+                                file.flush().map_err(|e| pcap_detail(&e))
+                            }
+                            Saver::Pcapng(writer) => {
+                                let raw = RawPacket {
+                                    timestamp: timestamp_of(packet.header),
+                                    link_type: self.link_type,
+                                    data: packet.data,
+                                    original_len: packet.header.len,
+                                };
+                                writer
+                                    .write_packet(&raw)
+                                    .and_then(|()| writer.flush())
+                                    .map_err(|e: io::Error| e.to_string())
+                            }
+                        };
+                        if let Err(detail) = saved {
+                            break (
+                                None,
+                                Some(format!("saving packets to {}: {detail}", path.display())),
+                            );
+                        }
+                    }
+                    captured += 1;
+                    let cost = packet.data.len() + QUEUED_OVERHEAD;
+                    let mut shared = self.channel.lock();
+                    // An empty queue takes any packet, so one larger than the limit passes.
+                    if shared.queue.is_empty() || shared.bytes + cost <= self.queue_limit {
+                        shared.bytes += cost;
+                        shared.queue.push_back(Queued {
+                            timestamp: timestamp_of(packet.header),
+                            original_len: packet.header.len,
+                            data: packet.data.to_vec(),
+                        });
+                        drop(shared);
+                        self.channel.ready.notify_one();
+                    } else {
+                        shared.dropped += 1;
+                    }
+                }
+                // No packet within the read timeout, or woken by pcap_breakloop (which the
+                // pcap crate reports as NoMorePackets): look at the stop conditions again.
+                Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => continue,
+                Err(e) => {
+                    break (
+                        None,
+                        Some(format!(
+                            "reading from {}: {}",
+                            self.interface,
+                            pcap_detail(&e)
+                        )),
+                    );
+                }
+            }
+        };
+        let ran_for = self.started.elapsed();
+        let stats = self.cap.stats().map_err(|e| LiveError::Pcap {
+            context: "reading capture statistics".to_string(),
+            detail: pcap_detail(&e),
+        });
+        // The save file is complete before the dissector's side learns the end.
+        drop(self.save.take());
+        let mut shared = self.channel.lock();
+        shared.finish = Some(Finish {
+            reason,
+            ran_for,
+            error,
+            stats: stats.map(|s| LiveStats {
+                received: u64::from(s.received),
+                dropped: u64::from(s.dropped),
+                if_dropped: u64::from(s.if_dropped),
+                queue_dropped: 0,
+            }),
+        });
+        drop(shared);
+        self.channel.ready.notify_all();
+    }
 }
 
 impl LiveSource {
@@ -350,22 +522,48 @@ impl LiveSource {
                 breaker.breakloop();
             });
         }
-        Ok(LiveSource {
+        let stop = Arc::new(AtomicBool::new(false));
+        let channel = Arc::new(Channel {
+            shared: Mutex::new(Shared::default()),
+            ready: Condvar::new(),
+        });
+        let breaker = Arc::new(cap.breakloop_handle());
+        let capturer = Capturer {
             cap,
-            interface,
-            filter: config.filter.clone(),
+            interface: interface.clone(),
             link_type,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop: Arc::clone(&stop),
             count: config.count,
             deadline: config.duration.map(|d| started + d),
             started,
-            delivered: 0,
-            stopped: None,
-            ran_for: None,
             save,
-            buf: Vec::new(),
-            timestamp: Timestamp::default(),
-            original_len: 0,
+            queue_limit: if config.queue_bytes == 0 {
+                DEFAULT_QUEUE_BYTES
+            } else {
+                config.queue_bytes
+            },
+            channel: Arc::clone(&channel),
+        };
+        let thread = std::thread::Builder::new()
+            .name("capture".to_string())
+            .spawn(move || capturer.run())
+            .map_err(|e| LiveError::Pcap {
+                context: "starting the capture thread".to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(LiveSource {
+            interface,
+            filter: config.filter.clone(),
+            link_type,
+            stop,
+            breaker,
+            started,
+            delivered: 0,
+            channel,
+            thread: Some(thread),
+            finish: None,
+            error_reported: false,
+            current: Queued::default(),
         })
     }
 
@@ -373,7 +571,7 @@ impl LiveSource {
     pub fn stopper(&mut self) -> Stopper {
         Stopper {
             flag: Arc::clone(&self.stop),
-            breaker: self.cap.breakloop_handle(),
+            breaker: Arc::clone(&self.breaker),
         }
     }
 
@@ -399,38 +597,46 @@ impl LiveSource {
 
     /// How long the capture ran: until it stopped, or until now.
     pub fn elapsed(&self) -> Duration {
-        self.ran_for.unwrap_or_else(|| self.started.elapsed())
+        self.finish
+            .as_ref()
+            .map_or_else(|| self.started.elapsed(), |f| f.ran_for)
     }
 
     /// Why the capture stopped, once it has.
     pub fn stop_reason(&self) -> Option<StopReason> {
-        self.stopped
+        self.finish.as_ref().and_then(|f| f.reason)
     }
 
-    /// libpcap's counters since the capture started.
+    /// libpcap's counters, and the queue's drops, once the capture has stopped (it is
+    /// stopped, and its thread waited for, if it was still running).
     pub fn stats(&mut self) -> Result<LiveStats, LiveError> {
-        let s = self.cap.stats().map_err(|e| LiveError::Pcap {
-            context: "reading capture statistics".to_string(),
-            detail: pcap_detail(&e),
-        })?;
-        Ok(LiveStats {
-            received: u64::from(s.received),
-            dropped: u64::from(s.dropped),
-            if_dropped: u64::from(s.if_dropped),
-        })
+        self.join();
+        let queue_dropped = self.channel.lock().dropped;
+        match &self.finish {
+            Some(f) => f.stats.clone().map(|s| LiveStats { queue_dropped, ..s }),
+            None => Err(LiveError::Pcap {
+                context: "reading capture statistics".to_string(),
+                detail: "the capture thread ended without a word".to_string(),
+            }),
+        }
     }
 
-    /// The stop condition that holds now, if any.
-    fn should_stop(&self) -> Option<StopReason> {
-        if self.stop.load(Ordering::Relaxed) {
-            Some(StopReason::Interrupted)
-        } else if self.count.is_some_and(|n| self.delivered >= n) {
-            Some(StopReason::Count)
-        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            Some(StopReason::Duration)
-        } else {
-            None
+    /// Stops the capture thread and waits for it.
+    fn join(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            self.breaker.breakloop();
+            let _ = thread.join();
+            if self.finish.is_none() {
+                self.finish = self.channel.lock().finish.clone();
+            }
         }
+    }
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        self.join();
     }
 }
 
@@ -487,68 +693,46 @@ fn timestamp_of(header: &pcap::PacketHeader) -> Timestamp {
 
 impl PacketSource for LiveSource {
     fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        let mut shared = self.channel.lock();
         loop {
-            if self.stopped.is_some() {
+            if let Some(packet) = shared.queue.pop_front() {
+                shared.bytes = shared
+                    .bytes
+                    .saturating_sub(packet.data.len() + QUEUED_OVERHEAD);
+                drop(shared);
+                self.current = packet;
+                self.delivered += 1;
+                return Ok(Some(RawPacket {
+                    timestamp: self.current.timestamp,
+                    link_type: self.link_type,
+                    data: &self.current.data,
+                    original_len: self.current.original_len,
+                }));
+            }
+            if let Some(finish) = &shared.finish {
+                let finish = finish.clone();
+                drop(shared);
+                let error = finish.error.clone();
+                self.finish = Some(finish);
+                if let Some(e) = error
+                    && !self.error_reported
+                {
+                    self.error_reported = true;
+                    return Err(CaptureError::Live(e));
+                }
                 return Ok(None);
             }
-            if let Some(reason) = self.should_stop() {
-                self.stopped = Some(reason);
-                self.ran_for = Some(self.started.elapsed());
-                return Ok(None);
-            }
-            match self.cap.next_packet() {
-                Ok(packet) => {
-                    if let Some((saver, path)) = &mut self.save {
-                        let saved = match saver {
-                            Saver::Pcap(file) => {
-                                file.write(&packet);
-                                file.flush().map_err(|e| pcap_detail(&e))
-                            }
-                            Saver::Pcapng(writer) => {
-                                let raw = RawPacket {
-                                    timestamp: timestamp_of(packet.header),
-                                    link_type: self.link_type,
-                                    data: packet.data,
-                                    original_len: packet.header.len,
-                                };
-                                writer
-                                    .write_packet(&raw)
-                                    .and_then(|()| writer.flush())
-                                    .map_err(|e: io::Error| e.to_string())
-                            }
-                        };
-                        if let Err(detail) = saved {
-                            return Err(CaptureError::Live(format!(
-                                "saving packets to {}: {detail}",
-                                path.display()
-                            )));
-                        }
-                    }
-                    self.timestamp = timestamp_of(packet.header);
-                    self.original_len = packet.header.len;
-                    self.buf.clear();
-                    self.buf.extend_from_slice(packet.data);
-                    break;
-                }
-                // No packet within the read timeout, or woken by pcap_breakloop (which the
-                // pcap crate reports as NoMorePackets): look at the stop conditions again.
-                Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => continue,
-                Err(e) => {
-                    return Err(CaptureError::Live(format!(
-                        "reading from {}: {}",
-                        self.interface,
-                        pcap_detail(&e)
-                    )));
-                }
-            }
+            shared = self
+                .channel
+                .ready
+                .wait(shared)
+                .unwrap_or_else(|e| e.into_inner());
         }
-        self.delivered += 1;
-        Ok(Some(RawPacket {
-            timestamp: self.timestamp,
-            link_type: self.link_type,
-            data: &self.buf,
-            original_len: self.original_len,
-        }))
+    }
+
+    fn has_next_buffered(&mut self) -> bool {
+        let shared = self.channel.lock();
+        !shared.queue.is_empty() || shared.finish.is_some()
     }
 }
 

@@ -858,6 +858,8 @@ mod tests {
             (rules::NO_CLOSE_HANDSHAKE, Connection),
             (rules::CLOSE_NOT_ANSWERED, Connection),
             (rules::TCP_GAP, Connection),
+            (rules::PAYLOAD_DISPLAY_CUT, Connection),
+            (rules::CONNECTION_EVICTED, Connection),
             (rules::TLS_TAG_MISMATCH, Tls),
             (rules::TLS_RECORD_TOO_LONG, Tls),
             (rules::TLS_BAD_RECORD_HEADER, Tls),

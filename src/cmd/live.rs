@@ -65,6 +65,7 @@ mod enabled {
             duration: args.duration,
             save: args.write.clone(),
             buffer_size: Some(args.buffer_size << 20),
+            queue_bytes: usize::try_from(args.queue_size << 20).unwrap_or(usize::MAX),
         };
         let mut source = match LiveSource::open(&config) {
             Ok(source) => source,
@@ -166,6 +167,7 @@ mod enabled {
                 received: s.received,
                 dropped: s.dropped,
                 if_dropped: s.if_dropped,
+                queue_dropped: s.queue_dropped,
             }),
             Err(e) => {
                 eprintln!("wsdissect: {e}");

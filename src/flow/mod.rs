@@ -3,6 +3,7 @@
 //! retransmission/dup-ACK/... flags).
 
 pub mod analysis;
+pub mod budget;
 pub mod reassembly;
 pub mod seq;
 pub mod table;

@@ -3,6 +3,7 @@
 //! Bytes are delivered in sequence order, each chunk tagged with the packet that carried it.
 //! Only out-of-order data is buffered (copied), up to a cap.
 
+use crate::flow::budget::HeldPayload;
 use crate::flow::seq::seq_diff;
 use std::collections::BTreeMap;
 use std::io;
@@ -144,6 +145,9 @@ pub struct Reassembler {
     buffered: usize,
     /// The last delivered bytes: stream offsets `next - recent.len() .. next`.
     recent: Recent,
+    /// The memory budget's account the out-of-order bytes are reserved from (all of
+    /// `buffered` is reserved).
+    held: HeldPayload,
 }
 
 impl Reassembler {
@@ -157,7 +161,21 @@ impl Reassembler {
             ooo: BTreeMap::new(),
             buffered: 0,
             recent: Recent::default(),
+            held: HeldPayload::default(),
         }
+    }
+
+    /// Reserves the out-of-order bytes it holds from `held`, the memory budget's account
+    /// shared by every connection: when the account is spent, a hole is declared a gap as
+    /// when [`ReassemblyLimits::max_buffered`] is reached.
+    pub fn set_budget(&mut self, held: HeldPayload) {
+        self.held = held;
+    }
+
+    /// `n` buffered bytes left the buffer.
+    fn unbuffer(&mut self, n: usize) {
+        self.buffered -= n;
+        self.held.release(n);
     }
 
     /// Feeds one segment of this direction. `seq` is the segment's sequence number as sent
@@ -223,14 +241,15 @@ impl Reassembler {
         let beyond: Vec<u64> = self.ooo.range(fin..).map(|(k, _)| *k).collect();
         for k in beyond {
             if let Some(chunk) = self.ooo.remove(&k) {
-                self.buffered -= chunk.data.len();
+                self.unbuffer(chunk.data.len());
             }
         }
         if let Some((&k, chunk)) = self.ooo.range_mut(..fin).next_back() {
             let keep = (fin - k) as usize;
             if chunk.data.len() > keep {
-                self.buffered -= chunk.data.len() - keep;
+                let cut = chunk.data.len() - keep;
                 chunk.data.truncate(keep);
+                self.unbuffer(cut);
             }
         }
     }
@@ -323,9 +342,18 @@ impl Reassembler {
             }
             // Ahead of a hole.
             let fits = self.buffered + bytes.len() <= self.limits.max_buffered
-                && self.ooo.len() < MAX_CHUNKS;
+                && self.ooo.len() < MAX_CHUNKS
+                && {
+                    let granted = self.held.reserve(bytes.len());
+                    if granted < bytes.len() {
+                        self.held.release(granted);
+                    }
+                    granted == bytes.len()
+                };
             if fits {
-                self.buffer(packet, off as u64, bytes, outcome);
+                let kept = self.buffer(packet, off as u64, bytes, outcome);
+                // Bytes already buffered (overlaps) were reserved twice.
+                self.held.release(bytes.len() - kept);
                 return Ok(());
             }
             // Buffer full: stop waiting for the oldest hole.
@@ -368,7 +396,7 @@ impl Reassembler {
             let Some((_, chunk)) = self.ooo.pop_first() else {
                 break;
             };
-            self.buffered -= chunk.data.len();
+            self.unbuffer(chunk.data.len());
             let cur = (self.next.saturating_sub(start) as usize).min(bytes.len());
             let rest = bytes.get(cur..).unwrap_or(&[]);
             let overlap = rest.len().min(chunk.data.len());
@@ -383,7 +411,8 @@ impl Reassembler {
     }
 
     /// Buffers `bytes` at `off` (> next), keeping earlier buffered copies where they overlap.
-    fn buffer(&mut self, packet: u64, off: u64, bytes: &[u8], outcome: &mut PushOutcome) {
+    /// Buffers what of `bytes` is not buffered yet; returns how many bytes that was.
+    fn buffer(&mut self, packet: u64, off: u64, bytes: &[u8], outcome: &mut PushOutcome) -> usize {
         let end = off + bytes.len() as u64;
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let mut cur = off;
@@ -408,12 +437,15 @@ impl Reassembler {
         if cur < end {
             pieces.push((cur, end));
         }
+        let mut kept = 0;
         for (s, e) in pieces {
             let data = bytes[(s - off) as usize..(e - off) as usize].to_vec();
+            kept += data.len();
             self.buffered += data.len();
             self.ooo.insert(s, Chunk { packet, data });
             outcome.buffered_out_of_order = true;
         }
+        kept
     }
 
     /// Delivers buffered chunks while they are contiguous with `next`.
@@ -425,7 +457,7 @@ impl Reassembler {
             let Some((_, chunk)) = self.ooo.pop_first() else {
                 break;
             };
-            self.buffered -= chunk.data.len();
+            self.unbuffer(chunk.data.len());
             let skip = (self.next - k) as usize;
             if let Some(rest) = chunk.data.get(skip..) {
                 self.emit(chunk.packet, rest, out)?;
@@ -507,6 +539,12 @@ pub struct PushOutcome {
     /// the oldest hole was given up on and delivered as a [`Delivery::Gap`], so no byte of
     /// this segment was lost.
     pub dropped_over_cap: bool,
+}
+
+impl Drop for Reassembler {
+    fn drop(&mut self) {
+        self.held.release(self.buffered);
+    }
 }
 
 #[cfg(test)]
@@ -594,6 +632,42 @@ mod tests {
         assert_eq!(out, vec![Ok((3, b" world".to_vec()))]);
         assert_eq!(r.buffered_bytes(), 0);
         assert_eq!(r.next_seq(), Some(1012));
+    }
+
+    #[test]
+    fn shared_budget_turns_a_hole_into_a_gap_and_is_given_back() {
+        let held = HeldPayload::new(5);
+        let mut a = Reassembler::new(ReassemblyLimits::default());
+        let mut b = Reassembler::new(ReassemblyLimits::default());
+        a.set_budget(held.clone());
+        b.set_budget(held.clone());
+        let mut out = Out::new();
+        a.push(1, 99, true, &[], &mut collect(&mut out)).unwrap();
+        b.push(2, 99, true, &[], &mut collect(&mut out)).unwrap();
+        let o = a
+            .push(3, 103, false, b"defg", &mut collect(&mut out))
+            .unwrap();
+        assert!(o.buffered_out_of_order && out.is_empty());
+        assert_eq!(held.used(), 4);
+        // The account has 1 byte left: b's hole of 3 bytes becomes a gap at once.
+        let o = b
+            .push(4, 103, false, b"wxyz", &mut collect(&mut out))
+            .unwrap();
+        assert!(o.dropped_over_cap);
+        assert_eq!(out, vec![Err((4, 3)), Ok((4, b"wxyz".to_vec()))]);
+        out.clear();
+        a.push(5, 100, false, b"abc", &mut collect(&mut out))
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![Ok((5, b"abc".to_vec())), Ok((3, b"defg".to_vec()))]
+        );
+        assert_eq!(held.used(), 0);
+        a.push(6, 110, false, b"late", &mut collect(&mut out))
+            .unwrap();
+        assert_eq!(held.used(), 4);
+        drop(a);
+        assert_eq!(held.used(), 0);
     }
 
     #[test]

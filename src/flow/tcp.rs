@@ -45,6 +45,13 @@ impl TcpConnection {
         }
     }
 
+    /// Reserves both directions' out-of-order bytes from the memory budget's account.
+    pub fn set_budget(&mut self, held: &crate::flow::budget::HeldPayload) {
+        for r in &mut self.reassemblers {
+            r.set_budget(held.clone());
+        }
+    }
+
     /// Whether the connection is over (FIN both ways, or RST).
     pub fn is_closed(&self) -> bool {
         self.reset || (self.fin[0] && self.fin[1])

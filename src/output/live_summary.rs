@@ -135,6 +135,8 @@ pub struct PcapCounters {
     pub dropped: u64,
     /// Dropped by the interface or driver.
     pub if_dropped: u64,
+    /// Captured (and saved with -w) but not dissected: the queue to the dissector was full.
+    pub queue_dropped: u64,
 }
 
 /// What the capture knows that the events do not.
@@ -184,6 +186,15 @@ pub fn write_summary(
             "packets:      {} dissected; libpcap gave no counters",
             facts.packets
         )?,
+    }
+    if let Some(p) = facts.pcap
+        && p.queue_dropped > 0
+    {
+        writeln!(
+            out,
+            "queue full:   {} packets captured (and saved with -w) but not dissected: the output was read too slowly (raise --queue-size)",
+            p.queue_dropped
+        )?;
     }
     let mut states: Vec<String> = tally
         .states
@@ -376,6 +387,7 @@ mod tests {
                 received: 20,
                 dropped: 0,
                 if_dropped: 0,
+                queue_dropped: 0,
             }),
         };
         write_summary(&mut out, &t, &facts).unwrap();

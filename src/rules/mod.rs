@@ -220,6 +220,10 @@ kinds! {
     // Capture and decoding limits.
     TCP_GAP = ("tcp-gap", Warning, Connection,
         "bytes missing from the capture: frames in them could not be decoded");
+    PAYLOAD_DISPLAY_CUT = ("payload-display-cut", Note, Connection,
+        "the memory budget for payload held for display (--memory-limit) was spent: a message's payload is shown cut, though every byte was decoded and checked");
+    CONNECTION_EVICTED = ("connection-evicted", Note, Connection,
+        "the connection was released before its end, idle past --idle-timeout or oldest idle when the connection table was over --memory-limit; later packets start a new, mid-stream connection");
     TRUNCATED_FRAME = ("truncated-frame", Warning, Framing,
         "the stream ended inside a frame");
     HTTP_HEAD_TOO_LARGE = ("http-head-too-large", Warning, Handshake,

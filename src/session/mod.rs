@@ -62,6 +62,11 @@ pub struct ConnConfig {
     pub decode_as: Vec<DecodeAs>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
+    /// The memory budget's account of payload held for display, shared by every
+    /// connection (the default accounts nothing).
+    pub held_payload: crate::flow::budget::HeldPayload,
+    /// The memory budget's account of out-of-order bytes held by TCP reassembly.
+    pub reassembly_held: crate::flow::budget::HeldPayload,
 }
 
 impl Default for ConnConfig {
@@ -77,6 +82,8 @@ impl Default for ConnConfig {
             tls_hold: 0,
             decode_as: Vec::new(),
             app_fields: true,
+            held_payload: crate::flow::budget::HeldPayload::default(),
+            reassembly_held: crate::flow::budget::HeldPayload::default(),
         }
     }
 }

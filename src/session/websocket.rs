@@ -29,6 +29,8 @@ struct WsStream {
     frame_start: Option<(u64, f64)>,
     /// Stream offset of the last frame whose header rules were checked.
     header_checked: Option<u64>,
+    /// A message's display was cut by the memory budget (reported once per direction).
+    display_cut: bool,
 }
 
 /// The payload decoder of a connection.
@@ -197,10 +199,13 @@ impl WebSocketAnalyzer {
         self.choose_decoder(conn);
         if let Some(slot) = self.streams.get_mut(side) {
             *slot = Some(Box::new(WsStream {
-                decoder: FrameDecoder::new(conn.config.decoder),
-                messages: MessageAssembler::new(limits, deflate),
+                decoder: FrameDecoder::new(conn.config.decoder)
+                    .with_budget(conn.config.held_payload.clone()),
+                messages: MessageAssembler::new(limits, deflate)
+                    .with_budget(conn.config.held_payload.clone()),
                 frame_start: None,
                 header_checked: None,
+                display_cut: false,
             }));
         }
     }
@@ -324,6 +329,7 @@ impl WebSocketAnalyzer {
             messages,
             frame_start,
             header_checked,
+            display_cut,
         } = &mut **ws;
         let subprotocol = subprotocol.as_deref();
         let mut frames = FrameCounter::default();
@@ -398,8 +404,35 @@ impl WebSocketAnalyzer {
                 cx.check(id, |out| checker.message(dir, message, out))?;
                 pair_ping_pong(id, dir, message, pings, cx)?;
             }
+            if pushed.display_cut && !*display_cut {
+                *display_cut = true;
+                let finding = Finding {
+                    kind: rules::PAYLOAD_DISPLAY_CUT,
+                    dir: Some(dir),
+                    message: format!(
+                        "message of {} bytes {}: the memory budget for held payload (--memory-limit) was spent, its display is cut (every byte was still decoded and checked); later messages of this direction may be cut too",
+                        pushed.message.as_ref().map_or(0, |m| m.len),
+                        dir.short()
+                    ),
+                };
+                cx.finding(id, finding)?;
+            }
+            // Rendered: the payload it held goes back to the budget.
+            messages.release_display();
             Ok(())
         })?;
+        if decoder.take_display_cut() && !*display_cut {
+            *display_cut = true;
+            let finding = Finding {
+                kind: rules::PAYLOAD_DISPLAY_CUT,
+                dir: Some(dir),
+                message: format!(
+                    "a frame {}: the memory budget for held payload (--memory-limit) was spent, its payload display is cut (every byte was still decoded and checked); later frames and messages of this direction may be cut too",
+                    dir.short()
+                ),
+            };
+            cx.finding(id, finding)?;
+        }
         if let Some(pending) = decoder.pending() {
             // A header is checked as soon as it is complete.
             if let Some(header) = pending.header {

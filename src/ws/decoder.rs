@@ -7,6 +7,7 @@
 
 use super::frame::{FrameHeader, MAX_HEADER_LEN};
 use super::mask::{KEY_LEN, apply_mask};
+use crate::flow::budget::HeldPayload;
 use std::io;
 
 /// Default cap on the payload bytes kept per frame: 16 MiB.
@@ -125,8 +126,9 @@ impl InFlight {
     }
 }
 
-/// Streaming decoder of the frames of one direction of one WebSocket connection.
-#[derive(Debug, Clone)]
+/// Streaming decoder of the frames of one direction of one WebSocket connection. (Not
+/// `Clone`: the payload it holds is reserved from the budget once.)
+#[derive(Debug)]
 pub struct FrameDecoder {
     limits: DecoderLimits,
     /// Bytes of this direction's stream consumed so far, gaps included.
@@ -142,6 +144,11 @@ pub struct FrameDecoder {
     scratch: Vec<u8>,
     /// Masked bytes beyond the retention cap, unmasked for [`Piece::Payload`].
     piece: Vec<u8>,
+    /// The memory budget's account `scratch`'s bytes are reserved from, how many are,
+    /// and whether it refused some since the last [`take_display_cut`](Self::take_display_cut).
+    held: HeldPayload,
+    reserved: usize,
+    display_cut: bool,
 }
 
 impl FrameDecoder {
@@ -158,6 +165,31 @@ impl FrameDecoder {
             frame: None,
             scratch: Vec::new(),
             piece: Vec::new(),
+            held: HeldPayload::default(),
+            reserved: 0,
+            display_cut: false,
+        }
+    }
+
+    /// Reserves the payload kept for display from `held`, the memory budget's account
+    /// shared by every connection (by default nothing is accounted).
+    pub fn with_budget(mut self, held: HeldPayload) -> Self {
+        self.held = held;
+        self
+    }
+
+    /// Whether the budget cut a frame's kept payload since the last call.
+    pub fn take_display_cut(&mut self) -> bool {
+        std::mem::take(&mut self.display_cut)
+    }
+
+    /// The kept payload is no longer needed: back to the budget.
+    fn clear_scratch(&mut self) {
+        self.scratch.clear();
+        self.held.release(self.reserved);
+        self.reserved = 0;
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch.shrink_to(SCRATCH_KEEP);
         }
     }
 
@@ -278,10 +310,7 @@ impl FrameDecoder {
             last_packet: f.last_packet,
             stream_offset: f.stream_offset,
         }))?;
-        self.scratch.clear();
-        if self.scratch.capacity() > SCRATCH_KEEP {
-            self.scratch.shrink_to(SCRATCH_KEEP);
-        }
+        self.clear_scratch();
         Ok(())
     }
 
@@ -355,7 +384,7 @@ impl FrameDecoder {
 
     /// Makes `header` (whose first byte came with `header_first_packet`) the current frame.
     fn start_frame(&mut self, header: FrameHeader, packet: u64) {
-        self.scratch.clear();
+        self.clear_scratch();
         self.frame = Some(InFlight {
             header,
             first_packet: self.header_first_packet,
@@ -418,7 +447,16 @@ impl FrameDecoder {
             return Ok(take);
         }
 
-        let keep = retain.saturating_sub(self.scratch.len()).min(take);
+        let want = retain.saturating_sub(self.scratch.len()).min(take);
+        let keep = if want == 0 {
+            0
+        } else {
+            self.held.reserve(want)
+        };
+        self.reserved += keep;
+        if keep < want {
+            self.display_cut = true;
+        }
         if keep < take {
             f.truncated = true;
         }
@@ -466,6 +504,12 @@ impl FrameDecoder {
             }
         }
         Ok(take)
+    }
+}
+
+impl Drop for FrameDecoder {
+    fn drop(&mut self) {
+        self.held.release(self.reserved);
     }
 }
 
@@ -794,6 +838,30 @@ mod tests {
             assert_eq!(got[2].payload, b"ok");
             assert!(got[2].complete && !got[2].truncated);
         }
+    }
+
+    /// The budget's account bounds what is kept across frames: a masked 10-byte frame keeps
+    /// what is left of a 6-byte account (RFC 6455 §5.3 masking undone on those bytes), says
+    /// so once, and gives the bytes back when the frame has been emitted.
+    #[test]
+    fn budget_cuts_kept_payload_and_gets_it_back() {
+        let held = HeldPayload::new(6);
+        let payload: Vec<u8> = (100..110).collect();
+        let stream = masked(0x82, [5, 6, 7, 8], &payload);
+        let mut dec = FrameDecoder::new(DecoderLimits::default()).with_budget(held.clone());
+        let other = held.reserve(2);
+        let got = feed(&mut dec, 1, &stream);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].payload, payload[..4]);
+        assert!(got[0].truncated && !got[0].complete);
+        assert!(dec.take_display_cut());
+        assert!(!dec.take_display_cut());
+        assert_eq!(held.used(), 2);
+        held.release(other);
+        let got = feed(&mut dec, 2, &stream);
+        assert_eq!(got[0].payload, payload[..6]);
+        drop(dec);
+        assert_eq!(held.used(), 0);
     }
 
     /// Feeds `stream` cut into `segments`-byte pieces through `feed_pieces`; returns the

@@ -14,6 +14,7 @@ use super::frame::FrameHeader;
 use super::opcode::OpCode;
 use super::utf8::{Utf8Stream, Utf8Verdict};
 use crate::flow::analysis::Direction;
+use crate::flow::budget::HeldPayload;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
@@ -120,6 +121,9 @@ pub struct Pushed<'a> {
     pub inflate: Option<InflateProblem>,
     /// The message this frame completed.
     pub message: Option<Message<'a>>,
+    /// The memory budget's held-payload account refused bytes of this message: its
+    /// display is cut (every byte was still counted, validated and inflated).
+    pub display_cut: bool,
 }
 
 /// The data message being joined.
@@ -143,6 +147,8 @@ struct Open {
     utf8_checked: bool,
     /// The inflated size passed the limit.
     limited: bool,
+    /// The held-payload account refused bytes.
+    display_cut: bool,
 }
 
 /// What the frame whose payload is arriving means to the message layer.
@@ -181,6 +187,9 @@ pub struct MessageAssembler {
     fragmentation: Option<Fragmentation>,
     inflate: Option<InflateProblem>,
     buf: Vec<u8>,
+    /// The global account `buf`'s bytes are reserved from, and how many are.
+    held: HeldPayload,
+    reserved: usize,
     utf8: Utf8Stream,
 }
 
@@ -197,7 +206,33 @@ impl MessageAssembler {
             fragmentation: None,
             inflate: None,
             buf: Vec::new(),
+            held: HeldPayload::default(),
+            reserved: 0,
             utf8: Utf8Stream::new(),
+        }
+    }
+
+    /// Reserves the bytes kept for display from `held`, the memory budget's account
+    /// shared by every connection (by default nothing is accounted).
+    pub fn with_budget(mut self, held: HeldPayload) -> Self {
+        self.held = held;
+        self
+    }
+
+    /// The last message has been rendered: its held payload is given back to the budget
+    /// and a large buffer freed, so a connection keeps no payload between messages.
+    pub fn release_display(&mut self) {
+        if self.open.is_none() {
+            self.clear_buf();
+        }
+    }
+
+    fn clear_buf(&mut self) {
+        self.buf.clear();
+        self.held.release(self.reserved);
+        self.reserved = 0;
+        if self.buf.capacity() > BUFFER_KEEP {
+            self.buf = Vec::new();
         }
     }
 
@@ -243,10 +278,7 @@ impl MessageAssembler {
                     l.frame_retained >= l.max_retained
                 };
                 if !borrow {
-                    self.buf.clear();
-                    if self.buf.capacity() > BUFFER_KEEP {
-                        self.buf.shrink_to(BUFFER_KEEP);
-                    }
+                    self.clear_buf();
                 }
                 self.utf8.reset();
                 let mut open = Open {
@@ -262,6 +294,7 @@ impl MessageAssembler {
                     complete: true,
                     utf8_checked: true,
                     limited: false,
+                    display_cut: false,
                 };
                 if compressed
                     && let Some(inf) = &mut self.inflater
@@ -305,9 +338,16 @@ impl MessageAssembler {
             open,
             inflate,
             buf,
+            held,
+            reserved,
             utf8,
             ..
         } = self;
+        let mut keep = Keep {
+            buf,
+            held,
+            reserved,
+        };
         let Some(msg) = open else { return };
         if offset != current.next {
             lose_bytes(msg, inflater);
@@ -317,19 +357,14 @@ impl MessageAssembler {
             if let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) {
                 let was_limited = msg.limited;
                 let mut sink =
-                    |chunk: &[u8]| keep_inflated(msg, buf, utf8, *limits, is_text, chunk);
+                    |chunk: &[u8]| keep_inflated(msg, &mut keep, utf8, *limits, is_text, chunk);
                 let result = inf.feed(bytes, &mut sink);
                 note_inflate(msg, inflate, result, was_limited, limits.max_inflated);
             }
             return;
         }
         if !msg.borrow {
-            let room = limits.max_retained.saturating_sub(buf.len());
-            let keep = room.min(bytes.len());
-            if keep < bytes.len() {
-                msg.complete = false;
-            }
-            buf.extend_from_slice(bytes.get(..keep).unwrap_or_default());
+            keep.extend(msg, limits.max_retained, bytes);
         }
         if is_text && msg.utf8_checked {
             utf8.feed(bytes);
@@ -348,6 +383,7 @@ impl MessageAssembler {
             fragmentation: self.fragmentation.take(),
             inflate: self.inflate.take(),
             message: None,
+            display_cut: false,
         };
         match current.role {
             Role::Ignored => return pushed,
@@ -377,6 +413,8 @@ impl MessageAssembler {
             inflater,
             open,
             buf,
+            held,
+            reserved,
             utf8,
             ..
         } = self;
@@ -396,8 +434,13 @@ impl MessageAssembler {
                 && let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped())
             {
                 let was_limited = msg.limited;
+                let mut keep = Keep {
+                    buf,
+                    held,
+                    reserved,
+                };
                 let mut sink =
-                    |chunk: &[u8]| keep_inflated(msg, buf, utf8, *limits, is_text, chunk);
+                    |chunk: &[u8]| keep_inflated(msg, &mut keep, utf8, *limits, is_text, chunk);
                 let result = inf.end_message(&mut sink);
                 note_inflate(
                     msg,
@@ -415,6 +458,7 @@ impl MessageAssembler {
         }
         let msg = *msg;
         *open = None;
+        pushed.display_cut = msg.display_cut;
         let (payload, complete) = if msg.borrow {
             let keep = frame.payload.len().min(limits.max_retained);
             let payload = frame.payload.get(..keep).unwrap_or_default();
@@ -453,6 +497,42 @@ fn lose_bytes(msg: &mut Open, inflater: &mut Option<Inflater>) {
     }
 }
 
+impl Drop for MessageAssembler {
+    fn drop(&mut self) {
+        self.held.release(self.reserved);
+    }
+}
+
+/// The joined-payload buffer and the account its bytes are reserved from.
+struct Keep<'b> {
+    buf: &'b mut Vec<u8>,
+    held: &'b HeldPayload,
+    reserved: &'b mut usize,
+}
+
+impl Keep<'_> {
+    /// Keeps what fits of `bytes` under the per-message cap `max` and the budget; the
+    /// message is incomplete (and its display cut, when the budget refused) otherwise.
+    fn extend(&mut self, msg: &mut Open, max: usize, bytes: &[u8]) {
+        let room = max.saturating_sub(self.buf.len());
+        let want = room.min(bytes.len());
+        let granted = if want == 0 {
+            0
+        } else {
+            self.held.reserve(want)
+        };
+        *self.reserved += granted;
+        if granted < want {
+            msg.display_cut = true;
+        }
+        if granted < bytes.len() {
+            msg.complete = false;
+        }
+        self.buf
+            .extend_from_slice(bytes.get(..granted).unwrap_or_default());
+    }
+}
+
 /// Records the outcome of inflating: a failure, or the limit reached just now.
 fn note_inflate(
     msg: &mut Open,
@@ -473,7 +553,7 @@ fn note_inflate(
 /// Takes one chunk of inflated output: counts it, keeps what fits, validates it.
 fn keep_inflated(
     msg: &mut Open,
-    buf: &mut Vec<u8>,
+    keep: &mut Keep<'_>,
     utf8: &mut Utf8Stream,
     limits: MessageLimits,
     is_text: bool,
@@ -483,12 +563,7 @@ fn keep_inflated(
     let take = usize::try_from(allowed).map_or(chunk.len(), |a| a.min(chunk.len()));
     let chunk = chunk.get(..take).unwrap_or_default();
     msg.len = msg.len.saturating_add(take as u64);
-    let room = limits.max_retained.saturating_sub(buf.len());
-    let keep = room.min(chunk.len());
-    if keep < chunk.len() {
-        msg.complete = false;
-    }
-    buf.extend_from_slice(chunk.get(..keep).unwrap_or_default());
+    keep.extend(msg, limits.max_retained, chunk);
     if is_text && msg.utf8_checked {
         utf8.feed(chunk);
     }

@@ -11,10 +11,14 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(capture http_head extensions frame_decoder inflate pipeline)
 fi
 
-command -v cargo-afl >/dev/null || cargo install cargo-afl --locked
+# Exit status: 1 when a target found a crash or a hang; 2 when the fuzzer itself could not be
+# installed, built or started here (a machine problem, not a finding: CI reports it without
+# failing); 0 otherwise.
+setup_failed() { echo "fuzz: $1; no fuzzing done (exit 2)"; exit 2; }
+command -v cargo-afl >/dev/null || cargo install cargo-afl --locked || setup_failed "cargo install cargo-afl failed"
 # Builds AFL++ once per Rust toolchain; it refuses (harmlessly) when already built.
 cargo afl config --build >/dev/null 2>&1 || true
-cargo afl build --release
+cargo afl build --release || setup_failed "cargo afl build failed"
 
 # Seed corpus: the hand-made seeds, plus the small sample captures for the targets that
 # read whole captures.
@@ -31,13 +35,15 @@ for t in "${targets[@]}"; do
 done
 
 failed=0
+started=0
 for t in "${targets[@]}"; do
     rm -rf "out/$t"
     mkdir -p "out/$t"
     # No UI (logs instead), no CPU pinning on a shared machine, no core_pattern check.
     AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
         cargo afl fuzz -V "$secs" -i "corpus/$t" -o "out/$t" "target/release/$t" \
-        >"out/$t/log.txt" 2>&1 || { echo "$t: afl-fuzz failed, see fuzz/out/$t/log.txt"; failed=1; continue; }
+        >"out/$t/log.txt" 2>&1 || { echo "$t: afl-fuzz could not run, see fuzz/out/$t/log.txt"; tail -5 "out/$t/log.txt"; continue; }
+    started=$((started + 1))
     stats=out/$t/default/fuzzer_stats
     execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
     crashes=$(awk -F' *: *' '$1=="saved_crashes"{print $2}' "$stats")
@@ -49,4 +55,7 @@ for t in "${targets[@]}"; do
         failed=1
     fi
 done
+if [ "$failed" = 0 ] && [ "$started" = 0 ]; then
+    setup_failed "afl-fuzz started no target"
+fi
 exit $failed

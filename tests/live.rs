@@ -683,3 +683,32 @@ fn a_paused_reader_loses_nothing_captured() {
     assert!(!summary.contains("queue full"), "{summary}");
     let _ = std::fs::remove_file(&file);
 }
+
+/// `live -Y … -T fields -e …` as in issue 10's example: only the Text frames pass the
+/// filter, and their text is what the test's client sent and the server echoed (oracle:
+/// the session's own messages).
+#[test]
+fn display_filter_and_fields_work_live() {
+    let on_p = listener();
+    let p = on_p.local_addr().unwrap().port();
+    let port = p.to_string();
+    let Some(capture) = start(&[
+        "--port",
+        &port,
+        "-Y",
+        "websocket.opcode == 1",
+        "-T",
+        "fields",
+        "-e",
+        "websocket.payload.text",
+    ]) else {
+        return;
+    };
+    let _session = ws_session(on_p, "/live-filter");
+    thread::sleep(Duration::from_millis(300));
+    let done = capture.interrupt();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    // One Text frame each way: the client's and the server's echo.
+    assert_eq!(lines, [TEXT, TEXT], "{}", done.stdout);
+}

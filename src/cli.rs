@@ -411,6 +411,10 @@ pub struct ViewArgs {
     /// replaced; symbolic links are never followed).
     #[arg(long, requires = "export")]
     pub force: bool,
+    /// With --export: most payload bytes written in all (a capture decides how much its
+    /// compressed messages inflate to); past it the export stops with a message.
+    #[arg(long, value_name = "BYTES", requires = "export", default_value_t = wsdissect::views::follow::DEFAULT_EXPORT_LIMIT)]
+    pub export_limit: u64,
     /// Colour in the views: auto, always or never.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
@@ -454,6 +458,7 @@ impl ViewArgs {
             mermaid: self.mermaid,
             follow: self.follow,
             export: self.export.clone(),
+            export_limit: self.export_limit,
             style: Style::new(choice.resolve(term.stdout, no_color)),
             width: term.width,
             streaming,

@@ -86,11 +86,21 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    if let Some(dir) = &args.dissect.view.export
-        && let Err(e) = check_export_dir(dir, args.dissect.view.force)
-    {
-        eprintln!("wsdissect: {e}");
-        return ExitCode::from(EXIT_BAD_INPUT);
+    if let Some(dir) = &args.dissect.view.export {
+        if let Err(e) = check_export_dir(dir, args.dissect.view.force) {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        // --force: what an earlier export wrote goes first, so runs never mix.
+        if args.dissect.view.force
+            && let Err(e) = wsdissect::views::follow::remove_previous_export(dir)
+        {
+            eprintln!(
+                "wsdissect: {}: removing the earlier export: {e}",
+                dir.display()
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
     }
     let output = args.dissect.output(term);
     let mut select = match args.dissect.select.options() {
@@ -163,6 +173,11 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         }
         (Err(e), _) if NoSuchConnection::within(&e).is_some() => {
             eprintln!("wsdissect: {name}: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        // An export error says where already ("exporting to DIR: ...").
+        (Err(e), _) if e.to_string().starts_with("exporting to ") => {
+            eprintln!("wsdissect: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
         (Err(e), _) | (Ok(_), Err(e)) => {

@@ -52,6 +52,14 @@ impl OutputConfig {
     }
 }
 
+/// `--export-limit`, or its default.
+fn export_limit(view: &ViewOptions) -> u64 {
+    match view.export_limit {
+        0 => crate::views::follow::DEFAULT_EXPORT_LIMIT,
+        n => n,
+    }
+}
+
 /// The renderer `config` asks for, writing to `out`.
 pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn EventSink + 'w> {
     let view = &config.view;
@@ -61,6 +69,8 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             FollowOptions {
                 conn,
                 export: view.export.clone(),
+                export_limit: export_limit(view),
+                exported: Default::default(),
                 style: view.style,
                 streaming: view.streaming,
                 time: view.time,
@@ -68,7 +78,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
         ));
     }
     if let Some(dir) = &view.export {
-        return Box::new(ExportAll::new(out, dir.clone()));
+        return Box::new(ExportAll::new(out, dir.clone()).with_limit(export_limit(view)));
     }
     match view.view {
         View::Packets => match config.format {

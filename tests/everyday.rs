@@ -523,3 +523,107 @@ fn har_matches_chromiums_record_of_the_same_session() {
         assert!(dt.abs() < 0.1, "message {i}: {dt} s apart");
     }
 }
+
+/// `--export-limit`: the export stops, with a message, before the payload bytes written
+/// would pass the limit (basic.pcap's connection 0: messages of 17, 256, 21, ... bytes,
+/// as its manifest lists).
+#[test]
+fn export_stops_at_the_export_limit() {
+    let dir = temp_dir("export-limit");
+    let capture = sample("basic.pcap");
+    let out = run(
+        &[
+            "read",
+            capture.to_str().unwrap(),
+            "--follow",
+            "0",
+            "--export",
+            dir.to_str().unwrap(),
+            "--export-limit",
+            "300",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--export-limit of 300 bytes reached (294 written)"),
+        "{err}"
+    );
+    let written: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != "index.tsv")
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert_eq!(written, 17 + 256 + 21);
+}
+
+/// `--force` removes what the earlier export listed in its index (so the runs never mix)
+/// and nothing else.
+#[test]
+fn forced_export_removes_only_the_earlier_exports_files() {
+    let dir = temp_dir("export-force");
+    let d = dir.to_str().unwrap();
+    let basic = sample("basic.pcap");
+    let coalesced = sample("coalesced.pcap");
+    assert!(
+        run(
+            &[
+                "read",
+                basic.to_str().unwrap(),
+                "--follow",
+                "0",
+                "--export",
+                d
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    let first: Vec<String> = std::fs::read_to_string(dir.join("index.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(5).unwrap().to_string())
+        .collect();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    assert!(
+        run(
+            &[
+                "read",
+                coalesced.to_str().unwrap(),
+                "--follow",
+                "0",
+                "--export",
+                d,
+                "--force"
+            ],
+            None
+        )
+        .status
+        .success()
+    );
+    let second: Vec<String> = std::fs::read_to_string(dir.join("index.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(5).unwrap().to_string())
+        .collect();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    present.sort();
+    let mut want = second.clone();
+    want.push("index.tsv".into());
+    want.push("notes.txt".into());
+    want.sort();
+    assert_eq!(present, want, "first export listed {first:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}

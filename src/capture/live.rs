@@ -330,6 +330,60 @@ impl Channel {
     }
 }
 
+/// How long a capture stopped by Ctrl-C keeps taking what the kernel had already captured
+/// (it is there at once; the wait only bounds a read that finds nothing).
+const DRAIN_TIME: Duration = Duration::from_millis(300);
+
+/// Saves one captured packet (`-w`) and queues it for the dissector (or counts it as
+/// dropped when the queue is full); an error says what failed.
+fn take_packet(
+    save: &mut Option<(Saver, PathBuf)>,
+    link_type: LinkType,
+    channel: &Channel,
+    queue_limit: usize,
+    packet: &pcap::Packet<'_>,
+) -> Result<(), String> {
+    if let Some((saver, path)) = save {
+        let saved = match saver {
+            Saver::Pcap(file) => {
+                file.write(packet);
+                file.flush().map_err(|e| pcap_detail(&e))
+            }
+            Saver::Pcapng(writer) => {
+                let raw = RawPacket {
+                    timestamp: timestamp_of(packet.header),
+                    link_type,
+                    data: packet.data,
+                    original_len: packet.header.len,
+                };
+                writer
+                    .write_packet(&raw)
+                    .and_then(|()| writer.flush())
+                    .map_err(|e: io::Error| e.to_string())
+            }
+        };
+        if let Err(detail) = saved {
+            return Err(format!("saving packets to {}: {detail}", path.display()));
+        }
+    }
+    let cost = packet.data.len() + QUEUED_OVERHEAD;
+    let mut shared = channel.lock();
+    // An empty queue takes any packet, so one larger than the limit passes.
+    if shared.queue.is_empty() || shared.bytes + cost <= queue_limit {
+        shared.bytes += cost;
+        shared.queue.push_back(Queued {
+            timestamp: timestamp_of(packet.header),
+            original_len: packet.header.len,
+            data: packet.data.to_vec(),
+        });
+        drop(shared);
+        channel.ready.notify_one();
+    } else {
+        shared.dropped += 1;
+    }
+    Ok(())
+}
+
 /// The capture thread's side.
 struct Capturer {
     cap: pcap::Capture<pcap::Active>,
@@ -360,54 +414,22 @@ impl Capturer {
 
     fn run(mut self) {
         let mut captured = 0u64;
-        let (reason, error) = loop {
+        let (reason, mut error) = loop {
             if let Some(reason) = self.should_stop(captured) {
                 break (Some(reason), None);
             }
             match self.cap.next_packet() {
                 Ok(packet) => {
-                    if let Some((saver, path)) = &mut self.save {
-                        let saved = match saver {
-                            Saver::Pcap(file) => {
-                                file.write(&packet);
-                                file.flush().map_err(|e| pcap_detail(&e))
-                            }
-                            Saver::Pcapng(writer) => {
-                                let raw = RawPacket {
-                                    timestamp: timestamp_of(packet.header),
-                                    link_type: self.link_type,
-                                    data: packet.data,
-                                    original_len: packet.header.len,
-                                };
-                                writer
-                                    .write_packet(&raw)
-                                    .and_then(|()| writer.flush())
-                                    .map_err(|e: io::Error| e.to_string())
-                            }
-                        };
-                        if let Err(detail) = saved {
-                            break (
-                                None,
-                                Some(format!("saving packets to {}: {detail}", path.display())),
-                            );
-                        }
+                    if let Err(e) = take_packet(
+                        &mut self.save,
+                        self.link_type,
+                        &self.channel,
+                        self.queue_limit,
+                        &packet,
+                    ) {
+                        break (None, Some(e));
                     }
                     captured += 1;
-                    let cost = packet.data.len() + QUEUED_OVERHEAD;
-                    let mut shared = self.channel.lock();
-                    // An empty queue takes any packet, so one larger than the limit passes.
-                    if shared.queue.is_empty() || shared.bytes + cost <= self.queue_limit {
-                        shared.bytes += cost;
-                        shared.queue.push_back(Queued {
-                            timestamp: timestamp_of(packet.header),
-                            original_len: packet.header.len,
-                            data: packet.data.to_vec(),
-                        });
-                        drop(shared);
-                        self.channel.ready.notify_one();
-                    } else {
-                        shared.dropped += 1;
-                    }
                 }
                 // No packet within the read timeout, or woken by pcap_breakloop (which the
                 // pcap crate reports as NoMorePackets): look at the stop conditions again.
@@ -424,6 +446,36 @@ impl Capturer {
                 }
             }
         };
+        if reason == Some(StopReason::Interrupted) && error.is_none() {
+            // Ctrl-C: what the kernel already captured is still taken (saved and dissected).
+            // A read blocks when nothing is left, so a timer wakes it after DRAIN_TIME; a
+            // wake-up before then is the Ctrl-C's own, not yet consumed.
+            let until = Instant::now() + DRAIN_TIME;
+            let breaker = self.cap.breakloop_handle();
+            std::thread::spawn(move || {
+                std::thread::sleep(DRAIN_TIME);
+                breaker.breakloop();
+            });
+            loop {
+                match self.cap.next_packet() {
+                    Ok(packet) => {
+                        if let Err(e) = take_packet(
+                            &mut self.save,
+                            self.link_type,
+                            &self.channel,
+                            self.queue_limit,
+                            &packet,
+                        ) {
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                    Err(pcap::Error::NoMorePackets | pcap::Error::TimeoutExpired)
+                        if Instant::now() < until => {}
+                    Err(_) => break,
+                }
+            }
+        }
         let ran_for = self.started.elapsed();
         let stats = self.cap.stats().map_err(|e| LiveError::Pcap {
             context: "reading capture statistics".to_string(),

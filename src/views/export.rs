@@ -20,6 +20,9 @@ pub struct ExportAll<W: Write> {
     out: W,
     dir: PathBuf,
     conns: BTreeMap<ConnId, Follow<io::Sink>>,
+    /// `--export-limit`, over every connection together.
+    limit: u64,
+    exported: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
 impl<W: Write> ExportAll<W> {
@@ -30,11 +33,20 @@ impl<W: Write> ExportAll<W> {
             out,
             dir,
             conns: BTreeMap::new(),
+            limit: super::follow::DEFAULT_EXPORT_LIMIT,
+            exported: Default::default(),
         }
+    }
+
+    /// Exports at most `limit` payload bytes in all (`--export-limit`).
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
     }
 
     fn follower(&mut self, conn: ConnId) -> &mut Follow<io::Sink> {
         let dir = self.dir.join(format!("conn{conn}"));
+        let (limit, exported) = (self.limit, self.exported.clone());
         self.conns.entry(conn).or_insert_with(|| {
             Follow::new(
                 io::sink(),
@@ -44,6 +56,8 @@ impl<W: Write> ExportAll<W> {
                     style: Style::plain(),
                     streaming: false,
                     time: Default::default(),
+                    export_limit: limit,
+                    exported,
                 },
             )
         })

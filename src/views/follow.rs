@@ -48,7 +48,15 @@ pub struct FollowOptions {
     pub streaming: bool,
     /// `-t`: how times are printed.
     pub time: crate::output::timefmt::TimeFormat,
+    /// Most payload bytes exported in all (`--export-limit`), counted in `exported`, which
+    /// several followers of one export share.
+    pub export_limit: u64,
+    /// Payload bytes exported so far.
+    pub exported: std::rc::Rc<std::cell::Cell<u64>>,
 }
+
+/// Default `--export-limit`: 1 GiB of exported payload.
+pub const DEFAULT_EXPORT_LIMIT: u64 = 1 << 30;
 
 /// A message ready to show.
 #[derive(Debug)]
@@ -414,6 +422,23 @@ impl<W: Write> Follow<W> {
             self.count,
             extension(m.opcode)
         );
+        let total = self
+            .options
+            .exported
+            .get()
+            .saturating_add(m.payload.len() as u64);
+        if total > self.options.export_limit {
+            // A capture chooses how much it inflates to: the disk is not its to fill.
+            return Err(io::Error::other(format!(
+                "exporting to {}: stopped before message {} of connection {}: --export-limit of {} bytes reached ({} written); raise it to export more",
+                dir.display(),
+                self.count,
+                self.options.conn,
+                self.options.export_limit,
+                self.options.exported.get()
+            )));
+        }
+        self.options.exported.set(total);
         create_file(&dir.join(&name))
             .and_then(|mut f| f.write_all(&m.payload))
             .map_err(|e| export_error(dir, e))?;
@@ -478,6 +503,55 @@ pub fn check_export_dir(dir: &Path, force: bool) -> Result<(), String> {
             }
         }
     }
+}
+
+/// `--force`: removes what an earlier export wrote into `dir` (the files its `index.tsv`
+/// lists, the index itself, and the same in its `conn{N}` subfolders), so the new export
+/// never mixes with an old one; anything else in `dir` is left alone. Returns how many files
+/// were removed.
+pub fn remove_previous_export(dir: &Path) -> io::Result<u64> {
+    let mut removed = 0;
+    let mut folders = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let is_conn = name.to_str().is_some_and(|n| {
+                n.strip_prefix("conn")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            });
+            // symlink_metadata: a link named like a folder is not followed.
+            if is_conn && std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                folders.push(entry.path());
+            }
+        }
+    }
+    for folder in folders {
+        let index = folder.join("index.tsv");
+        let Ok(text) = std::fs::read_to_string(&index) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let Some(file) = line.split('\t').nth(5) else {
+                continue;
+            };
+            // Only plain names this tool writes: nothing outside the folder.
+            if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') {
+                continue;
+            }
+            let path = folder.join(file);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                std::fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+        std::fs::remove_file(&index)?;
+        removed += 1;
+        if folder != dir {
+            // Empty now unless something else was put there.
+            let _ = std::fs::remove_dir(&folder);
+        }
+    }
+    Ok(removed)
 }
 
 /// Makes `dir` (and its parents) unless it exists; an existing `dir` must be a real
@@ -619,6 +693,8 @@ mod tests {
                 style: Style::plain(),
                 streaming: false,
                 time: Default::default(),
+                export_limit: DEFAULT_EXPORT_LIMIT,
+                exported: Default::default(),
             },
         );
         for e in events {

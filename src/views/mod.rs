@@ -50,6 +50,8 @@ pub struct ViewOptions {
     /// Write each message payload to a file in this directory: `follow`'s, or (without
     /// `follow`) every connection's, one subfolder each.
     pub export: Option<PathBuf>,
+    /// Most payload bytes exported in all (`--export-limit`; 0 means the default).
+    pub export_limit: u64,
     /// Colours.
     pub style: Style,
     /// Columns available; `None` = no limit (tables in plain columns, diagrams at

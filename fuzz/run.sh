@@ -11,14 +11,15 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(capture http_head extensions frame_decoder inflate pipeline)
 fi
 
-# Exit status: 1 when a target found a crash or a hang; 2 when the fuzzer itself could not be
-# installed, built or started here (a machine problem, not a finding: CI reports it without
+# Exit status: 1 when a target found a crash or a hang, or the targets do not compile; 2 when
+# the fuzzer itself could not be installed or started here (a machine problem, not a finding: CI reports it without
 # failing); 0 otherwise.
 setup_failed() { echo "fuzz: $1; no fuzzing done (exit 2)"; exit 2; }
 command -v cargo-afl >/dev/null || cargo install cargo-afl --locked || setup_failed "cargo install cargo-afl failed"
 # Builds AFL++ once per Rust toolchain; it refuses (harmlessly) when already built.
 cargo afl config --build >/dev/null 2>&1 || true
-cargo afl build --release || setup_failed "cargo afl build failed"
+# A target that does not compile is the code's fault, not the machine's: exit 1.
+cargo afl build --release || { echo "fuzz: the fuzz targets do not build (exit 1)"; exit 1; }
 
 # Seed corpus: the hand-made seeds, plus the small sample captures for the targets that
 # read whole captures.

@@ -198,7 +198,7 @@ pub fn pipeline(data: &[u8]) {
             TimelineOptions {
                 verbose: true,
                 wireshark_compat: true,
-                flush_each_packet: false,
+                ..TimelineOptions::default()
             },
         )),
         Box::new(JsonLines::new(io::sink(), false)),

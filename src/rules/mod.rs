@@ -6,7 +6,7 @@
 //! machine at the right moments: request and response heads, every frame, every
 //! message, the end of the connection. It reports [`Finding`]s; the caller adds the
 //! connection and packet and turns them into [`Anomaly`](crate::event::Anomaly) events.
-//! [`KINDS`] lists every kind for documentation and for the `check` command.
+//! [`ALL`] lists every kind, for documentation and for the `check` command.
 
 use crate::flow::TcpEnd;
 use crate::flow::analysis::Direction;
@@ -128,10 +128,7 @@ macro_rules! kinds {
                 description: $desc,
             };
         )*
-        /// Every anomaly kind wsdissect reports: (name, severity, description), grouped
-        /// by layer (handshake, frames, messages and compression, connection, capture).
-        pub const KINDS: &[(&str, Severity, &str)] = &[$(($name, Severity::$sev, $desc)),*];
-        /// Every anomaly kind as a [`Kind`], in the order of [`KINDS`].
+        /// Every kind of this table, in table order.
         pub const ALL: &[Kind] = &[$($id),*];
     };
 }
@@ -303,59 +300,20 @@ kinds! {
 pub mod check_kinds {
     use super::{Kind, RuleGroup, Severity};
 
-    /// A connection did not end with Close frames from both sides (`--expect-close-handshake`).
-    pub const EXPECT_CLOSE_HANDSHAKE: Kind = Kind {
-        name: "expect-close-handshake",
-        severity: Severity::Error,
-        group: RuleGroup::Expectations,
-        description: "every WebSocket connection ends with Close frames from both sides (--expect-close-handshake)",
-    };
-    /// A close code outside `--allowed-close-codes`.
-    pub const EXPECT_CLOSE_CODE: Kind = Kind {
-        name: "expect-close-code",
-        severity: Severity::Error,
-        group: RuleGroup::Expectations,
-        description: "only the close codes of --allowed-close-codes appear",
-    };
-    /// Fewer WebSocket connections than `--min-connections`.
-    pub const EXPECT_MIN_CONNECTIONS: Kind = Kind {
-        name: "expect-min-connections",
-        severity: Severity::Error,
-        group: RuleGroup::Expectations,
-        description: "the capture holds at least --min-connections WebSocket connections",
-    };
-    /// The capture could only be read in part.
-    pub const CAPTURE_ERROR: Kind = Kind {
-        name: "capture-error",
-        severity: Severity::Warning,
-        group: RuleGroup::Connection,
-        description: "the capture file could not be read to its end",
-    };
-    /// The capture holds no packet (only a file header), or none passed `--port`: a CI
-    /// job pointing at the wrong file must not pass silently.
-    pub const NO_PACKETS: Kind = Kind {
-        name: "no-packets",
-        severity: Severity::Warning,
-        group: RuleGroup::Expectations,
-        description: "the capture holds packets to check (a header-only file, or --port matching nothing, has none)",
-    };
-    /// Packets, but no WebSocket connection among them (unless `--min-connections` says how
-    /// many are expected).
-    pub const NO_WEBSOCKET: Kind = Kind {
-        name: "no-websocket",
-        severity: Severity::Warning,
-        group: RuleGroup::Expectations,
-        description: "the capture holds at least one WebSocket connection (--min-connections 0 accepts none)",
-    };
-    /// Every kind `check` adds.
-    pub const ALL: &[Kind] = &[
-        EXPECT_CLOSE_HANDSHAKE,
-        EXPECT_CLOSE_CODE,
-        EXPECT_MIN_CONNECTIONS,
-        CAPTURE_ERROR,
-        NO_PACKETS,
-        NO_WEBSOCKET,
-    ];
+    kinds! {
+        EXPECT_CLOSE_HANDSHAKE = ("expect-close-handshake", Error, Expectations,
+            "every WebSocket connection ends with Close frames from both sides (--expect-close-handshake)");
+        EXPECT_CLOSE_CODE = ("expect-close-code", Error, Expectations,
+            "only the close codes of --allowed-close-codes appear");
+        EXPECT_MIN_CONNECTIONS = ("expect-min-connections", Error, Expectations,
+            "the capture holds at least --min-connections WebSocket connections");
+        CAPTURE_ERROR = ("capture-error", Warning, Connection,
+            "the capture file could not be read to its end");
+        NO_PACKETS = ("no-packets", Warning, Expectations,
+            "the capture holds packets to check (a header-only file, or --port matching nothing, has none)");
+        NO_WEBSOCKET = ("no-websocket", Warning, Expectations,
+            "the capture holds at least one WebSocket connection (--min-connections 0 accepts none)");
+    }
 }
 
 /// The kind whose name is nearest to `name` (a typo's likely meaning), by Jaro-Winkler
@@ -958,12 +916,16 @@ mod tests {
 
     #[test]
     fn kinds_are_unique_kebab_case_and_cite_their_source() {
-        let mut names: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+        let mut names: Vec<&str> = ALL.iter().map(|k| k.name).collect();
         names.sort_unstable();
         let n = names.len();
         names.dedup();
         assert_eq!(names.len(), n, "duplicate kind names");
-        for (name, _, desc) in KINDS {
+        for Kind {
+            name, description, ..
+        } in ALL
+        {
+            let desc = description;
             assert!(
                 name.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
@@ -982,7 +944,6 @@ mod tests {
         assert_eq!(kind("upgrade-refused").unwrap().severity, Severity::Warning);
         assert_eq!(kind("accept-mismatch").unwrap().severity, Severity::Error);
         assert!(kind("nope").is_none());
-        assert_eq!(ALL.len(), KINDS.len());
     }
 
     fn header(b0: u8, b1: u8) -> FrameHeader {

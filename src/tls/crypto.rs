@@ -583,31 +583,22 @@ impl RecordCipher {
                     &aad
                 };
                 out.extend_from_slice(ct);
+                // The three AEADs share one call; only the cipher type differs.
+                macro_rules! open {
+                    ($c:expr) => {
+                        $c.decrypt_inout_detached(
+                            &nonce.into(),
+                            aad,
+                            out.as_mut_slice().into(),
+                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
+                        )
+                        .is_ok()
+                    };
+                }
                 let ok = match &self.engine {
-                    Engine::Aes128Gcm(c) => c
-                        .decrypt_inout_detached(
-                            &nonce.into(),
-                            aad,
-                            out.as_mut_slice().into(),
-                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
-                        )
-                        .is_ok(),
-                    Engine::Aes256Gcm(c) => c
-                        .decrypt_inout_detached(
-                            &nonce.into(),
-                            aad,
-                            out.as_mut_slice().into(),
-                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
-                        )
-                        .is_ok(),
-                    Engine::ChaCha(c) => c
-                        .decrypt_inout_detached(
-                            &nonce.into(),
-                            aad,
-                            out.as_mut_slice().into(),
-                            tag.try_into().map_err(|_| DecryptError::TooShort)?,
-                        )
-                        .is_ok(),
+                    Engine::Aes128Gcm(c) => open!(c),
+                    Engine::Aes256Gcm(c) => open!(c),
+                    Engine::ChaCha(c) => open!(c),
                     Engine::Cbc { .. } => false,
                 };
                 if !ok {

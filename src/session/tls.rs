@@ -201,3 +201,18 @@ impl Analyzer for TlsAnalyzer {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tls_finding_maps_to_its_rule_of_the_same_name_and_severity() {
+        for kind in TlsAnomalyKind::ALL {
+            let rule = rule_kind(kind);
+            assert_eq!(rule.name, kind.name());
+            assert_eq!(rule.severity, kind.severity(), "{}", kind.name());
+            assert_eq!(rule.group, rules::RuleGroup::Tls);
+        }
+    }
+}

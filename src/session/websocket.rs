@@ -678,3 +678,18 @@ fn pair_ping_pong(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_application_finding_maps_to_its_rule_of_the_same_name_and_severity() {
+        for &kind in AnomalyKind::ALL {
+            let rule = app_rule_kind(kind);
+            assert_eq!(rule.name, kind.name());
+            assert_eq!(rule.severity, kind.severity(), "{}", kind.name());
+            assert_eq!(rule.group, crate::rules::RuleGroup::App);
+        }
+    }
+}

@@ -339,6 +339,7 @@ impl SelectArgs {
             fields,
             save: None,
             flush_each_packet: false,
+            inject_secrets: false,
         })
     }
 
@@ -526,6 +527,12 @@ pub struct ReadArgs {
     /// else pcap; original link type and timestamps.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// With -w FILE.pcapng: also write the TLS secrets (from --keylog, SSLKEYLOGFILE or the
+    /// input's own secrets blocks) of the connections seen in the capture, and only those,
+    /// as Decryption Secrets Blocks before the packets that need them, as `editcap
+    /// --inject-secrets tls,KEYLOG` does: the file then decrypts without a key log.
+    #[arg(long, requires = "write")]
+    pub inject_secrets: bool,
 }
 
 /// Output format of `check`.

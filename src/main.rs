@@ -111,6 +111,20 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         }
     };
     select.save = args.write.clone();
+    if args.inject_secrets {
+        if !args
+            .write
+            .as_deref()
+            .is_some_and(wsdissect::capture::writer::is_pcapng_file_name)
+        {
+            eprintln!(
+                "wsdissect: --inject-secrets writes pcapng Decryption Secrets Blocks: \
+                 give -w a file name ending in .pcapng"
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        select.inject_secrets = true;
+    }
     // A HAR is written at the end too, so a progress line cannot mix with it.
     let at_end = output.view.writes_at_end()
         || (output.view.is_packet_list() && output.format == printer::Format::Har);
@@ -143,6 +157,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     if cli::SelectArgs::needs_payloads(&select) {
         cli::retain_payloads(&mut config, args.dissect.max_payload);
     }
+    config.conn.inject_secrets = args.inject_secrets;
     let mut dissector = Dissector::new(config);
     if let Err(e) = cli::key_logs(&args.dissect.keylogs)
         .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))

@@ -854,6 +854,145 @@ mod pipeline {
         assert!(text.contains("error[tls-no-key]"), "{text}");
     }
 
+    /// The pcapng Decryption Secrets Blocks of a file: (index of the next packet, text).
+    fn secrets_blocks(bytes: &[u8]) -> Vec<(usize, String)> {
+        let (mut at, mut packets, mut out) = (0usize, 0usize, Vec::new());
+        while at + 12 <= bytes.len() {
+            let word = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+            let (kind, len) = (word(at), word(at + 4) as usize);
+            match kind {
+                0x0A => {
+                    assert_eq!(word(at + 8), 0x544c_534b, "secrets type TLSK");
+                    let n = word(at + 12) as usize;
+                    let text = &bytes[at + 16..at + 16 + n];
+                    out.push((packets, String::from_utf8(text.to_vec()).unwrap()));
+                }
+                6 => packets += 1,
+                _ => {}
+            }
+            at += len;
+        }
+        out
+    }
+
+    /// `read -w OUT.pcapng --inject-secrets`, as `editcap --inject-secrets`: the written
+    /// file decrypts without a key log. Oracles: tshark 4.0.17's packet list of the original
+    /// with its key log (samples/expected/*.tshark-tls-list-keys.tsv) equals wsdissect's of
+    /// the written file without one, and tshark's own of the written file (when tshark is
+    /// installed); the blocks hold the sample's key log lines and not the lines of a
+    /// connection the capture does not have.
+    #[test]
+    fn inject_secrets_writes_a_pcapng_that_decrypts_alone() {
+        let decoy = std::fs::read_to_string(sample("tls12-chacha.keys")).unwrap();
+        let tshark = std::process::Command::new("tshark")
+            .arg("-v")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        for name in [
+            "tls13-missing-key",
+            "tls12-gcm",
+            "tls13-resumed",
+            "tls13-hrr",
+        ] {
+            let own = std::fs::read_to_string(sample(&format!("{name}.keys"))).unwrap();
+            let keys = crate::util::write_temp(
+                &format!("inject-{name}.keys"),
+                (own.clone() + &decoy).as_bytes(),
+            );
+            let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("inject-{name}.pcapng"));
+            let capture = sample(&format!("{name}.pcap"));
+            let done = run(
+                &[
+                    "read",
+                    capture.to_str().unwrap(),
+                    "--keylog",
+                    keys.to_str().unwrap(),
+                    "-w",
+                    out.to_str().unwrap(),
+                    "--inject-secrets",
+                ],
+                None,
+            );
+            assert!(
+                done.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+            let bytes = std::fs::read(&out).unwrap();
+            let blocks = secrets_blocks(&bytes);
+            assert!(!blocks.is_empty(), "{name}: no secrets block");
+            let written: String = blocks.iter().map(|b| b.1.as_str()).collect();
+            for line in written.lines() {
+                assert!(
+                    own.lines().any(|l| l == line),
+                    "{name}: {line:.40} not from its key log"
+                );
+                assert!(
+                    !decoy.lines().any(|l| l == line),
+                    "{name}: a decoy line was written"
+                );
+            }
+            // Each block comes right before a ClientHello (tshark's frame numbers): before
+            // the first packet that needs it.
+            let want = reference(name, "tshark-tls-list-keys");
+            let hellos: Vec<usize> = want
+                .iter()
+                .filter(|l| l.contains("Client Hello"))
+                .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+                .collect();
+            for (before, _) in &blocks {
+                assert!(
+                    hellos.contains(&(before + 1)),
+                    "{name}: block before {before} {hellos:?}"
+                );
+            }
+            assert_eq!(
+                upper_lines(&out, &[]),
+                want,
+                "{name}: wsdissect, no key log"
+            );
+            if tshark {
+                let listed = std::process::Command::new("tshark")
+                    .args([
+                        "-r",
+                        out.to_str().unwrap(),
+                        "-o",
+                        "tls.keylog_file:",
+                        "-Y",
+                        "tls",
+                    ])
+                    .args(["-T", "fields", "-E", "separator=/t", "-e", "frame.number"])
+                    .args(["-e", "_ws.col.Protocol", "-e", "_ws.col.Info"])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8(listed.stdout).unwrap();
+                // The reference keeps tshark's trailing blanks; this compares without them.
+                let got: Vec<&str> = text.lines().map(str::trim_end).collect();
+                let want: Vec<&str> = want.iter().map(|l| l.trim_end()).collect();
+                assert_eq!(got, want, "{name}: tshark on the written file, no key log");
+            }
+        }
+    }
+
+    #[test]
+    fn inject_secrets_needs_a_pcapng_name() {
+        let capture = sample("tls12-gcm.pcap");
+        let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("inject.pcap");
+        let done = run(
+            &[
+                "read",
+                capture.to_str().unwrap(),
+                "-w",
+                out.to_str().unwrap(),
+                "--inject-secrets",
+            ],
+            None,
+        );
+        assert_eq!(done.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&done.stderr).contains(".pcapng"));
+    }
+
     #[test]
     fn a_missing_key_log_is_unusable_input() {
         let capture = sample("tls13-python.pcap");

@@ -58,6 +58,9 @@ pub struct ConnConfig {
     /// Most bytes of encrypted TLS records held per direction while the key log has no
     /// secret for the connection yet (live capture re-reads the key log; 0: none held).
     pub tls_hold: usize,
+    /// `-w --inject-secrets`: TLS packets carry their connection's key log lines (in
+    /// [`crate::tls::SegmentLabel::secrets`]) for the writer.
+    pub inject_secrets: bool,
     /// `--decode-as`: payload decoders chosen by hand, by port or connection.
     pub decode_as: Vec<DecodeAs>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
@@ -80,6 +83,7 @@ impl Default for ConnConfig {
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
             tls_hold: 0,
+            inject_secrets: false,
             decode_as: Vec::new(),
             app_fields: true,
             held_payload: crate::flow::budget::HeldPayload::default(),
@@ -426,10 +430,11 @@ impl Session {
             return Ok(());
         }
         let config_hold = self.state.config.tls_hold;
+        let inject = self.state.config.inject_secrets;
         let root = self.root.get_or_insert_with(|| match &delivery {
             // TLS is recognised on any port by its record header, as Wireshark does.
             Delivery::Data { bytes, .. } if crate::tls::looks_like_tls(bytes) => {
-                Box::new(tls::TlsAnalyzer::new(config_hold))
+                Box::new(tls::TlsAnalyzer::new(config_hold).injecting_secrets(inject))
             }
             _ => Box::new(http::HttpAnalyzer::new()),
         });

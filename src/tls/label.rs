@@ -76,6 +76,19 @@ enum Part {
 pub struct SegmentLabel {
     parts: Vec<Part>,
     version: Option<u16>,
+    /// `--inject-secrets`: key log lines to write before this packet.
+    secrets: InjectedSecrets,
+}
+
+/// Key log lines travelling with a packet to the `-w` writer. Key material: its `Debug`
+/// says only how long it is, so no debug print shows a secret.
+#[derive(Clone, Default)]
+struct InjectedSecrets(Vec<u8>);
+
+impl fmt::Debug for InjectedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InjectedSecrets({} bytes)", self.0.len())
+    }
 }
 
 impl SegmentLabel {
@@ -88,6 +101,20 @@ impl SegmentLabel {
     pub fn clear(&mut self) {
         self.parts.clear();
         self.version = None;
+        self.secrets.0.clear();
+    }
+
+    /// Attaches the NSS key log lines of this segment's connection, for
+    /// `-w --inject-secrets` (written as a pcapng Decryption Secrets Block before the packet).
+    pub fn set_secrets(&mut self, key_log_lines: &[u8]) {
+        self.secrets.0.clear();
+        self.secrets.0.extend_from_slice(key_log_lines);
+    }
+
+    /// The key log lines attached by [`SegmentLabel::set_secrets`] (empty when none). Key
+    /// material: only the `-w --inject-secrets` writer reads it.
+    pub fn secrets(&self) -> &[u8] {
+        &self.secrets.0
     }
 
     /// Whether no record ended in the segment.

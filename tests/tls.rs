@@ -993,6 +993,82 @@ mod pipeline {
         assert!(String::from_utf8_lossy(&done.stderr).contains(".pcapng"));
     }
 
+    /// WebSocket over HTTP/2 (RFC 8441; samples/gen/tls_h2.js: Node http2 with
+    /// `enableConnectProtocol`, an extended CONNECT with `:protocol websocket`): reported as
+    /// HTTP/2, never read as HTTP/1.1. Oracles: the manifest (ALPN h2, the CONNECT request)
+    /// and tshark 4.0.17 (without keys the same lines; with keys, every packet tshark
+    /// decodes as HTTP2 is one wsdissect lists as TLS application data, not decoded).
+    #[test]
+    fn websocket_over_http2_is_reported_not_misread() {
+        let capture = sample("h2ws-tls13.pcap");
+        let keys = sample("h2ws-tls13.keys");
+        let m = manifest("h2ws-tls13");
+        let conn = &m["connections"][0];
+        assert_eq!(conn["tls"]["alpn"], "h2");
+        assert_eq!(conn["http2"]["request"][":protocol"], "websocket");
+        assert_eq!(conn["http2"]["request"][":method"], "CONNECT");
+
+        assert_eq!(
+            upper_lines(&capture, &[]),
+            reference("h2ws-tls13", "tshark-tls-list"),
+            "without keys"
+        );
+        let ours = upper_lines(&capture, &["--keylog", keys.to_str().unwrap()]);
+        let theirs = reference("h2ws-tls13", "tshark-tls-list-keys");
+        assert_eq!(ours.len(), theirs.len(), "{ours:#?}");
+        let mut h2_packets = 0;
+        for (o, t) in ours.iter().zip(&theirs) {
+            let (o_cols, t_cols): (Vec<&str>, Vec<&str>) =
+                (o.split('\t').collect(), t.split('\t').collect());
+            assert_eq!(o_cols[0], t_cols[0], "frame numbers");
+            if t_cols[1] == "HTTP2" {
+                h2_packets += 1;
+                assert_eq!(o_cols[1], "TLSv1.3", "{o}");
+                assert!(o_cols[2].ends_with("Application Data"), "{o}");
+            } else {
+                assert_eq!(o.trim_end(), t.trim_end());
+            }
+        }
+        assert!(h2_packets >= 8, "{h2_packets}");
+
+        let records = jsonl(&capture, &["--keylog".into(), keys.display().to_string()]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0]["alpn"], "h2");
+        assert_eq!(tls[0]["decrypted"], true);
+        for kind in [
+            "http_request",
+            "http_response",
+            "handshake",
+            "frame",
+            "message",
+        ] {
+            assert!(
+                of_type(&records, kind).is_empty(),
+                "no {kind} from HTTP/2 bytes"
+            );
+        }
+        let anomalies: Vec<&str> = of_type(&records, "anomaly")
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(anomalies, ["tls-alpn-h2"]);
+
+        let out = run(
+            &[
+                "check",
+                capture.to_str().unwrap(),
+                "--keylog",
+                keys.to_str().unwrap(),
+            ],
+            None,
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("note[tls-alpn-h2]"), "{text}");
+        assert!(text.contains("HTTP/2"), "{text}");
+        assert!(!text.contains("error["), "{text}");
+    }
+
     #[test]
     fn a_missing_key_log_is_unusable_input() {
         let capture = sample("tls13-python.pcap");

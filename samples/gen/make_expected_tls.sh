@@ -9,7 +9,7 @@ set -euo pipefail
 GEN="$(cd "$(dirname "$0")" && pwd)"
 SAMPLES="$(dirname "$GEN")"
 EXP="$SAMPLES/expected"
-for f in "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng; do
+for f in "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/h2ws-*.pcap; do
   base="$(basename "$f")"; name="${base%.*}"
   keyopt=()
   [ -f "$SAMPLES/$name.keys" ] && keyopt=(-o "tls.keylog_file:$SAMPLES/$name.keys")

@@ -993,6 +993,65 @@ mod pipeline {
         assert!(String::from_utf8_lossy(&done.stderr).contains(".pcapng"));
     }
 
+    /// Headless Chromium with its own key log (`--ssl-key-log-file`) against a Python
+    /// websockets server over ssl (samples/gen/tls_chromium.py). Oracles: tshark 4.0.17's
+    /// WebSocket rows with the same key log (frame, opcode, length, mask) and the manifest
+    /// (frames as the page and the server sent them); `check --expect-decrypted` is clean.
+    #[test]
+    fn chromium_wss_decrypts_with_its_own_key_log() {
+        let capture = sample("tls13-chromium.pcap");
+        let keys = sample("tls13-chromium.keys");
+        let m = manifest("tls13-chromium");
+        assert!(m["libraries"].as_str().unwrap().contains("Chromium"));
+        let records = jsonl(&capture, &["--keylog".into(), keys.display().to_string()]);
+        let frames = of_type(&records, "frame");
+        let ours: Vec<String> = frames
+            .iter()
+            .map(|f| {
+                let len = f["payload_len"].as_u64().unwrap();
+                let (short, ext) = match len {
+                    0..=125 => (len, String::new()),
+                    126..=65535 => (126, len.to_string()),
+                    _ => (127, String::new()),
+                };
+                format!(
+                    "{}\t{}\t{short}\t{ext}\t{}",
+                    f["packet"],
+                    f["opcode"],
+                    u8::from(f["masked"] == true)
+                )
+            })
+            .collect();
+        assert_eq!(ours, reference("tls13-chromium", "tshark-tls-ws"));
+        let want = m["connections"][0]["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), want.len());
+        for (got, want) in frames.iter().zip(want) {
+            assert_eq!(got["dir"], want["dir"]);
+            assert_eq!(
+                sha256_hex(&crate::util::b64(got["payload_b64"].as_str().unwrap())),
+                want["sha256"].as_str().unwrap()
+            );
+        }
+        let out = run(
+            &[
+                "check",
+                capture.to_str().unwrap(),
+                "--keylog",
+                keys.to_str().unwrap(),
+                "--expect-decrypted",
+                "--deny",
+                "warnings",
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
     /// WebSocket over HTTP/2 (RFC 8441; samples/gen/tls_h2.js: Node http2 with
     /// `enableConnectProtocol`, an extended CONNECT with `:protocol websocket`): reported as
     /// HTTP/2, never read as HTTP/1.1. Oracles: the manifest (ALPN h2, the CONNECT request)

@@ -52,6 +52,9 @@ capture tls13-hrr         9151 python3 tls_keyupdate.py 9151 tls13-hrr hrr
 # WebSocket over HTTP/2 (RFC 8441): reported, not decoded (named h2ws-*, not tls*: its
 # decrypted packet list is tshark's HTTP2 lines, which wsdissect does not decode).
 capture h2ws-tls13        9152 node tls_h2.js 9152 h2ws-tls13
+# Headless Chromium (Debian's chromium package) with --ssl-key-log-file; its page is served
+# on 9154, not captured.
+capture tls13-chromium    9153 python3 tls_chromium.py 9153 9154 tls13-chromium
 
 # The same traffic as tls13-node-aes128.pcap, with its key log embedded as a pcapng
 # Decryption Secrets Block (no .keys file needed to decrypt it).

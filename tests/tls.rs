@@ -542,20 +542,45 @@ fn late_keys_decrypt_held_records() {
         for known_from in 0..=streams.len() {
             let mut c = TlsConnection::with_hold_limit(1 << 20);
             let mut got = [Vec::new(), Vec::new()];
+            let mut anomalies = Vec::new();
             let empty = KeyLog::new();
-            let mut sink = |ev: TlsEvent<'_>| {
-                if let TlsEvent::Plaintext { dir, data } = ev {
+            let mut sink = |ev: TlsEvent<'_>| match ev {
+                TlsEvent::Plaintext { dir, data } => {
                     got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
                 }
+                TlsEvent::Anomaly { kind, .. } => anomalies.push(kind.name()),
+                _ => {}
             };
             for (n, (dir, bytes)) in streams.iter().enumerate() {
                 let k = if n < known_from { &empty } else { &keys };
                 c.data(*dir, bytes, k, &mut sink);
             }
             c.retry_keys(&keys, &mut sink);
+            c.end(Dir::ClientToServer, &mut sink);
             assert_eq!(&got, want, "{name}: keys known from chunk {known_from}");
             assert_eq!(c.status(), DecryptStatus::Decrypted, "{name}");
+            // A key that came late is no finding: the connection decrypted.
+            assert!(anomalies.is_empty(), "{name}: {anomalies:?}");
         }
+        // Held, and the key never comes: the no-key note is reported when the connection
+        // ends (not lost).
+        let mut c = TlsConnection::with_hold_limit(1 << 20);
+        let anomalies = std::cell::RefCell::new(Vec::new());
+        let mut sink = |ev: TlsEvent<'_>| {
+            if let TlsEvent::Anomaly { kind, .. } = ev {
+                anomalies.borrow_mut().push(kind.name());
+            }
+        };
+        for (dir, bytes) in &streams {
+            c.data(*dir, bytes, &KeyLog::new(), &mut sink);
+        }
+        assert!(
+            anomalies.borrow().is_empty(),
+            "{name}: held, not yet reported"
+        );
+        c.end(Dir::ClientToServer, &mut sink);
+        c.end(Dir::ServerToClient, &mut sink);
+        assert_eq!(*anomalies.borrow(), ["tls-no-key"], "{name}");
         // Without holding (offline default) or over the limit: nothing decrypts, nothing leaks.
         for limit in [0usize, 100] {
             let mut c = TlsConnection::with_hold_limit(limit);

@@ -202,6 +202,12 @@ impl Analyzer for TlsAnalyzer {
         let packet = cx.packet;
         let TlsAnalyzer { tls, child, h2, .. } = self;
         let mut result = Ok(());
+        // A key that arrived since the last record (live) still opens what was held.
+        tls.retry_keys(cx.keys, &mut |ev| {
+            if result.is_ok() {
+                result = forward((child, h2), conn, cx, packet, ev);
+            }
+        });
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             tls.end(dir, &mut |ev| {
                 if result.is_ok() {

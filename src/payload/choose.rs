@@ -283,7 +283,10 @@ mod tests {
             pick(Some("graphql-ws"), "/", None),
             Some((Protocol::GraphqlWs, Subprotocol))
         );
-        assert_eq!(pick(Some("v12.stomp"), "/", None), None);
+        assert_eq!(
+            pick(Some("v12.stomp"), "/", None),
+            Some((Protocol::Stomp, Subprotocol))
+        );
         assert_eq!(
             pick(None, "/socket.io/?EIO=4&transport=websocket", None),
             Some((Protocol::SocketIo, Path))
@@ -378,8 +381,8 @@ mod tests {
             Err(DecodeAsError::UnknownProtocol("nope".into()))
         );
         assert_eq!(
-            "1:stomp".parse::<DecodeAs>(),
-            Err(DecodeAsError::NoDecoder(Protocol::Stomp))
+            "1:stomp".parse::<DecodeAs>().map(|d| d.protocol),
+            Ok(Some(Protocol::Stomp))
         );
         let specs = [c, a, b];
         assert_eq!(decode_as_for(&specs, 3, (8080, 5000)), Some(None));

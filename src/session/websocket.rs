@@ -115,6 +115,15 @@ pub fn app_rule_kind(kind: AnomalyKind) -> crate::rules::Kind {
         AnomalyKind::JsonrpcDuplicateId => rules::APP_JSONRPC_DUPLICATE_ID,
         AnomalyKind::JsonrpcEmptyBatch => rules::APP_JSONRPC_EMPTY_BATCH,
         AnomalyKind::JsonInvalid => rules::APP_JSON_INVALID,
+        AnomalyKind::MqttMalformedRemainingLength => rules::APP_MQTT_MALFORMED_REMAINING_LENGTH,
+        AnomalyKind::MqttMalformedPacket => rules::APP_MQTT_MALFORMED_PACKET,
+        AnomalyKind::MqttIncompletePacket => rules::APP_MQTT_INCOMPLETE_PACKET,
+        AnomalyKind::MqttUnknownPacketId => rules::APP_MQTT_UNKNOWN_PACKET_ID,
+        AnomalyKind::StompFrameWithoutNul => rules::APP_STOMP_FRAME_WITHOUT_NUL,
+        AnomalyKind::StompBadContentLength => rules::APP_STOMP_BAD_CONTENT_LENGTH,
+        AnomalyKind::StompMalformedFrame => rules::APP_STOMP_MALFORMED_FRAME,
+        AnomalyKind::StompUnknownReceipt => rules::APP_STOMP_UNKNOWN_RECEIPT,
+        AnomalyKind::StompUnknownSubscription => rules::APP_STOMP_UNKNOWN_SUBSCRIPTION,
         AnomalyKind::PendingDropped => rules::APP_PENDING_DROPPED,
     }
 }

@@ -22,6 +22,7 @@
 //! Adding a protocol: one module with a type implementing [`Decoder`], one [`Protocol`]
 //! variant (already reserved for the planned ones) and one entry in [`DECODERS`].
 
+pub mod actioncable;
 pub mod bound;
 pub mod choose;
 pub mod engineio;
@@ -30,6 +31,7 @@ pub mod json;
 pub mod jsonrpc;
 pub mod mqtt;
 mod pending;
+pub mod phoenix;
 pub mod socketio;
 pub mod stomp;
 
@@ -60,9 +62,9 @@ pub enum Protocol {
     Mqtt,
     /// SignalR hub protocols (reserved: no decoder yet).
     SignalR,
-    /// Phoenix channels (reserved: no decoder yet).
+    /// Phoenix channels (V1 and V2 serializers).
     Phoenix,
-    /// Rails ActionCable (reserved: no decoder yet).
+    /// Rails ActionCable (`actioncable-v1-json`).
     ActionCable,
     /// MessagePack content (reserved: no decoder yet).
     MsgPack,
@@ -370,6 +372,66 @@ pub static DECODERS: &[DecoderInfo] = &[
             ),
         ],
         new: mqtt::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Phoenix,
+        aliases: &["phoenix-channels", "phx"],
+        subprotocols: &[],
+        description: "Phoenix channels (V1 objects, V2 arrays and binary): joins, pushes, replies by ref, broadcasts, heartbeats",
+        fields: &[
+            (
+                "join_ref",
+                "join reference of the channel (null outside a join)",
+            ),
+            ("ref", "message reference (null for broadcasts)"),
+            (
+                "topic",
+                "channel topic, e.g. room:lobby (phoenix for heartbeats)",
+            ),
+            (
+                "event",
+                "event: phx_join, phx_leave, phx_reply, phx_error, phx_close, heartbeat or an application event",
+            ),
+            ("status", "phx_reply status: ok or error"),
+            ("response", "phx_reply response"),
+            ("latency_ns", "phx_reply time minus push time, nanoseconds"),
+            (
+                "payload",
+                "payload (binary messages: binary_len, binary_hex)",
+            ),
+            (
+                "version",
+                "serializer: 1.0.0 (objects) or 2.0.0 (arrays, binary)",
+            ),
+            ("binary", "true for a V2 binary message"),
+        ],
+        new: phoenix::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::ActionCable,
+        aliases: &["action-cable", "cable"],
+        subprotocols: &["actioncable-v1-json", "actioncable-unsupported"],
+        description: "Rails ActionCable (actioncable-v1-json): welcome, ping, subscriptions confirmed or rejected, channel messages, commands",
+        fields: &[
+            (
+                "type",
+                "welcome, ping, confirm_subscription, reject_subscription, disconnect, message (broadcast), or the client's command",
+            ),
+            ("command", "client command: subscribe, unsubscribe, message"),
+            ("identifier", "channel identifier, the JSON string as sent"),
+            ("channel", "channel class named in the identifier"),
+            ("params", "the identifier's parameters (parsed)"),
+            ("action", "action of a message command's data"),
+            ("data", "message command's data (parsed)"),
+            ("message", "broadcast message, or the ping's timestamp"),
+            ("reason", "disconnect reason"),
+            ("reconnect", "disconnect: whether the client may reconnect"),
+            (
+                "latency_ns",
+                "confirm/reject time minus subscribe time, nanoseconds",
+            ),
+        ],
+        new: actioncable::new_decoder,
     },
     DecoderInfo {
         protocol: Protocol::Json,
@@ -703,6 +765,14 @@ anomaly_kinds! {
         "STOMP RECEIPT or ERROR whose receipt-id answers no frame that asked for a receipt";
     StompUnknownSubscription => "stomp-unknown-subscription", Warning,
         "STOMP MESSAGE whose subscription id matches no SUBSCRIBE seen on the connection";
+    PhoenixMalformedMessage => "phoenix-malformed-message", Warning,
+        "Phoenix channels message that is neither a V2 array [join_ref, ref, topic, event, payload], a V1 object nor a V2 binary message";
+    PhoenixReplyUnknownRef => "phoenix-reply-unknown-ref", Warning,
+        "Phoenix phx_reply whose ref matches no pending push from the client";
+    ActioncableMalformedMessage => "actioncable-malformed-message", Warning,
+        "ActionCable message that is not a JSON object with a type, a command or an identifier and message";
+    ActioncableUnknownSubscription => "actioncable-unknown-subscription", Warning,
+        "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for";
     JsonInvalid => "json-invalid", Warning,
         "message decoded as JSON that is not valid JSON";
     PendingDropped => "app-pending-dropped", Warning,

@@ -961,8 +961,8 @@ mod tests {
         assert!(anomalies(&out).is_empty());
     }
 
-    // MQTT 5 §3.1.2.11 Figure 3-8: 00 04 MQTT 05 C2 00 0A, properties 05 11 00 00 00 0A
-    // (session expiry 10) and... the figure's receive maximum 21 00 14 makes 8 bytes.
+    // After MQTT 5 §3.1.2's variable header example (protocol name, level 5, keep alive 10,
+    // session expiry interval 10) with clean start only and a receive maximum of 20 added.
     #[test]
     fn connect_v5_properties_then_publish_properties() {
         let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 5, 0x02, 0, 10];

@@ -431,7 +431,10 @@ impl StompDecoder {
             }
             _ => {}
         }
-        if let Some(r) = h("receipt") {
+        // Only client frames ask for receipts (a broker may copy a SEND's headers, receipt
+        // included, into the MESSAGE it delivers).
+        let server_frame = matches!(cmd, "CONNECTED" | "MESSAGE" | "RECEIPT" | "ERROR");
+        if let Some(r) = h("receipt").filter(|_| !server_frame) {
             self.receipts.insert(
                 (dir, bound::cap_str(&r, bound::MAX_ID)),
                 Request::new(msg, name()),

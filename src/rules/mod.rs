@@ -307,6 +307,14 @@ kinds! {
         "STOMP RECEIPT or ERROR whose receipt-id answers no frame that asked for a receipt");
     APP_STOMP_UNKNOWN_SUBSCRIPTION = ("stomp-unknown-subscription", Warning, App,
         "STOMP MESSAGE whose subscription id matches no SUBSCRIBE seen on the connection");
+    APP_PHOENIX_MALFORMED_MESSAGE = ("phoenix-malformed-message", Warning, App,
+        "Phoenix channels message that is neither a V2 array [join_ref, ref, topic, event, payload], a V1 object nor a V2 binary message");
+    APP_PHOENIX_REPLY_UNKNOWN_REF = ("phoenix-reply-unknown-ref", Warning, App,
+        "Phoenix phx_reply whose ref matches no pending push from the client");
+    APP_ACTIONCABLE_MALFORMED_MESSAGE = ("actioncable-malformed-message", Warning, App,
+        "ActionCable message that is not a JSON object with a type, a command or an identifier and message");
+    APP_ACTIONCABLE_UNKNOWN_SUBSCRIPTION = ("actioncable-unknown-subscription", Warning, App,
+        "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for");
     APP_JSON_INVALID = ("json-invalid", Warning, App,
         "message decoded as JSON that is not valid JSON");
     APP_PENDING_DROPPED = ("app-pending-dropped", Warning, App,

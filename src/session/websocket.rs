@@ -124,6 +124,10 @@ pub fn app_rule_kind(kind: AnomalyKind) -> crate::rules::Kind {
         AnomalyKind::StompMalformedFrame => rules::APP_STOMP_MALFORMED_FRAME,
         AnomalyKind::StompUnknownReceipt => rules::APP_STOMP_UNKNOWN_RECEIPT,
         AnomalyKind::StompUnknownSubscription => rules::APP_STOMP_UNKNOWN_SUBSCRIPTION,
+        AnomalyKind::PhoenixMalformedMessage => rules::APP_PHOENIX_MALFORMED_MESSAGE,
+        AnomalyKind::PhoenixReplyUnknownRef => rules::APP_PHOENIX_REPLY_UNKNOWN_REF,
+        AnomalyKind::ActioncableMalformedMessage => rules::APP_ACTIONCABLE_MALFORMED_MESSAGE,
+        AnomalyKind::ActioncableUnknownSubscription => rules::APP_ACTIONCABLE_UNKNOWN_SUBSCRIPTION,
         AnomalyKind::PendingDropped => rules::APP_PENDING_DROPPED,
     }
 }

@@ -616,6 +616,11 @@ impl MqttDecoder {
             self.pair(msg, t, &p, &mut extra, out);
         }
         for (k, v) in extra {
+            if k == "latency_ns"
+                && let Some(ns) = v.as_u64()
+            {
+                p.summary.push(&format!(" ({:.3} ms)", ns as f64 / 1e6));
+            }
             p.fields.push((k, v));
         }
         let summary = p.summary.finish();
@@ -951,7 +956,7 @@ mod tests {
         assert_eq!(p[0].field("willtopic"), Some(&json!("will/t")));
         assert_eq!(p[0].field("will_qos"), Some(&json!(1)));
         assert_eq!(p[0].field("passwd_len"), Some(&json!(2)));
-        assert_eq!(p[1].summary, "mqtt CONNACK rc=0");
+        assert_eq!(p[1].summary, "mqtt CONNACK rc=0 (1.000 ms)");
         let x = exchanges(&out);
         assert_eq!(
             (x[0].id.as_str(), x[0].outcome),
@@ -1032,7 +1037,7 @@ mod tests {
         );
         let s: Vec<&str> = packets(&out).iter().map(|p| p.summary.as_str()).collect();
         assert_eq!(s[0], "mqtt SUBSCRIBE a/b,c/d id=1");
-        assert_eq!(s[1], "mqtt SUBACK id=1 rc=[1,128]");
+        assert_eq!(s[1], "mqtt SUBACK id=1 rc=[1,128] (1.000 ms)");
         assert_eq!(s[2], "mqtt PUBLISH topic=a/b qos=2 id=7 (1 B)");
         let x = exchanges(&out);
         assert_eq!(x.len(), 3);

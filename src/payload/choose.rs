@@ -76,6 +76,14 @@ pub fn choose(
             confidence: if path_named { 90 } else { 70 },
         });
     }
+    // Phoenix appends its transport to the socket path: `/socket/websocket?vsn=2.0.0`.
+    if let Some(vsn) = super::phoenix::is_endpoint(request_uri) {
+        return Some(Choice {
+            protocol: Protocol::Phoenix,
+            chosen_by: ChosenBy::Path,
+            confidence: if vsn { 90 } else { 70 },
+        });
+    }
     let (text, payload) = first_message?;
     sniff(text, payload).map(|(protocol, confidence)| Choice {
         protocol,
@@ -96,6 +104,12 @@ fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
         _ => return serde_json_value(trimmed).map(|_| (Protocol::Json, 40)),
     }
     let v = serde_json_value(trimmed)?;
+    if super::phoenix::looks_like(&v) {
+        return Some((Protocol::Phoenix, 70));
+    }
+    if super::actioncable::looks_like(&v) {
+        return Some((Protocol::ActionCable, 80));
+    }
     let obj = match &v {
         Value::Object(o) => o,
         Value::Array(a) => {
@@ -283,7 +297,10 @@ mod tests {
             pick(Some("graphql-ws"), "/", None),
             Some((Protocol::GraphqlWs, Subprotocol))
         );
-        assert_eq!(pick(Some("v12.stomp"), "/", None), None);
+        assert_eq!(
+            pick(Some("v12.stomp"), "/", None),
+            Some((Protocol::Stomp, Subprotocol))
+        );
         assert_eq!(
             pick(None, "/socket.io/?EIO=4&transport=websocket", None),
             Some((Protocol::SocketIo, Path))
@@ -336,6 +353,26 @@ mod tests {
             pick(None, "/x", Some(r#"{"a":1}"#)),
             Some((Protocol::Json, Content))
         );
+        assert_eq!(
+            pick(None, "/socket/websocket?vsn=2.0.0", None),
+            Some((Protocol::Phoenix, Path))
+        );
+        assert_eq!(
+            pick(None, "/x", Some(r#"["3","3","room:1","phx_join",{}]"#)),
+            Some((Protocol::Phoenix, Content))
+        );
+        assert_eq!(
+            pick(None, "/cable", Some(r#"{"type":"welcome"}"#)),
+            Some((Protocol::ActionCable, Content))
+        );
+        assert_eq!(
+            pick(Some("actioncable-v1-json"), "/cable", None),
+            Some((Protocol::ActionCable, Subprotocol))
+        );
+        assert_eq!(
+            pick(Some("mqtt"), "/mqtt", None),
+            Some((Protocol::Mqtt, Subprotocol))
+        );
         assert_eq!(pick(None, "/x", Some("hello")), None);
         assert_eq!(pick(None, "/x", None), None);
         assert_eq!(choose(None, "/x", Some((false, b"{}"))), None);
@@ -378,8 +415,8 @@ mod tests {
             Err(DecodeAsError::UnknownProtocol("nope".into()))
         );
         assert_eq!(
-            "1:stomp".parse::<DecodeAs>(),
-            Err(DecodeAsError::NoDecoder(Protocol::Stomp))
+            "1:stomp".parse::<DecodeAs>().map(|d| d.protocol),
+            Ok(Some(Protocol::Stomp))
         );
         let specs = [c, a, b];
         assert_eq!(decode_as_for(&specs, 3, (8080, 5000)), Some(None));

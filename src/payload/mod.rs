@@ -22,14 +22,18 @@
 //! Adding a protocol: one module with a type implementing [`Decoder`], one [`Protocol`]
 //! variant (already reserved for the planned ones) and one entry in [`DECODERS`].
 
+pub mod actioncable;
 pub mod bound;
 pub mod choose;
 pub mod engineio;
 pub mod graphql;
 pub mod json;
 pub mod jsonrpc;
+pub mod mqtt;
 mod pending;
+pub mod phoenix;
 pub mod socketio;
+pub mod stomp;
 
 pub use choose::{Choice, ChosenBy, DecodeAs, DecodeAsError, DecodeTarget, choose, decode_as_for};
 
@@ -52,15 +56,15 @@ pub enum Protocol {
     JsonRpc,
     /// Generic JSON content.
     Json,
-    /// STOMP 1.0-1.2 (reserved: no decoder yet).
+    /// STOMP 1.0-1.2.
     Stomp,
-    /// MQTT 3.1.1 and 5 (reserved: no decoder yet).
+    /// MQTT 3.1, 3.1.1 and 5.
     Mqtt,
     /// SignalR hub protocols (reserved: no decoder yet).
     SignalR,
-    /// Phoenix channels (reserved: no decoder yet).
+    /// Phoenix channels (V1 and V2 serializers).
     Phoenix,
-    /// Rails ActionCable (reserved: no decoder yet).
+    /// Rails ActionCable (`actioncable-v1-json`).
     ActionCable,
     /// MessagePack content (reserved: no decoder yet).
     MsgPack,
@@ -254,6 +258,180 @@ pub static DECODERS: &[DecoderInfo] = &[
             ("batch_size", "elements in the batch"),
         ],
         new: jsonrpc::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Stomp,
+        aliases: &["stomp1.2", "stomp12"],
+        subprotocols: &["v12.stomp", "v11.stomp", "v10.stomp"],
+        description: "STOMP 1.0-1.2 frames (several per message or one over several), heart-beats, receipts, subscriptions",
+        fields: &[
+            (
+                "command",
+                "frame command: CONNECT, STOMP, SEND, SUBSCRIBE, MESSAGE, RECEIPT, ERROR…",
+            ),
+            (
+                "headers",
+                "every header (the first of a repeated one), unescaped",
+            ),
+            ("destination", "destination header"),
+            ("id", "subscription id (SUBSCRIBE, UNSUBSCRIBE) or ack id"),
+            ("subscription", "MESSAGE subscription id"),
+            ("message_id", "MESSAGE message-id"),
+            ("receipt", "receipt asked for"),
+            ("receipt_id", "RECEIPT / ERROR receipt-id"),
+            ("transaction", "transaction header"),
+            ("ack", "SUBSCRIBE ack mode, or ACK/NACK's ack header"),
+            ("version", "CONNECTED version"),
+            ("accept_version", "CONNECT accept-version"),
+            ("host", "CONNECT host"),
+            ("heart_beat", "heart-beat header"),
+            ("message", "ERROR message header"),
+            ("content_length", "content-length header"),
+            ("content_type", "content-type header"),
+            ("body_len", "body length, bytes"),
+            ("body", "body as text (first 1024 bytes) when UTF-8"),
+            ("body_hex", "body in hex (first 64 bytes) when not UTF-8"),
+            (
+                "subscribe_packet",
+                "MESSAGE: packet number of the SUBSCRIBE it belongs to",
+            ),
+            (
+                "heartbeat",
+                "true for a heart-beat (a message of end-of-lines only)",
+            ),
+            (
+                "latency_ns",
+                "answer time minus request time, nanoseconds (CONNECTED, RECEIPT, ERROR)",
+            ),
+        ],
+        new: stomp::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Mqtt,
+        aliases: &["mqttv3.1", "mqtt5", "mqttv5"],
+        subprotocols: &["mqtt", "mqttv3.1"],
+        description: "MQTT 3.1/3.1.1/5 control packets (binary, split or joined across messages): publish QoS 0-2, subscribe, ping, v5 properties",
+        fields: &[
+            (
+                "msgtype",
+                "control packet type number (1 CONNECT … 15 AUTH), as Wireshark's mqtt.msgtype",
+            ),
+            (
+                "type",
+                "control packet type name: CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH",
+            ),
+            ("protoname", "CONNECT protocol name (MQTT, MQIsdp)"),
+            ("ver", "CONNECT protocol level: 3 (3.1), 4 (3.1.1), 5"),
+            ("cleansess", "CONNECT clean session / clean start flag"),
+            ("kalive", "CONNECT keep alive, seconds"),
+            ("clientid", "CONNECT client identifier"),
+            ("will_properties", "CONNECT will properties (MQTT 5)"),
+            ("willtopic", "CONNECT will topic"),
+            ("willmsg_len", "CONNECT will message length"),
+            ("will_qos", "CONNECT will QoS"),
+            ("will_retain", "CONNECT will retain flag"),
+            ("username", "CONNECT user name"),
+            (
+                "passwd_len",
+                "CONNECT password length (the password is not shown)",
+            ),
+            ("session_present", "CONNACK session present flag"),
+            (
+                "reason_code",
+                "CONNACK return code, or the MQTT 5 reason code of PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH",
+            ),
+            ("topic", "PUBLISH topic name"),
+            ("qos", "PUBLISH QoS level 0-2"),
+            ("dupflag", "PUBLISH DUP flag"),
+            ("retain", "PUBLISH retain flag"),
+            ("msgid", "packet identifier"),
+            (
+                "properties",
+                "MQTT 5 properties by name (user_property: [key, value] pairs)",
+            ),
+            ("msg_len", "PUBLISH payload length"),
+            (
+                "msg_text",
+                "PUBLISH payload as text (first 256 bytes) when UTF-8",
+            ),
+            (
+                "msg_hex",
+                "PUBLISH payload in hex (first 256 bytes) when not UTF-8",
+            ),
+            (
+                "topics",
+                "SUBSCRIBE topic filters with QoS and options byte; UNSUBSCRIBE topic filters",
+            ),
+            (
+                "reason_codes",
+                "SUBACK return codes; MQTT 5 UNSUBACK reason codes",
+            ),
+            (
+                "latency_ns",
+                "answer time minus request time, nanoseconds (on the answer)",
+            ),
+        ],
+        new: mqtt::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Phoenix,
+        aliases: &["phoenix-channels", "phx"],
+        subprotocols: &[],
+        description: "Phoenix channels (V1 objects, V2 arrays and binary): joins, pushes, replies by ref, broadcasts, heartbeats",
+        fields: &[
+            (
+                "join_ref",
+                "join reference of the channel (null outside a join)",
+            ),
+            ("ref", "message reference (null for broadcasts)"),
+            (
+                "topic",
+                "channel topic, e.g. room:lobby (phoenix for heartbeats)",
+            ),
+            (
+                "event",
+                "event: phx_join, phx_leave, phx_reply, phx_error, phx_close, heartbeat or an application event",
+            ),
+            ("status", "phx_reply status: ok or error"),
+            ("response", "phx_reply response"),
+            ("latency_ns", "phx_reply time minus push time, nanoseconds"),
+            (
+                "payload",
+                "payload (binary messages: binary_len, binary_hex)",
+            ),
+            (
+                "version",
+                "serializer: 1.0.0 (objects) or 2.0.0 (arrays, binary)",
+            ),
+            ("binary", "true for a V2 binary message"),
+        ],
+        new: phoenix::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::ActionCable,
+        aliases: &["action-cable", "cable"],
+        subprotocols: &["actioncable-v1-json", "actioncable-unsupported"],
+        description: "Rails ActionCable (actioncable-v1-json): welcome, ping, subscriptions confirmed or rejected, channel messages, commands",
+        fields: &[
+            (
+                "type",
+                "welcome, ping, confirm_subscription, reject_subscription, disconnect, message (broadcast), or the client's command",
+            ),
+            ("command", "client command: subscribe, unsubscribe, message"),
+            ("identifier", "channel identifier, the JSON string as sent"),
+            ("channel", "channel class named in the identifier"),
+            ("params", "the identifier's parameters (parsed)"),
+            ("action", "action of a message command's data"),
+            ("data", "message command's data (parsed)"),
+            ("message", "broadcast message, or the ping's timestamp"),
+            ("reason", "disconnect reason"),
+            ("reconnect", "disconnect: whether the client may reconnect"),
+            (
+                "latency_ns",
+                "confirm/reject time minus subscribe time, nanoseconds",
+            ),
+        ],
+        new: actioncable::new_decoder,
     },
     DecoderInfo {
         protocol: Protocol::Json,
@@ -569,6 +747,32 @@ anomaly_kinds! {
         "JSON-RPC request reusing an id still waiting for its response";
     JsonrpcEmptyBatch => "jsonrpc-empty-batch", Warning,
         "JSON-RPC batch that is an empty array (answered with one Invalid Request error)";
+    MqttMalformedRemainingLength => "mqtt-malformed-remaining-length", Error,
+        "MQTT remaining length (Variable Byte Integer) longer than 4 bytes (MQTT 3.1.1 §2.2.3, MQTT 5 §1.5.5)";
+    MqttMalformedPacket => "mqtt-malformed-packet", Error,
+        "MQTT control packet that does not follow its layout (reserved type or flags, short or extra bytes, bad string or property)";
+    MqttIncompletePacket => "mqtt-incomplete-packet", Warning,
+        "the connection ended inside an MQTT control packet";
+    MqttUnknownPacketId => "mqtt-unknown-packet-id", Warning,
+        "MQTT PUBACK/PUBREC/PUBREL/PUBCOMP/SUBACK/UNSUBACK whose packet identifier matches no pending request";
+    StompFrameWithoutNul => "stomp-frame-without-nul", Error,
+        "STOMP frame not ended by a NUL octet (STOMP 1.2 \"Augmented BNF\")";
+    StompBadContentLength => "stomp-bad-content-length", Error,
+        "STOMP content-length that is not a number or not followed by the frame's NUL";
+    StompMalformedFrame => "stomp-malformed-frame", Warning,
+        "STOMP frame with an unknown command, a header line without a colon or an undefined escape";
+    StompUnknownReceipt => "stomp-unknown-receipt", Warning,
+        "STOMP RECEIPT or ERROR whose receipt-id answers no frame that asked for a receipt";
+    StompUnknownSubscription => "stomp-unknown-subscription", Warning,
+        "STOMP MESSAGE whose subscription id matches no SUBSCRIBE seen on the connection";
+    PhoenixMalformedMessage => "phoenix-malformed-message", Warning,
+        "Phoenix channels message that is neither a V2 array [join_ref, ref, topic, event, payload], a V1 object nor a V2 binary message";
+    PhoenixReplyUnknownRef => "phoenix-reply-unknown-ref", Warning,
+        "Phoenix phx_reply whose ref matches no pending push from the client";
+    ActioncableMalformedMessage => "actioncable-malformed-message", Warning,
+        "ActionCable message that is not a JSON object with a type, a command or an identifier and message";
+    ActioncableUnknownSubscription => "actioncable-unknown-subscription", Warning,
+        "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for";
     JsonInvalid => "json-invalid", Warning,
         "message decoded as JSON that is not valid JSON";
     PendingDropped => "app-pending-dropped", Warning,

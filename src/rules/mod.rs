@@ -289,6 +289,32 @@ kinds! {
         "JSON-RPC request reusing an id still waiting for its response");
     APP_JSONRPC_EMPTY_BATCH = ("jsonrpc-empty-batch", Warning, App,
         "JSON-RPC batch that is an empty array (answered with one Invalid Request error)");
+    APP_MQTT_MALFORMED_REMAINING_LENGTH = ("mqtt-malformed-remaining-length", Error, App,
+        "MQTT remaining length (Variable Byte Integer) longer than 4 bytes (MQTT 3.1.1 §2.2.3, MQTT 5 §1.5.5)");
+    APP_MQTT_MALFORMED_PACKET = ("mqtt-malformed-packet", Error, App,
+        "MQTT control packet that does not follow its layout (reserved type or flags, short or extra bytes, bad string or property)");
+    APP_MQTT_INCOMPLETE_PACKET = ("mqtt-incomplete-packet", Warning, App,
+        "the connection ended inside an MQTT control packet");
+    APP_MQTT_UNKNOWN_PACKET_ID = ("mqtt-unknown-packet-id", Warning, App,
+        "MQTT PUBACK/PUBREC/PUBREL/PUBCOMP/SUBACK/UNSUBACK whose packet identifier matches no pending request");
+    APP_STOMP_FRAME_WITHOUT_NUL = ("stomp-frame-without-nul", Error, App,
+        "STOMP frame not ended by a NUL octet (STOMP 1.2 \"Augmented BNF\")");
+    APP_STOMP_BAD_CONTENT_LENGTH = ("stomp-bad-content-length", Error, App,
+        "STOMP content-length that is not a number or not followed by the frame's NUL");
+    APP_STOMP_MALFORMED_FRAME = ("stomp-malformed-frame", Warning, App,
+        "STOMP frame with an unknown command, a header line without a colon or an undefined escape");
+    APP_STOMP_UNKNOWN_RECEIPT = ("stomp-unknown-receipt", Warning, App,
+        "STOMP RECEIPT or ERROR whose receipt-id answers no frame that asked for a receipt");
+    APP_STOMP_UNKNOWN_SUBSCRIPTION = ("stomp-unknown-subscription", Warning, App,
+        "STOMP MESSAGE whose subscription id matches no SUBSCRIBE seen on the connection");
+    APP_PHOENIX_MALFORMED_MESSAGE = ("phoenix-malformed-message", Warning, App,
+        "Phoenix channels message that is neither a V2 array [join_ref, ref, topic, event, payload], a V1 object nor a V2 binary message");
+    APP_PHOENIX_REPLY_UNKNOWN_REF = ("phoenix-reply-unknown-ref", Warning, App,
+        "Phoenix phx_reply whose ref matches no pending push from the client");
+    APP_ACTIONCABLE_MALFORMED_MESSAGE = ("actioncable-malformed-message", Warning, App,
+        "ActionCable message that is not a JSON object with a type, a command or an identifier and message");
+    APP_ACTIONCABLE_UNKNOWN_SUBSCRIPTION = ("actioncable-unknown-subscription", Warning, App,
+        "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for");
     APP_JSON_INVALID = ("json-invalid", Warning, App,
         "message decoded as JSON that is not valid JSON");
     APP_PENDING_DROPPED = ("app-pending-dropped", Warning, App,

@@ -60,6 +60,9 @@ pub struct ConnConfig {
     pub tls_hold: usize,
     /// `--decode-as`: payload decoders chosen by hand, by port or connection.
     pub decode_as: Vec<DecodeAs>,
+    /// `--proto` / `--proto-message`: protobuf schemas and which connections carry which
+    /// message type.
+    pub protobuf: Option<crate::payload::protobuf::SharedSchemas>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
     /// The memory budget's account of payload held for display, shared by every
@@ -81,6 +84,7 @@ impl Default for ConnConfig {
             max_held_bytes: 1 << 20,
             tls_hold: 0,
             decode_as: Vec::new(),
+            protobuf: None,
             app_fields: true,
             held_payload: crate::flow::budget::HeldPayload::default(),
             reassembly_held: crate::flow::budget::HeldPayload::default(),

@@ -248,9 +248,10 @@ pub struct DissectArgs {
     /// or a descriptor set (`protoc -o FILE`), repeatable. Used with --proto-message.
     #[arg(long = "proto", value_name = "FILE")]
     pub proto: Vec<PathBuf>,
-    /// The message type of protobuf payloads: `NAME` (every protobuf connection),
-    /// `conn=N:NAME`, `PORT:NAME` or `SUBPROTOCOL:NAME` (repeatable). A connection named
-    /// by index, port or subprotocol is decoded as protobuf without --decode-as.
+    /// The message type of protobuf payloads: `[TARGET:]NAME[,NAME]` with TARGET `conn=N`,
+    /// a port or a subprotocol (none: every protobuf connection); one name for both
+    /// directions, or the client's then the server's (repeatable). A connection named by
+    /// index, port or subprotocol is decoded as protobuf without --decode-as.
     #[arg(long = "proto-message", value_name = "SPEC", value_parser = parse_proto_message, requires = "proto")]
     pub proto_message: Vec<wsdissect::payload::protobuf::ProtoMessageSpec>,
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt wss:// with

@@ -157,8 +157,8 @@ pub struct Context<'a> {
     /// Only summaries are wanted (e.g. `--view messages` with no filter): decoders may skip
     /// building field values they do not need for pairing.
     pub summary_only: bool,
-    /// The protobuf message type `--proto-message` names for this connection.
-    pub proto_message: Option<&'a prost_reflect::MessageDescriptor>,
+    /// The protobuf message types `--proto-message` names for this connection.
+    pub proto_message: Option<&'a protobuf::ProtoMessages>,
 }
 
 /// One registered decoder, as listed by `wsdissect decoders`.
@@ -288,7 +288,7 @@ pub static DECODERS: &[DecoderInfo] = &[
             ("allow_reconnect", "close: the client may reconnect"),
             ("sequence_id", "ack / sequence: sequence id"),
             ("headers", "message headers"),
-            ("protocol", "handshake: json or messagepack"),
+            ("hub_protocol", "handshake: json or messagepack"),
             ("version", "handshake: protocol version"),
             ("encoding", "json or messagepack"),
             (

@@ -11,6 +11,7 @@
 use super::bound::{self, Line};
 use super::msgpack::{bytes_json, float_json};
 use super::{AnomalyKind, AppAnomaly, AppInput, AppOutput, AppPacket, Context, Decoder, Protocol};
+use crate::flow::analysis::Direction;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -314,13 +315,26 @@ pub enum ProtoTarget {
     Subprotocol(String),
 }
 
-/// One `--proto-message` spec: `NAME`, `conn=N:NAME`, `PORT:NAME` or `SUBPROTOCOL:NAME`.
+/// One `--proto-message` spec: `[TARGET:]NAME[,NAME]` with TARGET `conn=N`, a port or a
+/// subprotocol; one name for both directions, or the client's then the server's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtoMessageSpec {
     /// Where it applies.
     pub target: ProtoTarget,
-    /// Fully qualified message name (`package.Message`; a leading `.` is dropped).
+    /// Fully qualified message name of the client's messages (`package.Message`; a leading
+    /// `.` is dropped).
     pub name: String,
+    /// The server's messages, when they differ.
+    pub server_name: Option<String>,
+}
+
+/// The message types of one connection, per direction.
+#[derive(Debug, Clone)]
+pub struct ProtoMessages {
+    /// Client to server.
+    pub client: MessageDescriptor,
+    /// Server to client.
+    pub server: MessageDescriptor,
 }
 
 impl std::str::FromStr for ProtoMessageSpec {
@@ -349,13 +363,20 @@ impl std::str::FromStr for ProtoMessageSpec {
                 (target, n)
             }
         };
-        let name = name.trim_start_matches('.');
-        if name.is_empty() {
-            return Err(format!("--proto-message: no message name in `{s}`"));
-        }
+        let (client, server) = match name.split_once(',') {
+            Some((c, s)) => (c, Some(s)),
+            None => (name, None),
+        };
+        let clean = |n: &str| {
+            let n = n.trim().trim_start_matches('.');
+            (!n.is_empty())
+                .then(|| n.to_string())
+                .ok_or_else(|| format!("--proto-message: no message name in `{s}`"))
+        };
         Ok(ProtoMessageSpec {
             target,
-            name: name.to_string(),
+            name: clean(client)?,
+            server_name: server.map(clean).transpose()?,
         })
     }
 }
@@ -364,7 +385,7 @@ impl std::str::FromStr for ProtoMessageSpec {
 #[derive(Debug, Clone)]
 pub struct ProtoSchemas {
     pool: DescriptorPool,
-    specs: Vec<(ProtoTarget, MessageDescriptor)>,
+    specs: Vec<(ProtoTarget, ProtoMessages)>,
 }
 
 /// Compiles `.proto` files (with `protox`; imports resolved from each file's directory)
@@ -409,20 +430,26 @@ impl ProtoSchemas {
     pub fn new(files: &[PathBuf], specs: &[ProtoMessageSpec]) -> Result<ProtoSchemas, String> {
         let pool = load_pool(files)?;
         let mut out = Vec::new();
-        for s in specs {
-            let d = pool.get_message_by_name(&s.name).ok_or_else(|| {
+        let find = |name: &str| {
+            pool.get_message_by_name(name).ok_or_else(|| {
                 let known: Vec<String> = pool
                     .all_messages()
                     .take(8)
                     .map(|m| m.full_name().to_string())
                     .collect();
                 format!(
-                    "--proto-message: no message `{}` in the --proto files (they define: {})",
-                    s.name,
+                    "--proto-message: no message `{name}` in the --proto files (they define: {})",
                     known.join(", ")
                 )
-            })?;
-            out.push((s.target.clone(), d));
+            })
+        };
+        for s in specs {
+            let client = find(&s.name)?;
+            let server = match &s.server_name {
+                Some(n) => find(n)?,
+                None => client.clone(),
+            };
+            out.push((s.target.clone(), ProtoMessages { client, server }));
         }
         Ok(ProtoSchemas { pool, specs: out })
     }
@@ -435,7 +462,7 @@ impl ProtoSchemas {
         conn: u64,
         ports: (u16, u16),
         subprotocol: Option<&str>,
-    ) -> Option<&MessageDescriptor> {
+    ) -> Option<&ProtoMessages> {
         let rank = |t: &ProtoTarget| match t {
             ProtoTarget::Conn(n) if *n == conn => Some(4),
             ProtoTarget::Port(p) if *p == ports.0 || *p == ports.1 => Some(3),
@@ -443,7 +470,7 @@ impl ProtoSchemas {
             ProtoTarget::All => Some(1),
             _ => None,
         };
-        let mut best: Option<(u8, &MessageDescriptor)> = None;
+        let mut best: Option<(u8, &ProtoMessages)> = None;
         for (t, d) in &self.specs {
             if let Some(r) = rank(t)
                 && best.is_none_or(|(b, _)| r >= b)
@@ -563,14 +590,15 @@ fn refl_rec(
 /// Per-connection protobuf decoder.
 #[derive(Debug)]
 pub struct ProtobufDecoder {
-    /// The message type, when a schema names one for this connection.
-    message: Option<MessageDescriptor>,
+    /// The message types, when a schema names them for this connection.
+    messages: Option<ProtoMessages>,
 }
 
 impl ProtobufDecoder {
-    /// A decoder reading every message as `message`, or schema-less with `None`.
-    pub fn new(message: Option<MessageDescriptor>) -> Self {
-        ProtobufDecoder { message }
+    /// A decoder reading messages as `messages` says per direction, or schema-less with
+    /// `None`.
+    pub fn new(messages: Option<ProtoMessages>) -> Self {
+        ProtobufDecoder { messages }
     }
 
     fn with_schema(&self, d: &MessageDescriptor, msg: &AppInput<'_>, out: &mut Vec<AppOutput>) {
@@ -659,9 +687,10 @@ impl Decoder for ProtobufDecoder {
     }
 
     fn message(&mut self, msg: &AppInput<'_>, out: &mut Vec<AppOutput>) {
-        match &self.message {
-            Some(d) => self.with_schema(d, msg, out),
-            None => Self::without_schema(msg, out),
+        match (&self.messages, msg.dir) {
+            (Some(m), Direction::ClientToServer) => self.with_schema(&m.client, msg, out),
+            (Some(m), Direction::ServerToClient) => self.with_schema(&m.server, msg, out),
+            (None, _) => Self::without_schema(msg, out),
         }
     }
 
@@ -770,15 +799,19 @@ mod tests {
         .unwrap();
         let specs: Vec<ProtoMessageSpec> = vec![
             "demo.Test1".parse().unwrap(),
-            "conn=2:.demo.Inner".parse().unwrap(),
+            "conn=2:.demo.Inner,demo.Test1".parse().unwrap(),
         ];
         let s = ProtoSchemas::new(std::slice::from_ref(&file), &specs).unwrap();
         assert_eq!(
-            s.message_for(2, (1, 2), None).map(|d| d.full_name()),
+            s.message_for(2, (1, 2), None).map(|d| d.client.full_name()),
             Some("demo.Inner")
         );
         assert_eq!(
-            s.message_for(3, (1, 2), None).map(|d| d.full_name()),
+            s.message_for(2, (1, 2), None).map(|d| d.server.full_name()),
+            Some("demo.Test1")
+        );
+        assert_eq!(
+            s.message_for(3, (1, 2), None).map(|d| d.server.full_name()),
             Some("demo.Test1")
         );
         assert!(s.targets(2, (1, 2), None) && !s.targets(3, (1, 2), None));
@@ -826,6 +859,8 @@ mod tests {
             p("chat.v1:a.B").unwrap().target,
             ProtoTarget::Subprotocol("chat.v1".into())
         );
+        assert_eq!(p("a.B,c.D").unwrap().server_name.as_deref(), Some("c.D"));
+        assert!(p("a.B,").is_err());
         assert!(p("conn=x:a.B").is_err());
         assert!(p("1:").is_err());
         assert!(p(":a").is_err());

@@ -166,7 +166,7 @@ impl SignalRDecoder {
             line.push("signalr handshake protocol=");
             line.push(proto);
             fields.push(("type", "handshake".into()));
-            fields.push(("protocol", bound::cap_str(proto, bound::MAX_ID).into()));
+            fields.push(("hub_protocol", bound::cap_str(proto, bound::MAX_ID).into()));
             if let Some(v) = o.get("version") {
                 line.push(" version=");
                 line.push(&bound::compact(v, 24));

@@ -144,37 +144,12 @@ impl ZlibStreamDecoder {
             ("compressed", side.compressed.into()),
             ("inflated", side.inflated.into()),
         ];
-        let whole = kept.len() as u64 == side.inflated;
-        let first = kept.iter().find(|b| !b.is_ascii_whitespace()).copied();
-        match (first, whole) {
-            (Some(b'{' | b'['), true) if bound::parse_json(&kept).is_ok() => {
-                let v = bound::parse_json(&kept).unwrap_or_default();
-                line.push("json ");
-                bound::write_compact(&mut line, &v, &|_| None);
-                fields.push(("content", "json".into()));
-                fields.push(("type", super::json::kind(&v).into()));
-                if let Some(o) = v.as_object() {
-                    if let Some(op) = o.get("op") {
-                        fields.push(("op", bound::cap_value(op)));
-                    }
-                    if let Some(t) = o.get("t").filter(|t| !t.is_null()) {
-                        fields.push(("t", bound::cap_value(t)));
-                    }
-                }
-                fields.push(("data", bound::cap_owned(v)));
-            }
-            (Some(131), _) => {
-                // ETF: version byte 131 (not decoded).
-                line.push("etf ");
-                line.push(&bound::hex_prefix(&kept, 32));
-                fields.push(("content", "etf".into()));
-            }
-            _ => {
-                line.push("binary ");
-                line.push(&bound::hex_prefix(&kept, 32));
-                fields.push(("content", "binary".into()));
-            }
-        }
+        content(
+            &kept,
+            kept.len() as u64 == side.inflated,
+            &mut line,
+            &mut fields,
+        );
         out.push(AppOutput::Packet(AppPacket {
             protocol: Protocol::ZlibStream,
             dir: msg.dir,
@@ -191,6 +166,39 @@ impl ZlibStreamDecoder {
     }
 }
 
+/// Describes inflated (or plain text) content: JSON with Discord's `op` and `t`, ETF by
+/// its version byte (not decoded), else binary.
+fn content(b: &[u8], whole: bool, line: &mut Line, fields: &mut Vec<(&'static str, Value)>) {
+    let first = b.iter().find(|c| !c.is_ascii_whitespace()).copied();
+    let json = match (first, whole) {
+        (Some(b'{' | b'['), true) => bound::parse_json(b).ok(),
+        _ => None,
+    };
+    if let Some(v) = json {
+        line.push("json ");
+        bound::write_compact(line, &v, &|_| None);
+        fields.push(("content", "json".into()));
+        fields.push(("type", super::json::kind(&v).into()));
+        if let Some(o) = v.as_object() {
+            if let Some(op) = o.get("op") {
+                fields.push(("op", bound::cap_value(op)));
+            }
+            if let Some(t) = o.get("t").filter(|t| !t.is_null()) {
+                fields.push(("t", bound::cap_value(t)));
+            }
+        }
+        fields.push(("data", bound::cap_owned(v)));
+    } else if first == Some(131) {
+        line.push("etf ");
+        line.push(&bound::hex_prefix(b, 32));
+        fields.push(("content", "etf".into()));
+    } else {
+        line.push("binary ");
+        line.push(&bound::hex_prefix(b, 32));
+        fields.push(("content", "binary".into()));
+    }
+}
+
 impl Decoder for ZlibStreamDecoder {
     fn protocol(&self) -> Protocol {
         Protocol::ZlibStream
@@ -201,8 +209,21 @@ impl Decoder for ZlibStreamDecoder {
             Direction::ClientToServer => 0,
             Direction::ServerToClient => 1,
         };
-        // Discord's clients send plain JSON: only binary messages are the stream.
+        // Discord's clients send plain JSON text: only binary messages are the stream.
         if msg.text {
+            let mut line = Line::new(bound::MAX_SUMMARY);
+            line.push("zlib-stream text ");
+            let mut fields: Vec<(&'static str, Value)> = Vec::new();
+            content(msg.payload, msg.complete, &mut line, &mut fields);
+            out.push(AppOutput::Packet(AppPacket {
+                protocol: Protocol::ZlibStream,
+                dir: msg.dir,
+                first_packet: msg.packet,
+                packet: msg.packet,
+                messages: 1,
+                summary: line.finish(),
+                fields,
+            }));
             return;
         }
         let Some(slot) = self.sides.get_mut(i) else {
@@ -307,7 +328,9 @@ mod tests {
         d.message(&input(S2C, false, b, 4), &mut out);
         d.message(&input(C2S, true, b"{\"op\":1}", 5), &mut out);
         let p = packets(&out);
-        assert_eq!(p.len(), 3);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[3].summary, "zlib-stream text json {\"op\":1}");
+        assert_eq!(p[3].field("op"), Some(&json!(1)));
         assert_eq!(p[0].field("op"), Some(&json!(10)));
         assert_eq!(p[0].field("t"), None);
         assert_eq!(p[1].field("t"), Some(&json!("READY")));

@@ -73,7 +73,7 @@ struct App {
     /// Messages the decoder read so far.
     read: u64,
     /// The protobuf message type `--proto-message` names for this connection.
-    proto_message: Option<prost_reflect::MessageDescriptor>,
+    proto_message: Option<payload::protobuf::ProtoMessages>,
 }
 
 /// WebSocket in the directions that upgraded.

@@ -244,6 +244,16 @@ pub struct DissectArgs {
     /// then the first message's content.
     #[arg(long = "decode-as", value_name = "SPEC", value_parser = parse_decode_as)]
     pub decode_as: Vec<wsdissect::payload::DecodeAs>,
+    /// Protocol Buffers schema: a `.proto` file (compiled here; imports from its directory)
+    /// or a descriptor set (`protoc -o FILE`), repeatable. Used with --proto-message.
+    #[arg(long = "proto", value_name = "FILE")]
+    pub proto: Vec<PathBuf>,
+    /// The message type of protobuf payloads: `[TARGET:]NAME[,NAME]` with TARGET `conn=N`,
+    /// a port or a subprotocol (none: every protobuf connection); one name for both
+    /// directions, or the client's then the server's (repeatable). A connection named by
+    /// index, port or subprotocol is decoded as protobuf without --decode-as.
+    #[arg(long = "proto-message", value_name = "SPEC", value_parser = parse_proto_message, requires = "proto")]
+    pub proto_message: Vec<wsdissect::payload::protobuf::ProtoMessageSpec>,
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt wss:// with
     /// (repeatable); `SSLKEYLOGFILE`, when set, is read too, and pcapng files may carry their
     /// own secrets.
@@ -501,10 +511,31 @@ impl DissectArgs {
             ..dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained)
         };
         config.conn.decode_as = self.decode_as.clone();
+        // Checked before (check_proto): a failure here leaves protobuf schema-less.
+        config.conn.protobuf = self.proto_schemas().ok().flatten();
         // Only JSON Lines and -V show the decoders' fields; the views need summaries.
         config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
         config
     }
+}
+
+impl DissectArgs {
+    /// The compiled `--proto` files and `--proto-message` specs; `None` without --proto.
+    pub fn proto_schemas(
+        &self,
+    ) -> Result<Option<wsdissect::payload::protobuf::SharedSchemas>, String> {
+        if self.proto.is_empty() {
+            return Ok(None);
+        }
+        wsdissect::payload::protobuf::ProtoSchemas::new(&self.proto, &self.proto_message)
+            .map(|s| Some(std::sync::Arc::new(s)))
+    }
+}
+
+fn parse_proto_message(
+    spec: &str,
+) -> Result<wsdissect::payload::protobuf::ProtoMessageSpec, String> {
+    spec.parse()
 }
 
 fn parse_decode_as(spec: &str) -> Result<wsdissect::payload::DecodeAs, String> {

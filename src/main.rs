@@ -86,6 +86,10 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    if let Err(e) = args.dissect.proto_schemas() {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     if let Some(dir) = &args.dissect.view.export {
         if let Err(e) = check_export_dir(dir, args.dissect.view.force) {
             eprintln!("wsdissect: {e}");

@@ -104,6 +104,10 @@ mod enabled {
             eprintln!("wsdissect: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
+        if let Err(e) = args.dissect.proto_schemas() {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
         let stdout = io::stdout();
         let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
         let output = args.dissect.output(term);

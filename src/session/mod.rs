@@ -63,6 +63,9 @@ pub struct ConnConfig {
     pub inject_secrets: bool,
     /// `--decode-as`: payload decoders chosen by hand, by port or connection.
     pub decode_as: Vec<DecodeAs>,
+    /// `--proto` / `--proto-message`: protobuf schemas and which connections carry which
+    /// message type.
+    pub protobuf: Option<crate::payload::protobuf::SharedSchemas>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
     /// The memory budget's account of payload held for display, shared by every
@@ -85,6 +88,7 @@ impl Default for ConnConfig {
             tls_hold: 0,
             inject_secrets: false,
             decode_as: Vec::new(),
+            protobuf: None,
             app_fields: true,
             held_payload: crate::flow::budget::HeldPayload::default(),
             reassembly_held: crate::flow::budget::HeldPayload::default(),

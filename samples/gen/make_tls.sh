@@ -55,6 +55,9 @@ capture h2ws-tls13        9152 node tls_h2.js 9152 h2ws-tls13
 # Headless Chromium (Debian's chromium package) with --ssl-key-log-file; its page is served
 # on 9154, not captured.
 capture tls13-chromium    9153 python3 tls_chromium.py 9153 9154 tls13-chromium
+# TLS after a proxy handshake: SOCKS4, SOCKS5 (port 1080) and HTTP CONNECT (port 3128), the
+# ports Wireshark's SOCKS and HTTP dissectors know ("PORT" is spliced into `tcp port PORT`).
+capture tls13-proxied     "1080 or tcp port 3128" python3 tls_proxy.py 1080 3128 tls13-proxied
 
 # The same traffic as tls13-node-aes128.pcap, with its key log embedded as a pcapng
 # Decryption Secrets Block (no .keys file needed to decrypt it).

@@ -121,7 +121,7 @@ impl<W: Write> Timeline<W> {
         if self.options.verbose
             && let PacketBody::Tcp(rec) = &p.body
             && let Some(label) = rec.tls
-            && let Some(version) = label.protocol()
+            && let Some(version) = label.tls_protocol()
         {
             // The TLS layer comes first in the detail tree, as in Wireshark's.
             let _ = writeln!(

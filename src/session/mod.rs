@@ -15,6 +15,7 @@
 //! the event sink (a closed pipe) travel back with `?`.
 
 pub mod http;
+pub mod proxy;
 pub mod tls;
 pub mod websocket;
 
@@ -435,10 +436,21 @@ impl Session {
         }
         let config_hold = self.state.config.tls_hold;
         let inject = self.state.config.inject_secrets;
+        let max_head = self.state.config.max_http_head;
         let root = self.root.get_or_insert_with(|| match &delivery {
             // TLS is recognised on any port by its record header, as Wireshark does.
             Delivery::Data { bytes, .. } if crate::tls::looks_like_tls(bytes) => {
                 Box::new(tls::TlsAnalyzer::new(config_hold).injecting_secrets(inject))
+            }
+            // A SOCKS or HTTP CONNECT proxy handshake, then (usually) TLS: Wireshark's
+            // heuristics find TLS after it, so the tunnel is chosen after the handshake.
+            Delivery::Data { bytes, .. } if let Some(kind) = proxy::ProxyKind::detect(bytes) => {
+                Box::new(proxy::ProxyAnalyzer::new(
+                    kind,
+                    config_hold,
+                    inject,
+                    max_head,
+                ))
             }
             _ => Box::new(http::HttpAnalyzer::new()),
         });

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod appproto;
 mod check;
 mod cli;
 #[cfg(not(feature = "live"))]

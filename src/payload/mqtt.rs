@@ -590,6 +590,9 @@ impl MqttDecoder {
     ) {
         let mut p = Parsed::new();
         let res = parse(header, body, total, self.level == 5, &mut p);
+        // Wireshark's mqtt.len, after the type fields.
+        let at = p.fields.len().min(2);
+        p.fields.insert(at, ("len", total.into()));
         if let Some(level) = p.level
             && (3..=5).contains(&level)
         {

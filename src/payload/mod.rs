@@ -372,7 +372,7 @@ pub static DECODERS: &[DecoderInfo] = &[
             ),
             (
                 "latency_ns",
-                "answer time minus request time, nanoseconds (on the answer)",
+                "answer time minus request time, nanoseconds (on the answer; PUBCOMP: since the PUBLISH)",
             ),
         ],
         new: mqtt::new_decoder,

@@ -765,7 +765,9 @@ impl MqttDecoder {
                     Outcome::Result
                 };
                 let x = req.finish(Protocol::Mqtt, shown, msg, outcome, true);
-                extra.push(("latency_ns", x.latency_ns.into()));
+                // PUBCOMP ends a QoS 2 flow: its own time since the PUBLISH, not PUBREC's.
+                let own = if t == 7 { x.duration_ns } else { x.latency_ns };
+                extra.push(("latency_ns", own.into()));
                 out.push(AppOutput::Exchange(x));
             }
             _ => {}

@@ -5,6 +5,7 @@
 mod util;
 
 mod binproto;
+mod appproto;
 mod check;
 mod cli;
 #[cfg(not(feature = "live"))]

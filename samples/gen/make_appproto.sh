@@ -41,7 +41,13 @@ capture() {
 }
 
 capture "$SAMPLES/stomp.pcap"       "tcp port 15674" node stomp_sample.js 15674
-capture "$SAMPLES/mqtt.pcap"        "tcp port 9301"  python3 mqtt_sample.py 9301 v311
-capture "$SAMPLES/mqtt5.pcap"       "tcp port 9302"  python3 mqtt_sample.py 9302 v5
+# Both legs of the bridge: WebSocket on N, the broker's TCP on N+1000 (tshark's MQTT oracle).
+capture "$SAMPLES/mqtt.pcap"        "tcp port 9301 or tcp port 10301"  python3 mqtt_sample.py 9301 v311
+capture "$SAMPLES/mqtt5.pcap"       "tcp port 9302 or tcp port 10302"  python3 mqtt_sample.py 9302 v5
 capture "$SAMPLES/phoenix.pcap"     "tcp port 9151"  python3 channels_server.py phoenix 9151
 capture "$SAMPLES/actioncable.pcap" "tcp port 9152"  python3 channels_server.py actioncable 9152
+
+# tshark's reading of the MQTT packets on the broker's TCP leg (the same bytes the WebSocket
+# messages carried), for tests/appproto.rs.
+python3 tshark_mqtt.py mqtt 10301
+python3 tshark_mqtt.py mqtt5 10302

@@ -8,7 +8,8 @@
 //   4. sends "escaped" with a header note = "a:b\nc" (escaped on the wire as a\cb\nc)
 //   5. sends a 40 000-byte text body to /queue/wsd-b asking for receipt "r-big", split by
 //      stompjs into WebSocket messages of at most 4096 bytes (one frame over 10 messages)
-//   6. unsubscribes, then disconnects (DISCONNECT with a receipt, answered by RECEIPT)
+//   6. unsubscribes, then disconnects (DISCONNECT with stompjs' own receipt; the manifest
+//      says whether the RECEIPT came: RabbitMQ 3.10 closes the connection instead)
 // The manifest samples/stomp.sent.json lists the frames the application asked for, with
 // the receipts it got and the MESSAGE bodies it received.
 // Usage: NODE_PATH=... node stomp_sample.js [PORT]
@@ -101,8 +102,13 @@ async function main() {
   sub.unsubscribe();
   sent.push({ command: 'UNSUBSCRIBE', headers: { id: sub.id } });
   await sleep(100);
+  // stompjs sends DISCONNECT with a receipt of its own and calls onDisconnect when the
+  // RECEIPT arrives.
+  let disconnectReceipt = false;
+  client.onDisconnect = () => { disconnectReceipt = true; };
   await client.deactivate();
-  sent.push({ command: 'DISCONNECT', receipt: true });
+  await sleep(100);
+  sent.push({ command: 'DISCONNECT', receipt_answered: disconnectReceipt });
   await sleep(200);
 
   const manifest = {

@@ -333,6 +333,10 @@ pub static DECODERS: &[DecoderInfo] = &[
                 "type",
                 "control packet type name: CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH",
             ),
+            (
+                "len",
+                "remaining length (bytes after the fixed header), as Wireshark's mqtt.len",
+            ),
             ("protoname", "CONNECT protocol name (MQTT, MQIsdp)"),
             ("ver", "CONNECT protocol level: 3 (3.1), 4 (3.1.1), 5"),
             ("cleansess", "CONNECT clean session / clean start flag"),
@@ -381,7 +385,7 @@ pub static DECODERS: &[DecoderInfo] = &[
             ),
             (
                 "latency_ns",
-                "answer time minus request time, nanoseconds (on the answer)",
+                "answer time minus request time, nanoseconds (on the answer; PUBCOMP: since the PUBLISH)",
             ),
         ],
         new: mqtt::new_decoder,

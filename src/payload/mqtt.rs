@@ -590,6 +590,9 @@ impl MqttDecoder {
     ) {
         let mut p = Parsed::new();
         let res = parse(header, body, total, self.level == 5, &mut p);
+        // Wireshark's mqtt.len, after the type fields.
+        let at = p.fields.len().min(2);
+        p.fields.insert(at, ("len", total.into()));
         if let Some(level) = p.level
             && (3..=5).contains(&level)
         {
@@ -762,7 +765,9 @@ impl MqttDecoder {
                     Outcome::Result
                 };
                 let x = req.finish(Protocol::Mqtt, shown, msg, outcome, true);
-                extra.push(("latency_ns", x.latency_ns.into()));
+                // PUBCOMP ends a QoS 2 flow: its own time since the PUBLISH, not PUBREC's.
+                let own = if t == 7 { x.duration_ns } else { x.latency_ns };
+                extra.push(("latency_ns", own.into()));
                 out.push(AppOutput::Exchange(x));
             }
             _ => {}

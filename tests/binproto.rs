@@ -114,7 +114,7 @@ fn signalr_json_and_messagepack_hub_protocols() {
     let m = manifest("signalr");
     let cs = conns(&recs);
     assert_eq!(cs.len(), 2, "one JSON and one MessagePack connection");
-    for (conn, expected) in cs.iter().zip(m["connections"].as_array().unwrap()) {
+    for (conn, expected) in cs.iter().zip(m["hub_connections"].as_array().unwrap()) {
         let proto = expected["protocol"].as_str().unwrap();
         let c2s = app_packets(&recs, *conn, "c2s");
         let s2c = app_packets(&recs, *conn, "s2c");

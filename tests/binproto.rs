@@ -415,3 +415,33 @@ fn broken_hub_messages_and_values_are_anomalies() {
         (&json!("decode-as"), &json!({"a": 1}))
     );
 }
+
+/// A binary format only guessed from the first message: a later message that is not of it
+/// breaks no rule the peers agreed on (no anomaly, no packet); forced by `--decode-as`, it is
+/// one.
+#[test]
+fn guessed_binary_formats_raise_no_anomaly() {
+    let key = [9, 8, 7, 6];
+    let mut c = Conversation::upgraded(RFC_ACCEPT);
+    c.c2s(&client_frame(
+        0x82,
+        key,
+        &[0x08, 0x96, 0x01, 0x12, 0x01, b'x'],
+    ));
+    c.c2s(&client_frame(0x82, key, &[0xff, 0xff]));
+    let path = c.write("binproto-guessed.pcap");
+    let recs = jsonl(&path, &[]);
+    let p = app_packets(&recs, 0, "c2s");
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (&p[0]["protocol"], &p[0]["chosen_by"], &p[0]["data"]),
+        (
+            &json!("protobuf"),
+            &json!("content"),
+            &json!({"1": 150, "2": "x"})
+        )
+    );
+    assert!(anomaly_rules(&recs).is_empty());
+    let recs = jsonl(&path, &["--decode-as".into(), "protobuf".into()]);
+    assert_eq!(anomaly_rules(&recs), vec!["protobuf-malformed"]);
+}

@@ -7,7 +7,9 @@
 //! zlib-stream payloads from the server's JSON before compression. Latencies are checked
 //! against the capture timestamps of the messages they pair.
 
-use crate::util::{jsonl, manifest, of_type, root, run, sample};
+use crate::util::{
+    Conversation, RFC_ACCEPT, client_frame, jsonl, manifest, of_type, root, run, sample,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -41,7 +43,7 @@ fn conns(records: &[Value]) -> Vec<u64> {
 fn anomaly_rules(records: &[Value]) -> Vec<String> {
     of_type(records, "anomaly")
         .iter()
-        .filter_map(|a| a["rule"].as_str().map(str::to_string))
+        .filter_map(|a| a["kind"].as_str().map(str::to_string))
         .collect()
 }
 
@@ -114,7 +116,7 @@ fn signalr_json_and_messagepack_hub_protocols() {
     let m = manifest("signalr");
     let cs = conns(&recs);
     assert_eq!(cs.len(), 2, "one JSON and one MessagePack connection");
-    for (conn, expected) in cs.iter().zip(m["connections"].as_array().unwrap()) {
+    for (conn, expected) in cs.iter().zip(m["hub_connections"].as_array().unwrap()) {
         let proto = expected["protocol"].as_str().unwrap();
         let c2s = app_packets(&recs, *conn, "c2s");
         let s2c = app_packets(&recs, *conn, "s2c");
@@ -346,4 +348,100 @@ fn zlib_stream_inflated_across_messages() {
         "{:?}",
         anomaly_rules(&recs)
     );
+}
+
+/// An unmasked server frame (RFC 6455 §5.2), payloads under 126 bytes.
+fn server_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![b0, payload.len() as u8];
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Hand-crafted (no library sends these): a SignalR record without its 0x1E, a completion
+/// for an id nobody invoked, and a CBOR message cut short under `--decode-as`, each an
+/// anomaly of the rule table in JSON Lines.
+#[test]
+fn broken_hub_messages_and_values_are_anomalies() {
+    let key = [1, 2, 3, 4];
+    let mut c = Conversation::upgraded(RFC_ACCEPT);
+    c.c2s(&client_frame(
+        0x81,
+        key,
+        b"{\"protocol\":\"json\",\"version\":1}\x1e",
+    ));
+    c.s2c(&server_frame(0x81, b"{}\x1e"));
+    c.c2s(&client_frame(
+        0x81,
+        key,
+        br#"{"type":1,"invocationId":"1","target":"A","arguments":[]}"#,
+    ));
+    c.s2c(&server_frame(
+        0x81,
+        b"{\"type\":3,\"invocationId\":\"1\",\"result\":2}\x1e",
+    ));
+    c.s2c(&server_frame(
+        0x81,
+        b"{\"type\":3,\"invocationId\":\"9\"}\x1e",
+    ));
+    let path = c.write("binproto-signalr-broken.pcap");
+    let recs = jsonl(&path, &[]);
+    assert_eq!(
+        anomaly_rules(&recs),
+        vec!["signalr-missing-separator", "signalr-unknown-invocation-id"]
+    );
+    let severities: Vec<&Value> = of_type(&recs, "anomaly")
+        .iter()
+        .map(|a| &a["severity"])
+        .collect();
+    assert_eq!(severities, vec!["error", "warning"]);
+    // The record without its separator is still read, and answered.
+    let xs = of_type(&recs, "app_exchange");
+    assert_eq!(xs.len(), 1);
+    assert_eq!(
+        (&xs[0]["name"], &xs[0]["outcome"]),
+        (&json!("A"), &json!("result"))
+    );
+
+    let mut c = Conversation::upgraded(RFC_ACCEPT);
+    c.c2s(&client_frame(0x82, key, &[0xa2, 0x61, b'a', 0x01]));
+    c.c2s(&client_frame(0x82, key, &[0xa1, 0x61, b'a', 0x01]));
+    let path = c.write("binproto-cbor-broken.pcap");
+    let recs = jsonl(&path, &["--decode-as".into(), "cbor".into()]);
+    assert_eq!(anomaly_rules(&recs), vec!["cbor-malformed"]);
+    let p = app_packets(&recs, 0, "c2s");
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (&p[0]["chosen_by"], &p[0]["data"]),
+        (&json!("decode-as"), &json!({"a": 1}))
+    );
+}
+
+/// A binary format only guessed from the first message: a later message that is not of it
+/// breaks no rule the peers agreed on (no anomaly, no packet); forced by `--decode-as`, it is
+/// one.
+#[test]
+fn guessed_binary_formats_raise_no_anomaly() {
+    let key = [9, 8, 7, 6];
+    let mut c = Conversation::upgraded(RFC_ACCEPT);
+    c.c2s(&client_frame(
+        0x82,
+        key,
+        &[0x08, 0x96, 0x01, 0x12, 0x01, b'x'],
+    ));
+    c.c2s(&client_frame(0x82, key, &[0xff, 0xff]));
+    let path = c.write("binproto-guessed.pcap");
+    let recs = jsonl(&path, &[]);
+    let p = app_packets(&recs, 0, "c2s");
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (&p[0]["protocol"], &p[0]["chosen_by"], &p[0]["data"]),
+        (
+            &json!("protobuf"),
+            &json!("content"),
+            &json!({"1": 150, "2": "x"})
+        )
+    );
+    assert!(anomaly_rules(&recs).is_empty());
+    let recs = jsonl(&path, &["--decode-as".into(), "protobuf".into()]);
+    assert_eq!(anomaly_rules(&recs), vec!["protobuf-malformed"]);
 }

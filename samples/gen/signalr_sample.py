@@ -212,7 +212,7 @@ async def main():
         },
         "server": ["127.0.0.1", PORT],
         "path": "/hub",
-        "connections": [{"protocol": p, **log[p]} for p in ("json", "messagepack")],
+        "hub_connections": [{"protocol": p, **log[p]} for p in ("json", "messagepack")],
         "client_log": json.loads(out),
         "note": "per connection: every hub message the server sent and received, in order "
                 "(JSON form of the hub message; MessagePack ones converted from their arrays)",

@@ -1060,6 +1060,13 @@ mod tests {
             br#"[{"jsonrpc": "2.0", "method": "sum", "params": [10, 20], "id": 4}, {"jsonrpc": "2.0", "result": "x", "id": 5}]"#,
             br#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "nosuch"}, "id": 3}"#,
             "6:4hello4:4€€€".as_bytes(),
+            // SignalR (JSON and MessagePack framing), MessagePack, CBOR, protobuf, zlib.
+            b"{\"protocol\":\"messagepack\",\"version\":1}\x1e\x09\x95\x03\x80\xa3xyz\x03\x2a",
+            b"{\"type\":1,\"invocationId\":\"1\",\"target\":\"A\",\"arguments\":[1],\"streamIds\":[\"2\"]}\x1e",
+            b"\x82\xa1a\x01\xa1b\x92\xc4\x01\xff\xd6\xff\x00\x00\x00\x10",
+            b"\xbf\x61\x61\x01\x61\x62\x9f\x02\x03\xff\xc2\x49\x01\x00\x00\x00\x00\x00\x00\x00\x00\xff",
+            b"\x08\x96\x01\x12\x07testing\x1a\x03\x08\x96\x01\x0b\x10\x05\x0c",
+            b"\x78\x9c\xaa\x56\xca\x2f\x50\xb2\x32\x34\xa8\x05\x00\x00\x00\xff\xff",
         ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut rnd = move |n: usize| {
@@ -1078,6 +1085,7 @@ mod tests {
         decoders.push(Box::new(
             socketio::SocketIoDecoder::polling("/socket.io/?EIO=3&transport=polling").unwrap(),
         ));
+        let n_decoders = decoders.len();
         let mut out = Vec::new();
         for n in 0..20_000u64 {
             let mut m = seeds[rnd(seeds.len())].to_vec();
@@ -1093,7 +1101,7 @@ mod tests {
                 }
             }
             let dir = if rnd(2) == 0 { C2S } else { S2C };
-            let d = &mut decoders[rnd(7)];
+            let d = &mut decoders[rnd(n_decoders)];
             d.message(&input(dir, rnd(5) != 0, &m, n), &mut out);
             for o in out.drain(..) {
                 if let AppOutput::Packet(p) = o {

@@ -21,6 +21,9 @@ use std::sync::Arc;
 pub const MAX_GUESS_DEPTH: usize = 16;
 /// Most fields read in one schema-less message (per level).
 const MAX_FIELDS: usize = 4096;
+/// Bytes kept of a bytes field (what the tree shows; copies stay small however deep the
+/// guesses go).
+pub const KEPT_BYTES: usize = 32;
 
 /// A wire type (protobuf encoding guide, "Message Structure").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,10 +92,12 @@ pub enum WireValue {
     I32(u32),
     /// A length-delimited field guessed to be an embedded message.
     Message(Vec<WireField>),
-    /// A length-delimited field guessed to be text.
+    /// A length-delimited field guessed to be text (at most
+    /// [`bound::MAX_FIELD_STRING`] characters kept).
     Text(String),
-    /// A length-delimited field that is neither (or a packed array).
-    Bytes(Vec<u8>),
+    /// A length-delimited field that is neither (or a packed array): its first bytes
+    /// (at most [`KEPT_BYTES`]) and its length.
+    Bytes(Vec<u8>, usize),
     /// A group (wire types 3..4) and its fields.
     Group(Vec<WireField>),
 }
@@ -225,7 +230,7 @@ fn guess_len(body: &[u8], depth: usize) -> WireValue {
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        return WireValue::Text(s.to_string());
+        return WireValue::Text(bound::cap_str(s, bound::MAX_FIELD_STRING));
     }
     if depth < MAX_GUESS_DEPTH
         && let Ok((fields, _)) = parse_fields(body, depth + 1, None)
@@ -233,7 +238,7 @@ fn guess_len(body: &[u8], depth: usize) -> WireValue {
     {
         return WireValue::Message(fields);
     }
-    WireValue::Bytes(body.to_vec())
+    WireValue::Bytes(body.get(..KEPT_BYTES).unwrap_or(body).to_vec(), body.len())
 }
 
 /// How sure the guesses in `fields` are, 0-100: 100 without any embedded-message guess;
@@ -280,7 +285,13 @@ fn wire_rec(fields: &[WireField], depth: usize, budget: &mut usize) -> Value {
             WireValue::Varint(v) | WireValue::I64(v) => (*v).into(),
             WireValue::I32(v) => (*v).into(),
             WireValue::Text(s) => bound::cap_str(s, bound::MAX_FIELD_STRING).into(),
-            WireValue::Bytes(b) => bytes_json(b),
+            WireValue::Bytes(head, len) => {
+                let mut b = bytes_json(head);
+                if let Some(o) = b.as_object_mut() {
+                    o.insert("length".into(), (*len).into());
+                }
+                b
+            }
             WireValue::Message(inner) | WireValue::Group(inner) => {
                 wire_rec(inner, depth + 1, budget)
             }

@@ -284,12 +284,9 @@ impl SignalRDecoder {
             ty,
             ..Hub::default()
         };
-        match ty {
-            1..=5 => {
-                hub.headers = j(1).filter(|h| h.as_object().is_some_and(|m| !m.is_empty()));
-                hub.invocation_id = s(2);
-            }
-            _ => {}
+        if (1..=5).contains(&ty) {
+            hub.headers = j(1).filter(|h| h.as_object().is_some_and(|m| !m.is_empty()));
+            hub.invocation_id = s(2);
         }
         match ty {
             1 | 4 => {

@@ -1,10 +1,14 @@
 //! zlib streams inside messages (Discord's gateway `?compress=zlib-stream`): each
-//! direction is one zlib stream (RFC 1950) across all of its messages; a sender flushes
+//! direction is one zlib stream (RFC 1950; raw DEFLATE when the first bytes are not a zlib
+//! header) across all of its messages; a sender flushes
 //! with Z_SYNC_FLUSH, so each logical payload ends with `00 00 ff ff` (a payload may span
 //! several messages: bytes are inflated as they come and the payload is complete at the
 //! suffix). Inflated with the same bomb cap as permessage-deflate
 //! ([`DEFAULT_MAX_INFLATED`]), then read as JSON. Erlang's External Term Format
-//! (`encoding=etf`, first byte 131) is recognised but not decoded.
+//! (`encoding=etf`, first byte 131) is recognised but not decoded: the `eetf` crate
+//! allocates by the lengths the input declares (`vec![0; size]`, `Vec::with_capacity(count)`
+//! up to 2^32) and recurses without a depth limit, so hostile input could abort the process;
+//! guarding it would take a hand-written ETF walker, which is the decoder itself.
 
 use super::bound::{self, Line};
 use super::{AnomalyKind, AppAnomaly, AppInput, AppOutput, AppPacket, Context, Decoder, Protocol};
@@ -36,12 +40,23 @@ struct Side {
     ended: bool,
     /// The last four compressed bytes seen (the suffix may straddle two messages).
     tail: [u8; 4],
+    /// zlib framing (else raw DEFLATE).
+    zlib: bool,
 }
 
 impl Side {
-    fn new() -> Self {
+    /// A stream whose first bytes are `first`: zlib when they are a zlib header (RFC 1950
+    /// §2.2: CM 8, CMF·256 + FLG a multiple of 31), else raw DEFLATE.
+    fn new(first: &[u8]) -> Self {
+        let zlib = match first {
+            [cmf, flg, ..] => {
+                cmf & 0x0f == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+            }
+            _ => true,
+        };
         Side {
-            z: Decompress::new(true),
+            z: Decompress::new(zlib),
+            zlib,
             kept: Vec::new(),
             inflated: 0,
             compressed: 0,
@@ -96,7 +111,7 @@ impl ZlibStreamDecoder {
         loop {
             if side.ended {
                 // A new stream after a final block (a client that reconnects its stream).
-                side.z.reset(true);
+                side.z.reset(side.zlib);
                 side.ended = false;
             }
             let (in0, out0) = (side.z.total_in(), side.z.total_out());
@@ -229,7 +244,7 @@ impl Decoder for ZlibStreamDecoder {
         let Some(slot) = self.sides.get_mut(i) else {
             return;
         };
-        let side = slot.get_or_insert_with(|| Box::new(Side::new()));
+        let side = slot.get_or_insert_with(|| Box::new(Side::new(msg.payload)));
         if side.lost {
             return;
         }
@@ -350,6 +365,18 @@ mod tests {
         assert!(anomalies(&out).is_empty());
         assert!(requested("/?v=10&encoding=json&compress=zlib-stream"));
         assert!(!requested("/?compress=zlib"));
+    }
+
+    #[test]
+    fn raw_deflate_stream_too() {
+        let mut c = Compress::new(Compression::default(), false);
+        let mut out = Vec::with_capacity(64);
+        c.compress_vec(b"[1,2]", &mut out, FlushCompress::Sync)
+            .unwrap();
+        assert_ne!(out.first().map(|b| b & 0x0f), Some(8), "not a zlib header");
+        let mut got = Vec::new();
+        ZlibStreamDecoder::default().message(&input(S2C, false, &out, 1), &mut got);
+        assert_eq!(packets(&got)[0].field("data"), Some(&json!([1, 2])));
     }
 
     #[test]

@@ -607,6 +607,12 @@ fn decode_message(
     app.read += 1;
     let guessed_json =
         *chosen_by == ChosenBy::Content && decoder.protocol() == payload::Protocol::Json;
+    // Likewise a binary format guessed from the first message that parsed.
+    let guessed_value = *chosen_by == ChosenBy::Content
+        && matches!(
+            decoder.protocol(),
+            payload::Protocol::MsgPack | payload::Protocol::Cbor | payload::Protocol::Protobuf
+        );
     let mut rest = Vec::new();
     for output in app.out.drain(..) {
         match output {
@@ -614,6 +620,14 @@ fn decode_message(
             // JSON was only guessed from an earlier message: a later one that is not JSON
             // breaks no rule the peers agreed on.
             AppOutput::Anomaly(a) if guessed_json && a.kind == AnomalyKind::JsonInvalid => {}
+            AppOutput::Anomaly(a)
+                if guessed_value
+                    && matches!(
+                        a.kind,
+                        AnomalyKind::MsgpackMalformed
+                            | AnomalyKind::CborMalformed
+                            | AnomalyKind::ProtobufMalformed
+                    ) => {}
             other => rest.push(other),
         }
     }

@@ -4,8 +4,8 @@
 
 mod util;
 
-mod binproto;
 mod appproto;
+mod binproto;
 mod check;
 mod cli;
 #[cfg(not(feature = "live"))]

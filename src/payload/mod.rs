@@ -31,13 +31,13 @@ pub mod graphql;
 pub mod json;
 pub mod jsonrpc;
 pub mod mqtt;
+pub mod msgpack;
 mod pending;
 pub mod phoenix;
-pub mod socketio;
-pub mod stomp;
-pub mod msgpack;
 pub mod protobuf;
 pub mod signalr;
+pub mod socketio;
+pub mod stomp;
 pub mod zlibstream;
 
 pub use choose::{Choice, ChosenBy, DecodeAs, DecodeAsError, DecodeTarget, choose, decode_as_for};

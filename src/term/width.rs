@@ -1,0 +1,181 @@
+//! Display width of text and fitting it to a number of columns: cutting with `…`, or
+//! wrapping at spaces. Widths count terminal columns (unicode-width), not bytes or chars.
+
+use super::style::{Role, Style};
+
+/// Terminal columns `text` takes.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// Cuts `text` to at most `max` display columns, marking a cut with `…`.
+pub fn fit_width(text: &str, max: usize) -> String {
+    if display_width(text) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` broken into lines of at most `width` display columns at spaces (a word longer
+/// than a line is cut).
+pub fn fit_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = display_width(&line) + usize::from(!line.is_empty()) + display_width(word);
+        if !line.is_empty() && needed > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&fit_width(word, width));
+    }
+    out.push_str(&line);
+    out
+}
+
+/// Appends `text` to `out` as lines of at most `width` columns (when known): the first
+/// line starts with `first`, the following ones with `indent` (both counted in the
+/// width), words wrapped at spaces. Each line ends with a newline; `role` colours the text.
+pub fn push_wrapped(
+    out: &mut String,
+    first: &str,
+    indent: &str,
+    text: &str,
+    width: Option<usize>,
+    style: Style,
+    role: Role,
+) {
+    let Some(width) = width else {
+        out.push_str(first);
+        style.push(out, role, text);
+        out.push('\n');
+        return;
+    };
+    let room = width
+        .saturating_sub(display_width(first).max(display_width(indent)))
+        .max(10);
+    for (i, line) in fit_words(text, room).lines().enumerate() {
+        out.push_str(if i == 0 { first } else { indent });
+        style.push(out, role, line);
+        out.push('\n');
+    }
+}
+
+/// A line written piece by piece, each piece in its colour, that never grows past a width:
+/// the piece that would cross it is cut with `…` and later pieces are dropped.
+#[derive(Debug)]
+pub struct FitLine {
+    style: Style,
+    width: Option<usize>,
+    text: String,
+    used: usize,
+    full: bool,
+}
+
+impl FitLine {
+    /// An empty line at most `width` columns wide (`None`: no limit).
+    pub fn new(style: Style, width: Option<usize>) -> Self {
+        FitLine {
+            style,
+            width,
+            text: String::new(),
+            used: 0,
+            full: false,
+        }
+    }
+
+    /// Appends `text` (already escaped) in `role`'s colour, or uncoloured with `None`.
+    pub fn push(&mut self, role: Option<Role>, text: &str) -> &mut Self {
+        if self.full || text.is_empty() {
+            return self;
+        }
+        let w = display_width(text);
+        let piece = match self.width {
+            Some(width) if self.used + w > width => {
+                self.full = true;
+                fit_width(text, width.saturating_sub(self.used))
+            }
+            _ => text.to_string(),
+        };
+        self.used += display_width(&piece);
+        match role {
+            Some(role) => self.style.push(&mut self.text, role, &piece),
+            None => self.text.push_str(&piece),
+        }
+        self
+    }
+
+    /// Columns used so far.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// The line, with colours.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_at_the_width() {
+        assert_eq!(fit_words("aa bb cc dd", 5), "aa bb\ncc dd");
+        assert_eq!(fit_words("abcdefgh x", 4), "abc…\nx");
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(fit_width("abcdef", 4), "abc…");
+        assert_eq!(fit_width("abc", 4), "abc");
+        assert_eq!(fit_width("日本語", 4), "日…");
+        assert_eq!(display_width("日本"), 4);
+    }
+
+    #[test]
+    fn a_fitted_line_stops_at_the_width() {
+        let mut line = FitLine::new(Style::plain(), Some(10));
+        line.push(None, "12345")
+            .push(None, "678901234")
+            .push(None, "x");
+        assert_eq!(line.into_string(), "123456789…");
+        let mut line = FitLine::new(Style::plain(), None);
+        line.push(None, "12345").push(None, "678901234");
+        assert_eq!(line.into_string(), "12345678901234");
+    }
+
+    #[test]
+    fn wrapped_text_keeps_its_indent() {
+        let mut out = String::new();
+        push_wrapped(
+            &mut out,
+            "  ! ",
+            "    ",
+            "one two three four five six seven",
+            Some(20),
+            Style::plain(),
+            Role::Bad,
+        );
+        assert_eq!(out, "  ! one two three\n    four five six\n    seven\n");
+        assert!(out.lines().all(|l| display_width(l) <= 20));
+    }
+}

@@ -100,9 +100,11 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
             Format::Har => Box::new(Har::new(out)),
         },
-        View::Explain => {
-            Box::new(Explain::new(out, view.style, view.streaming).with_time(view.time))
-        }
+        View::Explain => Box::new(
+            Explain::new(out, view.style, view.streaming)
+                .with_time(view.time)
+                .with_width(view.width),
+        ),
         View::Messages => Box::new(
             Messages::new(out, view.streaming)
                 .with_time(view.time)

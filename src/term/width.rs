@@ -133,6 +133,83 @@ impl FitLine {
     }
 }
 
+/// `text` (lines, possibly coloured by [`super::style`]) with every line wider than
+/// `width` wrapped at spaces: the line's first `hang` columns (or its indentation, when
+/// deeper) stay, and the rest continues on lines indented as far. A wrapped part that was
+/// painted in one colour keeps it; mixed colours in a wrapped part are dropped (the words
+/// stay). Lines that fit are untouched.
+pub fn wrap_block(text: &str, width: usize, hang: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for piece in text.split_inclusive('\n') {
+        let (line, newline) = match piece.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (piece, ""),
+        };
+        if display_width(&super::style::strip(line)) <= width {
+            out.push_str(piece);
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let keep = spaces.max(hang).min(width.saturating_sub(10));
+        let (head, rest) = split_at_column(line, keep);
+        let room = width - keep;
+        // One colour around the whole rest: keep it on every wrapped line.
+        let (open, inner) = match single_paint(rest) {
+            Some((open, inner)) => (Some(open), inner.to_string()),
+            None => (None, super::style::strip(rest)),
+        };
+        for (i, part) in fit_words(inner.trim_start(), room).lines().enumerate() {
+            if i == 0 {
+                out.push_str(head);
+            } else {
+                out.push('\n');
+                out.push_str(&" ".repeat(keep));
+            }
+            match open {
+                Some(open) => {
+                    out.push_str(open);
+                    out.push_str(part);
+                    out.push_str("\x1b[0m");
+                }
+                None => out.push_str(part),
+            }
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// `line` split where `column` display columns of it have been shown (escape sequences
+/// take none).
+fn split_at_column(line: &str, column: usize) -> (&str, &str) {
+    let mut used = 0;
+    let mut in_escape = false;
+    for (i, c) in line.char_indices() {
+        if in_escape {
+            in_escape = !c.is_ascii_alphabetic();
+            continue;
+        }
+        if c == '\x1b' {
+            in_escape = true;
+            continue;
+        }
+        if used >= column {
+            return line.split_at(i);
+        }
+        used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    (line, "")
+}
+
+/// `ESC[..m text ESC[0m` with no other sequence inside: the opening sequence and the text.
+fn single_paint(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_prefix("\x1b[")?;
+    let end = body.find('m')?;
+    let open = &text[..end + 3];
+    let inner = text[open.len()..].strip_suffix("\x1b[0m")?;
+    (!inner.contains('\x1b')).then_some((open, inner))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +238,26 @@ mod tests {
         let mut line = FitLine::new(Style::plain(), None);
         line.push(None, "12345").push(None, "678901234");
         assert_eq!(line.into_string(), "12345678901234");
+    }
+
+    #[test]
+    fn blocks_wrap_under_their_hang() {
+        let text = "  1 client  sends a rather long sentence here\n  short\n";
+        let out = wrap_block(text, 30, 12);
+        assert_eq!(
+            out,
+            "  1 client  sends a rather long\n            sentence here\n  short\n"
+        );
+        // A painted note keeps its colour on each wrapped line.
+        let note = format!(
+            "    {}\n",
+            Style::new(true).paint(Role::Bad, "! error one two three")
+        );
+        let out = wrap_block(&note, 16, 2);
+        assert_eq!(
+            out,
+            "    \x1b[1;31m! error one\x1b[0m\n    \x1b[1;31mtwo three\x1b[0m\n"
+        );
     }
 
     #[test]

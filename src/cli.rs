@@ -3,10 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use wsdissect::dissect::DissectConfig;
+use wsdissect::output::timeline::Columns;
 use wsdissect::printer::OutputConfig;
 use wsdissect::session::ConnConfig;
 use wsdissect::term::output_width;
-use wsdissect::term::style::{ColorChoice, Style};
+use wsdissect::term::style::{ColorChoice, ColorDepth, Style};
 use wsdissect::views::{View, ViewOptions};
 use wsdissect::ws::DecoderLimits;
 
@@ -22,6 +23,8 @@ pub struct Terminal {
     pub no_color: Option<std::ffi::OsString>,
     /// Columns of the output (`COLUMNS`, else the terminal's), when known.
     pub width: Option<usize>,
+    /// The colours the terminal shows (`COLORTERM`).
+    pub depth: ColorDepth,
 }
 
 impl Terminal {
@@ -34,13 +37,14 @@ impl Terminal {
             stderr: std::io::stderr().is_terminal(),
             no_color: std::env::var_os("NO_COLOR"),
             width: output_width(stdout),
+            depth: ColorDepth::from_colorterm(std::env::var("COLORTERM").ok().as_deref()),
         }
     }
 
     /// The style of the end-of-run tables (check and live summaries): colour only on a
     /// terminal (`on_terminal`) and without `NO_COLOR`.
     pub fn summary_style(&self, on_terminal: bool) -> Style {
-        Style::new(on_terminal && self.no_color.is_none())
+        Style::new(on_terminal && self.no_color.is_none()).with_depth(self.depth)
     }
 }
 
@@ -207,6 +211,17 @@ pub enum Format {
     Har,
 }
 
+/// `--columns`: the packet list's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColumnsLayout {
+    /// Aligned on a terminal (unless --wireshark-compat or -T fields), tabs otherwise.
+    Auto,
+    /// Aligned as tshark's, fitted to the width.
+    Aligned,
+    /// Tab-separated.
+    Tabs,
+}
+
 /// Options shared by everything that dissects.
 #[derive(Debug, Args)]
 pub struct DissectArgs {
@@ -226,9 +241,15 @@ pub struct DissectArgs {
     /// (like Wireshark's "Decode As"; repeatable).
     #[arg(long = "ws-port", value_name = "PORT")]
     pub ws_ports: Vec<u16>,
-    /// Print exactly Wireshark's Info text, without wsdissect's annotations.
+    /// Print exactly Wireshark's Info text, without wsdissect's annotations (and, unless
+    /// --columns says otherwise, tab-separated columns).
     #[arg(long)]
     pub wireshark_compat: bool,
+    /// Packet list layout: `aligned` as tshark prints on a terminal, each line cut to the
+    /// terminal width (COLUMNS) with `…`; `tabs`, tab-separated, one whole line per packet
+    /// (for scripts); `auto`, aligned when standard output is a terminal, else tabs.
+    #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = ColumnsLayout::Auto)]
+    pub columns: ColumnsLayout,
     /// Most payload bytes shown per frame and per message (-V, JSON Lines, the views); the
     /// rest is still decoded, UTF-8-validated and inflated. The packet list without -V
     /// shows no payloads and keeps none.
@@ -470,7 +491,7 @@ impl ViewArgs {
             follow: self.follow,
             export: self.export.clone(),
             export_limit: self.export_limit,
-            style: Style::new(choice.resolve(term.stdout, no_color)),
+            style: Style::new(choice.resolve(term.stdout, no_color)).with_depth(term.depth),
             width: term.width,
             streaming,
             time: Default::default(),
@@ -494,6 +515,14 @@ impl DissectArgs {
                 ..self.view.options(term, false)
             },
             time_format: self.time_format.unwrap_or_default(),
+            columns: match self.columns {
+                ColumnsLayout::Aligned => Columns::Aligned,
+                ColumnsLayout::Tabs => Columns::Tabs,
+                // Scripts compare --wireshark-compat's lines with tshark's fields: they
+                // stay tab-separated unless asked.
+                ColumnsLayout::Auto if term.stdout && !self.wireshark_compat => Columns::Aligned,
+                ColumnsLayout::Auto => Columns::Tabs,
+            },
         }
     }
 

@@ -25,5 +25,6 @@ mod reassembly;
 mod samples;
 mod seed;
 mod streaming;
+mod terminal;
 mod tls;
 mod views;

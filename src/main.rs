@@ -8,7 +8,7 @@ use clap::Parser;
 use cli::{Cli, Command, ReadArgs, Terminal};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use wsdissect::app::{self, EXIT_BAD_INPUT, EXIT_OK};
+use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
 use wsdissect::capture::{self, PacketSource};
 use wsdissect::dissect::Dissector;
 use wsdissect::printer;
@@ -159,7 +159,8 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
+        let threads = args.dissect.budget.threads();
+        let result = wsdissect::shard::run(source.as_mut(), dissector, threads, sink.as_mut());
         if let Some(progress) = &progress {
             progress.finish();
         }

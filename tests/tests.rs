@@ -23,5 +23,6 @@ mod reassembly;
 mod samples;
 mod seed;
 mod streaming;
+mod threads;
 mod tls;
 mod views;

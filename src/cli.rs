@@ -128,9 +128,19 @@ pub struct BudgetArgs {
     /// (reported; a later packet starts a new, mid-stream connection). 0: never.
     #[arg(long, value_name = "SECONDS", default_value_t = wsdissect::flow::budget::DEFAULT_IDLE_TIMEOUT)]
     pub idle_timeout: f64,
+    /// Threads dissecting, connections spread over them (default: one per core; 1: all on
+    /// one thread). The output is the same whatever the number. `live` uses one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 impl BudgetArgs {
+    /// `--threads`, or one per core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map_or_else(wsdissect::shard::default_threads, usize::from)
+    }
+
     /// The budget these options describe.
     pub fn budget(&self) -> wsdissect::flow::budget::MemoryBudget {
         wsdissect::flow::budget::MemoryBudget {

@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wsdissect::app::{self, EXIT_BAD_INPUT, EXIT_OK};
+use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
 use wsdissect::capture::{self, PacketSource};
 use wsdissect::dissect::Dissector;
 use wsdissect::event::{Event, EventSink};
@@ -240,7 +240,8 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
             progress: progress.as_ref(),
             tally: &mut tally,
         };
-        let result = app::run(source.as_mut(), &mut dissector, &mut end);
+        let threads = args.dissect.budget.threads();
+        let result = wsdissect::shard::run(source.as_mut(), dissector, threads, &mut end);
         if let Some(progress) = &progress {
             progress.finish();
         }
@@ -248,10 +249,10 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         result
     };
     let flushed = out.flush();
-    if interrupted.load(Ordering::Relaxed) {
+    if let (true, Ok(outcome)) = (interrupted.load(Ordering::Relaxed), &result) {
         // Like tshark, which ends a read on Ctrl-C with what it read and exit status 0;
         // like `live`, a summary of what was seen goes to stderr.
-        let stats = dissector.stats();
+        let stats = outcome.stats;
         let mut err = io::stderr().lock();
         let _ = writeln!(
             err,

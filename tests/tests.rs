@@ -26,5 +26,6 @@ mod samples;
 mod seed;
 mod streaming;
 mod terminal;
+mod threads;
 mod tls;
 mod views;

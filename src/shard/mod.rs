@@ -171,13 +171,18 @@ impl Worker {
     }
 
     fn run(mut self, jobs: Receiver<Batch>, done: SyncSender<io::Result<Collected>>) {
+        let mut size = (0, 0, 0);
         while let Ok(batch) = jobs.recv() {
-            let mut out = Collected::default();
+            // Room for what the last batch held: no regrowing, no copying.
+            let mut out = Collected::like(size);
             let result = batch
                 .jobs
                 .into_iter()
                 .try_for_each(|job| self.job(job, &batch.data, &mut out))
-                .map(|()| out);
+                .map(|()| {
+                    size = out.size();
+                    out
+                });
             if done.send(result).is_err() {
                 return;
             }
@@ -322,7 +327,7 @@ impl Driver {
             recency: VecDeque::new(),
             to_workers,
             from_workers,
-            data: Vec::new(),
+            data: Vec::with_capacity(ROUND_BYTES + (64 << 10)),
             jobs: (0..workers).map(|_| Vec::new()).collect(),
             round: 0,
             rounds: VecDeque::new(),
@@ -433,12 +438,16 @@ impl Driver {
 
     /// Hands the batch being filled to the workers.
     fn dispatch(&mut self) -> io::Result<()> {
-        let data = Arc::new(std::mem::take(&mut self.data));
+        let data = Arc::new(std::mem::replace(
+            &mut self.data,
+            Vec::with_capacity(ROUND_BYTES + (64 << 10)),
+        ));
         self.rounds.push_back((self.round, data.clone()));
         for (tx, jobs) in self.to_workers.iter().zip(&mut self.jobs) {
+            let room = jobs.len();
             let batch = Batch {
                 data: data.clone(),
-                jobs: std::mem::take(jobs),
+                jobs: std::mem::replace(jobs, Vec::with_capacity(room)),
             };
             tx.send(batch)
                 .map_err(|_| io::Error::other("a dissection thread ended early"))?;
@@ -537,7 +546,7 @@ impl Driver {
                     None => None,
                 };
                 for event in collected.job(i) {
-                    event.emit(&collected.arena, at.as_ref(), sink)?;
+                    event.emit(&collected, at.as_ref(), sink)?;
                 }
                 Ok(())
             }

@@ -292,6 +292,8 @@ struct Driver {
     lingering: Lingering,
     recency: VecDeque<(f64, FlowKey, ConnId)>,
     max_connections: usize,
+    /// Spreads connections over the workers by their key.
+    spread: foldhash::fast::RandomState,
     to_workers: Vec<SyncSender<Batch>>,
     from_workers: Vec<Receiver<io::Result<Collected>>>,
     /// The batch being filled: its bytes and each worker's jobs.
@@ -325,6 +327,7 @@ impl Driver {
             first_timestamp: None,
             lingering: Lingering::default(),
             recency: VecDeque::new(),
+            spread: foldhash::fast::RandomState::default(),
             to_workers,
             from_workers,
             data: Vec::with_capacity(ROUND_BYTES + (64 << 10)),
@@ -593,9 +596,10 @@ impl Driver {
                 let key = FlowKey::new(src, dst);
                 let flags = seg.flags;
                 let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
-                let worker = (self.table.hasher().hash_one(key) % self.workers() as u64) as usize;
                 let id = self.next_conn;
-                let fresh = Tracked {
+                let workers = self.workers() as u64;
+                let spread = &self.spread;
+                let fresh = |worker| Tracked {
                     id,
                     first: src,
                     fin: [false; 2],
@@ -605,34 +609,22 @@ impl Driver {
                     worker,
                 };
                 let mut replaced = None;
-                let new = match self.table.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(mut entry) => {
-                        let conn = entry.get_mut();
+                // One table lookup per packet; the worker is hashed once per connection.
+                let conn = match self.table.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(entry) => {
+                        let conn = entry.into_mut();
                         if new_syn && conn.closed() {
                             // Closed, so ended already: a new connection takes the key.
                             replaced = Some(conn.id);
-                            *conn = fresh;
-                            true
-                        } else {
-                            false
+                            *conn = fresh(conn.worker);
                         }
+                        conn
                     }
                     std::collections::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(fresh);
-                        true
+                        entry.insert(fresh((spread.hash_one(key) % workers) as usize))
                     }
                 };
-                if let Some(old) = replaced {
-                    self.push(worker, Job::Drop(old), Slot::Worker(None), sink)?;
-                }
-                if new {
-                    self.next_conn += 1;
-                    self.stats.connections += 1;
-                    self.recency.push_back((rel_time, key, id));
-                }
-                let Some(conn) = self.table.get_mut(&key) else {
-                    return Ok(());
-                };
+                let new = conn.id == id;
                 let side = usize::from(src != conn.first);
                 conn.last_time = time_ns as f64 / 1e9;
                 if flags.has(TcpFlags::FIN) {
@@ -642,9 +634,19 @@ impl Driver {
                     conn.reset = true;
                 }
                 let conn_id = conn.id;
-                if conn.closed() && !conn.release_scheduled {
-                    conn.release_scheduled = true;
+                let worker = conn.worker;
+                let schedule_release = conn.closed() && !conn.release_scheduled;
+                conn.release_scheduled |= schedule_release;
+                if schedule_release {
                     self.lingering.closed(rel_time, key, conn_id);
+                }
+                if let Some(old) = replaced {
+                    self.push(worker, Job::Drop(old), Slot::Worker(None), sink)?;
+                }
+                if new {
+                    self.next_conn += 1;
+                    self.stats.connections += 1;
+                    self.recency.push_back((rel_time, key, id));
                 }
                 self.data.extend_from_slice(raw.data);
                 let job = Job::Packet {

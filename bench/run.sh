@@ -17,6 +17,8 @@
 #   BENCH_NO_TSHARK=1    never run tshark
 #   BENCH_NO_SHORT=1     skip the 200 MB capture of ~100 000 short connections
 #   BENCH_DATA=DIR       where captures are kept (default bench/data)
+#   BENCH_NO_MIX=1       skip the second generator's capture (bench/wsmix.py, 200 MB)
+#   BENCH_NO_MANY=1      skip the many-files case (check over 8 captures of 25 MB)
 #   BENCH_NO_HOSTILE=1   skip the hostile cases (examples/hostile at full size: 1 000 000 SYNs,
 #                        100 000 open WebSocket connections, 200 x 16 MiB of deflated zeros,
 #                        ...), each in every output mode, with peak RSS against the 128 MiB
@@ -51,6 +53,10 @@ if [[ -z "${BENCH_NO_TSHARK:-}" ]] && command -v tshark >/dev/null; then HAVE_TS
 # json_field FILE KEY: an integer field of the generator's one-line JSON.
 json_field() { grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2; }
 
+# Rows also show: `--threads 1` next to the default (one thread per core), `check` pinned
+# to one core (taskset -c 0), and the floor: `tcpdump -r F -w /dev/null`, a plain record
+# walk and copy of the same file; the table gives each row's ratio to tshark and to it.
+
 # gen KIND SIZE -> path; generates once (the counts file is written last, so a partial
 # capture from an interrupted run is regenerated). KIND is small, large, or short (small
 # frames, 1-3 messages per connection: ~100 000 connections in 200 MB).
@@ -61,6 +67,14 @@ gen() {
     extra=(--actions 1-3)
   fi
   local f=$DATA/$kind-${size}mb-c$CONNS-s$SEED.pcap
+  if [[ $kind == mix && ( ! -s $f.counts.json || ! -s $f ) ]]; then
+    # The second, independent generator (Python): another size mix, more close codes,
+    # fragments and pings than gencap.
+    echo "== generating $f (bench/wsmix.py)" >&2
+    rm -f "$f.counts.json"
+    python3 "$ROOT/bench/wsmix.py" --size-mb "$size" --conns "$CONNS" --seed "$SEED" --out "$f" >"$f.counts.tmp"
+    mv "$f.counts.tmp" "$f.counts.json"
+  fi
   if [[ ! -s $f.counts.json || ! -s $f ]]; then
     echo "== generating $f" >&2
     rm -f "$f.counts.json"
@@ -111,6 +125,8 @@ for mix in small large; do
   for size in $SIZES; do WORKLOADS+=("$mix:$size"); done
 done
 [[ -n "${BENCH_NO_SHORT:-}" ]] || WORKLOADS+=("short:200")
+[[ -n "${BENCH_NO_MIX:-}" ]] || WORKLOADS+=("mix:200")
+declare -A FLOOR_MBS
 
 for workload in "${WORKLOADS[@]}"; do
   mix=${workload%%:*}
@@ -130,12 +146,23 @@ for workload in "${WORKLOADS[@]}"; do
     FAILURES+=("$name: wsdissect reported $got frames, the generator wrote $frames")
   fi
 
+  # The floor: reading and copying the records, nothing decoded.
+  timed "tcpdump -r '$f' -w /dev/null"
+  row "$name" "floor: tcpdump -r F -w /dev/null" "$bytes" "$packets" "$frames"
+  FLOOR_MBS[$name]=$(awk "BEGIN{print $bytes / 1e6 / $WALL}")
   timed "'$WS' read '$f' --format jsonl"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read --format jsonl exited $STATUS")
   row "$name" "read --format jsonl" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --format jsonl --threads 1"
+  row "$name" "read --format jsonl --threads 1" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --view messages"
+  [[ $STATUS == 0 ]] || FAILURES+=("$name: read --view messages exited $STATUS")
+  row "$name" "read --view messages" "$bytes" "$packets" "$frames"
   timed "'$WS' read '$f'"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read (timeline) exited $STATUS")
   row "$name" "read (timeline)" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --threads 1"
+  row "$name" "read (timeline) --threads 1" "$bytes" "$packets" "$frames"
   timed "cat '$f' | '$WS' read - --format jsonl"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | read - exited $STATUS")
   row "$name" "cat | read - --format jsonl" "$bytes" "$packets" "$frames"
@@ -143,6 +170,12 @@ for workload in "${WORKLOADS[@]}"; do
     timed "'$WS' check '$f'"
     [[ $STATUS == 0 ]] || FAILURES+=("$name: check exited $STATUS on generated (valid) traffic")
     row "$name" "check" "$bytes" "$packets" "$frames"
+    timed "'$WS' check '$f' --threads 1"
+    row "$name" "check --threads 1" "$bytes" "$packets" "$frames"
+    if command -v taskset >/dev/null; then
+      timed "taskset -c 0 '$WS' check '$f' --threads 1"
+      row "$name" "taskset -c 0 check --threads 1 (one core)" "$bytes" "$packets" "$frames"
+    fi
     # A display filter on a frame field (issue 10: at most 25% slower than check).
     timed "'$WS' check -Y 'websocket.opcode == 1' '$f'"
     [[ $STATUS == 0 ]] || FAILURES+=("$name: check -Y exited $STATUS on generated (valid) traffic")
@@ -168,21 +201,50 @@ for workload in "${WORKLOADS[@]}"; do
   fi
 done
 
-# The table, with the ratio to tshark's throughput on the same kind of traffic.
-printf '\n| workload | command | wall s | MB/s | Mpackets/s | Mframes/s | peak RSS MiB | vs tshark |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
+# Many files: check over 8 independent captures (gencap seeds 1-8, 25 MB each), with one
+# thread and with the default (files checked in parallel, reports in the order given).
+if [[ -z "${BENCH_NO_MANY:-}" && $HAVE_CHECK == 1 ]]; then
+  many=()
+  for seed in 1 2 3 4 5 6 7 8; do
+    f=$DATA/many-25mb-c$CONNS-s$seed.pcap
+    if [[ ! -s $f ]]; then
+      echo "== generating $f" >&2
+      "$GEN" --size-mb 25 --frames small --conns "$CONNS" --seed "$seed" --out "$f.tmp" >/dev/null && mv "$f.tmp" "$f"
+    fi
+    cat "$f" >/dev/null
+    many+=("$f")
+  done
+  mbytes=$(cat "${many[@]}" | wc -c)
+  timed "'$WS' check ${many[*]}"
+  [[ $STATUS == 0 ]] || FAILURES+=("many files: check exited $STATUS")
+  row "8 files x 25 MB" "check a b ... (8 files)" "$mbytes" 0 0
+  timed "'$WS' check ${many[*]} --threads 1"
+  row "8 files x 25 MB" "check a b ... (8 files) --threads 1" "$mbytes" 0 0
+  timed "cat ${many[*]} >/dev/null; for f in ${many[*]}; do tcpdump -r \$f -w /dev/null 2>/dev/null; done"
+  row "8 files x 25 MB" "floor: tcpdump -r F -w /dev/null (each)" "$mbytes" 0 0
+  FLOOR_MBS["8 files x 25 MB"]=$(awk "BEGIN{print $mbytes / 1e6 / $WALL}")
+fi
+
+# The table, with the ratio to tshark's throughput on the same kind of traffic and to the
+# floor (tcpdump copying the same file).
+printf '\n| workload | command | wall s | MB/s | Mpackets/s | Mframes/s | peak RSS MiB | vs tshark | vs floor |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for r in "${ROWS[@]}"; do
   IFS=$'\t' read -r wl cmd wall mbs pps fps rss <<<"$r"
   mix=${wl%% *}
-  [[ $mix == short ]] && mix=small
+  [[ $mix == short || $mix == 8 ]] && mix=small
   ratio="-"
   if [[ -n "${TSHARK_MBS[$mix]:-}" && $cmd != tshark* ]]; then
     ratio=$(awk "BEGIN{printf \"%.0fx\", $mbs / ${TSHARK_MBS[$mix]}}")
   fi
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$wl" "${cmd//|/\\|}" "$wall" "$mbs" "$pps" "$fps" "$rss" "$ratio"
+  floor="-"
+  if [[ -n "${FLOOR_MBS[$wl]:-}" ]]; then
+    floor=$(awk "BEGIN{printf \"%.2f\", $mbs / ${FLOOR_MBS[$wl]}}")
+  fi
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$wl" "${cmd//|/\\|}" "$wall" "$mbs" "$pps" "$fps" "$rss" "$ratio" "$floor"
 done
-printf '\n%s, %s cores; best of %s runs; page cache warm; MB = 10^6 bytes; tshark ratios against tshark on the 200 MB capture of the same kind.\n' \
-  "$(uname -m)" "$(nproc)" "$RUNS"
+printf '\n%s, %s cores; best of %s runs; page cache warm; MB = 10^6 bytes; tshark ratios against tshark on the 200 MB capture of the same kind; floor = tcpdump -r F -w /dev/null on the same file; load while measuring: %s.\n' \
+  "$(uname -m)" "$(nproc)" "$RUNS" "$(uptime | sed 's/.*load average/load average/')"
 [[ $HAVE_CHECK == 1 ]] || printf '(this wsdissect has no check subcommand: check rows skipped)\n'
 
 # Hostile cases at full size: every output mode must stay under 128 MiB of peak RSS.

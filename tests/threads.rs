@@ -350,3 +350,47 @@ fn the_written_capture_is_the_same_whatever_the_threads() {
     assert_eq!(written[0], written[2]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn several_files_in_check_report_in_the_order_given_whatever_the_threads() {
+    // Readable captures, one that is not a capture, one cut off mid-packet, one missing.
+    let bad = util::write_temp("threads-not-a-capture.pcap", b"garbage\n");
+    let whole = std::fs::read(util::sample("basic.pcap")).expect("sample");
+    let cut = util::write_temp("threads-cut.pcap", &whole[..whole.len().min(3000)]);
+    let files = [
+        util::sample("basic.pcap"),
+        bad,
+        util::sample("bad-accept.pcap"),
+        cut,
+        root().join("no-such-capture.pcap"),
+        util::sample("refused.pcap"),
+        util::sample("deflate-node.pcap"),
+    ];
+    let files: Vec<String> = files
+        .iter()
+        .map(|p| p.to_string_lossy().to_string())
+        .collect();
+    for mode in [
+        "",
+        "--format jsonl",
+        "--quiet",
+        "--format junit",
+        "--expect-close-handshake",
+        "-Y websocket",
+    ] {
+        let mut outputs = Vec::new();
+        for threads in ["1", "2", "3"] {
+            let mut args = vec!["check"];
+            args.extend(files.iter().map(String::as_str));
+            args.extend(mode.split(' ').filter(|w| !w.is_empty()));
+            args.extend(["--threads", threads]);
+            let out = util::run(&args, None);
+            outputs.push((out.status.code(), out.stdout, out.stderr));
+        }
+        // Exit 2: two inputs could not be read at all.
+        assert_eq!(outputs[0].0, Some(2), "{mode}");
+        assert!(!outputs[0].1.is_empty() && !outputs[0].2.is_empty());
+        assert_eq!(outputs[0], outputs[1], "`check {mode}` with 2 threads");
+        assert_eq!(outputs[0], outputs[2], "`check {mode}` with 3 threads");
+    }
+}

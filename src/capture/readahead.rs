@@ -16,6 +16,8 @@ pub(super) const AHEAD_BLOCK: usize = 512 << 10;
 /// one (larger than any record a 64 KiB-MTU interface produces); a longer record is
 /// gathered by copying.
 pub(super) const AHEAD_HEADROOM: usize = 128 << 10;
+/// What a read of a full Linux pipe returns (its default buffer).
+const PIPE_FULL: usize = 64 << 10;
 /// Read-ahead: filled blocks waiting for the dissector.
 const AHEAD_QUEUE: usize = 2;
 /// How often a wait for input looks at the stop flag: an interrupt is seen this soon even
@@ -53,10 +55,22 @@ impl Ahead {
                     if block.len() != AHEAD_HEADROOM + AHEAD_BLOCK {
                         block.resize(AHEAD_HEADROOM + AHEAD_BLOCK, 0);
                     }
+                    // A pipe hands out at most its buffer (64 KiB on Linux) per read. A
+                    // read that returned a full pipe means the writer is blocked with more
+                    // to write: read on, so a block holds up to AHEAD_BLOCK (a record
+                    // rarely straddles blocks, the dissector takes a block 8 times less
+                    // often). A shorter read means the writer is slower than the reading:
+                    // the block goes now, so a live stream is shown as it arrives.
+                    let mut filled = 0;
                     let read = loop {
-                        match reader.read(block.get_mut(AHEAD_HEADROOM..).unwrap_or_default()) {
+                        let space = block.get_mut(AHEAD_HEADROOM + filled..).unwrap_or_default();
+                        match reader.read(space) {
                             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                            other => break other,
+                            Ok(n) if n == PIPE_FULL && filled + n < AHEAD_BLOCK => filled += n,
+                            Ok(n) => break Ok(filled + n),
+                            // What was read goes first; the error comes with the next read.
+                            Err(_) if filled > 0 => break Ok(filled),
+                            Err(e) => break Err(e),
                         }
                     };
                     let sent = match read {

@@ -4,9 +4,11 @@
 //! could not be read at all (the other files are still checked).
 
 use crate::cli::{CheckArgs, CheckFormat, DenyLevel, Terminal};
+use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use wsdissect::app::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use wsdissect::capture::{self, STDIN_PATH};
 use wsdissect::check::report::diagnostic;
@@ -144,6 +146,59 @@ impl Write for Separated<'_> {
     }
 }
 
+/// Where a file's report goes: its standard output, and its lines for standard error
+/// (which come after what was written before them).
+trait Report: Write {
+    fn error_line(&mut self, line: &str) -> io::Result<()>;
+}
+
+impl Report for Separated<'_> {
+    fn error_line(&mut self, line: &str) -> io::Result<()> {
+        // Whatever was written before comes before this line on a terminal.
+        self.flush()?;
+        eprintln!("{line}");
+        Ok(())
+    }
+}
+
+/// A file's report held while other files are checked in parallel: the bytes for standard
+/// output, and each line for standard error with the output length it came after.
+#[derive(Default)]
+struct Held {
+    out: Vec<u8>,
+    errors: Vec<(usize, String)>,
+}
+
+impl Write for Held {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Report for Held {
+    fn error_line(&mut self, line: &str) -> io::Result<()> {
+        self.errors.push((self.out.len(), line.to_string()));
+        Ok(())
+    }
+}
+
+impl Held {
+    /// Writes the report as the file would have written it when checked alone.
+    fn replay(self, out: &mut dyn Report) -> io::Result<()> {
+        let mut at = 0;
+        for (end, line) in self.errors {
+            out.write_all(self.out.get(at..end).unwrap_or_default())?;
+            out.error_line(&line)?;
+            at = end;
+        }
+        out.write_all(self.out.get(at..).unwrap_or_default())
+    }
+}
+
 /// How one file went.
 enum FileOutcome {
     Checked(FileSummary),
@@ -200,7 +255,30 @@ fn run_files(
         inner: out,
         pending: false,
     };
-    for path in &args.files {
+    let threads = args.budget.threads();
+    let text_blocks = args.format == CheckFormat::Text && !args.quiet;
+    // Independent files are checked in parallel (one thread each), their reports printed
+    // in the order given; standard input streams, and JUnit gathers one report: those
+    // go one file at a time, each file's connections spread over the threads.
+    let parallel = threads > 1
+        && args.files.len() > 1
+        && junit.is_none()
+        && !args.files.iter().any(|p| p.as_os_str() == STDIN_PATH);
+    if parallel {
+        check_in_parallel(args, config, term, style, &key_logs, threads, &mut |held| {
+            let (outcome, held) = held?;
+            held.replay(&mut out)?;
+            match outcome {
+                FileOutcome::Checked(summary) => totals.add(&summary),
+                FileOutcome::Unreadable => totals.add_unreadable(),
+            }
+            if text_blocks {
+                out.arm();
+            }
+            Ok(())
+        })?;
+    }
+    for path in args.files.iter().filter(|_| !parallel) {
         match check_file(
             &key_logs,
             path,
@@ -210,11 +288,12 @@ fn run_files(
             style,
             &mut out,
             junit.as_mut(),
+            threads,
         )? {
             FileOutcome::Checked(summary) => totals.add(&summary),
             FileOutcome::Unreadable => totals.add_unreadable(),
         }
-        if args.format == CheckFormat::Text && !args.quiet {
+        if text_blocks {
             out.arm();
         }
     }
@@ -234,18 +313,66 @@ fn run_files(
     })
 }
 
+/// Checks `args.files` on `threads` threads, a file each, handing each file's outcome and
+/// held report to `report` in the order given.
+#[allow(clippy::too_many_arguments)]
+fn check_in_parallel(
+    args: &CheckArgs,
+    config: &CheckConfig,
+    term: &Terminal,
+    style: SummaryStyle,
+    key_logs: &[std::path::PathBuf],
+    threads: usize,
+    report: &mut dyn FnMut(io::Result<(FileOutcome, Held)>) -> io::Result<()>,
+) -> io::Result<()> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(args.files.len()) {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = args.files.get(i) else {
+                        return;
+                    };
+                    let mut held = Held::default();
+                    let checked = check_file(
+                        key_logs, path, args, config, term, style, &mut held, None, 1,
+                    )
+                    .map(|outcome| (outcome, held));
+                    if tx.send((i, checked)).is_err() {
+                        // The reports are no longer wanted (output closed).
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Files finished ahead of their turn wait here.
+        let mut ahead = BTreeMap::new();
+        let mut turn = 0;
+        for (i, checked) in rx {
+            ahead.insert(i, checked);
+            while let Some(checked) = ahead.remove(&turn) {
+                report(checked)?;
+                turn += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Reports a file that could not be read at all: stderr always, and a record in the
 /// machine-readable formats.
 fn unreadable(
     name: &str,
     message: &str,
     format: CheckFormat,
-    out: &mut dyn Write,
+    out: &mut dyn Report,
     junit: Option<&mut JunitReport>,
 ) -> io::Result<FileOutcome> {
-    // Whatever was written for earlier files comes before this message on a terminal.
-    out.flush()?;
-    eprintln!("wsdissect: {name}: {message}");
+    out.error_line(&format!("wsdissect: {name}: {message}"))?;
     match (format, junit) {
         (CheckFormat::Jsonl, _) => {
             out.write_all(diagnostic::read_error_record(name, message).as_bytes())?
@@ -264,8 +391,9 @@ fn check_file(
     config: &CheckConfig,
     term: &Terminal,
     style: SummaryStyle,
-    out: &mut dyn Write,
+    out: &mut dyn Report,
     junit: Option<&mut JunitReport>,
+    threads: usize,
 ) -> io::Result<FileOutcome> {
     let streaming = path.as_os_str() == STDIN_PATH;
     let name = if streaming {
@@ -309,7 +437,6 @@ fn check_file(
         },
         conversations: ConversationTable::new(),
     };
-    let threads = args.budget.threads();
     let outcome = match filter {
         None => shard::run(source.as_mut(), dissector, threads, &mut sink)?,
         Some(f) => {
@@ -335,11 +462,10 @@ fn check_file(
     });
     result?;
     if let Some(e) = &outcome.error {
-        out.flush()?;
-        eprintln!(
+        out.error_line(&format!(
             "wsdissect: {name}: {e} (the {} packets before it were checked)",
             outcome.packets
-        );
+        ))?;
     }
     match (args.format, junit) {
         (CheckFormat::Text, _) if args.quiet => {

@@ -171,13 +171,18 @@ impl Worker {
     }
 
     fn run(mut self, jobs: Receiver<Batch>, done: SyncSender<io::Result<Collected>>) {
+        let mut size = (0, 0, 0);
         while let Ok(batch) = jobs.recv() {
-            let mut out = Collected::default();
+            // Room for what the last batch held: no regrowing, no copying.
+            let mut out = Collected::like(size);
             let result = batch
                 .jobs
                 .into_iter()
                 .try_for_each(|job| self.job(job, &batch.data, &mut out))
-                .map(|()| out);
+                .map(|()| {
+                    size = out.size();
+                    out
+                });
             if done.send(result).is_err() {
                 return;
             }
@@ -287,6 +292,8 @@ struct Driver {
     lingering: Lingering,
     recency: VecDeque<(f64, FlowKey, ConnId)>,
     max_connections: usize,
+    /// Spreads connections over the workers by their key.
+    spread: foldhash::fast::RandomState,
     to_workers: Vec<SyncSender<Batch>>,
     from_workers: Vec<Receiver<io::Result<Collected>>>,
     /// The batch being filled: its bytes and each worker's jobs.
@@ -320,9 +327,10 @@ impl Driver {
             first_timestamp: None,
             lingering: Lingering::default(),
             recency: VecDeque::new(),
+            spread: foldhash::fast::RandomState::default(),
             to_workers,
             from_workers,
-            data: Vec::new(),
+            data: Vec::with_capacity(ROUND_BYTES + (64 << 10)),
             jobs: (0..workers).map(|_| Vec::new()).collect(),
             round: 0,
             rounds: VecDeque::new(),
@@ -437,12 +445,16 @@ impl Driver {
 
     /// Hands the batch being filled to the workers.
     fn dispatch(&mut self) -> io::Result<()> {
-        let data = Arc::new(std::mem::take(&mut self.data));
+        let data = Arc::new(std::mem::replace(
+            &mut self.data,
+            Vec::with_capacity(ROUND_BYTES + (64 << 10)),
+        ));
         self.rounds.push_back((self.round, data.clone()));
         for (tx, jobs) in self.to_workers.iter().zip(&mut self.jobs) {
+            let room = jobs.len();
             let batch = Batch {
                 data: data.clone(),
-                jobs: std::mem::take(jobs),
+                jobs: std::mem::replace(jobs, Vec::with_capacity(room)),
             };
             tx.send(batch)
                 .map_err(|_| io::Error::other("a dissection thread ended early"))?;
@@ -541,7 +553,7 @@ impl Driver {
                     None => None,
                 };
                 for event in collected.job(i) {
-                    event.emit(&collected.arena, at.as_ref(), sink)?;
+                    event.emit(&collected, at.as_ref(), sink)?;
                 }
                 Ok(())
             }
@@ -588,9 +600,10 @@ impl Driver {
                 let key = FlowKey::new(src, dst);
                 let flags = seg.flags;
                 let new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
-                let worker = (self.table.hasher().hash_one(key) % self.workers() as u64) as usize;
                 let id = self.next_conn;
-                let fresh = Tracked {
+                let workers = self.workers() as u64;
+                let spread = &self.spread;
+                let fresh = |worker| Tracked {
                     id,
                     first: src,
                     fin: [false; 2],
@@ -600,34 +613,22 @@ impl Driver {
                     worker,
                 };
                 let mut replaced = None;
-                let new = match self.table.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(mut entry) => {
-                        let conn = entry.get_mut();
+                // One table lookup per packet; the worker is hashed once per connection.
+                let conn = match self.table.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(entry) => {
+                        let conn = entry.into_mut();
                         if new_syn && conn.closed() {
                             // Closed, so ended already: a new connection takes the key.
                             replaced = Some(conn.id);
-                            *conn = fresh;
-                            true
-                        } else {
-                            false
+                            *conn = fresh(conn.worker);
                         }
+                        conn
                     }
                     std::collections::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(fresh);
-                        true
+                        entry.insert(fresh((spread.hash_one(key) % workers) as usize))
                     }
                 };
-                if let Some(old) = replaced {
-                    self.push(worker, Job::Drop(old), Slot::Worker(None), sink)?;
-                }
-                if new {
-                    self.next_conn += 1;
-                    self.stats.connections += 1;
-                    self.recency.push_back((rel_time, key, id));
-                }
-                let Some(conn) = self.table.get_mut(&key) else {
-                    return Ok(());
-                };
+                let new = conn.id == id;
                 let side = usize::from(src != conn.first);
                 conn.last_time = time_ns as f64 / 1e9;
                 if flags.has(TcpFlags::FIN) {
@@ -637,9 +638,19 @@ impl Driver {
                     conn.reset = true;
                 }
                 let conn_id = conn.id;
-                if conn.closed() && !conn.release_scheduled {
-                    conn.release_scheduled = true;
+                let worker = conn.worker;
+                let schedule_release = conn.closed() && !conn.release_scheduled;
+                conn.release_scheduled |= schedule_release;
+                if schedule_release {
                     self.lingering.closed(rel_time, key, conn_id);
+                }
+                if let Some(old) = replaced {
+                    self.push(worker, Job::Drop(old), Slot::Worker(None), sink)?;
+                }
+                if new {
+                    self.next_conn += 1;
+                    self.stats.connections += 1;
+                    self.recency.push_back((rel_time, key, id));
                 }
                 self.data.extend_from_slice(raw.data);
                 let job = Job::Packet {

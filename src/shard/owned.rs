@@ -83,7 +83,8 @@ pub(crate) enum Owned {
         close_code: Option<CloseCode>,
         close_reason: Span,
     },
-    Message(Box<OwnedMessage>),
+    /// Index into [`Collected::messages`] (one allocation per batch, not per message).
+    Message(usize),
     PingPong(PingPongEvent),
     Anomaly(crate::event::Anomaly),
     ConnectionEnd(ConnectionSummary),
@@ -143,12 +144,28 @@ pub(crate) struct OwnedMessage {
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
     pub(crate) events: Vec<Owned>,
+    pub(crate) messages: Vec<OwnedMessage>,
     pub(crate) arena: Vec<u8>,
     /// `ends[i]`: one past the last event of the batch's i-th job that reports.
     pub(crate) ends: Vec<usize>,
 }
 
 impl Collected {
+    /// An empty batch with room for as much as `like` held.
+    pub(crate) fn like(like: (usize, usize, usize)) -> Self {
+        Collected {
+            events: Vec::with_capacity(like.0),
+            messages: Vec::with_capacity(like.1),
+            arena: Vec::with_capacity(like.2),
+            ends: Vec::new(),
+        }
+    }
+
+    /// How much it holds (for [`Collected::like`]).
+    pub(crate) fn size(&self) -> (usize, usize, usize) {
+        (self.events.len(), self.messages.len(), self.arena.len())
+    }
+
     /// The i-th reporting job's events.
     pub(crate) fn job(&self, i: usize) -> &[Owned] {
         let start = match i.checked_sub(1) {
@@ -223,27 +240,30 @@ impl EventSink for Collected {
                 close_code: f.close_code,
                 close_reason: keep(arena, f.close_reason),
             },
-            Event::Message(m) => Owned::Message(Box::new(OwnedMessage {
-                conn: m.conn,
-                dir: m.dir,
-                opcode: m.opcode,
-                len: m.len,
-                frames: m.frames,
-                first_packet: m.first_packet,
-                last_packet: m.last_packet,
-                first_time: m.first_time,
-                rel_time: m.rel_time,
-                payload: keep(arena, m.payload),
-                payload_complete: m.payload_complete,
-                compressed: m.compressed,
-                wire_len: m.wire_len,
-                close_code: m.close_code,
-                close_reason: keep(arena, m.close_reason),
-                subprotocol: m.subprotocol.map(|s| keep(arena, s.as_bytes())),
-                app: m.app.to_vec(),
-                app_decoder: m.app_decoder,
-                app_first: m.app_first,
-            })),
+            Event::Message(m) => {
+                self.messages.push(OwnedMessage {
+                    conn: m.conn,
+                    dir: m.dir,
+                    opcode: m.opcode,
+                    len: m.len,
+                    frames: m.frames,
+                    first_packet: m.first_packet,
+                    last_packet: m.last_packet,
+                    first_time: m.first_time,
+                    rel_time: m.rel_time,
+                    payload: keep(arena, m.payload),
+                    payload_complete: m.payload_complete,
+                    compressed: m.compressed,
+                    wire_len: m.wire_len,
+                    close_code: m.close_code,
+                    close_reason: keep(arena, m.close_reason),
+                    subprotocol: m.subprotocol.map(|s| keep(arena, s.as_bytes())),
+                    app: m.app.to_vec(),
+                    app_decoder: m.app_decoder,
+                    app_first: m.app_first,
+                });
+                Owned::Message(self.messages.len() - 1)
+            }
             Event::PingPong(p) => Owned::PingPong((*p).clone()),
             Event::Anomaly(a) => Owned::Anomaly((*a).clone()),
             Event::ConnectionEnd(c) => Owned::ConnectionEnd((*c).clone()),
@@ -283,10 +303,11 @@ impl Owned {
     /// job's packet, for a packet record).
     pub(crate) fn emit(
         &self,
-        arena: &[u8],
+        batch: &Collected,
         packet: Option<&PacketAt<'_>>,
         sink: &mut dyn EventSink,
     ) -> io::Result<()> {
+        let arena = &batch.arena;
         match self {
             Owned::Packet(t) => {
                 let Some(PacketAt {
@@ -376,27 +397,32 @@ impl Owned {
                 close_code: *close_code,
                 close_reason: bytes(arena, close_reason),
             })),
-            Owned::Message(m) => sink.event(&Event::Message(&MessageEvent {
-                conn: m.conn,
-                dir: m.dir,
-                opcode: m.opcode,
-                len: m.len,
-                frames: m.frames,
-                first_packet: m.first_packet,
-                last_packet: m.last_packet,
-                first_time: m.first_time,
-                rel_time: m.rel_time,
-                payload: bytes(arena, &m.payload),
-                payload_complete: m.payload_complete,
-                compressed: m.compressed,
-                wire_len: m.wire_len,
-                close_code: m.close_code,
-                close_reason: bytes(arena, &m.close_reason),
-                subprotocol: m.subprotocol.as_ref().map(|s| text(arena, s)),
-                app: &m.app,
-                app_decoder: m.app_decoder,
-                app_first: m.app_first,
-            })),
+            Owned::Message(i) => {
+                let Some(m) = batch.messages.get(*i) else {
+                    return Ok(());
+                };
+                sink.event(&Event::Message(&MessageEvent {
+                    conn: m.conn,
+                    dir: m.dir,
+                    opcode: m.opcode,
+                    len: m.len,
+                    frames: m.frames,
+                    first_packet: m.first_packet,
+                    last_packet: m.last_packet,
+                    first_time: m.first_time,
+                    rel_time: m.rel_time,
+                    payload: bytes(arena, &m.payload),
+                    payload_complete: m.payload_complete,
+                    compressed: m.compressed,
+                    wire_len: m.wire_len,
+                    close_code: m.close_code,
+                    close_reason: bytes(arena, &m.close_reason),
+                    subprotocol: m.subprotocol.as_ref().map(|s| text(arena, s)),
+                    app: &m.app,
+                    app_decoder: m.app_decoder,
+                    app_first: m.app_first,
+                }))
+            }
             Owned::PingPong(p) => sink.event(&Event::PingPong(p)),
             Owned::Anomaly(a) => sink.event(&Event::Anomaly(a)),
             Owned::ConnectionEnd(c) => sink.event(&Event::ConnectionEnd(c)),

@@ -296,6 +296,8 @@ struct Driver {
     spread: foldhash::fast::RandomState,
     to_workers: Vec<SyncSender<Batch>>,
     from_workers: Vec<Receiver<io::Result<Collected>>>,
+    /// Per worker: batches sent whose results have not been received yet.
+    outstanding: Vec<usize>,
     /// The batch being filled: its bytes and each worker's jobs.
     data: Vec<u8>,
     jobs: Vec<Vec<Job>>,
@@ -330,6 +332,7 @@ impl Driver {
             spread: foldhash::fast::RandomState::default(),
             to_workers,
             from_workers,
+            outstanding: vec![0; workers],
             data: Vec::with_capacity(ROUND_BYTES + (64 << 10)),
             jobs: (0..workers).map(|_| Vec::new()).collect(),
             round: 0,
@@ -450,17 +453,53 @@ impl Driver {
             Vec::with_capacity(ROUND_BYTES + (64 << 10)),
         ));
         self.rounds.push_back((self.round, data.clone()));
-        for (tx, jobs) in self.to_workers.iter().zip(&mut self.jobs) {
+        for lane in 0..self.workers() {
+            // A worker holds at most two batches not yet received: it never blocks on a
+            // full result channel while this thread blocks on its full job channel. The
+            // results taken here wait in the reorder buffer (bounded by MAX_IN_FLIGHT);
+            // those of batches with no reporting job (empty rounds) are simply dropped.
+            while self.outstanding.get(lane).is_some_and(|n| *n >= 2) {
+                self.receive(lane)?;
+            }
+            let Some(jobs) = self.jobs.get_mut(lane) else {
+                continue;
+            };
             let room = jobs.len();
             let batch = Batch {
                 data: data.clone(),
                 jobs: std::mem::replace(jobs, Vec::with_capacity(room)),
             };
+            let tx = self
+                .to_workers
+                .get(lane)
+                .ok_or_else(|| io::Error::other("no such dissection thread"))?;
             tx.send(batch)
                 .map_err(|_| io::Error::other("a dissection thread ended early"))?;
+            if let Some(n) = self.outstanding.get_mut(lane) {
+                *n += 1;
+            }
         }
         self.round += 1;
         self.filling = 0;
+        Ok(())
+    }
+
+    /// Takes the oldest result of worker `lane` into the reorder buffer.
+    fn receive(&mut self, lane: usize) -> io::Result<()> {
+        let receiver = self
+            .from_workers
+            .get(lane)
+            .ok_or_else(|| io::Error::other("no such dissection thread"))?;
+        let collected = receiver
+            .recv()
+            .map_err(|_| io::Error::other("a dissection thread ended early"))??;
+        if let Some(n) = self.outstanding.get_mut(lane) {
+            *n = n.saturating_sub(1);
+        }
+        let collected = Rc::new(collected);
+        for i in 0..collected.ends.len() {
+            self.reorder.deliver(lane, Out::Job(collected.clone(), i));
+        }
         Ok(())
     }
 
@@ -474,17 +513,7 @@ impl Driver {
     fn render_until(&mut self, left: usize, sink: &mut dyn EventSink) -> io::Result<()> {
         while self.reorder.in_flight() > left {
             if let Some(lane) = self.reorder.waiting_on() {
-                let receiver = self
-                    .from_workers
-                    .get(lane)
-                    .ok_or_else(|| io::Error::other("no such dissection thread"))?;
-                let collected = receiver
-                    .recv()
-                    .map_err(|_| io::Error::other("a dissection thread ended early"))??;
-                let collected = Rc::new(collected);
-                for i in 0..collected.ends.len() {
-                    self.reorder.deliver(lane, Out::Job(collected.clone(), i));
-                }
+                self.receive(lane)?;
                 continue;
             }
             let Some((_, out)) = self.reorder.pop() else {

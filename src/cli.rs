@@ -17,7 +17,6 @@ pub struct Terminal {
     /// Standard output is a terminal.
     pub stdout: bool,
     /// Standard error is a terminal.
-    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     pub stderr: bool,
     /// The value of `NO_COLOR`, when set.
     pub no_color: Option<std::ffi::OsString>,

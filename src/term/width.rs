@@ -246,7 +246,7 @@ mod tests {
         let out = wrap_block(text, 30, 12);
         assert_eq!(
             out,
-            "  1 client  sends a rather long\n            sentence here\n  short\n"
+            "  1 client  sends a rather\n            long sentence here\n  short\n"
         );
         // A painted note keeps its colour on each wrapped line.
         let note = format!(

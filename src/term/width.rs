@@ -189,12 +189,13 @@ fn split_at_column(line: &str, column: usize) -> (&str, &str) {
             in_escape = !c.is_ascii_alphabetic();
             continue;
         }
+        // A sequence at the split point opens the rest: it stays with it.
+        if used >= column {
+            return line.split_at(i);
+        }
         if c == '\x1b' {
             in_escape = true;
             continue;
-        }
-        if used >= column {
-            return line.split_at(i);
         }
         used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
     }

@@ -213,7 +213,7 @@ pub enum Format {
 /// `--columns`: the packet list's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColumnsLayout {
-    /// Aligned on a terminal (unless --wireshark-compat or -T fields), tabs otherwise.
+    /// Aligned on a terminal (unless --wireshark-compat), tabs otherwise.
     Auto,
     /// Aligned as tshark's, fitted to the width.
     Aligned,
@@ -435,7 +435,10 @@ pub struct ViewArgs {
     /// compressed messages inflate to); past it the export stops with a message.
     #[arg(long, value_name = "BYTES", requires = "export", default_value_t = wsdissect::views::follow::DEFAULT_EXPORT_LIMIT)]
     pub export_limit: u64,
-    /// Colour in the views: auto, always or never.
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always or never. The
+    /// packet list is painted with Wireshark's default colouring rules (24-bit colour when
+    /// COLORTERM is truecolor or 24bit, else the 256-colour palette); -V and the views
+    /// colour directions, verdicts and diagnostics.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 }

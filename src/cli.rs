@@ -544,6 +544,12 @@ fn parse_decode_as(spec: &str) -> Result<wsdissect::payload::DecodeAs, String> {
 
 /// `wsdissect read`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "On a terminal the packet list is aligned and coloured like tshark's \
+    (see --columns, --color); into a pipe it is tab-separated and plain. Ctrl-C ends the \
+    reading where it is: what was read is printed, a summary goes to standard error, and \
+    the exit status is 0 (as tshark's); a second Ctrl-C leaves at once."
+)]
 pub struct ReadArgs {
     /// Capture file (pcap or pcapng), or `-` for standard input.
     pub file: PathBuf,

@@ -17,7 +17,6 @@ pub struct Terminal {
     /// Standard output is a terminal.
     pub stdout: bool,
     /// Standard error is a terminal.
-    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     pub stderr: bool,
     /// The value of `NO_COLOR`, when set.
     pub no_color: Option<std::ffi::OsString>,
@@ -224,7 +223,7 @@ pub enum Format {
 /// `--columns`: the packet list's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColumnsLayout {
-    /// Aligned on a terminal (unless --wireshark-compat or -T fields), tabs otherwise.
+    /// Aligned on a terminal (unless --wireshark-compat), tabs otherwise.
     Auto,
     /// Aligned as tshark's, fitted to the width.
     Aligned,
@@ -457,7 +456,10 @@ pub struct ViewArgs {
     /// compressed messages inflate to); past it the export stops with a message.
     #[arg(long, value_name = "BYTES", requires = "export", default_value_t = wsdissect::views::follow::DEFAULT_EXPORT_LIMIT)]
     pub export_limit: u64,
-    /// Colour in the views: auto, always or never.
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always or never. The
+    /// packet list is painted with Wireshark's default colouring rules (24-bit colour when
+    /// COLORTERM is truecolor or 24bit, else the 256-colour palette); -V and the views
+    /// colour directions, verdicts and diagnostics.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     pub color: ColorWhen,
 }
@@ -584,6 +586,12 @@ fn parse_decode_as(spec: &str) -> Result<wsdissect::payload::DecodeAs, String> {
 
 /// `wsdissect read`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "On a terminal the packet list is aligned and coloured like tshark's \
+    (see --columns, --color); into a pipe it is tab-separated and plain. Ctrl-C ends the \
+    reading where it is: what was read is printed, a summary goes to standard error, and \
+    the exit status is 0 (as tshark's); a second Ctrl-C leaves at once."
+)]
 pub struct ReadArgs {
     /// Capture file (pcap or pcapng), or `-` for standard input.
     pub file: PathBuf,

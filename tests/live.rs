@@ -181,6 +181,8 @@ fn start_gated(args: &[&str], gate: Option<mpsc::Receiver<()>>) -> Option<Captur
     let mut child = Command::new(BIN)
         .arg("live")
         .args(args)
+        // The summary wraps to COLUMNS when it is set; the checks read unwrapped lines.
+        .env_remove("COLUMNS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

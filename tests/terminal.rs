@@ -517,7 +517,7 @@ fn in_a_real_terminal_of_80_and_200_columns_nothing_wraps() {
                 args.extend_from_slice(view);
                 let screen = in_tmux(&args, columns).expect("tmux ran before");
                 let mut forced = args.clone();
-                if view == &["-V"] {
+                if view.first() == Some(&"-V") {
                     forced.extend_from_slice(&["--columns", "aligned"]);
                 }
                 let piped = stdout(&forced, Some(columns));
@@ -699,5 +699,37 @@ fn progress_shows_the_time_left_and_is_erased_before_the_output() {
     // Every progress line fitted the terminal.
     for drawn in before.split('\r') {
         assert!(width(drawn) < 300, "{drawn:?}");
+    }
+}
+
+#[test]
+fn conversations_blocks_wrap_long_values_instead_of_cutting_them() {
+    // The generator's negotiated extension (deflate-window-bits.sent.json) is longer than
+    // the table's cell limit; at 80 columns each connection is a block, and the value wraps
+    // under its name, whole.
+    let accepted = manifest("deflate-window-bits")["connections"][0]["extensions"]["accepted"]
+        .as_str()
+        .expect("accepted extension")
+        .to_string();
+    let file = path_of("deflate-window-bits.pcap");
+    for columns in [50, 80] {
+        let out = stdout(&["read", &file, "--view", "conversations"], Some(columns));
+        assert!(out.lines().all(|l| width(l) <= columns), "{out}");
+        let mut value = String::new();
+        let mut inside = false;
+        for line in out.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("extensions") {
+                inside = true;
+                value.push_str(rest.trim());
+            } else if inside && line.starts_with("                        ") {
+                value.push(' ');
+                value.push_str(line.trim());
+            } else {
+                inside = false;
+            }
+        }
+        assert!(!value.contains('…'), "{out}");
+        let squeeze = |s: &str| s.replace(' ', "");
+        assert_eq!(squeeze(&value), squeeze(&accepted), "at {columns}");
     }
 }

@@ -261,4 +261,38 @@ mod tests {
         assert!(source.has_next_buffered());
         assert!(source.next_packet().unwrap().is_none());
     }
+
+    /// A stop flag set while the input is open and silent ends it cleanly, even with half a
+    /// record buffered: the packets before it are the whole capture.
+    #[test]
+    fn a_stop_ends_a_silent_pipe_cleanly() {
+        let file = pcap(
+            Order::Le,
+            false,
+            1,
+            &[(1, 0, &[1; 60], 60), (2, 0, &[2; 60], 60)],
+        );
+        let (whole, half) = file.split_at(24 + 16 + 60);
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(whole.to_vec()).unwrap();
+        tx.send(half[..30].to_vec()).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut source =
+            FileSource::read_ahead_until(Fed(rx, Vec::new()), Some(Arc::clone(&stop))).unwrap();
+        assert_eq!(source.next_packet().unwrap().unwrap().data, &[1; 60]);
+        let setter = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
+        let started = std::time::Instant::now();
+        // Waits for the rest of packet 2, which never comes, until the stop.
+        assert!(source.next_packet().unwrap().is_none());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(source.next_packet().unwrap().is_none());
+        setter.join().unwrap();
+        drop(tx);
+    }
 }

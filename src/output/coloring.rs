@@ -118,3 +118,45 @@ pub fn rule(p: &PacketRecord<'_>, http: bool) -> Option<Rule> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::wire::OtherPacket;
+
+    fn other(protocol: &'static str, first_byte: u8) -> Option<Rule> {
+        let packet = OtherPacket {
+            protocol,
+            info: String::new(),
+        };
+        let data = [first_byte, 0, 0, 0];
+        let record = PacketRecord {
+            number: 1,
+            timestamp: Timestamp::default(),
+            rel_time: 0.0,
+            wire_len: 4,
+            captured_len: 4,
+            addrs: None,
+            body: PacketBody::Other(&packet),
+            data: &data,
+            link_type: LinkType::ETHERNET,
+        };
+        rule(&record, false)
+    }
+
+    /// The packets other than TCP get the rule of their protocol, and an Ethernet group
+    /// address (the low bit of the first byte: `eth[0] & 1`) makes the rest a broadcast.
+    #[test]
+    fn other_packets_follow_the_file_order() {
+        assert_eq!(other("ARP", 0xff), Some(Rule::Arp));
+        assert_eq!(other("ICMPv6", 0), Some(Rule::Icmp));
+        assert_eq!(other("UDP", 0xff), Some(Rule::Udp));
+        assert_eq!(other("IPv4", 0x01), Some(Rule::Broadcast));
+        assert_eq!(other("IPv4", 0x02), None);
+        // The colorfilters file lists background then foreground; Rule::colors gives the
+        // foreground first.
+        assert_eq!(Rule::TcpRst.colors(), (Rgb(255, 252, 156), Rgb(164, 0, 0)));
+        assert_eq!(Rule::Arp.name(), "ARP");
+    }
+}

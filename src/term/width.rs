@@ -71,7 +71,10 @@ pub fn push_wrapped(
     let room = width
         .saturating_sub(display_width(first).max(display_width(indent)))
         .max(10);
-    for (i, line) in fit_words(text, room).lines().enumerate() {
+    for (i, line) in fit_words(&break_long_words(text, room), room)
+        .lines()
+        .enumerate()
+    {
         out.push_str(if i == 0 { first } else { indent });
         style.push(out, role, line);
         out.push('\n');
@@ -158,7 +161,10 @@ pub fn wrap_block(text: &str, width: usize, hang: usize) -> String {
             Some((open, inner)) => (Some(open), inner.to_string()),
             None => (None, super::style::strip(rest)),
         };
-        for (i, part) in fit_words(inner.trim_start(), room).lines().enumerate() {
+        for (i, part) in fit_words(&break_long_words(inner.trim_start(), room), room)
+            .lines()
+            .enumerate()
+        {
             if i == 0 {
                 out.push_str(head);
             } else {
@@ -179,6 +185,33 @@ pub fn wrap_block(text: &str, width: usize, hang: usize) -> String {
     out
 }
 
+/// `text` with every word wider than `room` columns broken into pieces of `room` columns
+/// (a URL, a key), so that wrapping shows all of it rather than cutting it.
+fn break_long_words(text: &str, room: usize) -> String {
+    let room = room.max(1);
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if display_width(word) <= room {
+            out.push_str(word);
+            continue;
+        }
+        let mut used = 0;
+        for c in word.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > room {
+                out.push(' ');
+                used = 0;
+            }
+            out.push(c);
+            used += w;
+        }
+    }
+    out
+}
+
 /// `line` split where `column` display columns of it have been shown (escape sequences
 /// take none).
 fn split_at_column(line: &str, column: usize) -> (&str, &str) {
@@ -189,12 +222,13 @@ fn split_at_column(line: &str, column: usize) -> (&str, &str) {
             in_escape = !c.is_ascii_alphabetic();
             continue;
         }
+        // A sequence at the split point opens the rest: it stays with it.
+        if used >= column {
+            return line.split_at(i);
+        }
         if c == '\x1b' {
             in_escape = true;
             continue;
-        }
-        if used >= column {
-            return line.split_at(i);
         }
         used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
     }
@@ -246,8 +280,11 @@ mod tests {
         let out = wrap_block(text, 30, 12);
         assert_eq!(
             out,
-            "  1 client  sends a rather long\n            sentence here\n  short\n"
+            "  1 client  sends a rather\n            long sentence here\n  short\n"
         );
+        // A word longer than a line is broken, not cut.
+        let out = wrap_block("  x: abcdefghijklmnopqrstuvwxyz\n", 14, 2);
+        assert_eq!(out, "  x:\n  abcdefghijkl\n  mnopqrstuvwx\n  yz\n");
         // A painted note keeps its colour on each wrapped line.
         let note = format!(
             "    {}\n",

@@ -34,6 +34,9 @@ const MAX_ROWS: usize = 10_000;
 pub const SUMMARY_ROWS: usize = 20;
 /// Longest path, subprotocol or extension list shown.
 const MAX_TEXT: usize = 60;
+/// Most characters of a path, subprotocol or extensions value in the block layout, where
+/// the value wraps under its name instead of widening a table.
+const MAX_BLOCK_TEXT: usize = 1000;
 
 /// Column titles.
 const HEADER: [&str; 14] = [
@@ -330,7 +333,7 @@ impl ConversationTable {
             } else {
                 block.force_no_tty();
             }
-            let cells = self.cells(*conn, row, style);
+            let cells = self.cells(*conn, row, style, MAX_BLOCK_TEXT);
             for (name, cell) in HEADER.iter().zip(cells).skip(1) {
                 block.add_row(vec![Cell::new(format!(" {name}")), cell]);
             }
@@ -380,7 +383,7 @@ impl ConversationTable {
             table.force_no_tty();
         }
         for (conn, row) in &self.rows {
-            table.add_row(self.cells(*conn, row, style));
+            table.add_row(self.cells(*conn, row, style, MAX_TEXT));
         }
         for (i, column) in table.column_iter_mut().enumerate() {
             if i == 0 || i >= 7 {
@@ -390,7 +393,7 @@ impl ConversationTable {
         table
     }
 
-    fn cells(&self, conn: ConnId, row: &Row, style: Style) -> Vec<Cell> {
+    fn cells(&self, conn: ConnId, row: &Row, style: Style, max_text: usize) -> Vec<Cell> {
         let paint = |text: String, role: Option<Role>| {
             let cell = Cell::new(text);
             match (role, style.enabled()) {
@@ -401,7 +404,7 @@ impl ConversationTable {
         let addr = |a: Option<SocketAddr>| a.map_or_else(|| "-".to_string(), |a| a.to_string());
         let text = |t: &Option<String>| {
             t.as_deref()
-                .map_or_else(|| "-".to_string(), |t| escape_line(t.as_bytes(), MAX_TEXT))
+                .map_or_else(|| "-".to_string(), |t| escape_line(t.as_bytes(), max_text))
         };
         let (verdict, verdict_role) = match &row.verdict {
             Verdict::NoAnswer => ("no answer".to_string(), Role::Warn),

@@ -309,8 +309,17 @@ fn protobuf_with_a_proto_file_or_a_descriptor_set() {
 
 #[test]
 fn zlib_stream_inflated_across_messages() {
-    let recs = jsonl(&sample("zlib-stream.pcap"), &[]);
-    let m = manifest("zlib-stream");
+    zlib_sample("zlib-stream", "json");
+}
+
+#[test]
+fn zlib_stream_of_erlang_terms() {
+    zlib_sample("zlib-stream-etf", "etf");
+}
+
+fn zlib_sample(name: &str, content: &str) {
+    let recs = jsonl(&sample(&format!("{name}.pcap")), &[]);
+    let m = manifest(name);
     let conn = conns(&recs)[0];
     let s2c = app_packets(&recs, conn, "s2c");
     let msgs = m["messages"].as_array().unwrap();
@@ -319,7 +328,7 @@ fn zlib_stream_inflated_across_messages() {
     for (g, w) in s2c.iter().zip(&sent) {
         assert_eq!(g["protocol"], "zlib-stream");
         assert_eq!(g["chosen_by"], "path");
-        assert_eq!(g["content"], "json");
+        assert_eq!(g["content"], content);
         assert_eq!(g["inflated"], w["inflated"]);
         assert_eq!(g["compressed"], w["compressed"]);
         assert_eq!(g["op"], w["value"]["op"]);
@@ -341,6 +350,7 @@ fn zlib_stream_inflated_across_messages() {
     let client: Vec<&Value> = msgs.iter().filter(|x| x["side"] == "client").collect();
     assert_eq!(c2s.len(), client.len());
     for (g, w) in c2s.iter().zip(&client) {
+        assert_eq!(g["content"], content);
         assert_eq!(canon(&g["data"]), canon(&w["value"]));
     }
     assert!(

@@ -11,6 +11,8 @@
             with the Python `protobuf` runtime from binproto_chat.proto (compiled by
             grpcio-tools' protoc into a temporary directory); the server answers each with
             chat.Ack{seq, ok}.
+  zlib-etf  zlib-stream-etf.pcap: the same with encoding=etf: payloads packed by Discord's
+            `erlpack` (Erlang External Term Format), the client's sent uncompressed as binary.
   zlib      zlib-stream.pcap: path /gateway/?v=10&encoding=json&compress=zlib-stream, no
             subprotocol, Discord-gateway style: the server compresses every JSON payload
             into ONE zlib stream (zlib.compressobj, Z_SYNC_FLUSH per payload, so each ends
@@ -233,7 +235,22 @@ async def run_protobuf():
             "grpcio-tools": importlib.metadata.version("grpcio-tools")}
 
 
-async def run_zlib():
+async def run_zlib(encoding="json"):
+    if encoding == "etf":
+        import erlpack
+        def strs(v):
+            # erlpack hands binaries back as bytes.
+            if isinstance(v, bytes):
+                return v.decode()
+            if isinstance(v, dict):
+                return {strs(k): strs(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [strs(x) for x in v]
+            return v
+        dumps, loads = erlpack.pack, lambda b: strs(erlpack.unpack(b))
+    else:
+        dumps = lambda o: json.dumps(o, separators=(",", ":")).encode()
+        loads = json.loads
     big = {"op": 0, "s": 3, "t": "GUILD_CREATE",
            "d": {"id": "1", "members": [{"user": {"id": str(i), "username": f"user{i}"}, "roles": [str(i % 7)]}
                                         for i in range(1200)]}}
@@ -248,7 +265,7 @@ async def run_zlib():
     async def handler(ws):
         z = zlib.compressobj()
         async def push(obj, split=False):
-            raw = json.dumps(obj, separators=(",", ":")).encode()
+            raw = dumps(obj)
             data = z.compress(raw) + z.flush(zlib.Z_SYNC_FLUSH)
             assert data.endswith(b"\x00\x00\xff\xff")
             parts = [data[: len(data) // 2], data[len(data) // 2:]] if split else [data]
@@ -259,19 +276,19 @@ async def run_zlib():
             for p in parts:
                 await ws.send(p)
         await push(payloads[0])
-        identify = json.loads(await ws.recv())
+        identify = loads(await ws.recv())
         assert identify["op"] == 2
         await push(payloads[1])
         await push(payloads[2])
         await push(payloads[3], split=True)
-        hb = json.loads(await ws.recv())
+        hb = loads(await ws.recv())
         assert hb["op"] == 1
         await push(payloads[4])
         await ws.wait_closed()
 
     async with websockets.serve(handler, "127.0.0.1", PORT, compression=None):
         async with websockets.connect(
-                f"ws://127.0.0.1:{PORT}/gateway/?v=10&encoding=json&compress=zlib-stream",
+                f"ws://127.0.0.1:{PORT}/gateway/?v=10&encoding={encoding}&compress=zlib-stream",
                 compression=None, max_size=None) as ws:
             d = zlib.decompressobj()
             buf = b""
@@ -280,19 +297,21 @@ async def run_zlib():
                 while True:
                     buf += await ws.recv()
                     if buf.endswith(b"\x00\x00\xff\xff"):
-                        out = json.loads(d.decompress(buf))
+                        out = loads(d.decompress(buf))
                         buf = b""
                         return out
             hello = await recv_payload()
             assert hello["op"] == 10
-            for text in ['{"op":2,"d":{"token":"t0k3n","intents":513,"properties":{"os":"linux"}}}']:
-                sent.append({"side": "client", "value": json.loads(text), "text": text})
-                await ws.send(text)
+            async def client_send(obj):
+                # JSON clients send text; ETF clients send uncompressed ETF binary.
+                data = dumps(obj) if encoding == "etf" else dumps(obj).decode()
+                sent.append({"side": "client", "value": obj})
+                await ws.send(data)
+            await client_send({"op": 2, "d": {"token": "t0k3n", "intents": 513,
+                                              "properties": {"os": "linux", "ratio": 0.5, "bot": True}}})
             for _ in range(3):
                 await recv_payload()
-            text = '{"op":1,"d":2}'
-            sent.append({"side": "client", "value": json.loads(text), "text": text})
-            await ws.send(text)
+            await client_send({"op": 1, "d": 2})
             assert (await recv_payload())["op"] == 11
             await ws.close(1000)
     return {}
@@ -316,6 +335,10 @@ async def main():
     elif MODE == "zlib":
         libs.update(await run_zlib())
         name, sub, path = "zlib-stream.pcap", None, "/gateway/?v=10&encoding=json&compress=zlib-stream"
+    elif MODE == "zlib-etf":
+        libs.update(await run_zlib("etf"))
+        libs["erlpack"] = importlib.metadata.version("erlpack")
+        name, sub, path = "zlib-stream-etf.pcap", None, "/gateway/?v=10&encoding=etf&compress=zlib-stream"
     else:
         sys.exit(f"unknown mode {MODE}")
     manifest = {"sample": name, "libraries": libs, "server": ["127.0.0.1", PORT], "path": path,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SignalR and binary-content samples (issue 12): signalr.pcap, msgpack.pcap, cbor.pcap,
-# protobuf.pcap, zlib-stream.pcap and their manifests samples/NAME.sent.json. Run as root;
+# protobuf.pcap, zlib-stream.pcap, zlib-stream-etf.pcap and their manifests samples/NAME.sent.json. Run as root;
 # loopback only; called by make_all.sh.
-# Needs: aiohttp, websockets, msgpack, cbor2, protobuf, grpcio-tools (pip), and the npm
+# Needs: aiohttp, websockets, msgpack, cbor2, protobuf, grpcio-tools, erlpack (pip), and the npm
 # packages @microsoft/signalr @microsoft/signalr-protocol-msgpack installed into
 # $NODEBINPROTO (outside the repo).
 set -euo pipefail
@@ -37,6 +37,7 @@ capture "$SAMPLES/msgpack.pcap"     "tcp port 9152" python3 binary_ws.py msgpack
 capture "$SAMPLES/cbor.pcap"        "tcp port 9153" python3 binary_ws.py cbor 9153
 capture "$SAMPLES/protobuf.pcap"    "tcp port 9154" python3 binary_ws.py protobuf 9154
 capture "$SAMPLES/zlib-stream.pcap" "tcp port 9155" python3 binary_ws.py zlib 9155
+capture "$SAMPLES/zlib-stream-etf.pcap" "tcp port 9156" python3 binary_ws.py zlib-etf 9156
 
 # protoc's descriptor set of the same schema, for `--proto FILE.desc` (tests/binproto.rs).
 python3 -m grpc_tools.protoc -I"$GEN" --include_imports -o "$GEN/binproto_chat.desc" "$GEN/binproto_chat.proto"

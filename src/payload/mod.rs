@@ -27,6 +27,7 @@ pub mod bound;
 pub mod cbor;
 pub mod choose;
 pub mod engineio;
+pub mod etf;
 pub mod graphql;
 pub mod json;
 pub mod jsonrpc;
@@ -78,7 +79,7 @@ pub enum Protocol {
     /// Protocol Buffers content, with or without a schema.
     Protobuf,
     /// One zlib stream per direction across messages (Discord-style `compress=zlib-stream`),
-    /// its content decoded as JSON.
+    /// its content decoded as JSON or Erlang terms (ETF).
     ZlibStream,
 }
 
@@ -524,7 +525,7 @@ pub static DECODERS: &[DecoderInfo] = &[
         protocol: Protocol::ZlibStream,
         aliases: &["zlib", "zlib_stream"],
         subprotocols: &[],
-        description: "zlib stream across messages (compress=zlib-stream, each flush ends 00 00 ff ff), inflated and read as JSON",
+        description: "zlib stream across messages (compress=zlib-stream, each flush ends 00 00 ff ff), inflated and read as JSON or Erlang ETF",
         fields: &[
             ("compressed", "compressed bytes of the message"),
             ("inflated", "inflated bytes"),

@@ -4,14 +4,14 @@
 //! with Z_SYNC_FLUSH, so each logical payload ends with `00 00 ff ff` (a payload may span
 //! several messages: bytes are inflated as they come and the payload is complete at the
 //! suffix). Inflated with the same bomb cap as permessage-deflate
-//! ([`DEFAULT_MAX_INFLATED`]), then read as JSON. Erlang's External Term Format
-//! (`encoding=etf`, first byte 131) is recognised but not decoded: the `eetf` crate
-//! allocates by the lengths the input declares (`vec![0; size]`, `Vec::with_capacity(count)`
-//! up to 2^32) and recurses without a depth limit, so hostile input could abort the process;
-//! guarding it would take a hand-written ETF walker, which is the decoder itself.
+//! ([`DEFAULT_MAX_INFLATED`]), then read as JSON or, with `encoding=etf`, as Erlang's
+//! External Term Format (first byte 131, see [`etf`]). A direction whose first binary
+//! message is already ETF or JSON (Discord's clients do not compress) is read as is.
 
 use super::bound::{self, Line};
-use super::{AnomalyKind, AppAnomaly, AppInput, AppOutput, AppPacket, Context, Decoder, Protocol};
+use super::{
+    AnomalyKind, AppAnomaly, AppInput, AppOutput, AppPacket, Context, Decoder, Protocol, etf,
+};
 use crate::flow::analysis::Direction;
 use crate::ws::deflate::{DEFAULT_MAX_INFLATED, SYNC_FLUSH_TAIL};
 use flate2::{Decompress, FlushDecompress, Status};
@@ -72,6 +72,8 @@ impl Side {
 /// Per-connection zlib-stream decoder.
 pub struct ZlibStreamDecoder {
     sides: [Option<Box<Side>>; 2],
+    /// Directions that send uncompressed binary (ETF or JSON) instead of a stream.
+    plain: [bool; 2],
     /// Bomb cap per payload.
     max_inflated: u64,
     chunk: Vec<u8>,
@@ -102,6 +104,7 @@ impl ZlibStreamDecoder {
     pub fn new(max_inflated: u64) -> Self {
         ZlibStreamDecoder {
             sides: [None, None],
+            plain: [false; 2],
             max_inflated,
             chunk: Vec::new(),
         }
@@ -203,10 +206,25 @@ fn content(b: &[u8], whole: bool, line: &mut Line, fields: &mut Vec<(&'static st
             }
         }
         fields.push(("data", bound::cap_owned(v)));
-    } else if first == Some(131) {
+    } else if first == Some(etf::VERSION) {
         line.push("etf ");
-        line.push(&bound::hex_prefix(b, 32));
         fields.push(("content", "etf".into()));
+        match etf::parse(b).ok().filter(|_| whole) {
+            Some(v) => {
+                bound::write_compact(line, &v, &|_| None);
+                fields.push(("type", super::json::kind(&v).into()));
+                if let Some(o) = v.as_object() {
+                    if let Some(op) = o.get("op") {
+                        fields.push(("op", op.clone()));
+                    }
+                    if let Some(t) = o.get("t").filter(|t| !t.is_null()) {
+                        fields.push(("t", t.clone()));
+                    }
+                }
+                fields.push(("data", v));
+            }
+            None => line.push(&bound::hex_prefix(b, 32)),
+        }
     } else {
         line.push("binary ");
         line.push(&bound::hex_prefix(b, 32));
@@ -224,10 +242,24 @@ impl Decoder for ZlibStreamDecoder {
             Direction::ClientToServer => 0,
             Direction::ServerToClient => 1,
         };
-        // Discord's clients send plain JSON text: only binary messages are the stream.
-        if msg.text {
+        // Discord's clients send their payloads uncompressed: JSON text, or ETF binary
+        // (`encoding=etf`). A direction whose first binary message is ETF or JSON is not a
+        // stream.
+        let plain = self.plain.get(i).copied().unwrap_or(false)
+            || (self.sides.get(i).is_some_and(Option::is_none)
+                && matches!(msg.payload.first(), Some(&etf::VERSION | b'{' | b'[')));
+        if msg.text || plain {
+            if !msg.text
+                && let Some(p) = self.plain.get_mut(i)
+            {
+                *p = true;
+            }
             let mut line = Line::new(bound::MAX_SUMMARY);
-            line.push("zlib-stream text ");
+            line.push(if msg.text {
+                "zlib-stream text "
+            } else {
+                "zlib-stream plain "
+            });
             let mut fields: Vec<(&'static str, Value)> = Vec::new();
             content(msg.payload, msg.complete, &mut line, &mut fields);
             out.push(AppOutput::Packet(AppPacket {
@@ -395,11 +427,18 @@ mod tests {
             &mut out,
         );
         assert_eq!(anomalies(&out), vec![AnomalyKind::ZlibStreamCorrupt]);
-        // ETF is recognised by its version byte.
-        let etf = sender(&[&[131, 116, 0, 0, 0, 0]]);
+        // ETF is recognised by its version byte and decoded; an uncompressed ETF client is
+        // not a stream.
+        let etf = sender(&[&[131, 116, 0, 0, 0, 1, 119, 2, b'o', b'p', 97, 1]]);
         let mut out = Vec::new();
-        ZlibStreamDecoder::default().message(&input(S2C, false, &etf[0], 1), &mut out);
-        assert_eq!(packets(&out)[0].field("content"), Some(&json!("etf")));
+        let mut d = ZlibStreamDecoder::default();
+        d.message(&input(S2C, false, &etf[0], 1), &mut out);
+        d.message(&input(C2S, false, &[131, 116, 0, 0, 0, 0], 2), &mut out);
+        let p = packets(&out);
+        assert_eq!(p[0].field("content"), Some(&json!("etf")));
+        assert_eq!(p[0].field("op"), Some(&json!(1)));
+        assert_eq!(p[1].summary, "zlib-stream plain etf {}");
+        assert!(anomalies(&out).is_empty());
     }
 
     #[test]

@@ -930,6 +930,10 @@ mod tests {
             br#"[{"jsonrpc": "2.0", "method": "sum", "params": [10, 20], "id": 4}, {"jsonrpc": "2.0", "result": "x", "id": 5}]"#,
             br#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "nosuch"}, "id": 3}"#,
             "6:4hello4:4€€€".as_bytes(),
+            b"SEND\ndestination:/q\ncontent-length:2\nreceipt:7\n\nhi\0\nRECEIPT\nreceipt-id:7\n\n\0",
+            b"\x32\x0c\x00\x03a/b\x00\x07\x00\x23\x00\x01x\x40\x02\x00\x07",
+            br#"["1","1","room:lobby","phx_join",{}]"#,
+            br#"{"command":"subscribe","identifier":"{\"channel\":\"C\"}"}"#,
         ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut rnd = move |n: usize| {
@@ -947,6 +951,7 @@ mod tests {
         decoders.push(Box::new(
             socketio::SocketIoDecoder::polling("/socket.io/?EIO=3&transport=polling").unwrap(),
         ));
+        let n_decoders = decoders.len();
         let mut out = Vec::new();
         for n in 0..20_000u64 {
             let mut m = seeds[rnd(seeds.len())].to_vec();
@@ -962,7 +967,7 @@ mod tests {
                 }
             }
             let dir = if rnd(2) == 0 { C2S } else { S2C };
-            let d = &mut decoders[rnd(7)];
+            let d = &mut decoders[rnd(n_decoders)];
             d.message(&input(dir, rnd(5) != 0, &m, n), &mut out);
             for o in out.drain(..) {
                 if let AppOutput::Packet(p) = o {

@@ -919,6 +919,80 @@ mod tests {
         assert_eq!(s[1], "stomp SEND /n");
     }
 
+    // STOMP 1.0 (v10.stomp) has no header escaping; the CONNECTED version switches it on.
+    #[test]
+    fn version_from_subprotocol_and_connected() {
+        let ctx = Context {
+            request_uri: "/ws",
+            subprotocol: Some("v10.stomp"),
+            summary_only: false,
+        };
+        let mut d = new_decoder(&ctx);
+        let out = run(
+            d.as_mut(),
+            &[
+                (C2S, "SEND\ndestination:/a\\cb\n\n\0"),
+                (S2C, "CONNECTED\nversion:1.1\n\n\0"),
+                (C2S, "SEND\ndestination:/a\\cb\n\n\0"),
+            ],
+        );
+        let p = packets(&out);
+        assert_eq!(p[0].field("destination"), Some(&json!("/a\\cb")));
+        assert_eq!(p[2].field("destination"), Some(&json!("/a:b")));
+    }
+
+    /// Random text and bytes with STOMP-like pieces, random cuts, both directions.
+    #[test]
+    fn random_bytes_do_not_panic() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let pieces: &[&[u8]] = &[
+            b"SEND\n",
+            b"MESSAGE\n",
+            b"RECEIPT\n",
+            b"CONNECT\r\n",
+            b"receipt:1\n",
+            b"receipt-id:1\n",
+            b"content-length:3\n",
+            b"content-length:x\n",
+            b"subscription:0\n",
+            b"id:0\n",
+            b"\n",
+            b"\r\n",
+            b"\0",
+            b"\\c",
+            b"\\",
+            b"abc",
+            b"\xff\xfe",
+            b"SUBSCRIBE\n",
+            b"UNSUBSCRIBE\n",
+            b":",
+        ];
+        let mut out = Vec::new();
+        let mut d = StompDecoder::new(12);
+        for n in 0..20_000u64 {
+            let mut m = Vec::new();
+            for _ in 0..rnd(8) {
+                m.extend_from_slice(pieces[rnd(pieces.len())]);
+            }
+            let dir = if rnd(2) == 0 { C2S } else { S2C };
+            let mut msg = input(dir, true, &m, n);
+            msg.complete = rnd(10) != 0;
+            d.message(&msg, &mut out);
+            for o in out.drain(..) {
+                if let AppOutput::Packet(p) = o {
+                    assert!(p.summary.chars().count() <= bound::MAX_SUMMARY);
+                }
+            }
+        }
+        d.end(&mut out);
+    }
+
     #[test]
     fn mutated_inputs_do_not_panic() {
         let make = || -> Box<dyn Decoder> { Box::new(StompDecoder::new(12)) };

@@ -30,6 +30,7 @@ fn run(
         request_uri: uri,
         subprotocol: None,
         summary_only,
+        ..Context::default()
     };
     let mut d: Box<dyn Decoder> = payload::new_decoder(protocol, &ctx).expect("registered");
     let mut out = Vec::new();

@@ -22,6 +22,7 @@ fn main() {
         request_uri: uri,
         subprotocol: None,
         summary_only,
+        ..Context::default()
     };
     let mut d = payload::new_decoder(protocol, &ctx).expect("registered");
     let mut out = Vec::new();

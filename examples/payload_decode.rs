@@ -117,6 +117,7 @@ impl EventSink for Run {
                                 request_uri: &c.uri,
                                 subprotocol: sp,
                                 summary_only: false,
+                                ..Context::default()
                             };
                             c.decoder = payload::new_decoder(choice.protocol, &ctx);
                         }

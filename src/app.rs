@@ -1,7 +1,7 @@
 //! The one loop: source → dissector → events → renderer.
 
 use crate::capture::{CaptureError, PacketSource};
-use crate::dissect::Dissector;
+use crate::dissect::{DissectStats, Dissector};
 use crate::event::{CaptureProblem, Event, EventSink};
 use std::io;
 
@@ -19,6 +19,8 @@ pub struct RunOutcome {
     pub packets: u64,
     /// Why reading stopped early, if it did (everything before was processed).
     pub error: Option<CaptureError>,
+    /// The dissector's counters at the end (packets, connections, evictions).
+    pub stats: DissectStats,
 }
 
 /// Reads every packet of `source` through `dissector` into `sink`, then flushes the
@@ -66,5 +68,9 @@ pub fn run(
     }
     dissector.finish(sink)?;
     sink.finish()?;
-    Ok(RunOutcome { packets, error })
+    Ok(RunOutcome {
+        packets,
+        error,
+        stats: dissector.stats(),
+    })
 }

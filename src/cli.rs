@@ -3,10 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use wsdissect::dissect::DissectConfig;
+use wsdissect::output::timeline::Columns;
 use wsdissect::printer::OutputConfig;
 use wsdissect::session::ConnConfig;
 use wsdissect::term::output_width;
-use wsdissect::term::style::{ColorChoice, Style};
+use wsdissect::term::style::{ColorChoice, ColorDepth, Style};
 use wsdissect::views::{View, ViewOptions};
 use wsdissect::ws::DecoderLimits;
 
@@ -22,6 +23,8 @@ pub struct Terminal {
     pub no_color: Option<std::ffi::OsString>,
     /// Columns of the output (`COLUMNS`, else the terminal's), when known.
     pub width: Option<usize>,
+    /// The colours the terminal shows (`COLORTERM`).
+    pub depth: ColorDepth,
 }
 
 impl Terminal {
@@ -34,13 +37,14 @@ impl Terminal {
             stderr: std::io::stderr().is_terminal(),
             no_color: std::env::var_os("NO_COLOR"),
             width: output_width(stdout),
+            depth: ColorDepth::from_colorterm(std::env::var("COLORTERM").ok().as_deref()),
         }
     }
 
     /// The style of the end-of-run tables (check and live summaries): colour only on a
     /// terminal (`on_terminal`) and without `NO_COLOR`.
     pub fn summary_style(&self, on_terminal: bool) -> Style {
-        Style::new(on_terminal && self.no_color.is_none())
+        Style::new(on_terminal && self.no_color.is_none()).with_depth(self.depth)
     }
 }
 
@@ -124,9 +128,19 @@ pub struct BudgetArgs {
     /// (reported; a later packet starts a new, mid-stream connection). 0: never.
     #[arg(long, value_name = "SECONDS", default_value_t = wsdissect::flow::budget::DEFAULT_IDLE_TIMEOUT)]
     pub idle_timeout: f64,
+    /// Threads dissecting, connections spread over them (default: one per core; 1: all on
+    /// one thread). The output is the same whatever the number. `live` uses one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 impl BudgetArgs {
+    /// `--threads`, or one per core.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map_or_else(wsdissect::shard::default_threads, usize::from)
+    }
+
     /// The budget these options describe.
     pub fn budget(&self) -> wsdissect::flow::budget::MemoryBudget {
         wsdissect::flow::budget::MemoryBudget {
@@ -207,6 +221,17 @@ pub enum Format {
     Har,
 }
 
+/// `--columns`: the packet list's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColumnsLayout {
+    /// Aligned on a terminal (unless --wireshark-compat or -T fields), tabs otherwise.
+    Auto,
+    /// Aligned as tshark's, fitted to the width.
+    Aligned,
+    /// Tab-separated.
+    Tabs,
+}
+
 /// Options shared by everything that dissects.
 #[derive(Debug, Args)]
 pub struct DissectArgs {
@@ -226,9 +251,15 @@ pub struct DissectArgs {
     /// (like Wireshark's "Decode As"; repeatable).
     #[arg(long = "ws-port", value_name = "PORT")]
     pub ws_ports: Vec<u16>,
-    /// Print exactly Wireshark's Info text, without wsdissect's annotations.
+    /// Print exactly Wireshark's Info text, without wsdissect's annotations (and, unless
+    /// --columns says otherwise, tab-separated columns).
     #[arg(long)]
     pub wireshark_compat: bool,
+    /// Packet list layout: `aligned` as tshark prints on a terminal, each line cut to the
+    /// terminal width (COLUMNS) with `…`; `tabs`, tab-separated, one whole line per packet
+    /// (for scripts); `auto`, aligned when standard output is a terminal, else tabs.
+    #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = ColumnsLayout::Auto)]
+    pub columns: ColumnsLayout,
     /// Most payload bytes shown per frame and per message (-V, JSON Lines, the views); the
     /// rest is still decoded, UTF-8-validated and inflated. The packet list without -V
     /// shows no payloads and keeps none.
@@ -244,6 +275,16 @@ pub struct DissectArgs {
     /// then the first message's content.
     #[arg(long = "decode-as", value_name = "SPEC", value_parser = parse_decode_as)]
     pub decode_as: Vec<wsdissect::payload::DecodeAs>,
+    /// Protocol Buffers schema: a `.proto` file (compiled here; imports from its directory)
+    /// or a descriptor set (`protoc -o FILE`), repeatable. Used with --proto-message.
+    #[arg(long = "proto", value_name = "FILE")]
+    pub proto: Vec<PathBuf>,
+    /// The message type of protobuf payloads: `[TARGET:]NAME[,NAME]` with TARGET `conn=N`,
+    /// a port or a subprotocol (none: every protobuf connection); one name for both
+    /// directions, or the client's then the server's (repeatable). A connection named by
+    /// index, port or subprotocol is decoded as protobuf without --decode-as.
+    #[arg(long = "proto-message", value_name = "SPEC", value_parser = parse_proto_message, requires = "proto")]
+    pub proto_message: Vec<wsdissect::payload::protobuf::ProtoMessageSpec>,
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes it) to decrypt wss:// with
     /// (repeatable); `SSLKEYLOGFILE`, when set, is read too, and pcapng files may carry their
     /// own secrets.
@@ -339,6 +380,7 @@ impl SelectArgs {
             fields,
             save: None,
             flush_each_packet: false,
+            inject_secrets: false,
         })
     }
 
@@ -459,7 +501,7 @@ impl ViewArgs {
             follow: self.follow,
             export: self.export.clone(),
             export_limit: self.export_limit,
-            style: Style::new(choice.resolve(term.stdout, no_color)),
+            style: Style::new(choice.resolve(term.stdout, no_color)).with_depth(term.depth),
             width: term.width,
             streaming,
             time: Default::default(),
@@ -483,6 +525,14 @@ impl DissectArgs {
                 ..self.view.options(term, false)
             },
             time_format: self.time_format.unwrap_or_default(),
+            columns: match self.columns {
+                ColumnsLayout::Aligned => Columns::Aligned,
+                ColumnsLayout::Tabs => Columns::Tabs,
+                // Scripts compare --wireshark-compat's lines with tshark's fields: they
+                // stay tab-separated unless asked.
+                ColumnsLayout::Auto if term.stdout && !self.wireshark_compat => Columns::Aligned,
+                ColumnsLayout::Auto => Columns::Tabs,
+            },
         }
     }
 
@@ -500,10 +550,31 @@ impl DissectArgs {
             ..dissect_config(&self.ws_ports, &self.ports, self.max_inflated, retained)
         };
         config.conn.decode_as = self.decode_as.clone();
+        // Checked before (check_proto): a failure here leaves protobuf schema-less.
+        config.conn.protobuf = self.proto_schemas().ok().flatten();
         // Only JSON Lines and -V show the decoders' fields; the views need summaries.
         config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
         config
     }
+}
+
+impl DissectArgs {
+    /// The compiled `--proto` files and `--proto-message` specs; `None` without --proto.
+    pub fn proto_schemas(
+        &self,
+    ) -> Result<Option<wsdissect::payload::protobuf::SharedSchemas>, String> {
+        if self.proto.is_empty() {
+            return Ok(None);
+        }
+        wsdissect::payload::protobuf::ProtoSchemas::new(&self.proto, &self.proto_message)
+            .map(|s| Some(std::sync::Arc::new(s)))
+    }
+}
+
+fn parse_proto_message(
+    spec: &str,
+) -> Result<wsdissect::payload::protobuf::ProtoMessageSpec, String> {
+    spec.parse()
 }
 
 fn parse_decode_as(spec: &str) -> Result<wsdissect::payload::DecodeAs, String> {
@@ -526,6 +597,12 @@ pub struct ReadArgs {
     /// else pcap; original link type and timestamps.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// With -w FILE.pcapng: also write the TLS secrets (from --keylog, SSLKEYLOGFILE or the
+    /// input's own secrets blocks) of the connections seen in the capture, and only those,
+    /// as Decryption Secrets Blocks before the packets that need them, as `editcap
+    /// --inject-secrets tls,KEYLOG` does: the file then decrypts without a key log.
+    #[arg(long, requires = "write")]
+    pub inject_secrets: bool,
 }
 
 /// Output format of `check`.

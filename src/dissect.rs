@@ -34,7 +34,7 @@ pub struct DissectConfig {
 
 /// One tracked connection: its transport and everything above it.
 #[derive(Debug)]
-struct Connection {
+pub(crate) struct Connection {
     tcp: TcpConnection,
     session: Session,
     /// The end summary was reported.
@@ -44,7 +44,13 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(id: ConnId, src: SocketAddr, dst: SocketAddr, packet: u64, config: &ConnConfig) -> Self {
+    pub(crate) fn new(
+        id: ConnId,
+        src: SocketAddr,
+        dst: SocketAddr,
+        packet: u64,
+        config: &ConnConfig,
+    ) -> Self {
         let mut tcp = TcpConnection::new(packet, config.reassembly);
         tcp.set_budget(&config.reassembly_held);
         Connection {
@@ -191,6 +197,12 @@ impl Dissector {
         self.keys.add_bytes(key_log);
     }
 
+    /// The configuration and the TLS secrets known so far (the sharded run splits a
+    /// configured dissector across its threads).
+    pub(crate) fn into_parts(self) -> (DissectConfig, KeyLog) {
+        (self.config, self.keys)
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> DissectStats {
         self.stats
@@ -208,23 +220,18 @@ impl Dissector {
         let number = self.stats.packets;
         let first = *self.first_timestamp.get_or_insert(raw.timestamp);
         let time_ns = raw.timestamp.nanos_since(first);
-        // The same rounding as from i128, but without the slow 128-bit conversion.
-        let rel_time = match i64::try_from(time_ns) {
-            Ok(ns) => ns as f64 / 1e9,
-            Err(_) => time_ns as f64 / 1e9,
-        };
+        let rel_time = seconds(time_ns);
         self.lingering
-            .release(rel_time, &mut self.connections, |c| c.session.id());
+            .release(rel_time, &mut self.connections, |c| c.session.id(), drop);
         self.evict(number, rel_time, sink)?;
         let packet = wire::decode(raw.link_type, raw.data);
-        let record = |body| PacketRecord {
+        let head = PacketHead {
             number,
             timestamp: raw.timestamp,
             rel_time,
+            time_ns,
             wire_len: raw.original_len,
-            captured_len: raw.data.len() as u32,
             addrs: packet.addrs,
-            body,
             data: raw.data,
             link_type: raw.link_type,
         };
@@ -248,61 +255,22 @@ impl Dissector {
                 if self.next_conn != created {
                     self.recency.push_back((rel_time, key, created));
                 }
-                let visible = is_visible(&self.config.port_filter, &conn.session);
-                let session = &mut conn.session;
-                let side = session.side_of(src);
-                session.note_packet(number, rel_time);
-                let flags = seg.flags;
-                if flags.has(TcpFlags::SYN) {
-                    session.syn(side, !flags.has(TcpFlags::ACK));
-                }
-                let dir = session.direction(side);
-                self.tls_label.clear();
-                let mut cx = Cx::new(
-                    number,
-                    rel_time,
-                    sink,
-                    visible,
-                    &self.keys,
-                    &mut self.tls_label,
-                );
-                let analysis = conn.tcp.segment(
-                    number,
-                    time_ns,
-                    side,
+                let closed = tcp_segment(
+                    conn,
+                    &head,
                     seg,
-                    &mut Upper {
-                        session: &mut conn.session,
-                        cx: &mut cx,
-                    },
+                    src,
+                    &self.config.port_filter,
+                    (&self.keys, &mut self.tls_label),
+                    sink,
                 )?;
-                // Only a segment whose own payload went into an unfinished PDU is marked.
-                let partial_pdu =
-                    seg.wire_len() > 0 && cx.pdus_completed == 0 && cx.delivered_into_pdu;
-                let pdus_completed = cx.pdus_completed;
-                if conn.tcp.is_closed() {
-                    conn.end(&mut cx)?;
-                    if !conn.release_scheduled {
-                        conn.release_scheduled = true;
-                        self.lingering.closed(rel_time, key, conn.session.id());
-                    }
-                }
-                let tcp = TcpRecord {
-                    segment: seg,
-                    conn: conn.session.id(),
-                    dir,
-                    analysis,
-                    partial_pdu,
-                    pdus_completed,
-                    tls: (!self.tls_label.is_empty()).then_some(&self.tls_label),
-                };
-                if visible {
-                    sink.event(&Event::Packet(&record(PacketBody::Tcp(tcp))))?;
+                if closed {
+                    self.lingering.closed(rel_time, key, conn.session.id());
                 }
             }
             (Transport::Other(other), _) => {
                 if self.config.port_filter.is_empty() {
-                    sink.event(&Event::Packet(&record(PacketBody::Other(other))))?;
+                    sink.event(&Event::Packet(&head.record(PacketBody::Other(other))))?;
                 }
             }
             // A TCP segment always comes with addresses; nothing to follow without them.
@@ -343,38 +311,20 @@ impl Dissector {
                 // Closed and reported: an early release, nothing lost.
                 continue;
             }
-            let message = if timed_out {
+            if timed_out {
                 self.stats.evicted_idle += 1;
-                format!(
-                    "no packet for {:.0} s (--idle-timeout {idle} s): released; a later packet of these endpoints starts a new, mid-stream connection",
-                    now - last
-                )
             } else {
                 self.stats.evicted_budget += 1;
-                format!(
-                    "the connection table was over its share of --memory-limit ({} connections): this one, idle longest, was released; a later packet of these endpoints starts a new, mid-stream connection",
-                    self.max_connections
-                )
-            };
-            let visible = is_visible(&self.config.port_filter, &conn.session);
-            self.tls_label.clear();
-            let mut cx = Cx::new(
+            }
+            let message = eviction_message(timed_out, now - last, idle, self.max_connections);
+            evict_connection(
+                &mut conn,
                 packet,
-                conn.tcp.last_time,
+                message,
+                &self.config.port_filter,
+                (&self.keys, &mut self.tls_label),
                 sink,
-                visible,
-                &self.keys,
-                &mut self.tls_label,
-            );
-            cx.finding(
-                id,
-                Finding {
-                    kind: rules::CONNECTION_EVICTED,
-                    dir: None,
-                    message,
-                },
             )?;
-            conn.end(&mut cx)?;
         }
         // Entries of released connections wait at their place in the queue; dropping them
         // once they outnumber the live ones keeps the queue in proportion to the table.
@@ -392,19 +342,169 @@ impl Dissector {
         let mut conns: Vec<Box<Connection>> = self.connections.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.session.id());
         for mut conn in conns {
-            let visible = is_visible(&self.config.port_filter, &conn.session);
-            self.tls_label.clear();
-            let mut cx = Cx::new(
+            end_connection(
+                &mut conn,
                 last,
-                conn.tcp.last_time,
+                &self.config.port_filter,
+                (&self.keys, &mut self.tls_label),
                 sink,
-                visible,
-                &self.keys,
-                &mut self.tls_label,
-            );
-            conn.end(&mut cx)?;
+            )?;
         }
         Ok(())
+    }
+}
+
+/// The parts of a packet's record that do not depend on its connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PacketHead<'a> {
+    pub(crate) number: u64,
+    pub(crate) timestamp: Timestamp,
+    pub(crate) rel_time: f64,
+    /// Nanoseconds since the first packet of the capture.
+    pub(crate) time_ns: i128,
+    pub(crate) wire_len: u32,
+    pub(crate) addrs: Option<wire::NetAddrs>,
+    pub(crate) data: &'a [u8],
+    pub(crate) link_type: crate::capture::LinkType,
+}
+
+impl<'a> PacketHead<'a> {
+    /// The packet's record with `body`.
+    pub(crate) fn record<'b>(&self, body: PacketBody<'b>) -> PacketRecord<'b>
+    where
+        'a: 'b,
+    {
+        PacketRecord {
+            number: self.number,
+            timestamp: self.timestamp,
+            rel_time: self.rel_time,
+            wire_len: self.wire_len,
+            captured_len: self.data.len() as u32,
+            addrs: self.addrs,
+            body,
+            data: self.data,
+            link_type: self.link_type,
+        }
+    }
+}
+
+/// One TCP segment through its connection: transport, the analyzer chain, the end of the
+/// connection when the segment closed it, then the packet's record. True when the
+/// connection closed now and its release is to be scheduled (once). Shared by the
+/// one-thread [`Dissector`] and the sharded workers, so both do exactly the same.
+pub(crate) fn tcp_segment(
+    conn: &mut Connection,
+    head: &PacketHead<'_>,
+    seg: &wire::TcpSegment<'_>,
+    src: SocketAddr,
+    port_filter: &[u16],
+    (keys, tls_label): (&KeyLog, &mut SegmentLabel),
+    sink: &mut dyn EventSink,
+) -> io::Result<bool> {
+    let number = head.number;
+    let visible = is_visible(port_filter, &conn.session);
+    let session = &mut conn.session;
+    let side = session.side_of(src);
+    session.note_packet(number, head.rel_time);
+    let flags = seg.flags;
+    if flags.has(TcpFlags::SYN) {
+        session.syn(side, !flags.has(TcpFlags::ACK));
+    }
+    let dir = session.direction(side);
+    tls_label.clear();
+    let mut cx = Cx::new(number, head.rel_time, sink, visible, keys, tls_label);
+    let analysis = conn.tcp.segment(
+        number,
+        head.time_ns,
+        side,
+        seg,
+        &mut Upper {
+            session: &mut conn.session,
+            cx: &mut cx,
+        },
+    )?;
+    // Only a segment whose own payload went into an unfinished PDU is marked.
+    let partial_pdu = seg.wire_len() > 0 && cx.pdus_completed == 0 && cx.delivered_into_pdu;
+    let pdus_completed = cx.pdus_completed;
+    let mut schedule_release = false;
+    if conn.tcp.is_closed() {
+        conn.end(&mut cx)?;
+        if !conn.release_scheduled {
+            conn.release_scheduled = true;
+            schedule_release = true;
+        }
+    }
+    let tcp = TcpRecord {
+        segment: seg,
+        conn: conn.session.id(),
+        dir,
+        analysis,
+        partial_pdu,
+        pdus_completed,
+        tls: (!tls_label.is_empty()).then_some(&*tls_label),
+    };
+    if visible {
+        sink.event(&Event::Packet(&head.record(PacketBody::Tcp(tcp))))?;
+    }
+    Ok(schedule_release)
+}
+
+/// Ends `conn`, evicted at packet `packet` for the reason `message`: the
+/// `connection-evicted` note, then its end (reported).
+pub(crate) fn evict_connection(
+    conn: &mut Connection,
+    packet: u64,
+    message: String,
+    port_filter: &[u16],
+    (keys, tls_label): (&KeyLog, &mut SegmentLabel),
+    sink: &mut dyn EventSink,
+) -> io::Result<()> {
+    let id = conn.session.id();
+    let visible = is_visible(port_filter, &conn.session);
+    tls_label.clear();
+    let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible, keys, tls_label);
+    cx.finding(
+        id,
+        Finding {
+            kind: rules::CONNECTION_EVICTED,
+            dir: None,
+            message,
+        },
+    )?;
+    conn.end(&mut cx)
+}
+
+/// Ends `conn` at packet `packet` (the capture ended, or a new connection took its
+/// endpoints): flushes it and reports it, unless it was reported already.
+pub(crate) fn end_connection(
+    conn: &mut Connection,
+    packet: u64,
+    port_filter: &[u16],
+    (keys, tls_label): (&KeyLog, &mut SegmentLabel),
+    sink: &mut dyn EventSink,
+) -> io::Result<()> {
+    let visible = is_visible(port_filter, &conn.session);
+    tls_label.clear();
+    let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible, keys, tls_label);
+    conn.end(&mut cx)
+}
+
+/// The message of a `connection-evicted` note: idle past `--idle-timeout` (`idle_for`
+/// seconds without a packet), or over the table's share of the memory budget.
+pub(crate) fn eviction_message(
+    timed_out: bool,
+    idle_for: f64,
+    idle: f64,
+    max_connections: usize,
+) -> String {
+    if timed_out {
+        format!(
+            "no packet for {idle_for:.0} s (--idle-timeout {idle} s): released; a later packet of these endpoints starts a new, mid-stream connection"
+        )
+    } else {
+        format!(
+            "the connection table was over its share of --memory-limit ({max_connections} connections): this one, idle longest, was released; a later packet of these endpoints starts a new, mid-stream connection"
+        )
     }
 }
 
@@ -429,10 +529,7 @@ fn connection_for<'t>(
             if !(new_syn && conn.tcp.is_closed()) {
                 return Ok(conn);
             }
-            let visible = is_visible(&config.port_filter, &conn.session);
-            tls_label.clear();
-            let mut cx = Cx::new(packet, conn.tcp.last_time, sink, visible, keys, tls_label);
-            conn.end(&mut cx)?;
+            end_connection(conn, packet, &config.port_filter, (keys, tls_label), sink)?;
             **conn = Connection::new(*next_conn, src, dst, packet, &config.conn);
             conn
         }
@@ -447,6 +544,15 @@ fn connection_for<'t>(
     *next_conn += 1;
     stats.connections += 1;
     Ok(conn)
+}
+
+/// Nanoseconds as seconds: the same rounding as from i128, but without the slow 128-bit
+/// conversion.
+pub(crate) fn seconds(time_ns: i128) -> f64 {
+    match i64::try_from(time_ns) {
+        Ok(ns) => ns as f64 / 1e9,
+        Err(_) => time_ns as f64 / 1e9,
+    }
 }
 
 /// Whether a connection passes the `--port` filter.

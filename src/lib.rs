@@ -25,6 +25,7 @@ pub mod payload;
 pub mod printer;
 pub mod rules;
 pub mod session;
+pub mod shard;
 pub mod term;
 pub mod tls;
 pub mod values;
@@ -36,7 +37,7 @@ pub mod ws;
 /// `layering` below holds the source to it.
 pub const LAYERS: &[&str] = &[
     "capture", "wire", "flow", "http", "ws", "term", "fields", "filter", "rules", "tls", "payload",
-    "event", "session", "dissect", "app", "values", "output", "check", "views", "printer",
+    "event", "session", "dissect", "app", "shard", "values", "output", "check", "views", "printer",
 ];
 
 #[cfg(test)]

@@ -8,9 +8,13 @@ use clap::Parser;
 use cli::{Cli, Command, ReadArgs, Terminal};
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use wsdissect::app::{self, EXIT_BAD_INPUT, EXIT_OK};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
 use wsdissect::capture::{self, PacketSource};
 use wsdissect::dissect::Dissector;
+use wsdissect::event::{Event, EventSink};
+use wsdissect::output::live_summary::{Tally, write_counts};
 use wsdissect::printer;
 use wsdissect::term::progress;
 use wsdissect::views::follow::{NoSuchConnection, check_export_dir};
@@ -80,9 +84,62 @@ fn list_fields() -> ExitCode {
     }
 }
 
+/// Exit status after a second Ctrl-C (128 + SIGINT), as shells report an interrupt.
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// A flag the first Ctrl-C (or SIGTERM, SIGHUP) sets, ending the reading cleanly before
+/// the next packet; a second one leaves at once, should the output be stuck. Without a
+/// handler (it could not be installed) the flag is never set and a signal ends the process
+/// as usual.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    if ctrlc::set_handler(move || {
+        if set.swap(true, Ordering::Relaxed) {
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    })
+    .is_err()
+    {
+        // Another handler is installed (not in this program): keep the default behaviour.
+    }
+    flag
+}
+
+/// The renderer, with what happens as the reading ends: the progress line is erased
+/// before the renderer's end output (a table, a HAR) reaches the same terminal, and every
+/// event is counted for the summary an interrupted read prints.
+struct EndOfReading<'a> {
+    out: &'a mut dyn EventSink,
+    progress: Option<&'a progress::ProgressHandle>,
+    tally: &'a mut Tally,
+}
+
+impl EventSink for EndOfReading<'_> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.tally.observe(event);
+        self.out.event(event)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some(progress) = self.progress {
+            progress.finish();
+        }
+        self.out.finish()
+    }
+}
+
 fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     let name = args.file.display().to_string();
     if let Err(e) = args.dissect.view.kind() {
+        eprintln!("wsdissect: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    if let Err(e) = args.dissect.proto_schemas() {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
@@ -111,13 +168,30 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         }
     };
     select.save = args.write.clone();
+    if args.inject_secrets {
+        if !args
+            .write
+            .as_deref()
+            .is_some_and(wsdissect::capture::writer::is_pcapng_file_name)
+        {
+            eprintln!(
+                "wsdissect: --inject-secrets writes pcapng Decryption Secrets Blocks: \
+                 give -w a file name ending in .pcapng"
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        select.inject_secrets = true;
+    }
     // A HAR is written at the end too, so a progress line cannot mix with it.
     let at_end = output.view.writes_at_end()
         || (output.view.is_packet_list() && output.format == printer::Format::Har);
     let wants_progress = progress::wanted(at_end);
+    let interrupted = interrupt_flag();
     let opened = capture::Input::open(&args.file).and_then(|input| {
+        let input = input.stop_when(Arc::clone(&interrupted));
         if wants_progress {
-            let (count, handle) = progress::track(input.size());
+            let width = wsdissect::term::output_width(term.stderr);
+            let (count, handle) = progress::track(input.size(), width);
             let source = input.on_bytes(count).into_source()?;
             Ok((source, Some(handle)))
         } else {
@@ -143,6 +217,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
     if cli::SelectArgs::needs_payloads(&select) {
         cli::retain_payloads(&mut config, args.dissect.max_payload);
     }
+    config.conn.inject_secrets = args.inject_secrets;
     let mut dissector = Dissector::new(config);
     if let Err(e) = cli::key_logs(&args.dissect.keylogs)
         .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))
@@ -150,6 +225,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         eprintln!("wsdissect: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    let mut tally = Tally::new();
     let result = {
         let mut sink = match printer::selected_printer(&output, select, &mut out) {
             Ok(sink) => sink,
@@ -159,7 +235,13 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        let result = app::run(source.as_mut(), &mut dissector, sink.as_mut());
+        let mut end = EndOfReading {
+            out: sink.as_mut(),
+            progress: progress.as_ref(),
+            tally: &mut tally,
+        };
+        let threads = args.dissect.budget.threads();
+        let result = wsdissect::shard::run(source.as_mut(), dissector, threads, &mut end);
         if let Some(progress) = &progress {
             progress.finish();
         }
@@ -167,6 +249,23 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         result
     };
     let flushed = out.flush();
+    if let (true, Ok(outcome)) = (interrupted.load(Ordering::Relaxed), &result) {
+        // Like tshark, which ends a read on Ctrl-C with what it read and exit status 0;
+        // like `live`, a summary of what was seen goes to stderr.
+        let stats = outcome.stats;
+        let mut err = io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "--- reading {name} stopped by a signal (Ctrl-C) after {} packets",
+            stats.packets
+        );
+        let _ = write_counts(
+            &mut err,
+            &tally,
+            stats.connections,
+            wsdissect::term::output_width(term.stderr),
+        );
+    }
     match (result, flushed) {
         (Err(e), _) | (Ok(_), Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::from(EXIT_OK)

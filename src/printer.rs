@@ -6,6 +6,7 @@ use crate::event::EventSink;
 use crate::output::har::Har;
 use crate::output::select::{Select, SelectOptions};
 use crate::output::timefmt::TimeFormat;
+use crate::output::timeline::Columns;
 use crate::output::{JsonLines, Timeline, TimelineOptions};
 use crate::views::conversations::Conversations;
 use crate::views::explain::Explain;
@@ -41,6 +42,8 @@ pub struct OutputConfig {
     pub view: ViewOptions,
     /// The packet list's Time column (`-t`).
     pub time_format: TimeFormat,
+    /// The packet list's layout: tab-separated, or aligned to the terminal.
+    pub columns: Columns,
 }
 
 impl OutputConfig {
@@ -89,15 +92,25 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                     wireshark_compat: config.wireshark_compat,
                     flush_each_packet: view.streaming,
                     time_format: config.time_format,
+                    columns: config.columns,
+                    width: view.width,
+                    style: view.style,
                 },
             )),
             Format::Jsonl => Box::new(JsonLines::new(out, view.streaming)),
             Format::Har => Box::new(Har::new(out)),
         },
-        View::Explain => {
-            Box::new(Explain::new(out, view.style, view.streaming).with_time(view.time))
-        }
-        View::Messages => Box::new(Messages::new(out, view.streaming).with_time(view.time)),
+        View::Explain => Box::new(
+            Explain::new(out, view.style, view.streaming)
+                .with_time(view.time)
+                .with_width(view.width),
+        ),
+        View::Messages => Box::new(
+            Messages::new(out, view.streaming)
+                .with_time(view.time)
+                .with_style(view.style)
+                .with_width(view.width),
+        ),
         View::Conversations => Box::new(Conversations::new(out, view.style, view.width)),
         View::Flow => Box::new(FlowGraph::new(
             out,

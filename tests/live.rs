@@ -713,3 +713,191 @@ fn display_filter_and_fields_work_live() {
     // One Text frame each way: the client's and the server's echo.
     assert_eq!(lines, [TEXT, TEXT], "{}", done.stdout);
 }
+
+// ---- wss:// with a key log that grows during the capture (issue 13) ----
+
+/// Appends NSS key log lines to a file as rustls reports secrets, as a browser's
+/// `SSLKEYLOGFILE` does: one connection's lines arrive when its handshake runs.
+#[derive(Debug)]
+struct AppendKeyLog(PathBuf);
+
+impl rustls::KeyLog for AppendKeyLog {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        use std::io::Write as _;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let line = format!("{label} {} {}\n", hex(client_random), hex(secret));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.0)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .expect("key log line appended");
+    }
+}
+
+/// The test certificate (self-signed, CN=localhost, P-256; tests/data/tls/) and its key.
+fn test_cert() -> (
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    use rustls::pki_types::pem::PemObject as _;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let cert = rustls::pki_types::CertificateDer::from_pem_file(dir.join("live-cert.pem"))
+        .expect("test certificate");
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("live-key.pem"))
+        .expect("test key");
+    (cert, key)
+}
+
+/// One wss:// session on `stream`: the client sends `text`, reads the echo, closes 1000.
+fn wss_client(
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    text: &str,
+) -> SocketAddr {
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let local = tcp.local_addr().unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let tls = rustls::StreamOwned::new(conn, tcp);
+    let url = format!("wss://localhost:{}/grow", addr.port());
+    let (mut ws, _) = tungstenite::client(url.as_str(), tls).expect("client handshake");
+    ws.send(Message::text(text)).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text(text), "echo");
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: CLOSE_REASON.into(),
+    }))
+    .unwrap();
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => {}
+            Ok(other) => panic!("after close: {other:?}"),
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("client: {e}"),
+        }
+    }
+    local
+}
+
+/// The issue's `SSLKEYLOGFILE=... client & wsdissect live --keylog keys.log`: the key log
+/// holds nothing when the capture starts; a rustls client appends each connection's lines
+/// as its handshake runs, the second connection opening only after the first one's lines
+/// are in the file. Both connections decrypt: the records are what the client sent.
+#[test]
+fn wss_decrypts_with_a_key_log_that_grows_during_the_capture() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let keys = temp_path("growing.keys");
+    std::fs::write(
+        &keys,
+        "# written by the live test; lines are appended during the capture\n",
+    )
+    .unwrap();
+    let l = listener();
+    let addr = l.local_addr().unwrap();
+    let port = addr.port().to_string();
+    let Some(capture) = start(&[
+        "--port",
+        &port,
+        "--keylog",
+        keys.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]) else {
+        return;
+    };
+    let (cert, key) = test_cert();
+    let server_config = std::sync::Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap(),
+    );
+    let server = thread::spawn(move || {
+        for _ in 0..2 {
+            let (tcp, _) = l.accept().expect("client connects");
+            tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            let conn = rustls::ServerConnection::new(server_config.clone()).unwrap();
+            let mut ws =
+                tungstenite::accept(rustls::StreamOwned::new(conn, tcp)).expect("server handshake");
+            loop {
+                match ws.read() {
+                    Ok(msg @ Message::Text(_)) => ws.send(msg).unwrap(),
+                    Ok(_) => {}
+                    Err(tungstenite::Error::ConnectionClosed) => break,
+                    Err(e) => panic!("server: {e}"),
+                }
+            }
+            // A TLS close_notify, then the TCP close.
+            let tls = ws.get_mut();
+            tls.conn.send_close_notify();
+            let _ = std::io::Write::flush(tls);
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let mut client_config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client_config.key_log = std::sync::Arc::new(AppendKeyLog(keys.clone()));
+    let client_config = std::sync::Arc::new(client_config);
+
+    let texts = [
+        "first wss connection",
+        "second wss connection, opened later",
+    ];
+    let mut clients = Vec::new();
+    let mut randoms_after = Vec::new();
+    for text in texts {
+        clients.push(wss_client(&client_config, addr, text));
+        let log = std::fs::read_to_string(&keys).unwrap();
+        let mut randoms: Vec<String> = log
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(' ').nth(1).map(str::to_string))
+            .collect();
+        randoms.dedup();
+        randoms_after.push(randoms.len());
+        thread::sleep(Duration::from_millis(300));
+    }
+    server.join().expect("server thread");
+    // The key log grew during the capture: no line at the start, one connection's lines
+    // after the first session, both after the second.
+    assert_eq!(randoms_after, [1, 2]);
+    thread::sleep(Duration::from_millis(300));
+    let done = capture.interrupt();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+
+    let records = parse_jsonl(&done.stdout);
+    let tls = of_type(&records, "tls");
+    assert_eq!(tls.len(), 2, "{records:?}");
+    for (t, client) in tls.iter().zip(&clients) {
+        assert_eq!(t["decrypted"], true, "{t}");
+        assert_eq!(t["version"], "TLSv1.3", "{t}");
+        assert_eq!(t["sni"], "localhost", "{t}");
+        assert_eq!(t["client"], client.to_string(), "{t}");
+    }
+    let handshakes = of_type(&records, "handshake");
+    assert_eq!(handshakes.len(), 2, "{records:?}");
+    assert!(
+        handshakes
+            .iter()
+            .all(|h| h["accept_ok"] == true && h["path"] == "/grow")
+    );
+    for dir in ["c2s", "s2c"] {
+        let sent: Vec<(u8, Vec<u8>)> = frames_of(&records, dir)
+            .into_iter()
+            .filter(|f| f.0 == 1)
+            .map(|f| (f.0, f.1))
+            .collect();
+        let want: Vec<(u8, Vec<u8>)> = texts.iter().map(|t| (1, t.as_bytes().to_vec())).collect();
+        assert_eq!(sent, want, "{dir} text frames");
+    }
+    assert!(
+        !of_type(&records, "anomaly")
+            .iter()
+            .any(|a| a["kind"].as_str().unwrap().starts_with("tls-")),
+        "{records:?}"
+    );
+}

@@ -158,6 +158,7 @@ fn decode(name: &str) -> Decoded {
         request_uri: uri,
         subprotocol: sp.as_deref(),
         summary_only: false,
+        ..Context::default()
     };
     let mut d = payload::new_decoder(choice.protocol, &ctx).expect("registered");
     let mut out = Vec::new();

@@ -134,6 +134,8 @@ fn every_readme_example_prints_what_readme_shows() {
             .collect();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
             .args(&args)
+            // Only the example's own environment decides the width.
+            .env_remove("COLUMNS")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()

@@ -5,6 +5,7 @@
 mod util;
 
 mod appproto;
+mod binproto;
 mod check;
 mod cli;
 #[cfg(not(feature = "live"))]
@@ -24,5 +25,7 @@ mod reassembly;
 mod samples;
 mod seed;
 mod streaming;
+mod terminal;
+mod threads;
 mod tls;
 mod views;

@@ -542,20 +542,45 @@ fn late_keys_decrypt_held_records() {
         for known_from in 0..=streams.len() {
             let mut c = TlsConnection::with_hold_limit(1 << 20);
             let mut got = [Vec::new(), Vec::new()];
+            let mut anomalies = Vec::new();
             let empty = KeyLog::new();
-            let mut sink = |ev: TlsEvent<'_>| {
-                if let TlsEvent::Plaintext { dir, data } = ev {
+            let mut sink = |ev: TlsEvent<'_>| match ev {
+                TlsEvent::Plaintext { dir, data } => {
                     got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
                 }
+                TlsEvent::Anomaly { kind, .. } => anomalies.push(kind.name()),
+                _ => {}
             };
             for (n, (dir, bytes)) in streams.iter().enumerate() {
                 let k = if n < known_from { &empty } else { &keys };
                 c.data(*dir, bytes, k, &mut sink);
             }
             c.retry_keys(&keys, &mut sink);
+            c.end(Dir::ClientToServer, &mut sink);
             assert_eq!(&got, want, "{name}: keys known from chunk {known_from}");
             assert_eq!(c.status(), DecryptStatus::Decrypted, "{name}");
+            // A key that came late is no finding: the connection decrypted.
+            assert!(anomalies.is_empty(), "{name}: {anomalies:?}");
         }
+        // Held, and the key never comes: the no-key note is reported when the connection
+        // ends (not lost).
+        let mut c = TlsConnection::with_hold_limit(1 << 20);
+        let anomalies = std::cell::RefCell::new(Vec::new());
+        let mut sink = |ev: TlsEvent<'_>| {
+            if let TlsEvent::Anomaly { kind, .. } = ev {
+                anomalies.borrow_mut().push(kind.name());
+            }
+        };
+        for (dir, bytes) in &streams {
+            c.data(*dir, bytes, &KeyLog::new(), &mut sink);
+        }
+        assert!(
+            anomalies.borrow().is_empty(),
+            "{name}: held, not yet reported"
+        );
+        c.end(Dir::ClientToServer, &mut sink);
+        c.end(Dir::ServerToClient, &mut sink);
+        assert_eq!(*anomalies.borrow(), ["tls-no-key"], "{name}");
         // Without holding (offline default) or over the limit: nothing decrypts, nothing leaks.
         for limit in [0usize, 100] {
             let mut c = TlsConnection::with_hold_limit(limit);
@@ -852,6 +877,280 @@ mod pipeline {
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{text}");
         assert!(text.contains("error[tls-no-key]"), "{text}");
+    }
+
+    /// The pcapng Decryption Secrets Blocks of a file: (index of the next packet, text).
+    fn secrets_blocks(bytes: &[u8]) -> Vec<(usize, String)> {
+        let (mut at, mut packets, mut out) = (0usize, 0usize, Vec::new());
+        while at + 12 <= bytes.len() {
+            let word = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+            let (kind, len) = (word(at), word(at + 4) as usize);
+            match kind {
+                0x0A => {
+                    assert_eq!(word(at + 8), 0x544c_534b, "secrets type TLSK");
+                    let n = word(at + 12) as usize;
+                    let text = &bytes[at + 16..at + 16 + n];
+                    out.push((packets, String::from_utf8(text.to_vec()).unwrap()));
+                }
+                6 => packets += 1,
+                _ => {}
+            }
+            at += len;
+        }
+        out
+    }
+
+    /// `read -w OUT.pcapng --inject-secrets`, as `editcap --inject-secrets`: the written
+    /// file decrypts without a key log. Oracles: tshark 4.0.17's packet list of the original
+    /// with its key log (samples/expected/*.tshark-tls-list-keys.tsv) equals wsdissect's of
+    /// the written file without one, and tshark's own of the written file (when tshark is
+    /// installed); the blocks hold the sample's key log lines and not the lines of a
+    /// connection the capture does not have.
+    #[test]
+    fn inject_secrets_writes_a_pcapng_that_decrypts_alone() {
+        let decoy = std::fs::read_to_string(sample("tls12-chacha.keys")).unwrap();
+        let tshark = std::process::Command::new("tshark")
+            .arg("-v")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        for name in [
+            "tls13-missing-key",
+            "tls12-gcm",
+            "tls13-resumed",
+            "tls13-hrr",
+        ] {
+            let own = std::fs::read_to_string(sample(&format!("{name}.keys"))).unwrap();
+            let keys = crate::util::write_temp(
+                &format!("inject-{name}.keys"),
+                (own.clone() + &decoy).as_bytes(),
+            );
+            let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("inject-{name}.pcapng"));
+            let capture = sample(&format!("{name}.pcap"));
+            let done = run(
+                &[
+                    "read",
+                    capture.to_str().unwrap(),
+                    "--keylog",
+                    keys.to_str().unwrap(),
+                    "-w",
+                    out.to_str().unwrap(),
+                    "--inject-secrets",
+                ],
+                None,
+            );
+            assert!(
+                done.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+            let bytes = std::fs::read(&out).unwrap();
+            let blocks = secrets_blocks(&bytes);
+            assert!(!blocks.is_empty(), "{name}: no secrets block");
+            let written: String = blocks.iter().map(|b| b.1.as_str()).collect();
+            for line in written.lines() {
+                assert!(
+                    own.lines().any(|l| l == line),
+                    "{name}: {line:.40} not from its key log"
+                );
+                assert!(
+                    !decoy.lines().any(|l| l == line),
+                    "{name}: a decoy line was written"
+                );
+            }
+            // Each block comes right before a ClientHello (tshark's frame numbers): before
+            // the first packet that needs it.
+            let want = reference(name, "tshark-tls-list-keys");
+            let hellos: Vec<usize> = want
+                .iter()
+                .filter(|l| l.contains("Client Hello"))
+                .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+                .collect();
+            for (before, _) in &blocks {
+                assert!(
+                    hellos.contains(&(before + 1)),
+                    "{name}: block before {before} {hellos:?}"
+                );
+            }
+            assert_eq!(
+                upper_lines(&out, &[]),
+                want,
+                "{name}: wsdissect, no key log"
+            );
+            if tshark {
+                let listed = std::process::Command::new("tshark")
+                    .args([
+                        "-r",
+                        out.to_str().unwrap(),
+                        "-o",
+                        "tls.keylog_file:",
+                        "-Y",
+                        "tls",
+                    ])
+                    .args(["-T", "fields", "-E", "separator=/t", "-e", "frame.number"])
+                    .args(["-e", "_ws.col.Protocol", "-e", "_ws.col.Info"])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8(listed.stdout).unwrap();
+                // The reference keeps tshark's trailing blanks; this compares without them.
+                let got: Vec<&str> = text.lines().map(str::trim_end).collect();
+                let want: Vec<&str> = want.iter().map(|l| l.trim_end()).collect();
+                assert_eq!(got, want, "{name}: tshark on the written file, no key log");
+            }
+        }
+    }
+
+    #[test]
+    fn inject_secrets_needs_a_pcapng_name() {
+        let capture = sample("tls12-gcm.pcap");
+        let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("inject.pcap");
+        let done = run(
+            &[
+                "read",
+                capture.to_str().unwrap(),
+                "-w",
+                out.to_str().unwrap(),
+                "--inject-secrets",
+            ],
+            None,
+        );
+        assert_eq!(done.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&done.stderr).contains(".pcapng"));
+    }
+
+    /// Headless Chromium with its own key log (`--ssl-key-log-file`) against a Python
+    /// websockets server over ssl (samples/gen/tls_chromium.py). Oracles: tshark 4.0.17's
+    /// WebSocket rows with the same key log (frame, opcode, length, mask) and the manifest
+    /// (frames as the page and the server sent them); `check --expect-decrypted` is clean.
+    #[test]
+    fn chromium_wss_decrypts_with_its_own_key_log() {
+        let capture = sample("tls13-chromium.pcap");
+        let keys = sample("tls13-chromium.keys");
+        let m = manifest("tls13-chromium");
+        assert!(m["libraries"].as_str().unwrap().contains("Chromium"));
+        let records = jsonl(&capture, &["--keylog".into(), keys.display().to_string()]);
+        let frames = of_type(&records, "frame");
+        let ours: Vec<String> = frames
+            .iter()
+            .map(|f| {
+                let len = f["payload_len"].as_u64().unwrap();
+                let (short, ext) = match len {
+                    0..=125 => (len, String::new()),
+                    126..=65535 => (126, len.to_string()),
+                    _ => (127, String::new()),
+                };
+                format!(
+                    "{}\t{}\t{short}\t{ext}\t{}",
+                    f["packet"],
+                    f["opcode"],
+                    u8::from(f["masked"] == true)
+                )
+            })
+            .collect();
+        assert_eq!(ours, reference("tls13-chromium", "tshark-tls-ws"));
+        let want = m["connections"][0]["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), want.len());
+        for (got, want) in frames.iter().zip(want) {
+            assert_eq!(got["dir"], want["dir"]);
+            assert_eq!(
+                sha256_hex(&crate::util::b64(got["payload_b64"].as_str().unwrap())),
+                want["sha256"].as_str().unwrap()
+            );
+        }
+        let out = run(
+            &[
+                "check",
+                capture.to_str().unwrap(),
+                "--keylog",
+                keys.to_str().unwrap(),
+                "--expect-decrypted",
+                "--deny",
+                "warnings",
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    /// WebSocket over HTTP/2 (RFC 8441; samples/gen/tls_h2.js: Node http2 with
+    /// `enableConnectProtocol`, an extended CONNECT with `:protocol websocket`): reported as
+    /// HTTP/2, never read as HTTP/1.1. Oracles: the manifest (ALPN h2, the CONNECT request)
+    /// and tshark 4.0.17 (without keys the same lines; with keys, every packet tshark
+    /// decodes as HTTP2 is one wsdissect lists as TLS application data, not decoded).
+    #[test]
+    fn websocket_over_http2_is_reported_not_misread() {
+        let capture = sample("h2ws-tls13.pcap");
+        let keys = sample("h2ws-tls13.keys");
+        let m = manifest("h2ws-tls13");
+        let conn = &m["connections"][0];
+        assert_eq!(conn["tls"]["alpn"], "h2");
+        assert_eq!(conn["http2"]["request"][":protocol"], "websocket");
+        assert_eq!(conn["http2"]["request"][":method"], "CONNECT");
+
+        assert_eq!(
+            upper_lines(&capture, &[]),
+            reference("h2ws-tls13", "tshark-tls-list"),
+            "without keys"
+        );
+        let ours = upper_lines(&capture, &["--keylog", keys.to_str().unwrap()]);
+        let theirs = reference("h2ws-tls13", "tshark-tls-list-keys");
+        assert_eq!(ours.len(), theirs.len(), "{ours:#?}");
+        let mut h2_packets = 0;
+        for (o, t) in ours.iter().zip(&theirs) {
+            let (o_cols, t_cols): (Vec<&str>, Vec<&str>) =
+                (o.split('\t').collect(), t.split('\t').collect());
+            assert_eq!(o_cols[0], t_cols[0], "frame numbers");
+            if t_cols[1] == "HTTP2" {
+                h2_packets += 1;
+                assert_eq!(o_cols[1], "TLSv1.3", "{o}");
+                assert!(o_cols[2].ends_with("Application Data"), "{o}");
+            } else {
+                assert_eq!(o.trim_end(), t.trim_end());
+            }
+        }
+        assert!(h2_packets >= 8, "{h2_packets}");
+
+        let records = jsonl(&capture, &["--keylog".into(), keys.display().to_string()]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0]["alpn"], "h2");
+        assert_eq!(tls[0]["decrypted"], true);
+        for kind in [
+            "http_request",
+            "http_response",
+            "handshake",
+            "frame",
+            "message",
+        ] {
+            assert!(
+                of_type(&records, kind).is_empty(),
+                "no {kind} from HTTP/2 bytes"
+            );
+        }
+        let anomalies: Vec<&str> = of_type(&records, "anomaly")
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(anomalies, ["tls-alpn-h2"]);
+
+        let out = run(
+            &[
+                "check",
+                capture.to_str().unwrap(),
+                "--keylog",
+                keys.to_str().unwrap(),
+            ],
+            None,
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("note[tls-alpn-h2]"), "{text}");
+        assert!(text.contains("HTTP/2"), "{text}");
+        assert!(!text.contains("error["), "{text}");
     }
 
     #[test]

@@ -741,7 +741,8 @@ fn hostile_capture(file_name: &str) -> PathBuf {
     c.write(file_name)
 }
 
-/// Removes `ESC [ digits/semicolons m` (SGR) sequences.
+/// Removes `ESC [ digits/semicolons m` (SGR) sequences and `ESC [ K` (erase to the end of
+/// the line, which the coloured packet list writes so a row's background fills the line).
 fn strip_sgr(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars().peekable();
@@ -757,7 +758,7 @@ fn strip_sgr(text: &str) -> String {
                     break;
                 }
             }
-            if chars.peek() == Some(&'m') {
+            if chars.peek() == Some(&'m') || (seq == "\x1b[" && chars.peek() == Some(&'K')) {
                 chars.next();
                 continue;
             }

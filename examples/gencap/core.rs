@@ -13,6 +13,10 @@
 //! [`Counts`] says what was written, so a benchmark can check that a decoder saw it all.
 #![allow(dead_code)]
 
+// The TLS variant lives next to this file (a path, so tests/gencap.rs can include core.rs).
+#[path = "tls.rs"]
+mod tls;
+
 use std::collections::VecDeque;
 use std::io::{self, Write};
 
@@ -63,6 +67,9 @@ pub struct Config {
     /// Data/control actions per connection before it closes; `None` = by mix
     /// (small: 200-5000, large: 10-40).
     pub actions_per_conn: Option<(u32, u32)>,
+    /// Wrap every connection in TLS 1.3 (TLS_AES_128_GCM_SHA256); the key log is returned
+    /// by [`generate_with_key_log`].
+    pub tls: bool,
 }
 
 impl Config {
@@ -75,6 +82,7 @@ impl Config {
             seed: 1,
             mss: LOOPBACK_MSS,
             actions_per_conn: None,
+            tls: false,
         }
     }
 }
@@ -261,6 +269,17 @@ struct Conn {
     finished: bool,
     /// Connection number, used in the request path.
     number: u64,
+    /// `--tls`: the records' protection (application bytes are sealed as they are queued).
+    tls: Option<tls::ConnTls>,
+}
+
+impl Conn {
+    /// `--tls`: seals the bytes `dir` queued from `start` on into records.
+    fn seal(&mut self, dir: usize, start: usize) {
+        if let Some(t) = &mut self.tls {
+            t.seal_tail(dir, &mut self.out[dir], start);
+        }
+    }
 }
 
 /// Appends a frame header and `payload` (masked when `mask` is given) to `out`.
@@ -309,6 +328,8 @@ pub struct Generator<W: Write> {
     payload: Vec<u8>,
     /// Scratch for one packet's headers.
     head: Vec<u8>,
+    /// `--tls`: the NSS key log lines of every connection.
+    key_log: String,
 }
 
 /// Capture start: 2024-01-01T00:00:00Z.
@@ -329,10 +350,16 @@ const ACK: u8 = 0x10;
 
 /// Writes a whole capture to `out` and returns what it holds.
 pub fn generate<W: Write>(cfg: &Config, out: W) -> io::Result<Counts> {
+    generate_with_key_log(cfg, out).map(|(counts, _)| counts)
+}
+
+/// [`generate`], also returning the NSS key log of the TLS connections (`cfg.tls`; empty
+/// without it).
+pub fn generate_with_key_log<W: Write>(cfg: &Config, out: W) -> io::Result<(Counts, String)> {
     let mut g = Generator::new(cfg.clone(), out)?;
     g.run()?;
     g.out.flush()?;
-    Ok(g.counts)
+    Ok((g.counts, g.key_log))
 }
 
 impl<W: Write> Generator<W> {
@@ -360,6 +387,7 @@ impl<W: Write> Generator<W> {
             next_conn: 0,
             payload: Vec::new(),
             head: Vec::with_capacity(128),
+            key_log: String::new(),
         })
     }
 
@@ -425,14 +453,52 @@ impl<W: Write> Generator<W> {
         ops.push_back(Op::Syn);
         ops.push_back(Op::SynAck);
         ops.push_back(Op::Ack(0));
-        ops.push_back(Op::Data {
-            dir: 0,
-            len: request.len(),
-        });
-        ops.push_back(Op::Data {
-            dir: 1,
-            len: response.len(),
-        });
+        let (mut out, mut conn_tls) = ([Vec::new(), Vec::new()], None);
+        if self.cfg.tls {
+            // ClientHello; ServerHello + the server's protected flight; the client's
+            // Finished with its request; the response.
+            let rng = &mut self.rng;
+            let mut opening = tls::open(|| rng.next());
+            self.key_log.push_str(&opening.key_log);
+            out[0] = opening.client_hello;
+            let hello_len = out[0].len();
+            out[0].extend_from_slice(&opening.client_finished);
+            out[1] = opening.server_flight;
+            let flight_len = out[1].len();
+            let start = out[0].len();
+            out[0].extend_from_slice(request.as_bytes());
+            opening.tls.seal_tail(0, &mut out[0], start);
+            let start = out[1].len();
+            out[1].extend_from_slice(response.as_bytes());
+            opening.tls.seal_tail(1, &mut out[1], start);
+            ops.push_back(Op::Data {
+                dir: 0,
+                len: hello_len,
+            });
+            ops.push_back(Op::Data {
+                dir: 1,
+                len: flight_len,
+            });
+            ops.push_back(Op::Data {
+                dir: 0,
+                len: out[0].len() - hello_len,
+            });
+            ops.push_back(Op::Data {
+                dir: 1,
+                len: out[1].len() - flight_len,
+            });
+            conn_tls = Some(opening.tls);
+        } else {
+            ops.push_back(Op::Data {
+                dir: 0,
+                len: request.len(),
+            });
+            ops.push_back(Op::Data {
+                dir: 1,
+                len: response.len(),
+            });
+            out = [request.into_bytes(), response.into_bytes()];
+        }
         ops.push_back(Op::HandshakeDone);
         Conn {
             ep: [client, server],
@@ -440,7 +506,7 @@ impl<W: Write> Generator<W> {
             ip_id: [self.rng.next() as u16, self.rng.next() as u16],
             ts_offset: [self.rng.next() as u32, self.rng.next() as u32],
             last_tsval: [0, 0],
-            out: [request.into_bytes(), response.into_bytes()],
+            out,
             pos: [0, 0],
             ops,
             unacked: [0, 0],
@@ -448,6 +514,7 @@ impl<W: Write> Generator<W> {
             closing: false,
             finished: false,
             number,
+            tls: conn_tls,
         }
     }
 
@@ -485,6 +552,7 @@ impl<W: Write> Generator<W> {
                     self.text_payload(len);
                     self.append_message(i, dir, OP_TEXT, &[len]);
                 }
+                self.conns[i].seal(dir, start);
                 let len = self.conns[i].out[dir].len() - start;
                 self.conns[i].ops.push_back(Op::Data { dir, len });
             }
@@ -639,6 +707,7 @@ impl<W: Write> Generator<W> {
     fn message(&mut self, i: usize, dir: usize, opcode: u8, sizes: &[usize]) {
         let start = self.conns[i].out[dir].len();
         self.append_message(i, dir, opcode, sizes);
+        self.conns[i].seal(dir, start);
         let len = self.conns[i].out[dir].len() - start;
         self.conns[i].ops.push_back(Op::Data { dir, len });
     }
@@ -681,6 +750,7 @@ impl<W: Write> Generator<W> {
             let conn = &mut self.conns[i];
             let start = conn.out[d].len();
             push_frame(&mut conn.out[d], true, op, payload.as_bytes(), mask);
+            conn.seal(d, start);
             let len = conn.out[d].len() - start;
             conn.ops.push_back(Op::Data { dir: d, len });
             self.count_frame(op, payload.len());
@@ -697,6 +767,7 @@ impl<W: Write> Generator<W> {
             let conn = &mut self.conns[i];
             let start = conn.out[d].len();
             push_frame(&mut conn.out[d], true, OP_CLOSE, &body, mask);
+            conn.seal(d, start);
             let len = conn.out[d].len() - start;
             conn.ops.push_back(Op::Data { dir: d, len });
             self.count_frame(OP_CLOSE, body.len());

@@ -10,7 +10,8 @@
 //! after it), `--frames small|large`, `--conns N` (open at once, default 64), `--seed N`
 //! (default 1), `--mss N` (default 65495, the loopback interface's), `--actions MIN-MAX`
 //! (messages, pings and bursts per connection before it closes; small connections make
-//! many connections), `--out FILE` (`-` for stdout).
+//! many connections), `--out FILE` (`-` for stdout), `--tls KEYLOG` (every connection in
+//! TLS 1.3 with TLS_AES_128_GCM_SHA256; the NSS key log that decrypts it goes to KEYLOG).
 
 mod core;
 
@@ -19,11 +20,12 @@ use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: gencap --size-mb N --frames small|large [--conns N] [--seed N] \
-                     [--mss N] [--actions MIN-MAX] --out FILE";
+                     [--mss N] [--actions MIN-MAX] [--tls KEYLOG] --out FILE";
 
-fn parse_args() -> Result<(Config, String), String> {
+fn parse_args() -> Result<(Config, String, Option<String>), String> {
     let mut cfg = Config::new(20_000_000, FrameMix::Small);
     let mut out = None;
+    let mut key_log = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -48,16 +50,20 @@ fn parse_args() -> Result<(Config, String), String> {
                 cfg.actions_per_conn = Some((lo, hi.max(lo)));
             }
             "--out" => out = Some(value()?),
+            "--tls" => {
+                key_log = Some(value()?);
+                cfg.tls = true;
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
     let out = out.ok_or(format!("--out is required\n{USAGE}"))?;
-    Ok((cfg, out))
+    Ok((cfg, out, key_log))
 }
 
 fn main() -> ExitCode {
-    let (cfg, path) = match parse_args() {
+    let (cfg, path, key_log) = match parse_args() {
         Ok(v) => v,
         Err(e) => {
             eprintln!("gencap: {e}");
@@ -65,13 +71,17 @@ fn main() -> ExitCode {
         }
     };
     let result = if path == "-" {
-        core::generate(&cfg, BufWriter::with_capacity(1 << 20, io::stdout().lock()))
+        core::generate_with_key_log(&cfg, BufWriter::with_capacity(1 << 20, io::stdout().lock()))
     } else {
         match std::fs::File::create(&path) {
-            Ok(f) => core::generate(&cfg, BufWriter::with_capacity(4 << 20, f)),
+            Ok(f) => core::generate_with_key_log(&cfg, BufWriter::with_capacity(4 << 20, f)),
             Err(e) => Err(e),
         }
     };
+    let result = result.and_then(|(counts, lines)| match &key_log {
+        Some(k) => std::fs::write(k, lines).map(|()| counts),
+        None => Ok(counts),
+    });
     match result {
         Ok(counts) => {
             if path == "-" {

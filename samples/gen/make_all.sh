@@ -112,6 +112,7 @@ done
 
 # application-payload samples (issue 11): socketio, graphql-ws, jsonrpc
 bash "$GEN/make_payload.sh"
+bash "$GEN/make_binproto.sh"
 
 # tcpdump drops privileges and dumpcap writes 0600: normalise owner and mode
 chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/*.pcap "$SAMPLES"/*.pcapng

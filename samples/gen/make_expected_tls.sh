@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tshark 4.0.17 reference decodings of the TLS samples (issue 13), without and with the key log:
 #   NAME.tshark-tls-list.tsv       frame, protocol column, Info of every TLS packet, no keys
+#                                  (and SOCKS and plain HTTP: the proxy handshakes before TLS)
 #   NAME.tshark-tls-list-keys.tsv  the same with -o tls.keylog_file:samples/NAME.keys
 #   NAME.tshark-tls-ws.tsv         decrypted WebSocket frames: frame, opcode, 7-bit length,
 #                                  16-bit extended length, mask flag
@@ -9,13 +10,13 @@ set -euo pipefail
 GEN="$(cd "$(dirname "$0")" && pwd)"
 SAMPLES="$(dirname "$GEN")"
 EXP="$SAMPLES/expected"
-for f in "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng; do
+for f in "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/h2ws-*.pcap; do
   base="$(basename "$f")"; name="${base%.*}"
   keyopt=()
   [ -f "$SAMPLES/$name.keys" ] && keyopt=(-o "tls.keylog_file:$SAMPLES/$name.keys")
-  tshark -r "$f" -o tls.keylog_file: -Y tls -T fields -E separator=/t \
+  tshark -r "$f" -o tls.keylog_file: -Y "tls || socks || http" -T fields -E separator=/t \
     -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null > "$EXP/$name.tshark-tls-list.tsv"
-  tshark -r "$f" "${keyopt[@]}" -Y tls -T fields -E separator=/t \
+  tshark -r "$f" "${keyopt[@]}" -Y "tls || socks || http" -T fields -E separator=/t \
     -e frame.number -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null > "$EXP/$name.tshark-tls-list-keys.tsv"
   tshark -r "$f" "${keyopt[@]}" -Y websocket -T fields -E separator=/t \
     -e frame.number -e websocket.opcode -e websocket.payload_length \

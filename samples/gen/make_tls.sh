@@ -49,6 +49,15 @@ capture tls13-keyupdate   9148 python3 tls_keyupdate.py 9148 tls13-keyupdate
 capture tls12-resumed     9149 node tls_node_resume.js 9149 tls12-resumed TLSv1.2
 capture tls13-resumed     9150 node tls_node_resume.js 9150 tls13-resumed TLSv1.3
 capture tls13-hrr         9151 python3 tls_keyupdate.py 9151 tls13-hrr hrr
+# WebSocket over HTTP/2 (RFC 8441): reported, not decoded (named h2ws-*, not tls*: its
+# decrypted packet list is tshark's HTTP2 lines, which wsdissect does not decode).
+capture h2ws-tls13        9152 node tls_h2.js 9152 h2ws-tls13
+# Headless Chromium (Debian's chromium package) with --ssl-key-log-file; its page is served
+# on 9154, not captured.
+capture tls13-chromium    9153 python3 tls_chromium.py 9153 9154 tls13-chromium
+# TLS after a proxy handshake: SOCKS4, SOCKS5 (port 1080) and HTTP CONNECT (port 3128), the
+# ports Wireshark's SOCKS and HTTP dissectors know ("PORT" is spliced into `tcp port PORT`).
+capture tls13-proxied     "1080 or tcp port 3128" python3 tls_proxy.py 1080 3128 tls13-proxied
 
 # The same traffic as tls13-node-aes128.pcap, with its key log embedded as a pcapng
 # Decryption Secrets Block (no .keys file needed to decrypt it).
@@ -87,6 +96,6 @@ json.dump(m, open(f"{d}/tls12-mid.sent.json", "w"), indent=1)
 open(f"{d}/tls12-mid.sent.json", "a").write("\n")
 PY
 
-chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys
-chmod 644 "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys
+chown "$(stat -c %u:%g "$SAMPLES")" "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys "$SAMPLES"/h2ws-*
+chmod 644 "$SAMPLES"/tls*.pcap "$SAMPLES"/tls*.pcapng "$SAMPLES"/tls*.keys "$SAMPLES"/h2ws-*
 ls -l "$SAMPLES"/tls*

@@ -5,11 +5,14 @@ use super::compress::decompressing;
 use super::{CaptureError, FileSource, PacketSource, STDIN_PATH};
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// An opened input not yet parsed: a file or standard input.
 pub struct Input {
     reader: Box<dyn Read + Send>,
     size: Option<u64>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Input {
@@ -33,6 +36,17 @@ impl Input {
         Input {
             reader: Box::new(reader),
             size,
+            stop: None,
+        }
+    }
+
+    /// Ends the input cleanly, before the next packet, once `stop` is set (by a Ctrl-C
+    /// handler): the packets before it are the whole capture, even when the input is a
+    /// pipe that is still open and sending nothing.
+    pub fn stop_when(self, stop: Arc<AtomicBool>) -> Input {
+        Input {
+            stop: Some(stop),
+            ..self
         }
     }
 
@@ -51,6 +65,7 @@ impl Input {
                 on_bytes,
             }),
             size: self.size,
+            stop: self.stop,
         }
     }
 
@@ -59,7 +74,7 @@ impl Input {
     /// thread.
     pub fn into_source(self) -> Result<Box<dyn PacketSource>, CaptureError> {
         let (reader, _compression) = decompressing(self.reader).map_err(CaptureError::Io)?;
-        Ok(Box::new(FileSource::read_ahead(reader)?))
+        Ok(Box::new(FileSource::read_ahead_until(reader, self.stop)?))
     }
 }
 

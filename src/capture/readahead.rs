@@ -5,7 +5,10 @@
 //! at the end of the previous one, which is the only thing copied.
 
 use std::io::{self, ErrorKind, Read};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::time::Duration;
 
 /// Read-ahead: bytes read per block.
 pub(super) const AHEAD_BLOCK: usize = 512 << 10;
@@ -15,6 +18,9 @@ pub(super) const AHEAD_BLOCK: usize = 512 << 10;
 pub(super) const AHEAD_HEADROOM: usize = 128 << 10;
 /// Read-ahead: filled blocks waiting for the dissector.
 const AHEAD_QUEUE: usize = 2;
+/// How often a wait for input looks at the stop flag: an interrupt is seen this soon even
+/// while a pipe sends nothing.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// The dissector's end of the read-ahead thread.
 pub(super) struct Ahead {
@@ -23,11 +29,17 @@ pub(super) struct Ahead {
     blocks: Receiver<io::Result<(Vec<u8>, usize)>>,
     /// Spent blocks handed back for reuse.
     recycle: SyncSender<Vec<u8>>,
+    /// Set (by a signal handler) to end the input where it is.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Ahead {
     /// Starts the thread reading `reader` a few blocks ahead.
-    pub(super) fn spawn<S: Read + Send + 'static>(mut reader: S) -> io::Result<Ahead> {
+    /// `stop`, once set, ends the input: a wait for more returns the end instead.
+    pub(super) fn spawn<S: Read + Send + 'static>(
+        mut reader: S,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> io::Result<Ahead> {
         let (tx, blocks) = sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_QUEUE);
         let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 2);
         std::thread::Builder::new()
@@ -59,7 +71,11 @@ impl Ahead {
                     }
                 }
             })?;
-        Ok(Ahead { blocks, recycle })
+        Ok(Ahead {
+            blocks,
+            recycle,
+            stop,
+        })
     }
 }
 
@@ -68,7 +84,21 @@ impl Ahead {
     /// `Ok(None)` when `wait` is false and nothing is waiting; `Err(None)` at the end of
     /// the input, `Err(Some(e))` when reading failed.
     pub(super) fn next(&self, wait: bool) -> Result<Option<(Vec<u8>, usize)>, Option<io::Error>> {
-        let received = if wait {
+        if self.stopped() {
+            return Err(None);
+        }
+        let received = if wait && let Some(stop) = &self.stop {
+            loop {
+                match self.blocks.recv_timeout(STOP_POLL) {
+                    Ok(block) => break Ok(block),
+                    Err(RecvTimeoutError::Disconnected) => break Err(TryRecvError::Disconnected),
+                    Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                        return Err(None);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+            }
+        } else if wait {
             self.blocks.recv().map_err(|_| TryRecvError::Disconnected)
         } else {
             self.blocks.try_recv()
@@ -79,6 +109,13 @@ impl Ahead {
             Err(TryRecvError::Empty) => Ok(None),
             Err(TryRecvError::Disconnected) => Err(None),
         }
+    }
+
+    /// Whether the stop flag is set: the input ends here.
+    pub(super) fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     /// Hands a spent block back to the thread for reuse (dropped when it has enough).

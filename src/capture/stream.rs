@@ -245,7 +245,9 @@ impl<R: Read> PacketSource for FileSource<R> {
             self.failed = true;
             return Err(e);
         }
-        if self.failed {
+        if self.failed || self.ahead.as_ref().is_some_and(Ahead::stopped) {
+            // Stopped: the end of the input, even inside a record (nothing is cut off; the
+            // reading was ended here on purpose).
             return Ok(None);
         }
         let pending = std::mem::take(&mut self.pending);
@@ -281,6 +283,9 @@ impl<R: Read> PacketSource for FileSource<R> {
                 }
                 Step::Skip(consumed) => self.advance(consumed),
                 Step::Incomplete => {
+                    if self.eof && self.ahead.as_ref().is_some_and(Ahead::stopped) {
+                        return Ok(None);
+                    }
                     if self.eof {
                         self.failed = true;
                         if self.file_offset == 0 {
@@ -312,7 +317,16 @@ impl FileSource<io::Empty> {
     /// ahead of the dissection (see the module documentation). Each read's bytes are
     /// passed on as soon as they arrive, so a live stream on stdin is not held back.
     pub fn read_ahead<S: Read + Send + 'static>(reader: S) -> Result<Self, CaptureError> {
-        let ahead = Ahead::spawn(reader).map_err(CaptureError::Io)?;
+        Self::read_ahead_until(reader, None)
+    }
+
+    /// [`read_ahead`](Self::read_ahead) that ends cleanly, before the next packet, once
+    /// `stop` is set (a Ctrl-C), even while waiting for a pipe that sends nothing.
+    pub fn read_ahead_until<S: Read + Send + 'static>(
+        reader: S,
+        stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Result<Self, CaptureError> {
+        let ahead = Ahead::spawn(reader, stop).map_err(CaptureError::Io)?;
         FileSource::start(io::empty(), Some(ahead))
     }
 }

@@ -12,6 +12,10 @@ const SHB_TYPE: u32 = 0x0A0D_0D0A;
 const IDB_TYPE: u32 = 0x0000_0001;
 /// Enhanced Packet Block type.
 const EPB_TYPE: u32 = 0x0000_0006;
+/// Decryption Secrets Block type.
+const DSB_TYPE: u32 = 0x0000_000A;
+/// Secrets type of a Decryption Secrets Block holding an NSS TLS key log (`TLSK`).
+pub const SECRETS_TYPE_TLS_KEY_LOG: u32 = 0x544c_534b;
 /// Byte-order magic: written in the section's byte order, read back to detect it.
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// pcapng format version written.
@@ -179,6 +183,21 @@ impl<W: Write> PcapngWriter<W> {
         self.out.write_all(&self.block)
     }
 
+    /// Appends a Decryption Secrets Block (pcapng draft §4.7): `secrets_type` (e.g.
+    /// [`SECRETS_TYPE_TLS_KEY_LOG`]), the secrets' length, the secrets padded to 32 bits, no
+    /// options. Readers apply it to the packets that follow, as `editcap --inject-secrets`
+    /// writes it.
+    pub fn write_secrets(&mut self, secrets_type: u32, secrets: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(secrets.len()).map_err(|_| too_long())?;
+        self.block.clear();
+        let mut body = Vec::with_capacity(8 + secrets.len() + 3);
+        body.extend(secrets_type.to_le_bytes());
+        body.extend(len.to_le_bytes());
+        body.extend_from_slice(secrets);
+        push_block(&mut self.block, DSB_TYPE, &body)?;
+        self.out.write_all(&self.block)
+    }
+
     /// Flushes the underlying writer.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
@@ -293,6 +312,13 @@ impl<W: Write> PcapWriter<W> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Whether `path` names a pcapng file (its extension is `pcapng`, in any case): what `-w`
+/// writes as pcapng rather than pcap.
+pub fn is_pcapng_file_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pcapng"))
 }
 
 /// Creates (or truncates) `path` for writing without following a symbolic link at its last
@@ -419,6 +445,37 @@ mod tests {
             }
             assert_eq!(n, packets.len());
         }
+    }
+
+    /// A Decryption Secrets Block as the draft lays it out (§4.7), read back by the reader
+    /// `read` uses as a secrets block of type TLSK with the same text, before the packet.
+    #[test]
+    fn secrets_block_follows_the_draft_and_reads_back() {
+        let iface = InterfaceDescription {
+            link_type: LinkType::ETHERNET,
+            snaplen: 0,
+            name: None,
+            resolution: Resolution::Micros,
+        };
+        let mut w = PcapngWriter::new(Vec::new(), "t", &iface).unwrap();
+        let before = w.out.len();
+        let text = b"CLIENT_RANDOM 00 11\n";
+        w.write_secrets(SECRETS_TYPE_TLS_KEY_LOG, text).unwrap();
+        let dsb = w.out[before..].to_vec();
+        assert_eq!(u32_at(&dsb, 0), 0x0A);
+        assert_eq!(dsb.len(), 12 + 8 + 20);
+        assert_eq!(u32_at(&dsb, 4) as usize, dsb.len());
+        assert_eq!(&dsb[8..12], b"KSLT"); // 0x544c534b little-endian
+        assert_eq!(u32_at(&dsb, 12) as usize, text.len());
+        assert_eq!(&dsb[16..16 + text.len()], text);
+        assert_eq!(u32_at(&dsb, dsb.len() - 4) as usize, dsb.len());
+        let data = [1u8; 3];
+        w.write_packet(&packet(1, 0, &data, 3)).unwrap();
+        let bytes = w.into_inner().unwrap();
+        let mut source = FileSource::new(&bytes[..]).unwrap();
+        let p = source.next_packet().unwrap().unwrap();
+        assert_eq!(p.data, &data);
+        assert_eq!(source.take_secrets().as_deref(), Some(&text[..]));
     }
 
     #[test]

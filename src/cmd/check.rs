@@ -7,7 +7,7 @@ use crate::cli::{CheckArgs, CheckFormat, DenyLevel, Terminal};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use wsdissect::app::{self, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+use wsdissect::app::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use wsdissect::capture::{self, STDIN_PATH};
 use wsdissect::check::report::diagnostic;
 use wsdissect::check::report::junit::{JunitReport, JunitSuite};
@@ -19,6 +19,7 @@ use wsdissect::dissect::Dissector;
 use wsdissect::event::{Event, EventSink};
 use wsdissect::filter::Filter;
 use wsdissect::output::select::Select;
+use wsdissect::shard;
 use wsdissect::values::Registry;
 use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
 
@@ -308,11 +309,12 @@ fn check_file(
         },
         conversations: ConversationTable::new(),
     };
+    let threads = args.budget.threads();
     let outcome = match filter {
-        None => app::run(source.as_mut(), &mut dissector, &mut sink)?,
+        None => shard::run(source.as_mut(), dissector, threads, &mut sink)?,
         Some(f) => {
             let mut selected = Select::around(f, &mut sink);
-            app::run(source.as_mut(), &mut dissector, &mut selected)?
+            shard::run(source.as_mut(), dissector, threads, &mut selected)?
         }
     };
     let CheckSink {

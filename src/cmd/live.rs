@@ -36,7 +36,9 @@ mod enabled {
     use wsdissect::capture::live::{self, LiveConfig, LiveError, LiveSource, StopReason};
     use wsdissect::dissect::Dissector;
     use wsdissect::event::{Event, EventSink};
-    use wsdissect::output::live_summary::{CaptureFacts, PcapCounters, Tally, write_summary};
+    use wsdissect::output::live_summary::{
+        CaptureFacts, PcapCounters, Tally, write_summary_fitted,
+    };
     use wsdissect::printer;
     use wsdissect::term::output_width;
     use wsdissect::views::conversations::{ConversationTable, SUMMARY_ROWS};
@@ -101,6 +103,10 @@ mod enabled {
         if let Some(dir) = &args.dissect.view.export
             && let Err(e) = check_export_dir(dir, args.dissect.view.force)
         {
+            eprintln!("wsdissect: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        if let Err(e) = args.dissect.proto_schemas() {
             eprintln!("wsdissect: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -195,7 +201,7 @@ mod enabled {
         };
         let stderr = io::stderr();
         let mut err = stderr.lock();
-        let _ = write_summary(&mut err, &tally, &facts);
+        let _ = write_summary_fitted(&mut err, &tally, &facts, output_width(term.stderr));
         if !conversations.is_empty() {
             // The conversations view, as the end summary's table of connections.
             let terminal = term.stderr;

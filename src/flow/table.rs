@@ -70,16 +70,25 @@ impl Lingering {
 
     /// Releases, from `map`, connections that closed more than [`CLOSED_LINGER_SECS`]
     /// before `now`, or beyond the [`MAX_LINGERING`] most recent. `id_of` tells which
-    /// connection an entry holds now (a new one may have taken the key). Late packets of a
-    /// released connection would start a new one, which the linger makes unlikely.
-    pub fn release<V>(&mut self, now: f64, map: &mut ConnMap<V>, id_of: impl Fn(&V) -> u32) {
+    /// connection an entry holds now (a new one may have taken the key); `released` gets
+    /// each one removed. Late packets of a released connection would start a new one,
+    /// which the linger makes unlikely.
+    pub fn release<V>(
+        &mut self,
+        now: f64,
+        map: &mut ConnMap<V>,
+        id_of: impl Fn(&V) -> u32,
+        mut released: impl FnMut(V),
+    ) {
         while let Some(&(closed_at, key, id)) = self.closed.front() {
             if now - closed_at < CLOSED_LINGER_SECS && self.closed.len() <= MAX_LINGERING {
                 break;
             }
             self.closed.pop_front();
-            if map.get(&key).is_some_and(|c| id_of(c) == id) {
-                map.remove(&key);
+            if map.get(&key).is_some_and(|c| id_of(c) == id)
+                && let Some(v) = map.remove(&key)
+            {
+                released(v);
             }
         }
     }

@@ -263,6 +263,11 @@ impl InfoBuilder {
                 if upper {
                     out.push_str(&self.app_info);
                     self.write_omitted(out);
+                    if let Some(label) = tls {
+                        // Records after the one that carried the PDU (a close_notify
+                        // alert after a close frame), as Wireshark appends them.
+                        let _ = write!(out, "{}", label.trailing_records());
+                    }
                 } else if let Some(label) = tls {
                     // TLS records ended here and nothing above them completed: Wireshark's
                     // TLS Info ("Client Hello", "Application Data").

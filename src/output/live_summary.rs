@@ -164,8 +164,18 @@ pub fn write_summary(
     tally: &Tally,
     facts: &CaptureFacts<'_>,
 ) -> io::Result<()> {
-    writeln!(
-        out,
+    write_summary_fitted(out, tally, facts, None)
+}
+
+/// [`write_summary`] with its long lists (connection states, close codes, anomalies)
+/// wrapped to `width` columns under their label, when the width is known.
+pub fn write_summary_fitted(
+    out: &mut dyn Write,
+    tally: &Tally,
+    facts: &CaptureFacts<'_>,
+    width: Option<usize>,
+) -> io::Result<()> {
+    let head = format!(
         "--- capture on {} ({}) stopped by {} after {:.1} s",
         facts.interface,
         match facts.filter {
@@ -174,28 +184,74 @@ pub fn write_summary(
         },
         facts.stopped_by,
         facts.elapsed.as_secs_f64()
-    )?;
+    );
+    labelled(out, "", &head, width)?;
     match facts.pcap {
-        Some(p) => writeln!(
+        Some(p) => labelled(
             out,
-            "packets:      {} dissected; libpcap: {} received, {} dropped (buffer full), {} dropped by the interface",
-            facts.packets, p.received, p.dropped, p.if_dropped
+            "packets:",
+            &format!(
+                "{} dissected; libpcap: {} received, {} dropped (buffer full), {} dropped by the interface",
+                facts.packets, p.received, p.dropped, p.if_dropped
+            ),
+            width,
         )?,
-        None => writeln!(
+        None => labelled(
             out,
-            "packets:      {} dissected; libpcap gave no counters",
-            facts.packets
+            "packets:",
+            &format!("{} dissected; libpcap gave no counters", facts.packets),
+            width,
         )?,
     }
     if let Some(p) = facts.pcap
         && p.queue_dropped > 0
     {
-        writeln!(
+        labelled(
             out,
-            "queue full:   {} packets captured (and saved with -w) but not dissected: the output was read too slowly (raise --queue-size)",
-            p.queue_dropped
+            "queue full:",
+            &format!(
+                "{} packets captured (and saved with -w) but not dissected: the output was read too slowly (raise --queue-size)",
+                p.queue_dropped
+            ),
+            width,
         )?;
     }
+    write_counts(out, tally, facts.tcp_connections, width)
+}
+
+/// Width of the summary's labels (`connections:  `).
+const LABEL_WIDTH: usize = 14;
+
+/// One summary line, `label` padded to [`LABEL_WIDTH`] (no padding for an empty label),
+/// the text wrapped at spaces under itself when `width` is known.
+fn labelled(out: &mut dyn Write, label: &str, text: &str, width: Option<usize>) -> io::Result<()> {
+    let first = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label:<LABEL_WIDTH$}")
+    };
+    let indent = " ".repeat(first.len());
+    let mut lines = String::new();
+    crate::term::width::push_wrapped(
+        &mut lines,
+        &first,
+        &indent,
+        text,
+        width,
+        crate::term::style::Style::plain(),
+        crate::term::style::Role::Dim,
+    );
+    out.write_all(lines.as_bytes())
+}
+
+/// The counts of [`write_summary`] after its capture lines: connections, handshakes,
+/// frames per kind and direction, close codes, anomalies; lists wrapped to `width`.
+pub fn write_counts(
+    out: &mut dyn Write,
+    tally: &Tally,
+    tcp_connections: u64,
+    width: Option<usize>,
+) -> io::Result<()> {
     let mut states: Vec<String> = tally
         .states
         .iter()
@@ -204,17 +260,25 @@ pub fn write_summary(
     if states.is_empty() {
         states.push("none".to_string());
     }
-    writeln!(
+    labelled(
         out,
-        "connections:  {} TCP, {} WebSocket ({})",
-        facts.tcp_connections,
-        tally.websocket_connections(),
-        states.join(", ")
+        "connections:",
+        &format!(
+            "{} TCP, {} WebSocket ({})",
+            tcp_connections,
+            tally.websocket_connections(),
+            states.join(", ")
+        ),
+        width,
     )?;
-    writeln!(
+    labelled(
         out,
-        "handshakes:   {} ({} accept OK, {} accept failed, {} refused)",
-        tally.handshakes, tally.accept_ok, tally.accept_bad, tally.refused
+        "handshakes:",
+        &format!(
+            "{} ({} accept OK, {} accept failed, {} refused)",
+            tally.handshakes, tally.accept_ok, tally.accept_bad, tally.refused
+        ),
+        width,
     )?;
     writeln!(out, "{:<14}{:>10}{:>10}", "frames", "c2s", "s2c")?;
     let row = |out: &mut dyn Write, label: &str, v: [u64; 2]| {
@@ -245,7 +309,7 @@ pub fn write_summary(
                 None => format!("no code (c2s {}, s2c {})", n[0], n[1]),
             })
             .collect();
-        writeln!(out, "close codes:  {}", closes.join("; "))?;
+        labelled(out, "close codes:", &closes.join("; "), width)?;
     }
     if tally.anomalies.is_empty() {
         writeln!(out, "anomalies:    none")?;
@@ -255,7 +319,7 @@ pub fn write_summary(
             .iter()
             .map(|(kind, (severity, n))| format!("{kind} ×{n} ({})", severity.as_str()))
             .collect();
-        writeln!(out, "anomalies:    {}", list.join(", "))?;
+        labelled(out, "anomalies:", &list.join(", "), width)?;
     }
     if tally.capture_errors > 0 {
         writeln!(out, "capture errors: {}", tally.capture_errors)?;
@@ -408,5 +472,24 @@ mod tests {
         );
         assert!(!text.contains("reserved"), "{text}");
         assert!(text.lines().count() <= 20, "{text}");
+
+        // Fitted to 60 columns, the same words wrap under their label.
+        let mut out = Vec::new();
+        write_summary_fitted(&mut out, &t, &facts, Some(60)).unwrap();
+        let fitted = String::from_utf8(out).unwrap();
+        assert!(
+            fitted
+                .lines()
+                .all(|l| crate::term::width::display_width(l) <= 60),
+            "{fitted}"
+        );
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&fitted), words(&text));
+        assert!(
+            fitted.contains(
+                "\npackets:      20 dissected; libpcap: 20 received, 0 dropped\n              (buffer full)"
+            ),
+            "{fitted}"
+        );
     }
 }

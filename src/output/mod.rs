@@ -2,6 +2,7 @@
 //! Info column and `-V` detail tree), JSON Lines, and the live end-of-capture summary.
 //! Renderers never parse packets; they only read events.
 
+pub mod coloring;
 pub mod har;
 pub mod info;
 pub mod jsonl;
@@ -11,6 +12,7 @@ pub mod tcpinfo;
 pub mod timefmt;
 pub mod timeline;
 pub mod tree;
+pub mod treestyle;
 
 pub use jsonl::JsonLines;
 pub use timeline::{Timeline, TimelineOptions};

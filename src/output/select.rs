@@ -17,7 +17,8 @@
 //! Without `-Y`, `-T fields` and `-w`, none of this is installed: no filter costs nothing.
 
 use crate::capture::writer::{
-    InterfaceDescription, PcapWriter, PcapngWriter, Resolution, create_no_follow,
+    InterfaceDescription, PcapWriter, PcapngWriter, Resolution, SECRETS_TYPE_TLS_KEY_LOG,
+    create_no_follow,
 };
 use crate::capture::{LinkType, RawPacket};
 use crate::event::{
@@ -52,6 +53,11 @@ pub struct SelectOptions {
     pub save: Option<PathBuf>,
     /// Flush each `-T fields` line (live capture).
     pub flush_each_packet: bool,
+    /// `--inject-secrets` (pcapng `-w` only): the key log lines that TLS packets carry
+    /// ([`crate::tls::SegmentLabel::secrets`]; the dissector attaches them when its
+    /// `inject_secrets` is on) are written as Decryption Secrets Blocks before the next
+    /// saved packet, as `editcap --inject-secrets` does.
+    pub inject_secrets: bool,
 }
 
 impl SelectOptions {
@@ -119,6 +125,9 @@ pub struct Select<'w> {
     matched: Vec<bool>,
     saver: Saver,
     flush_each: bool,
+    inject_secrets: bool,
+    /// Key log lines not written yet (key material: written only into the `-w` file).
+    pending_secrets: Vec<u8>,
 }
 
 impl<'w> Select<'w> {
@@ -162,6 +171,8 @@ impl<'w> Select<'w> {
             matched: Vec::new(),
             saver,
             flush_each: options.flush_each_packet,
+            inject_secrets: options.inject_secrets,
+            pending_secrets: Vec::new(),
         })
     }
 
@@ -177,6 +188,8 @@ impl<'w> Select<'w> {
             matched: Vec::new(),
             saver: Saver::Done,
             flush_each: false,
+            inject_secrets: false,
+            pending_secrets: Vec::new(),
         }
     }
 
@@ -184,6 +197,14 @@ impl<'w> Select<'w> {
     fn packet_done(&mut self, record: Option<&PacketRecord<'_>>) -> io::Result<()> {
         let view = self.packet.view(&self.registry, record);
         let pass = self.filter.as_ref().is_none_or(|f| f.matches(&view));
+        if self.inject_secrets
+            && let Some(PacketBody::Tcp(t)) = record.map(|r| &r.body)
+            && let Some(label) = t.tls
+        {
+            // Kept even when the packet is filtered out: a later saved packet of the
+            // connection needs them.
+            self.pending_secrets.extend_from_slice(label.secrets());
+        }
         if pass {
             if self.filter.is_some() {
                 for c in self.packet.children() {
@@ -196,7 +217,7 @@ impl<'w> Select<'w> {
                 }
             }
             if let Some(r) = record {
-                save(&mut self.saver, r)?;
+                save(&mut self.saver, r, &mut self.pending_secrets)?;
             }
             match &mut self.target {
                 Target::Render(_) | Target::Borrowed(_) => {
@@ -267,7 +288,8 @@ fn mark(matched: &mut Vec<bool>, conn: ConnId) {
     matched[i] = true;
 }
 
-fn save(saver: &mut Saver, r: &PacketRecord<'_>) -> io::Result<()> {
+/// Saves `r`, after a Decryption Secrets Block with `secrets` when there are any (pcapng).
+fn save(saver: &mut Saver, r: &PacketRecord<'_>, secrets: &mut Vec<u8>) -> io::Result<()> {
     let raw = RawPacket {
         timestamp: r.timestamp,
         link_type: r.link_type,
@@ -282,9 +304,21 @@ fn save(saver: &mut Saver, r: &PacketRecord<'_>) -> io::Result<()> {
     }
     match saver {
         Saver::Pcap(w) => w.write_packet(&raw),
-        Saver::Pcapng(w) => w.write_packet(&raw),
+        Saver::Pcapng(w) => {
+            write_secrets(w, secrets)?;
+            w.write_packet(&raw)
+        }
         Saver::Pending(..) | Saver::Done => Ok(()),
     }
+}
+
+/// Writes and forgets `secrets` as one Decryption Secrets Block, when there are any.
+fn write_secrets(w: &mut PcapngWriter<BufWriter<File>>, secrets: &mut Vec<u8>) -> io::Result<()> {
+    if !secrets.is_empty() {
+        w.write_secrets(SECRETS_TYPE_TLS_KEY_LOG, secrets)?;
+        secrets.clear();
+    }
+    Ok(())
 }
 
 fn open(file: File, pcapng: bool, link_type: LinkType) -> io::Result<Saver> {
@@ -363,7 +397,12 @@ impl EventSink for Select<'_> {
         }
         match &mut self.saver {
             Saver::Pcap(w) => w.flush()?,
-            Saver::Pcapng(w) => w.flush()?,
+            Saver::Pcapng(w) => {
+                // Secrets seen after the last saved packet: kept in the file anyway, as
+                // editcap keeps every line it is given.
+                write_secrets(w, &mut self.pending_secrets)?;
+                w.flush()?
+            }
             _ => {}
         }
         match &mut self.target {

@@ -1,7 +1,9 @@
 //! The packet list: one line per packet, Wireshark's columns (No., Time, Source,
-//! Destination, Protocol, Length, Info), tab-separated, optionally followed by a detail
-//! tree (`-V`) and wsdissect's diagnostics for the packet.
+//! Destination, Protocol, Length, Info), tab-separated or aligned as tshark aligns them,
+//! optionally coloured by Wireshark's colouring rules and followed by a detail tree (`-V`)
+//! and wsdissect's diagnostics for the packet.
 
+use super::coloring;
 use super::info::{InfoBuilder, InfoOptions};
 use super::timefmt::{TimeColumn, TimeFormat};
 use super::tree;
@@ -10,6 +12,8 @@ use crate::event::{
     PacketRecord,
 };
 use crate::term::escape;
+use crate::term::style::{Role, Style};
+use crate::term::width::{display_width, fit_width, push_wrapped};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -25,7 +29,33 @@ pub struct TimelineOptions {
     pub flush_each_packet: bool,
     /// The Time column's format (`-t`).
     pub time_format: TimeFormat,
+    /// Tab-separated or aligned columns.
+    pub columns: Columns,
+    /// Columns of the terminal: aligned lines are fitted to it (`None`: not cut).
+    pub width: Option<usize>,
+    /// Colour: rows painted by Wireshark's colouring rules, diagnostics by severity, the
+    /// detail tree's names.
+    pub style: Style,
 }
+
+/// How the packet list's columns are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Columns {
+    /// Separated by tabs, one line per packet whatever its length: for scripts.
+    #[default]
+    Tabs,
+    /// Aligned as tshark prints them on a terminal (`    1   0.000000    127.0.0.1 →
+    /// 127.0.0.1    TCP 74 ...`), each line cut to the width with `…`; diagnostics wrap
+    /// under their marker and detail-tree lines are cut.
+    Aligned,
+}
+
+/// tshark's least widths of the No., Time, Source and Destination columns (its
+/// `print_columns`: numbers and times right-aligned, the source right-aligned, the
+/// destination left-aligned, each widened by a longer value).
+const NUMBER_WIDTH: usize = 5;
+const TIME_WIDTH: usize = 10;
+const ADDRESS_WIDTH: usize = 12;
 
 /// Packet-list renderer.
 pub struct Timeline<W: Write> {
@@ -38,7 +68,11 @@ pub struct Timeline<W: Write> {
     /// Diagnostics for the current packet.
     notes: String,
     line: String,
+    /// The laid out (aligned, coloured) packet line.
+    row: String,
     time: TimeColumn,
+    /// An HTTP message ended in the current packet (Wireshark's `http` layer is in it).
+    http: bool,
 }
 
 impl<W: Write> Timeline<W> {
@@ -55,7 +89,9 @@ impl<W: Write> Timeline<W> {
             detail: String::new(),
             notes: String::new(),
             line: String::with_capacity(256),
+            row: String::new(),
             time: TimeColumn::new(options.time_format),
+            http: false,
         }
     }
 
@@ -66,6 +102,7 @@ impl<W: Write> Timeline<W> {
     }
 
     fn on_request(&mut self, ev: &HttpRequestEvent<'_>) {
+        self.http = true;
         self.info.request(ev);
         if self.options.verbose {
             tree::write_request(&mut self.detail, ev);
@@ -73,6 +110,7 @@ impl<W: Write> Timeline<W> {
     }
 
     fn on_response(&mut self, ev: &HttpResponseEvent<'_>) {
+        self.http = true;
         self.info.response(ev);
         if self.options.verbose {
             tree::write_response(&mut self.detail, ev);
@@ -87,13 +125,68 @@ impl<W: Write> Timeline<W> {
     }
 
     fn on_anomaly(&mut self, a: &Anomaly) {
-        let _ = writeln!(
-            self.notes,
-            "    ! {}[{}]: {}",
+        let o = &self.options;
+        if o.columns == Columns::Tabs && !o.style.enabled() {
+            let _ = writeln!(
+                self.notes,
+                "    ! {}[{}]: {}",
+                a.severity.as_str(),
+                a.kind,
+                crate::term::escape::escape_line(a.message.as_bytes(), 1000)
+            );
+            return;
+        }
+        let text = format!(
+            "{}[{}]: {}",
             a.severity.as_str(),
             a.kind,
             crate::term::escape::escape_line(a.message.as_bytes(), 1000)
         );
+        let role = match a.severity {
+            crate::rules::Severity::Error => Role::Bad,
+            crate::rules::Severity::Warning => Role::Warn,
+            crate::rules::Severity::Note => Role::Dim,
+        };
+        let width = match o.columns {
+            Columns::Aligned => o.width,
+            Columns::Tabs => None,
+        };
+        push_wrapped(
+            &mut self.notes,
+            "    ! ",
+            "      ",
+            &text,
+            width,
+            o.style,
+            role,
+        );
+    }
+
+    /// Lays out the tab-separated `line` (without its newline) as the row to print:
+    /// aligned and fitted when asked, painted by the colouring rule that matches `p`.
+    fn lay_out(&mut self, p: &PacketRecord<'_>) {
+        let row = &mut self.row;
+        row.clear();
+        let aligned;
+        let text = match self.options.columns {
+            Columns::Tabs => self.line.as_str(),
+            Columns::Aligned => {
+                aligned = align(&self.line, p.addrs.is_some(), self.options.width);
+                aligned.as_str()
+            }
+        };
+        let style = self.options.style;
+        match coloring::rule(p, self.http) {
+            Some(rule) if style.enabled() => {
+                let (fg, bg) = rule.colors();
+                // The background runs to the end of the terminal line, unless the text
+                // already fills it (erasing there would take the last character).
+                let fill = self.options.width.is_none_or(|w| display_width(text) < w);
+                style.push_row(row, fg, bg, text, fill);
+            }
+            _ => row.push_str(text),
+        }
+        row.push('\n');
     }
 
     fn on_packet(&mut self, p: &PacketRecord<'_>) -> io::Result<()> {
@@ -117,21 +210,36 @@ impl<W: Write> Timeline<W> {
         escape::push_u64_str(line, p.wire_len.into());
         line.push('\t');
         self.info.write_info(line, &p.body);
-        line.push('\n');
+        let plain = self.options.columns == Columns::Tabs && !self.options.style.enabled();
+        if plain {
+            line.push('\n');
+        }
         if self.options.verbose
             && let PacketBody::Tcp(rec) = &p.body
             && let Some(label) = rec.tls
-            && let Some(version) = label.protocol()
+            && let Some(version) = label.tls_protocol()
         {
             // The TLS layer comes first in the detail tree, as in Wireshark's.
-            let _ = writeln!(
-                line,
-                "Transport Layer Security\n    {version} Record Layer: {label}"
-            );
+            let tls = format!("Transport Layer Security\n    {version} Record Layer: {label}\n");
+            self.detail.insert_str(0, &tls);
         }
-        self.out.write_all(line.as_bytes())?;
-        if !self.detail.is_empty() {
-            self.out.write_all(self.detail.as_bytes())?;
+        if plain {
+            self.out.write_all(self.line.as_bytes())?;
+            if !self.detail.is_empty() {
+                self.out.write_all(self.detail.as_bytes())?;
+            }
+        } else {
+            self.lay_out(p);
+            self.out.write_all(self.row.as_bytes())?;
+            if !self.detail.is_empty() {
+                let width = match self.options.columns {
+                    Columns::Aligned => self.options.width,
+                    Columns::Tabs => None,
+                };
+                let mut tree = String::with_capacity(self.detail.len() + 64);
+                super::treestyle::push_tree(&mut tree, &self.detail, self.options.style, width);
+                self.out.write_all(tree.as_bytes())?;
+            }
         }
         if !self.notes.is_empty() {
             self.out.write_all(self.notes.as_bytes())?;
@@ -139,6 +247,7 @@ impl<W: Write> Timeline<W> {
         self.info.reset();
         self.detail.clear();
         self.notes.clear();
+        self.http = false;
         if self.options.flush_each_packet {
             self.out.flush()?;
         }
@@ -177,6 +286,33 @@ impl<W: Write> EventSink for Timeline<W> {
         }
         self.out.flush()
     }
+}
+
+/// The tab-separated packet line `tabs` laid out as tshark lays out its default columns:
+/// `No. Time Source → Destination Protocol Length Info`, cut to `width` with `…`.
+/// `addressed` says whether the packet has addresses (the arrow is left out otherwise).
+fn align(tabs: &str, addressed: bool, width: Option<usize>) -> String {
+    let mut cells = tabs.splitn(7, '\t');
+    let mut cell = || cells.next().unwrap_or_default();
+    let (number, time, src, dst, protocol, length, info) =
+        (cell(), cell(), cell(), cell(), cell(), cell(), cell());
+    let mut out = String::with_capacity(tabs.len() + 32);
+    let _ = write!(
+        out,
+        "{number:>NUMBER_WIDTH$} {time:>TIME_WIDTH$} {src:>ADDRESS_WIDTH$} {} {dst:<ADDRESS_WIDTH$} {protocol} {length} ",
+        if addressed { "→" } else { " " }
+    );
+    match width {
+        Some(width) => {
+            let room = width.saturating_sub(display_width(&out));
+            if room == 0 {
+                return fit_width(&out, width);
+            }
+            out.push_str(&fit_width(info, room));
+        }
+        None => out.push_str(info),
+    }
+    out
 }
 
 /// Appends an address as `Display` writes it; IPv4 (the common case) without `fmt`.

@@ -2,7 +2,7 @@
 //! [`decode_as_for`]), then the agreed `Sec-WebSocket-Protocol`, then the request path or
 //! query, then the first message's content, each choice saying how it was made.
 
-use super::{DECODERS, Protocol, bound, engineio};
+use super::{DECODERS, Protocol, bound, cbor, engineio, msgpack, protobuf, signalr, zlibstream};
 use serde_json::Value;
 
 /// How a decoder was chosen (shown by the views; JSON Lines `app.chosen_by`).
@@ -59,6 +59,13 @@ pub fn choose(
             protocol: d.protocol,
             chosen_by: ChosenBy::Subprotocol,
             confidence: 100,
+        });
+    }
+    if zlibstream::requested(request_uri) {
+        return Some(Choice {
+            protocol: Protocol::ZlibStream,
+            chosen_by: ChosenBy::Path,
+            confidence: 95,
         });
     }
     if let Some(r) = engineio::request(request_uri) {
@@ -120,7 +127,11 @@ fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
         return Some(found);
     }
     if !text {
-        return None;
+        return sniff_binary(payload);
+    }
+    // SignalR has no subprotocol: its handshake request is the first message.
+    if signalr::is_handshake(payload) {
+        return Some((Protocol::SignalR, 95));
     }
     let trimmed = payload.trim_ascii_start();
     match trimmed.first()? {
@@ -169,6 +180,40 @@ fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
         return Some((Protocol::JsonRpc, 70));
     }
     Some((Protocol::Json, 50))
+}
+
+/// A binary first message: a zlib stream (zlib header, ends with a sync flush), CBOR with
+/// its self-describe tag, else a map or array that parses completely as MessagePack or
+/// CBOR (both when the first byte is 0x80-0x9f: the map reading wins), else a protobuf
+/// message of at least two fields that parses completely.
+fn sniff_binary(p: &[u8]) -> Option<(Protocol, u8)> {
+    let first = *p.first()?;
+    if first == 0x78
+        && p.len() >= 6
+        && p.get(..2)
+            .is_some_and(|h| u16::from_be_bytes([h[0], h[1]]) % 31 == 0)
+        && p.ends_with(&crate::ws::deflate::SYNC_FLUSH_TAIL)
+    {
+        return Some((Protocol::ZlibStream, 80));
+    }
+    if p.starts_with(&[0xd9, 0xd9, 0xf7]) && cbor::parse(p).is_ok() {
+        return Some((Protocol::Cbor, 95));
+    }
+    let mp_container = matches!(first, 0x80..=0x9f | 0xdc..=0xdf);
+    let cb_container = matches!(first, 0x80..=0xbf);
+    let mp = mp_container && msgpack::parse(p).is_ok();
+    let cb = cb_container && cbor::parse(p).is_ok();
+    match (mp, cb) {
+        (true, false) => return Some((Protocol::MsgPack, 60)),
+        (false, true) => return Some((Protocol::Cbor, 60)),
+        // 0x80-0x8f: a MessagePack map or a CBOR array; 0x90-0x9f: arrays in both.
+        (true, true) => return Some((Protocol::MsgPack, 40)),
+        _ => {}
+    }
+    match protobuf::parse_wire(p) {
+        Ok(f) if f.len() >= 2 => Some((Protocol::Protobuf, 30)),
+        _ => None,
+    }
 }
 
 /// Engine.IO's first packets: `0{"sid":…}` (open), `2probe`, `4` + a Socket.IO packet.
@@ -418,6 +463,32 @@ mod tests {
         assert_eq!(pick(None, "/x", Some("hello")), None);
         assert_eq!(pick(None, "/x", None), None);
         assert_eq!(choose(None, "/x", Some((false, b"{}"))), None);
+        assert_eq!(
+            pick(
+                None,
+                "/hub?id=x",
+                Some("{\"protocol\":\"json\",\"version\":1}\u{1e}")
+            ),
+            Some((Protocol::SignalR, Content))
+        );
+        assert_eq!(
+            pick(None, "/?v=10&encoding=json&compress=zlib-stream", None),
+            Some((Protocol::ZlibStream, Path))
+        );
+        let bin = |b: &[u8]| choose(None, "/x", Some((false, b))).map(|c| c.protocol);
+        // {"a": 1} in MessagePack and in CBOR (RFC 8949: a2 61 61 01 is not complete).
+        assert_eq!(bin(&[0x81, 0xa1, b'a', 0x01]), Some(Protocol::MsgPack));
+        assert_eq!(bin(&[0xa1, 0x61, b'a', 0x01]), Some(Protocol::Cbor));
+        assert_eq!(bin(&[0xd9, 0xd9, 0xf7, 0x01]), Some(Protocol::Cbor));
+        assert_eq!(
+            bin(&[0x08, 0x96, 0x01, 0x12, 0x01, b'x']),
+            Some(Protocol::Protobuf)
+        );
+        assert_eq!(
+            bin(&[0x78, 0x9c, 0x01, 0x00, 0x00, 0xff, 0xff]),
+            Some(Protocol::ZlibStream)
+        );
+        assert_eq!(bin(&[0xff, 0xfe]), None);
     }
 
     #[test]

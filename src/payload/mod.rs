@@ -24,16 +24,21 @@
 
 pub mod actioncable;
 pub mod bound;
+pub mod cbor;
 pub mod choose;
 pub mod engineio;
 pub mod graphql;
 pub mod json;
 pub mod jsonrpc;
 pub mod mqtt;
+pub mod msgpack;
 mod pending;
 pub mod phoenix;
+pub mod protobuf;
+pub mod signalr;
 pub mod socketio;
 pub mod stomp;
+pub mod zlibstream;
 
 pub use choose::{Choice, ChosenBy, DecodeAs, DecodeAsError, DecodeTarget, choose, decode_as_for};
 
@@ -60,18 +65,21 @@ pub enum Protocol {
     Stomp,
     /// MQTT 3.1, 3.1.1 and 5.
     Mqtt,
-    /// SignalR hub protocols (reserved: no decoder yet).
+    /// ASP.NET Core SignalR hub protocols (JSON and MessagePack).
     SignalR,
     /// Phoenix channels (V1 and V2 serializers).
     Phoenix,
     /// Rails ActionCable (`actioncable-v1-json`).
     ActionCable,
-    /// MessagePack content (reserved: no decoder yet).
+    /// MessagePack content.
     MsgPack,
-    /// CBOR content (reserved: no decoder yet).
+    /// CBOR content.
     Cbor,
-    /// Protocol Buffers content (reserved: no decoder yet).
+    /// Protocol Buffers content, with or without a schema.
     Protobuf,
+    /// One zlib stream per direction across messages (Discord-style `compress=zlib-stream`),
+    /// its content decoded as JSON.
+    ZlibStream,
 }
 
 impl Protocol {
@@ -91,6 +99,7 @@ impl Protocol {
         Protocol::MsgPack,
         Protocol::Cbor,
         Protocol::Protobuf,
+        Protocol::ZlibStream,
     ];
 
     /// The stable name used in JSON Lines `app.protocol` and in `--decode-as`.
@@ -110,6 +119,7 @@ impl Protocol {
             Protocol::MsgPack => "msgpack",
             Protocol::Cbor => "cbor",
             Protocol::Protobuf => "protobuf",
+            Protocol::ZlibStream => "zlib-stream",
         }
     }
 
@@ -119,6 +129,7 @@ impl Protocol {
             Protocol::EngineIo => "engineio",
             Protocol::SocketIo => "socketio",
             Protocol::GraphqlTransportWs | Protocol::GraphqlWs => "graphql",
+            Protocol::ZlibStream => "zlib",
             other => other.name(),
         }
     }
@@ -150,6 +161,8 @@ pub struct Context<'a> {
     /// Only summaries are wanted (e.g. `--view messages` with no filter): decoders may skip
     /// building field values they do not need for pairing.
     pub summary_only: bool,
+    /// The protobuf message types `--proto-message` names for this connection.
+    pub proto_message: Option<&'a protobuf::ProtoMessages>,
 }
 
 /// One registered decoder, as listed by `wsdissect decoders`.
@@ -438,6 +451,92 @@ pub static DECODERS: &[DecoderInfo] = &[
         new: actioncable::new_decoder,
     },
     DecoderInfo {
+        protocol: Protocol::SignalR,
+        aliases: &["aspnet-signalr"],
+        subprotocols: &[],
+        description: "ASP.NET Core SignalR hub protocol, JSON (0x1E records) and MessagePack (VarInt-framed): invocations paired with completions, streams",
+        fields: &[
+            (
+                "type",
+                "handshake, handshake_response, invocation, stream_item, completion, stream_invocation, cancel_invocation, ping, close, ack, sequence",
+            ),
+            ("invocation_id", "invocation id"),
+            ("target", "hub method invoked"),
+            ("arguments", "invocation arguments"),
+            ("stream_ids", "ids of streams the caller sends"),
+            ("item", "stream item value"),
+            ("result", "completion result"),
+            ("error", "completion, close or handshake error"),
+            ("allow_reconnect", "close: the client may reconnect"),
+            ("sequence_id", "ack / sequence: sequence id"),
+            ("headers", "message headers"),
+            ("hub_protocol", "handshake: json or messagepack"),
+            ("version", "handshake: protocol version"),
+            ("encoding", "json or messagepack"),
+            (
+                "latency_ns",
+                "completion time minus invocation time, nanoseconds",
+            ),
+        ],
+        new: signalr::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::MsgPack,
+        aliases: &["messagepack", "msgpack"],
+        subprotocols: &["msgpack", "messagepack"],
+        description: "MessagePack content: one value per message as a tree",
+        fields: VALUE_FIELDS,
+        new: msgpack::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Cbor,
+        aliases: &[],
+        subprotocols: &["cbor"],
+        description: "CBOR content (RFC 8949): one data item per message as a tree",
+        fields: VALUE_FIELDS,
+        new: cbor::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::Protobuf,
+        aliases: &["proto", "protobuf3"],
+        subprotocols: &["protobuf", "proto"],
+        description: "Protocol Buffers: by --proto/--proto-message schema with field names, else the wire format with guessed nesting",
+        fields: &[
+            ("message", "message type name (with a schema)"),
+            (
+                "data",
+                "the decoded message: field names (schema) or numbers",
+            ),
+            ("field", "field numbers present at the top level"),
+            (
+                "wire_types",
+                "wire type of each top-level field (no schema)",
+            ),
+            (
+                "confidence",
+                "how sure a schema-less nested-message guess is, 0-100",
+            ),
+            ("length", "message length, bytes"),
+        ],
+        new: protobuf::new_decoder,
+    },
+    DecoderInfo {
+        protocol: Protocol::ZlibStream,
+        aliases: &["zlib", "zlib_stream"],
+        subprotocols: &[],
+        description: "zlib stream across messages (compress=zlib-stream, each flush ends 00 00 ff ff), inflated and read as JSON",
+        fields: &[
+            ("compressed", "compressed bytes of the message"),
+            ("inflated", "inflated bytes"),
+            ("content", "json, etf or binary"),
+            ("type", "JSON type of the content"),
+            ("data", "the JSON value (capped)"),
+            ("op", "Discord gateway opcode, when present"),
+            ("t", "Discord gateway event name, when present"),
+        ],
+        new: zlibstream::new_decoder,
+    },
+    DecoderInfo {
         protocol: Protocol::Json,
         aliases: &[],
         subprotocols: &["json"],
@@ -448,6 +547,19 @@ pub static DECODERS: &[DecoderInfo] = &[
         ],
         new: json::new_decoder,
     },
+];
+
+/// Fields of the self-describing binary value formats (MessagePack, CBOR).
+const VALUE_FIELDS: &[(&str, &str)] = &[
+    (
+        "type",
+        "top-level type (map, array, string… as the format names them)",
+    ),
+    ("length", "message length, bytes"),
+    (
+        "data",
+        "the value as a tree: binary as {\"$bin\": hex, \"length\": n}, tags and extensions as objects",
+    ),
 ];
 
 /// Fields of both GraphQL over WebSocket protocols.
@@ -779,6 +891,24 @@ anomaly_kinds! {
         "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for";
     JsonInvalid => "json-invalid", Warning,
         "message decoded as JSON that is not valid JSON";
+    SignalrMalformedMessage => "signalr-malformed-message", Warning,
+        "SignalR hub message that is not JSON / MessagePack of a known message type, or a bad VarInt length";
+    SignalrMissingSeparator => "signalr-missing-separator", Error,
+        "SignalR JSON record not terminated by the record separator 0x1E (MUST)";
+    SignalrUnknownInvocationId => "signalr-unknown-invocation-id", Warning,
+        "SignalR completion or stream item whose invocation id matches no pending invocation";
+    SignalrResultAndError => "signalr-result-and-error", Error,
+        "SignalR completion with both result and error (a protocol error)";
+    MsgpackMalformed => "msgpack-malformed", Warning,
+        "message decoded as MessagePack that is not exactly one MessagePack value";
+    CborMalformed => "cbor-malformed", Warning,
+        "message decoded as CBOR that is not exactly one well-formed CBOR data item";
+    ProtobufMalformed => "protobuf-malformed", Warning,
+        "message decoded as Protocol Buffers that does not parse (as the given message type, or as the wire format)";
+    ZlibStreamCorrupt => "zlib-stream-corrupt", Warning,
+        "message of a zlib-stream connection that cannot be inflated (bad data, or the stream's window was lost)";
+    ZlibStreamTooLarge => "zlib-stream-too-large", Warning,
+        "message of a zlib-stream connection inflating past the inflation cap (decompression bomb)";
     PendingDropped => "app-pending-dropped", Warning,
         "requests dropped from the pending table because too many were waiting for answers";
 }
@@ -934,6 +1064,13 @@ mod tests {
             b"\x32\x0c\x00\x03a/b\x00\x07\x00\x23\x00\x01x\x40\x02\x00\x07",
             br#"["1","1","room:lobby","phx_join",{}]"#,
             br#"{"command":"subscribe","identifier":"{\"channel\":\"C\"}"}"#,
+            // SignalR (JSON and MessagePack framing), MessagePack, CBOR, protobuf, zlib.
+            b"{\"protocol\":\"messagepack\",\"version\":1}\x1e\x09\x95\x03\x80\xa3xyz\x03\x2a",
+            b"{\"type\":1,\"invocationId\":\"1\",\"target\":\"A\",\"arguments\":[1],\"streamIds\":[\"2\"]}\x1e",
+            b"\x82\xa1a\x01\xa1b\x92\xc4\x01\xff\xd6\xff\x00\x00\x00\x10",
+            b"\xbf\x61\x61\x01\x61\x62\x9f\x02\x03\xff\xc2\x49\x01\x00\x00\x00\x00\x00\x00\x00\x00\xff",
+            b"\x08\x96\x01\x12\x07testing\x1a\x03\x08\x96\x01\x0b\x10\x05\x0c",
+            b"\x78\x9c\xaa\x56\xca\x2f\x50\xb2\x32\x34\xa8\x05\x00\x00\x00\xff\xff",
         ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut rnd = move |n: usize| {
@@ -946,6 +1083,7 @@ mod tests {
             request_uri: "/socket.io/?EIO=4&transport=websocket",
             subprotocol: None,
             summary_only: false,
+            ..Context::default()
         };
         let mut decoders: Vec<Box<dyn Decoder>> = DECODERS.iter().map(|d| (d.new)(&ctx)).collect();
         decoders.push(Box::new(

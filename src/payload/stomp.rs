@@ -1030,7 +1030,7 @@ mod tests {
         let ctx = Context {
             request_uri: "/ws",
             subprotocol: Some("v10.stomp"),
-            summary_only: false,
+            ..Context::default()
         };
         let mut d = new_decoder(&ctx);
         let out = run(

@@ -317,6 +317,24 @@ kinds! {
         "ActionCable confirm_subscription or reject_subscription for an identifier no subscribe asked for");
     APP_JSON_INVALID = ("json-invalid", Warning, App,
         "message decoded as JSON that is not valid JSON");
+    APP_SIGNALR_MALFORMED_MESSAGE = ("signalr-malformed-message", Warning, App,
+        "SignalR hub message that is not JSON / MessagePack of a known message type, or a bad VarInt length");
+    APP_SIGNALR_MISSING_SEPARATOR = ("signalr-missing-separator", Error, App,
+        "SignalR JSON record not terminated by the record separator 0x1E (MUST)");
+    APP_SIGNALR_UNKNOWN_INVOCATION_ID = ("signalr-unknown-invocation-id", Warning, App,
+        "SignalR completion or stream item whose invocation id matches no pending invocation");
+    APP_SIGNALR_RESULT_AND_ERROR = ("signalr-result-and-error", Error, App,
+        "SignalR completion with both result and error (a protocol error)");
+    APP_MSGPACK_MALFORMED = ("msgpack-malformed", Warning, App,
+        "message decoded as MessagePack that is not exactly one MessagePack value");
+    APP_CBOR_MALFORMED = ("cbor-malformed", Warning, App,
+        "message decoded as CBOR that is not exactly one well-formed CBOR data item");
+    APP_PROTOBUF_MALFORMED = ("protobuf-malformed", Warning, App,
+        "message decoded as Protocol Buffers that does not parse (as the given message type, or as the wire format)");
+    APP_ZLIB_STREAM_CORRUPT = ("zlib-stream-corrupt", Warning, App,
+        "message of a zlib-stream connection that cannot be inflated (bad data, or the stream's window was lost)");
+    APP_ZLIB_STREAM_TOO_LARGE = ("zlib-stream-too-large", Warning, App,
+        "message of a zlib-stream connection inflating past the inflation cap (decompression bomb)");
     APP_PENDING_DROPPED = ("app-pending-dropped", Warning, App,
         "requests dropped from the pending table because too many were waiting for answers");
 }

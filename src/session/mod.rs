@@ -15,6 +15,7 @@
 //! the event sink (a closed pipe) travel back with `?`.
 
 pub mod http;
+pub mod proxy;
 pub mod tls;
 pub mod websocket;
 
@@ -58,8 +59,14 @@ pub struct ConnConfig {
     /// Most bytes of encrypted TLS records held per direction while the key log has no
     /// secret for the connection yet (live capture re-reads the key log; 0: none held).
     pub tls_hold: usize,
+    /// `-w --inject-secrets`: TLS packets carry their connection's key log lines (in
+    /// [`crate::tls::SegmentLabel::secrets`]) for the writer.
+    pub inject_secrets: bool,
     /// `--decode-as`: payload decoders chosen by hand, by port or connection.
     pub decode_as: Vec<DecodeAs>,
+    /// `--proto` / `--proto-message`: protobuf schemas and which connections carry which
+    /// message type.
+    pub protobuf: Option<crate::payload::protobuf::SharedSchemas>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
     /// The memory budget's account of payload held for display, shared by every
@@ -80,7 +87,9 @@ impl Default for ConnConfig {
             max_http_head: 64 << 10,
             max_held_bytes: 1 << 20,
             tls_hold: 0,
+            inject_secrets: false,
             decode_as: Vec::new(),
+            protobuf: None,
             app_fields: true,
             held_payload: crate::flow::budget::HeldPayload::default(),
             reassembly_held: crate::flow::budget::HeldPayload::default(),
@@ -426,10 +435,22 @@ impl Session {
             return Ok(());
         }
         let config_hold = self.state.config.tls_hold;
+        let inject = self.state.config.inject_secrets;
+        let max_head = self.state.config.max_http_head;
         let root = self.root.get_or_insert_with(|| match &delivery {
             // TLS is recognised on any port by its record header, as Wireshark does.
             Delivery::Data { bytes, .. } if crate::tls::looks_like_tls(bytes) => {
-                Box::new(tls::TlsAnalyzer::new(config_hold))
+                Box::new(tls::TlsAnalyzer::new(config_hold).injecting_secrets(inject))
+            }
+            // A SOCKS or HTTP CONNECT proxy handshake, then (usually) TLS: Wireshark's
+            // heuristics find TLS after it, so the tunnel is chosen after the handshake.
+            Delivery::Data { bytes, .. } if let Some(kind) = proxy::ProxyKind::detect(bytes) => {
+                Box::new(proxy::ProxyAnalyzer::new(
+                    kind,
+                    config_hold,
+                    inject,
+                    max_head,
+                ))
             }
             _ => Box::new(http::HttpAnalyzer::new()),
         });

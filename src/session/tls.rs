@@ -35,6 +35,10 @@ pub struct TlsAnalyzer {
     child: HttpAnalyzer,
     /// ALPN selected HTTP/2: the plaintext is not HTTP/1.1, so the child gets none of it.
     h2: bool,
+    /// `--inject-secrets`: attach the connection's key log lines to its packets.
+    inject: bool,
+    /// Length of the key log lines attached last (attached again only when they grew).
+    injected: usize,
 }
 
 impl TlsAnalyzer {
@@ -45,6 +49,30 @@ impl TlsAnalyzer {
             tls: TlsConnection::with_hold_limit(hold),
             child: HttpAnalyzer::new(),
             h2: false,
+            inject: false,
+            injected: 0,
+        }
+    }
+
+    /// With `inject`, the first segment that ends a record once the connection's secrets
+    /// are known (the ClientHello's, when the key log has them from the start) carries its
+    /// key log lines, so `-w --inject-secrets` writes them before that packet.
+    pub fn injecting_secrets(mut self, inject: bool) -> Self {
+        self.inject = inject;
+        self
+    }
+
+    fn attach_secrets(&mut self, cx: &mut Cx<'_>) {
+        if !self.inject || cx.tls_label.is_empty() {
+            return;
+        }
+        let Some(random) = self.tls.summary().client_hello.as_ref().map(|c| c.random) else {
+            return;
+        };
+        let lines = cx.keys.export(&[random]);
+        if lines.len() > self.injected {
+            self.injected = lines.len();
+            cx.tls_label.set_secrets(&lines);
         }
     }
 }
@@ -135,7 +163,7 @@ impl Analyzer for TlsAnalyzer {
     ) -> io::Result<()> {
         let keys = cx.keys;
         let dir = tls_dir(conn.direction(side));
-        let TlsAnalyzer { tls, child, h2 } = self;
+        let TlsAnalyzer { tls, child, h2, .. } = self;
         // The TLS layer reports through a callback that cannot fail; the first sink error
         // is kept for this call only and returned when it ends.
         let mut result = Ok(());
@@ -147,6 +175,7 @@ impl Analyzer for TlsAnalyzer {
         if tls.buffered_bytes() > 0 {
             cx.delivered_into_pdu = true;
         }
+        self.attach_secrets(cx);
         result
     }
 
@@ -159,7 +188,7 @@ impl Analyzer for TlsAnalyzer {
     ) -> io::Result<()> {
         let dir = tls_dir(conn.direction(side));
         let packet = cx.packet;
-        let TlsAnalyzer { tls, child, h2 } = self;
+        let TlsAnalyzer { tls, child, h2, .. } = self;
         let mut result = Ok(());
         tls.gap(dir, len, &mut |ev| {
             if result.is_ok() {
@@ -171,8 +200,14 @@ impl Analyzer for TlsAnalyzer {
 
     fn end(&mut self, conn: &mut ConnState, cx: &mut Cx<'_>) -> io::Result<()> {
         let packet = cx.packet;
-        let TlsAnalyzer { tls, child, h2 } = self;
+        let TlsAnalyzer { tls, child, h2, .. } = self;
         let mut result = Ok(());
+        // A key that arrived since the last record (live) still opens what was held.
+        tls.retry_keys(cx.keys, &mut |ev| {
+            if result.is_ok() {
+                result = forward((child, h2), conn, cx, packet, ev);
+            }
+        });
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             tls.end(dir, &mut |ev| {
                 if result.is_ok() {

@@ -72,6 +72,8 @@ struct App {
     packets: Vec<AppPacket>,
     /// Messages the decoder read so far.
     read: u64,
+    /// The protobuf message type `--proto-message` names for this connection.
+    proto_message: Option<payload::protobuf::ProtoMessages>,
 }
 
 /// WebSocket in the directions that upgraded.
@@ -128,6 +130,15 @@ pub fn app_rule_kind(kind: AnomalyKind) -> crate::rules::Kind {
         AnomalyKind::PhoenixReplyUnknownRef => rules::APP_PHOENIX_REPLY_UNKNOWN_REF,
         AnomalyKind::ActioncableMalformedMessage => rules::APP_ACTIONCABLE_MALFORMED_MESSAGE,
         AnomalyKind::ActioncableUnknownSubscription => rules::APP_ACTIONCABLE_UNKNOWN_SUBSCRIPTION,
+        AnomalyKind::SignalrMalformedMessage => rules::APP_SIGNALR_MALFORMED_MESSAGE,
+        AnomalyKind::SignalrMissingSeparator => rules::APP_SIGNALR_MISSING_SEPARATOR,
+        AnomalyKind::SignalrUnknownInvocationId => rules::APP_SIGNALR_UNKNOWN_INVOCATION_ID,
+        AnomalyKind::SignalrResultAndError => rules::APP_SIGNALR_RESULT_AND_ERROR,
+        AnomalyKind::MsgpackMalformed => rules::APP_MSGPACK_MALFORMED,
+        AnomalyKind::CborMalformed => rules::APP_CBOR_MALFORMED,
+        AnomalyKind::ProtobufMalformed => rules::APP_PROTOBUF_MALFORMED,
+        AnomalyKind::ZlibStreamCorrupt => rules::APP_ZLIB_STREAM_CORRUPT,
+        AnomalyKind::ZlibStreamTooLarge => rules::APP_ZLIB_STREAM_TOO_LARGE,
         AnomalyKind::PendingDropped => rules::APP_PENDING_DROPPED,
     }
 }
@@ -146,6 +157,7 @@ impl WebSocketAnalyzer {
                 out: Vec::new(),
                 packets: Vec::new(),
                 read: 0,
+                proto_message: None,
             },
         }
     }
@@ -171,6 +183,19 @@ impl WebSocketAnalyzer {
             .into();
         let by_hand =
             payload::decode_as_for(&conn.config.decode_as, u64::from(conn.id), conn.ports());
+        // A --proto-message aimed at this connection (its index, port or subprotocol)
+        // decodes it as protobuf unless --decode-as says otherwise.
+        let sp = self.subprotocol.as_deref();
+        if let Some(schemas) = &conn.config.protobuf {
+            let (id, ports) = (u64::from(conn.id), conn.ports());
+            self.app.proto_message = schemas.message_for(id, ports, sp).cloned();
+        }
+        let by_hand = by_hand.or_else(|| {
+            let schemas = conn.config.protobuf.as_ref()?;
+            schemas
+                .targets(u64::from(conn.id), conn.ports(), sp)
+                .then_some(Some(payload::Protocol::Protobuf))
+        });
         let choice = match by_hand {
             Some(None) => {
                 self.app.slot = AppSlot::Off;
@@ -529,6 +554,7 @@ fn attach(
         // Generic JSON's fields would repeat the message text JSON Lines already carries:
         // it only validates and summarises (a third of the instructions per message).
         summary_only: !app.fields || protocol == payload::Protocol::Json,
+        proto_message: app.proto_message.as_ref(),
     };
     match payload::new_decoder(protocol, &context) {
         Some(decoder) => AppSlot::On { decoder, chosen_by },
@@ -581,6 +607,12 @@ fn decode_message(
     app.read += 1;
     let guessed_json =
         *chosen_by == ChosenBy::Content && decoder.protocol() == payload::Protocol::Json;
+    // Likewise a binary format guessed from the first message that parsed.
+    let guessed_value = *chosen_by == ChosenBy::Content
+        && matches!(
+            decoder.protocol(),
+            payload::Protocol::MsgPack | payload::Protocol::Cbor | payload::Protocol::Protobuf
+        );
     let mut rest = Vec::new();
     for output in app.out.drain(..) {
         match output {
@@ -588,6 +620,14 @@ fn decode_message(
             // JSON was only guessed from an earlier message: a later one that is not JSON
             // breaks no rule the peers agreed on.
             AppOutput::Anomaly(a) if guessed_json && a.kind == AnomalyKind::JsonInvalid => {}
+            AppOutput::Anomaly(a)
+                if guessed_value
+                    && matches!(
+                        a.kind,
+                        AnomalyKind::MsgpackMalformed
+                            | AnomalyKind::CborMalformed
+                            | AnomalyKind::ProtobufMalformed
+                    ) => {}
             other => rest.push(other),
         }
     }

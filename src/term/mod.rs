@@ -4,6 +4,7 @@
 pub mod escape;
 pub mod progress;
 pub mod style;
+pub mod width;
 
 /// Output width: `COLUMNS` when set to a number, else the terminal's width when stdout is
 /// one, else `None`.

@@ -1,5 +1,5 @@
-//! A progress line on stderr while a capture is read: percentage, megabytes and MB/s
-//! when the size is known, bytes read otherwise. It appears only after the reading has
+//! A progress line on stderr while a capture is read: percentage, megabytes, MB/s and
+//! the time left when the size is known, bytes read and MB/s otherwise. It appears only after the reading has
 //! taken a moment, is redrawn at most ten times a second, and is erased at the end. The
 //! caller decides whether stderr is a terminal; nothing here checks. The bytes come from
 //! the capture layer's counter ([`crate::capture::Input::on_bytes`]), on its reading
@@ -27,6 +27,9 @@ struct State {
     last_draw: Option<Instant>,
     /// Width of the last line drawn, to erase it.
     drawn_width: usize,
+    /// Columns of stderr's terminal, when known: the line is kept narrower, so that it
+    /// never wraps (a wrapped line cannot be erased with a carriage return).
+    width: Option<usize>,
     /// The reading is over: the line was erased and is not drawn again (the reading
     /// thread may still be a read ahead).
     finished: bool,
@@ -44,8 +47,15 @@ pub fn progress_line(done: u64, total: Option<u64>, elapsed: Duration) -> String
         Some(total) if total > 0 => {
             let fraction = (done as f64 / total as f64).clamp(0.0, 1.0);
             let filled = ((fraction * BAR_WIDTH as f64) as usize).min(BAR_WIDTH);
+            let eta = if done > 0 && secs > 0.0 {
+                // At the average rate so far: steadier than the last interval's.
+                let left = total.saturating_sub(done) as f64 / (done as f64 / secs);
+                format!("  ETA {}", clock(left))
+            } else {
+                String::new()
+            };
             format!(
-                "[{}{}] {:>3.0}%  {:.1}/{:.1} MB  {:.1} MB/s",
+                "[{}{}] {:>3.0}%  {:.1}/{:.1} MB  {:.1} MB/s{eta}",
                 "#".repeat(filled),
                 "-".repeat(BAR_WIDTH - filled),
                 fraction * 100.0,
@@ -55,6 +65,21 @@ pub fn progress_line(done: u64, total: Option<u64>, elapsed: Duration) -> String
             )
         }
         _ => format!("{:.1} MB read  {:.1} MB/s", done as f64 / MB, rate),
+    }
+}
+
+/// `m:ss`, or `h:mm:ss` from an hour on.
+fn clock(secs: f64) -> String {
+    let total = if secs.is_finite() {
+        secs.round().clamp(0.0, 359_999.0) as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
     }
 }
 
@@ -75,7 +100,11 @@ impl State {
             return;
         }
         self.last_draw = Some(now);
-        let line = progress_line(self.done, self.total, now.duration_since(self.start));
+        let mut line = progress_line(self.done, self.total, now.duration_since(self.start));
+        if let Some(width) = self.width {
+            // One column spare: a line that fills the terminal may wrap on some.
+            line = super::width::fit_width(&line, width.saturating_sub(1));
+        }
         let pad = self.drawn_width.saturating_sub(line.chars().count());
         self.drawn_width = line.chars().count();
         // Progress is a courtesy: a failing stderr must not stop the reading.
@@ -114,16 +143,21 @@ impl Drop for ProgressHandle {
     }
 }
 
-/// A progress line for reading `total` bytes (when known): the counter to give the capture
-/// layer (it is called with the size of each read, from any thread) and the handle that
-/// erases the line at the end.
-pub fn track(total: Option<u64>) -> (impl FnMut(u64) + Send + 'static, ProgressHandle) {
+/// A progress line for reading `total` bytes (when known), kept narrower than `width`
+/// columns (stderr's terminal, when known): the counter to give the capture layer (it is
+/// called with the size of each read, from any thread) and the handle that erases the
+/// line at the end.
+pub fn track(
+    total: Option<u64>,
+    width: Option<usize>,
+) -> (impl FnMut(u64) + Send + 'static, ProgressHandle) {
     let state = Arc::new(Mutex::new(State {
         total,
         done: 0,
         start: Instant::now(),
         last_draw: None,
         drawn_width: 0,
+        width,
         finished: false,
     }));
     let counter = Arc::clone(&state);
@@ -145,7 +179,15 @@ mod tests {
     #[test]
     fn line_with_known_size() {
         let line = progress_line(5_000_000, Some(20_000_000), Duration::from_secs(2));
-        assert_eq!(line, "[#####---------------]  25%  5.0/20.0 MB  2.5 MB/s");
+        // 15 MB left at 2.5 MB/s: 6 seconds.
+        assert_eq!(
+            line,
+            "[#####---------------]  25%  5.0/20.0 MB  2.5 MB/s  ETA 0:06"
+        );
+        let line = progress_line(1_000_000, Some(7_201_000_000), Duration::from_secs(1));
+        assert!(line.ends_with("ETA 2:00:00"), "{line}");
+        let line = progress_line(0, Some(10), Duration::ZERO);
+        assert!(!line.contains("ETA"), "{line}");
     }
 
     #[test]
@@ -156,7 +198,7 @@ mod tests {
 
     #[test]
     fn counter_counts() {
-        let (mut count, handle) = track(Some(11));
+        let (mut count, handle) = track(Some(11), None);
         count(5);
         count(6);
         assert_eq!(lock(&handle.state).done, 11);
@@ -174,7 +216,7 @@ mod tests {
         file.extend(65_535u32.to_le_bytes());
         file.extend(1u32.to_le_bytes());
         let len = file.len() as u64;
-        let (count, handle) = track(Some(len));
+        let (count, handle) = track(Some(len), None);
         let input = Input::from_reader(std::io::Cursor::new(file), Some(len)).on_bytes(count);
         let mut source = input.into_source().expect("a pcap header");
         assert!(source.next_packet().expect("clean end").is_none());

@@ -251,6 +251,10 @@ pub struct TlsConnection {
     hold_limit: usize,
     /// The version a HelloRetryRequest selected (shown until the ServerHello).
     hrr_version: Option<u16>,
+    /// While records are held for a key that may still come (live): the `tls-no-key`
+    /// finding not reported yet (where it arose), reported once holding gives up or the
+    /// connection ends without the key, dropped when the key arrives.
+    no_key_deferred: Option<(Dir, u64)>,
 }
 
 impl Default for TlsConnection {
@@ -279,6 +283,7 @@ impl TlsConnection {
             tls13: false,
             hold_limit: 0,
             hrr_version: None,
+            no_key_deferred: None,
         }
     }
 
@@ -528,8 +533,22 @@ impl TlsConnection {
         }
     }
 
+    /// Reports the `tls-no-key` finding held back while waiting for the key, if any.
+    fn report_deferred_no_key(&mut self, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        if let Some((dir, stream_offset)) = self.no_key_deferred.take() {
+            out(TlsEvent::Anomaly {
+                dir,
+                kind: TlsAnomalyKind::NoKey,
+                stream_offset,
+            });
+        }
+    }
+
     /// Direction `dir` ended (FIN, RST or end of capture).
     pub fn end(&mut self, dir: Dir, out: &mut dyn FnMut(TlsEvent<'_>)) {
+        if self.status == DecryptStatus::NoKey {
+            self.report_deferred_no_key(out);
+        }
         let side = &mut self.sides[dir.index()];
         if !side.buf.is_empty() && !side.dead {
             out(TlsEvent::Anomaly {
@@ -623,6 +642,7 @@ impl TlsConnection {
                         // Kept for retry_keys.
                     } else {
                         self.sides[i].skipped = true;
+                        self.report_deferred_no_key(out);
                     }
                     if self.summary.client_hello.is_none() && self.status == DecryptStatus::Pending
                     {
@@ -908,11 +928,17 @@ impl TlsConnection {
         }
         self.suite = Some(suite);
         if !self.try_keys(keys) {
-            out(TlsEvent::Anomaly {
-                dir: Dir::from_index(server),
-                kind: TlsAnomalyKind::NoKey,
-                stream_offset: self.sides[server].pos,
-            });
+            let at = (Dir::from_index(server), self.sides[server].pos);
+            if self.hold_limit > 0 {
+                // The key log may still grow (live): say nothing unless the key never comes.
+                self.no_key_deferred = Some(at);
+            } else {
+                out(TlsEvent::Anomaly {
+                    dir: at.0,
+                    kind: TlsAnomalyKind::NoKey,
+                    stream_offset: at.1,
+                });
+            }
             self.set_status(DecryptStatus::NoKey, out);
         }
     }
@@ -1004,6 +1030,7 @@ impl TlsConnection {
             }
         }
         self.status = DecryptStatus::Pending;
+        self.no_key_deferred = None;
         let mut filtered = |ev: TlsEvent<'_>| match ev {
             TlsEvent::Record(_)
             | TlsEvent::Handshake { .. }

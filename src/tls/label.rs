@@ -76,6 +76,22 @@ enum Part {
 pub struct SegmentLabel {
     parts: Vec<Part>,
     version: Option<u16>,
+    /// `--inject-secrets`: key log lines to write before this packet.
+    secrets: InjectedSecrets,
+    /// A proxy handshake message ended here instead (SOCKS before a tunnelled TLS
+    /// connection): Wireshark's protocol column and Info for it.
+    other: Option<(&'static str, &'static str)>,
+}
+
+/// Key log lines travelling with a packet to the `-w` writer. Key material: its `Debug`
+/// says only how long it is, so no debug print shows a secret.
+#[derive(Clone, Default)]
+struct InjectedSecrets(Vec<u8>);
+
+impl fmt::Debug for InjectedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InjectedSecrets({} bytes)", self.0.len())
+    }
 }
 
 impl SegmentLabel {
@@ -88,11 +104,39 @@ impl SegmentLabel {
     pub fn clear(&mut self) {
         self.parts.clear();
         self.version = None;
+        self.secrets.0.clear();
+        self.other = None;
     }
 
-    /// Whether no record ended in the segment.
+    /// Labels the segment as a message of another protocol below HTTP (a SOCKS handshake
+    /// before a tunnel): `protocol` for the protocol column, `info` for the Info column.
+    pub fn set_other(&mut self, protocol: &'static str, info: &'static str) {
+        self.other = Some((protocol, info));
+    }
+
+    /// The protocol column of the last TLS record ended here ("TLSv1.2", "TLSv1.3";
+    /// "TLSv1" for a ClientHello whose record says 1.0), `None` when none did (even when
+    /// [`SegmentLabel::set_other`] labelled the segment).
+    pub fn tls_protocol(&self) -> Option<&'static str> {
+        self.version.map(version_name)
+    }
+
+    /// Attaches the NSS key log lines of this segment's connection, for
+    /// `-w --inject-secrets` (written as a pcapng Decryption Secrets Block before the packet).
+    pub fn set_secrets(&mut self, key_log_lines: &[u8]) {
+        self.secrets.0.clear();
+        self.secrets.0.extend_from_slice(key_log_lines);
+    }
+
+    /// The key log lines attached by [`SegmentLabel::set_secrets`] (empty when none). Key
+    /// material: only the `-w --inject-secrets` writer reads it.
+    pub fn secrets(&self) -> &[u8] {
+        &self.secrets.0
+    }
+
+    /// Whether no record (and no other labelled message) ended in the segment.
     pub fn is_empty(&self) -> bool {
-        self.version.is_none()
+        self.version.is_none() && self.other.is_none()
     }
 
     /// Takes one event of the segment.
@@ -127,36 +171,75 @@ impl SegmentLabel {
     }
 
     /// The protocol column: the version of the last record ("TLSv1.2", "TLSv1.3"; "TLSv1"
-    /// for a ClientHello whose record says 1.0), `None` when no record ended here.
+    /// for a ClientHello whose record says 1.0), else the other protocol's name ("Socks"),
+    /// `None` when nothing ended here.
     pub fn protocol(&self) -> Option<&'static str> {
-        self.version.map(version_name)
+        self.version
+            .map(version_name)
+            .or(self.other.map(|(p, _)| p))
+    }
+}
+
+impl SegmentLabel {
+    /// What Wireshark appends to the Info of a decrypted PDU that a record of this segment
+    /// carried: the records after the last application data record, each after ", "
+    /// (`, Alert (Level: Warning, Description: Close Notify)` after a close frame).
+    pub fn trailing_records(&self) -> TrailingRecords<'_> {
+        let after = self
+            .parts
+            .iter()
+            .rposition(|p| *p == Part::ApplicationData)
+            .map_or(&[][..], |i| &self.parts[i + 1..]);
+        TrailingRecords(after)
+    }
+}
+
+/// See [`SegmentLabel::trailing_records`]; empty when nothing follows.
+pub struct TrailingRecords<'a>(&'a [Part]);
+
+impl fmt::Display for TrailingRecords<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in self.0 {
+            f.write_str(", ")?;
+            write_part(f, p)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_part(f: &mut fmt::Formatter<'_>, p: &Part) -> fmt::Result {
+    match p {
+        Part::Handshake(t) => f.write_str(t.name()),
+        Part::ChangeCipherSpec => f.write_str("Change Cipher Spec"),
+        Part::Alert { level, description } => write!(
+            f,
+            "Alert (Level: {}, Description: {})",
+            match level {
+                1 => "Warning",
+                2 => "Fatal",
+                _ => "Unknown",
+            },
+            alert_description_name(*description)
+        ),
+        Part::EncryptedHandshake => f.write_str("Encrypted Handshake Message"),
+        Part::EncryptedAlert => f.write_str("Encrypted Alert"),
+        Part::ApplicationData => f.write_str("Application Data"),
+        Part::Heartbeat => f.write_str("Heartbeat"),
     }
 }
 
 impl fmt::Display for SegmentLabel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.version.is_none()
+            && let Some((_, info)) = self.other
+        {
+            return f.write_str(info);
+        }
         for (n, p) in self.parts.iter().enumerate() {
             if n > 0 {
                 f.write_str(", ")?;
             }
-            match p {
-                Part::Handshake(t) => f.write_str(t.name())?,
-                Part::ChangeCipherSpec => f.write_str("Change Cipher Spec")?,
-                Part::Alert { level, description } => write!(
-                    f,
-                    "Alert (Level: {}, Description: {})",
-                    match level {
-                        1 => "Warning",
-                        2 => "Fatal",
-                        _ => "Unknown",
-                    },
-                    alert_description_name(*description)
-                )?,
-                Part::EncryptedHandshake => f.write_str("Encrypted Handshake Message")?,
-                Part::EncryptedAlert => f.write_str("Encrypted Alert")?,
-                Part::ApplicationData => f.write_str("Application Data")?,
-                Part::Heartbeat => f.write_str("Heartbeat")?,
-            }
+            write_part(f, p)?;
         }
         Ok(())
     }

@@ -495,6 +495,7 @@ fn table_color(role: Role) -> Color {
         Role::Bad => Color::Red,
         Role::Heading => Color::Reset,
         Role::Dim => Color::DarkGrey,
+        Role::Field => Color::Blue,
     }
 }
 

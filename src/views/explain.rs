@@ -220,6 +220,8 @@ pub struct Explain<W: Write> {
     last_conn: Option<ConnId>,
     buf: String,
     time: super::ViewTime,
+    /// Lines wider than this wrap under the text column (when known).
+    width: Option<usize>,
 }
 
 impl<W: Write> Explain<W> {
@@ -242,6 +244,23 @@ impl<W: Write> Explain<W> {
             last_conn: None,
             time: super::ViewTime::default(),
             buf: String::new(),
+            width: None,
+        }
+    }
+
+    /// Wraps lines wider than `width` columns under the text column (when known).
+    pub fn with_width(mut self, width: Option<usize>) -> Self {
+        self.width = width.map(|w| w.max(super::MIN_WIDTH));
+        self
+    }
+
+    /// Writes `text`, wrapped to the width.
+    fn write_fitted(&mut self, text: &str) -> io::Result<()> {
+        match self.width {
+            Some(width) => self
+                .out
+                .write_all(crate::term::width::wrap_block(text, width, TEXT_COLUMN).as_bytes()),
+            None => self.out.write_all(text.as_bytes()),
         }
     }
 
@@ -1086,7 +1105,10 @@ impl<W: Write> Explain<W> {
         }
         self.last_conn = Some(conn);
         self.buf.push_str(&line.text);
-        self.out.write_all(self.buf.as_bytes())
+        let buf = std::mem::take(&mut self.buf);
+        let written = self.write_fitted(&buf);
+        self.buf = buf;
+        written
     }
 
     /// Items and notes left without a packet of their own connection: frames flushed
@@ -1128,7 +1150,7 @@ impl<W: Write> Explain<W> {
                     self.write_line(c, &Line { phase, text })?;
                 }
                 Some(_) => {}
-                None => self.out.write_all(text.as_bytes())?,
+                None => self.write_fitted(&text)?,
             }
         }
         Ok(())
@@ -1211,8 +1233,14 @@ impl<W: Write> EventSink for Explain<W> {
             if self.last_conn.is_some() {
                 self.out.write_all(b"\n")?;
             }
-            let line = self.style.paint(Role::Dim, &summary);
-            writeln!(self.out, "{line}")?;
+            let summary = match self.width {
+                Some(width) => super::fit_words(&summary, width),
+                None => summary,
+            };
+            for line in summary.lines() {
+                let line = self.style.paint(Role::Dim, line);
+                writeln!(self.out, "{line}")?;
+            }
         }
         self.out.flush()
     }

@@ -5,6 +5,8 @@
 use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
 use crate::term::escape;
+use crate::term::style::{Role, Style, close_code_role};
+use crate::term::width::{FitLine, push_wrapped};
 use crate::ws::OpCode;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -22,6 +24,9 @@ pub struct Messages<W: Write> {
     line: String,
     flush_each_line: bool,
     time: super::ViewTime,
+    style: Style,
+    /// Lines are cut to this many columns (`…`), diagnostics wrapped.
+    width: Option<usize>,
 }
 
 impl<W: Write> Messages<W> {
@@ -32,7 +37,27 @@ impl<W: Write> Messages<W> {
             line: String::with_capacity(256),
             flush_each_line,
             time: super::ViewTime::default(),
+            style: Style::plain(),
+            width: None,
         }
+    }
+
+    /// Colours: directions, close codes, diagnostics, secondary detail.
+    pub fn with_style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Fits every line to `width` columns (when known).
+    pub fn with_width(mut self, width: Option<usize>) -> Self {
+        self.width = width.map(|w| w.max(super::MIN_WIDTH));
+        self
+    }
+
+    /// Ends `fitted` as a line of `self.line`.
+    fn push_line(&mut self, fitted: FitLine) {
+        self.line.push_str(&fitted.into_string());
+        self.line.push('\n');
     }
 
     /// Prints times in `format` (`-t`).
@@ -49,21 +74,20 @@ impl<W: Write> Messages<W> {
     }
 
     fn message(&mut self, m: &MessageEvent<'_>) {
-        let line = &mut self.line;
-        line.clear();
+        self.line.clear();
+        let (style, width) = (self.style, self.width);
         if m.app_first
             && let Some((protocol, by)) = m.app_decoder
             && protocol != crate::payload::Protocol::Json
         {
             // Never guess silently: say which decoder reads this connection, and why.
-            let _ = writeln!(
-                line,
-                "{:>11}  conn {:<3}    decoded as {} (chosen by {})",
-                "",
-                m.conn,
-                protocol.name(),
-                by.name()
-            );
+            let mut l = FitLine::new(style, width);
+            l.push(None, &format!("{:>11}  conn {:<3}    ", "", m.conn))
+                .push(
+                    Some(Role::Dim),
+                    &format!("decoded as {} (chosen by {})", protocol.name(), by.name()),
+                );
+            self.push_line(l);
         }
         let kind = match m.opcode {
             OpCode::Close => "Close".to_string(),
@@ -73,22 +97,30 @@ impl<W: Write> Messages<W> {
             .time
             .text(m.rel_time)
             .unwrap_or_else(|| format!("{:.6}", m.rel_time));
-        let _ = write!(
-            line,
-            "{:>11}  conn {:<3} {}  {:<8} {:>8} B",
-            time,
-            m.conn,
-            Self::arrow(m.dir),
-            kind,
-            m.len
-        );
+        let dir_role = match m.dir {
+            Direction::ClientToServer => Role::Client,
+            Direction::ServerToClient => Role::Server,
+        };
+        let kind_role = match (m.opcode, m.close_code) {
+            (OpCode::Close, Some(code)) => Some(close_code_role(code.code())),
+            (OpCode::Close, None) => Some(Role::Warn),
+            (OpCode::Ping | OpCode::Pong, _) => Some(Role::Dim),
+            _ => None,
+        };
+        let mut l = FitLine::new(style, width);
+        l.push(Some(Role::Dim), &format!("{time:>11}"))
+            .push(None, &format!("  conn {:<3} ", m.conn))
+            .push(Some(dir_role), Self::arrow(m.dir))
+            .push(None, "  ")
+            .push(kind_role, &format!("{kind:<8}"))
+            .push(None, &format!(" {:>8} B", m.len));
         if m.frames > 1 {
-            let _ = write!(line, "  {} frames", m.frames);
+            l.push(None, &format!("  {} frames", m.frames));
         }
         if m.compressed {
-            let _ = write!(line, "  deflate {} B on the wire", m.wire_len);
+            l.push(None, &format!("  deflate {} B on the wire", m.wire_len));
         }
-        line.push_str("  ");
+        l.push(None, "  ");
         // Generic JSON adds nothing to the text preview; protocols get their summary.
         let app = m
             .app
@@ -96,79 +128,108 @@ impl<W: Write> Messages<W> {
             .is_some_and(|p| p.protocol != crate::payload::Protocol::Json);
         if app {
             // What the application said, as the payload decoder read it.
+            let mut summary = String::new();
             for (i, packet) in m.app.iter().enumerate() {
                 if i > 0 {
-                    line.push_str(" | ");
+                    summary.push_str(" | ");
                 }
-                line.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
+                summary.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
             }
+            l.push(None, &summary);
             if !m.payload_complete {
-                line.push_str("  [incomplete]");
+                l.push(Some(Role::Warn), "  [incomplete]");
             }
-            line.push('\n');
+            self.push_line(l);
             return;
         }
         match m.opcode {
             // The dissector split the Close body once; a one-byte body has no code.
             OpCode::Close => match m.close_code {
                 Some(code) => {
-                    let _ = write!(line, "{} {}", code.code(), code.name());
+                    l.push(
+                        Some(close_code_role(code.code())),
+                        &format!("{} {}", code.code(), code.name()),
+                    );
                     if !m.close_reason.is_empty() {
-                        let _ = write!(
-                            line,
-                            " \"{}\"",
-                            escape::escape_line(m.close_reason, TEXT_PREVIEW)
+                        l.push(
+                            None,
+                            &format!(" \"{}\"", escape::escape_line(m.close_reason, TEXT_PREVIEW)),
                         );
                     }
                 }
-                None if m.payload.len() == 1 => line.push_str("(malformed close body)"),
-                None => line.push_str("(no status code)"),
+                None if m.payload.len() == 1 => {
+                    l.push(Some(Role::Bad), "(malformed close body)");
+                }
+                None => {
+                    l.push(None, "(no status code)");
+                }
             },
             _ if m.payload.is_empty() => {}
             OpCode::Text | OpCode::Ping | OpCode::Pong
                 if std::str::from_utf8(m.payload).is_ok() =>
             {
-                let _ = write!(line, "\"{}\"", escape::escape_line(m.payload, TEXT_PREVIEW));
+                l.push(
+                    None,
+                    &format!("\"{}\"", escape::escape_line(m.payload, TEXT_PREVIEW)),
+                );
             }
             _ => {
+                let mut hex = String::new();
                 for b in m.payload.iter().take(HEX_PREVIEW) {
-                    let _ = write!(line, "{b:02x} ");
+                    let _ = write!(hex, "{b:02x} ");
                 }
                 if m.payload.len() > HEX_PREVIEW {
-                    line.push('…');
+                    hex.push('…');
                 } else {
-                    line.pop();
+                    hex.pop();
                 }
+                l.push(None, &hex);
             }
         }
         if !m.payload_complete {
-            line.push_str("  [incomplete]");
+            l.push(Some(Role::Warn), "  [incomplete]");
         }
-        line.push('\n');
+        self.push_line(l);
     }
 
     fn ping_pong(&mut self, p: &PingPongEvent) {
         self.line.clear();
-        let _ = writeln!(
-            self.line,
-            "{:>11}  conn {:<3}    round trip {:.3} ms (ping in packet {}, pong in packet {})",
-            "",
-            p.conn,
-            p.rtt * 1000.0,
-            p.ping_packet,
-            p.pong_packet
-        );
+        let mut l = FitLine::new(self.style, self.width);
+        l.push(None, &format!("{:>11}  conn {:<3}    ", "", p.conn))
+            .push(
+                Some(Role::Dim),
+                &format!(
+                    "round trip {:.3} ms (ping in packet {}, pong in packet {})",
+                    p.rtt * 1000.0,
+                    p.ping_packet,
+                    p.pong_packet
+                ),
+            );
+        self.push_line(l);
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
         self.line.clear();
-        let _ = writeln!(
-            self.line,
-            "    ! packet {}: {}[{}]: {}",
-            a.packet,
+        let role = match a.severity {
+            crate::rules::Severity::Error => Role::Bad,
+            crate::rules::Severity::Warning => Role::Warn,
+            crate::rules::Severity::Note => Role::Dim,
+        };
+        let text = format!(
+            "{}[{}]: {}",
             a.severity.as_str(),
             a.kind,
             escape::escape_line(a.message.as_bytes(), 400)
+        );
+        // A diagnostic is a sentence: wrapped, never cut.
+        push_wrapped(
+            &mut self.line,
+            &format!("    ! packet {}: ", a.packet),
+            "      ",
+            &text,
+            self.width,
+            self.style,
+            role,
         );
     }
 }

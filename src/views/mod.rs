@@ -200,52 +200,7 @@ pub fn bytes_text(n: u64) -> String {
     }
 }
 
-/// Display width of `text` (columns on a terminal).
-pub fn display_width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
-
-/// Cuts `text` to at most `max` display columns, marking a cut with `…`.
-pub fn fit_width(text: &str, max: usize) -> String {
-    if display_width(text) <= max {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > max {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if max > 0 {
-        out.push('…');
-    }
-    out
-}
-
-/// `text` broken into lines of at most `width` display columns at spaces (a word longer
-/// than a line is cut).
-pub fn fit_words(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let needed = display_width(&line) + usize::from(!line.is_empty()) + display_width(word);
-        if !line.is_empty() && needed > width {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&fit_width(word, width));
-    }
-    out.push_str(&line);
-    out
-}
+pub use crate::term::width::{display_width, fit_width, fit_words};
 
 /// Most connections whose packets are held while it is not yet known whether they are
 /// WebSocket connections.
@@ -585,19 +540,5 @@ mod tests {
         }
         assert_eq!(gate.held.len(), MAX_HELD_CONNECTIONS);
         assert_eq!(gate.omitted_connections, 3);
-    }
-
-    #[test]
-    fn words_wrap_at_the_width() {
-        assert_eq!(fit_words("aa bb cc dd", 5), "aa bb\ncc dd");
-        assert_eq!(fit_words("abcdefgh x", 4), "abc…\nx");
-    }
-
-    #[test]
-    fn truncation_marks_the_cut() {
-        assert_eq!(fit_width("abcdef", 4), "abc…");
-        assert_eq!(fit_width("abc", 4), "abc");
-        assert_eq!(fit_width("日本語", 4), "日…");
-        assert_eq!(display_width("日本"), 4);
     }
 }

@@ -1,0 +1,278 @@
+//! Display width of text and fitting it to a number of columns: cutting with `…`, or
+//! wrapping at spaces. Widths count terminal columns (unicode-width), not bytes or chars.
+
+use super::style::{Role, Style};
+
+/// Terminal columns `text` takes.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// Cuts `text` to at most `max` display columns, marking a cut with `…`.
+pub fn fit_width(text: &str, max: usize) -> String {
+    if display_width(text) <= max {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` broken into lines of at most `width` display columns at spaces (a word longer
+/// than a line is cut).
+pub fn fit_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = display_width(&line) + usize::from(!line.is_empty()) + display_width(word);
+        if !line.is_empty() && needed > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&fit_width(word, width));
+    }
+    out.push_str(&line);
+    out
+}
+
+/// Appends `text` to `out` as lines of at most `width` columns (when known): the first
+/// line starts with `first`, the following ones with `indent` (both counted in the
+/// width), words wrapped at spaces. Each line ends with a newline; `role` colours the text.
+pub fn push_wrapped(
+    out: &mut String,
+    first: &str,
+    indent: &str,
+    text: &str,
+    width: Option<usize>,
+    style: Style,
+    role: Role,
+) {
+    let Some(width) = width else {
+        out.push_str(first);
+        style.push(out, role, text);
+        out.push('\n');
+        return;
+    };
+    let room = width
+        .saturating_sub(display_width(first).max(display_width(indent)))
+        .max(10);
+    for (i, line) in fit_words(text, room).lines().enumerate() {
+        out.push_str(if i == 0 { first } else { indent });
+        style.push(out, role, line);
+        out.push('\n');
+    }
+}
+
+/// A line written piece by piece, each piece in its colour, that never grows past a width:
+/// the piece that would cross it is cut with `…` and later pieces are dropped.
+#[derive(Debug)]
+pub struct FitLine {
+    style: Style,
+    width: Option<usize>,
+    text: String,
+    used: usize,
+    full: bool,
+}
+
+impl FitLine {
+    /// An empty line at most `width` columns wide (`None`: no limit).
+    pub fn new(style: Style, width: Option<usize>) -> Self {
+        FitLine {
+            style,
+            width,
+            text: String::new(),
+            used: 0,
+            full: false,
+        }
+    }
+
+    /// Appends `text` (already escaped) in `role`'s colour, or uncoloured with `None`.
+    pub fn push(&mut self, role: Option<Role>, text: &str) -> &mut Self {
+        if self.full || text.is_empty() {
+            return self;
+        }
+        let w = display_width(text);
+        let piece = match self.width {
+            Some(width) if self.used + w > width => {
+                self.full = true;
+                fit_width(text, width.saturating_sub(self.used))
+            }
+            _ => text.to_string(),
+        };
+        self.used += display_width(&piece);
+        match role {
+            Some(role) => self.style.push(&mut self.text, role, &piece),
+            None => self.text.push_str(&piece),
+        }
+        self
+    }
+
+    /// Columns used so far.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// The line, with colours.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+/// `text` (lines, possibly coloured by [`super::style`]) with every line wider than
+/// `width` wrapped at spaces: the line's first `hang` columns (or its indentation, when
+/// deeper) stay, and the rest continues on lines indented as far. A wrapped part that was
+/// painted in one colour keeps it; mixed colours in a wrapped part are dropped (the words
+/// stay). Lines that fit are untouched.
+pub fn wrap_block(text: &str, width: usize, hang: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for piece in text.split_inclusive('\n') {
+        let (line, newline) = match piece.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (piece, ""),
+        };
+        if display_width(&super::style::strip(line)) <= width {
+            out.push_str(piece);
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let keep = spaces.max(hang).min(width.saturating_sub(10));
+        let (head, rest) = split_at_column(line, keep);
+        let room = width - keep;
+        // One colour around the whole rest: keep it on every wrapped line.
+        let (open, inner) = match single_paint(rest) {
+            Some((open, inner)) => (Some(open), inner.to_string()),
+            None => (None, super::style::strip(rest)),
+        };
+        for (i, part) in fit_words(inner.trim_start(), room).lines().enumerate() {
+            if i == 0 {
+                out.push_str(head);
+            } else {
+                out.push('\n');
+                out.push_str(&" ".repeat(keep));
+            }
+            match open {
+                Some(open) => {
+                    out.push_str(open);
+                    out.push_str(part);
+                    out.push_str("\x1b[0m");
+                }
+                None => out.push_str(part),
+            }
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// `line` split where `column` display columns of it have been shown (escape sequences
+/// take none).
+fn split_at_column(line: &str, column: usize) -> (&str, &str) {
+    let mut used = 0;
+    let mut in_escape = false;
+    for (i, c) in line.char_indices() {
+        if in_escape {
+            in_escape = !c.is_ascii_alphabetic();
+            continue;
+        }
+        if c == '\x1b' {
+            in_escape = true;
+            continue;
+        }
+        if used >= column {
+            return line.split_at(i);
+        }
+        used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    (line, "")
+}
+
+/// `ESC[..m text ESC[0m` with no other sequence inside: the opening sequence and the text.
+fn single_paint(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_prefix("\x1b[")?;
+    let end = body.find('m')?;
+    let open = &text[..end + 3];
+    let inner = text[open.len()..].strip_suffix("\x1b[0m")?;
+    (!inner.contains('\x1b')).then_some((open, inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_at_the_width() {
+        assert_eq!(fit_words("aa bb cc dd", 5), "aa bb\ncc dd");
+        assert_eq!(fit_words("abcdefgh x", 4), "abc…\nx");
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(fit_width("abcdef", 4), "abc…");
+        assert_eq!(fit_width("abc", 4), "abc");
+        assert_eq!(fit_width("日本語", 4), "日…");
+        assert_eq!(display_width("日本"), 4);
+    }
+
+    #[test]
+    fn a_fitted_line_stops_at_the_width() {
+        let mut line = FitLine::new(Style::plain(), Some(10));
+        line.push(None, "12345")
+            .push(None, "678901234")
+            .push(None, "x");
+        assert_eq!(line.into_string(), "123456789…");
+        let mut line = FitLine::new(Style::plain(), None);
+        line.push(None, "12345").push(None, "678901234");
+        assert_eq!(line.into_string(), "12345678901234");
+    }
+
+    #[test]
+    fn blocks_wrap_under_their_hang() {
+        let text = "  1 client  sends a rather long sentence here\n  short\n";
+        let out = wrap_block(text, 30, 12);
+        assert_eq!(
+            out,
+            "  1 client  sends a rather long\n            sentence here\n  short\n"
+        );
+        // A painted note keeps its colour on each wrapped line.
+        let note = format!(
+            "    {}\n",
+            Style::new(true).paint(Role::Bad, "! error one two three")
+        );
+        let out = wrap_block(&note, 16, 2);
+        assert_eq!(
+            out,
+            "    \x1b[1;31m! error one\x1b[0m\n    \x1b[1;31mtwo three\x1b[0m\n"
+        );
+    }
+
+    #[test]
+    fn wrapped_text_keeps_its_indent() {
+        let mut out = String::new();
+        push_wrapped(
+            &mut out,
+            "  ! ",
+            "    ",
+            "one two three four five six seven",
+            Some(20),
+            Style::plain(),
+            Role::Bad,
+        );
+        assert_eq!(out, "  ! one two three\n    four five six\n    seven\n");
+        assert!(out.lines().all(|l| display_width(l) <= 20));
+    }
+}

@@ -517,7 +517,7 @@ fn in_a_real_terminal_of_80_and_200_columns_nothing_wraps() {
                 args.extend_from_slice(view);
                 let screen = in_tmux(&args, columns).expect("tmux ran before");
                 let mut forced = args.clone();
-                if view == &["-V"] {
+                if view == ["-V"] {
                     forced.extend_from_slice(&["--columns", "aligned"]);
                 }
                 let piped = stdout(&forced, Some(columns));

@@ -331,3 +331,90 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod declared_fields {
+    use super::super::testutil::*;
+    use super::super::{AppOutput, Context, Protocol, decoder_info, new_decoder};
+
+    /// Every field the STOMP, MQTT, Phoenix and ActionCable decoders emit is declared in
+    /// their registry entries (filter fields and JSON Lines keys come from there).
+    #[test]
+    fn every_emitted_field_is_declared() {
+        let inputs: &[(Protocol, &[&[u8]])] = &[
+            (
+                Protocol::Stomp,
+                &[
+                    b"CONNECT\naccept-version:1.2\nhost:h\nheart-beat:0,0\n\n\0",
+                    b"CONNECTED\nversion:1.2\n\n\0",
+                    b"SUBSCRIBE\nid:0\ndestination:/q\nack:client\nreceipt:1\n\n\0",
+                    b"MESSAGE\nsubscription:0\nmessage-id:1\ndestination:/q\ncontent-type:a/b\ncontent-length:2\n\n\xff\xfe\0",
+                    b"BEGIN\ntransaction:t\n\n\0",
+                    b"RECEIPT\nreceipt-id:1\n\n\0",
+                    b"\n",
+                    b"ERROR\nmessage:m\n\nx\0",
+                ],
+            ),
+            (
+                Protocol::Mqtt,
+                &[
+                    b"\x10\x1b\x00\x04MQTT\x05\xee\x00\x0a\x00\x00\x01c\x00\x00\x01t\x00\x01m\x00\x01u\x00\x01p",
+                    b"\x20\x03\x01\x00\x00",
+                    b"\x32\x0a\x00\x01t\x00\x01\x02\x01\x01\xff\xfe",
+                    b"\x40\x04\x00\x01\x00\x00",
+                    b"\x82\x07\x00\x02\x00\x00\x01a\x01",
+                    b"\x90\x04\x00\x02\x00\x01",
+                    b"\xe0\x01\x00",
+                ],
+            ),
+            (
+                Protocol::Phoenix,
+                &[
+                    br#"["1","1","t","phx_join",{}]"#,
+                    br#"["1","1","t","phx_reply",{"status":"ok","response":{}}]"#,
+                ],
+            ),
+            (
+                Protocol::ActionCable,
+                &[
+                    br#"{"command":"subscribe","identifier":"{\"channel\":\"C\",\"id\":1}"}"#,
+                    br#"{"identifier":"{\"channel\":\"C\",\"id\":1}","type":"confirm_subscription"}"#,
+                    br#"{"command":"message","identifier":"{\"channel\":\"C\"}","data":"{\"action\":\"a\"}"}"#,
+                    br#"{"identifier":"{\"channel\":\"C\"}","message":{"x":1}}"#,
+                    br#"{"type":"disconnect","reason":"r","reconnect":true}"#,
+                ],
+            ),
+        ];
+        for (proto, msgs) in inputs {
+            let info = decoder_info(*proto).unwrap();
+            let mut d = new_decoder(*proto, &Context::default()).unwrap();
+            let mut out = Vec::new();
+            for (i, m) in msgs.iter().enumerate() {
+                let dir = if i % 2 == 0 { C2S } else { S2C };
+                d.message(
+                    &input(dir, *proto != Protocol::Mqtt, m, i as u64 + 1),
+                    &mut out,
+                );
+            }
+            d.end(&mut out);
+            let mut seen = 0;
+            for o in &out {
+                if let AppOutput::Packet(p) = o {
+                    seen += 1;
+                    for (name, _) in &p.fields {
+                        assert!(
+                            info.fields.iter().any(|(n, _)| n == name),
+                            "{proto}: {name} not declared"
+                        );
+                    }
+                }
+            }
+            assert_eq!(seen, msgs.len(), "{proto}: {out:?}");
+            let anomalies = out
+                .iter()
+                .filter(|o| matches!(o, AppOutput::Anomaly(_)))
+                .count();
+            assert_eq!(anomalies, 0, "{proto}: {out:?}");
+        }
+    }
+}

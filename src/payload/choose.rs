@@ -99,8 +99,33 @@ pub fn choose(
     })
 }
 
+/// A STOMP CONNECT/STOMP frame or an MQTT CONNECT packet: the first message of a session
+/// of either, when no subprotocol was agreed.
+fn sniff_connect(payload: &[u8]) -> Option<(Protocol, u8)> {
+    if payload.starts_with(b"CONNECT\n")
+        || payload.starts_with(b"CONNECT\r\n")
+        || payload.starts_with(b"STOMP\n")
+        || payload.starts_with(b"STOMP\r\n")
+    {
+        return Some((Protocol::Stomp, 90));
+    }
+    // MQTT CONNECT: type 1, flags 0, remaining length, protocol name "MQTT" or "MQIsdp".
+    if payload.first() == Some(&0x10)
+        && let Ok(Some((_, n))) = super::mqtt::varint(payload.get(1..)?)
+    {
+        let rest = payload.get(1 + n..)?;
+        if rest.starts_with(b"\x00\x04MQTT") || rest.starts_with(b"\x00\x06MQIsdp") {
+            return Some((Protocol::Mqtt, 90));
+        }
+    }
+    None
+}
+
 /// Content sniffing of one message.
 fn sniff(text: bool, payload: &[u8]) -> Option<(Protocol, u8)> {
+    if let Some(found) = sniff_connect(payload) {
+        return Some(found);
+    }
     if !text {
         return sniff_binary(payload);
     }
@@ -417,6 +442,23 @@ mod tests {
         assert_eq!(
             pick(Some("mqtt"), "/mqtt", None),
             Some((Protocol::Mqtt, Subprotocol))
+        );
+        assert_eq!(
+            pick(
+                None,
+                "/ws",
+                Some("CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+            ),
+            Some((Protocol::Stomp, Content))
+        );
+        assert_eq!(
+            choose(
+                None,
+                "/ws",
+                Some((false, b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00"))
+            )
+            .map(|c| c.protocol),
+            Some(Protocol::Mqtt)
         );
         assert_eq!(pick(None, "/x", Some("hello")), None);
         assert_eq!(pick(None, "/x", None), None);

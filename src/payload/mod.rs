@@ -1061,6 +1061,10 @@ mod tests {
             br#"[{"jsonrpc": "2.0", "method": "sum", "params": [10, 20], "id": 4}, {"jsonrpc": "2.0", "result": "x", "id": 5}]"#,
             br#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "nosuch"}, "id": 3}"#,
             "6:4hello4:4€€€".as_bytes(),
+            b"SEND\ndestination:/q\ncontent-length:2\nreceipt:7\n\nhi\0\nRECEIPT\nreceipt-id:7\n\n\0",
+            b"\x32\x0c\x00\x03a/b\x00\x07\x00\x23\x00\x01x\x40\x02\x00\x07",
+            br#"["1","1","room:lobby","phx_join",{}]"#,
+            br#"{"command":"subscribe","identifier":"{\"channel\":\"C\"}"}"#,
             // SignalR (JSON and MessagePack framing), MessagePack, CBOR, protobuf, zlib.
             b"{\"protocol\":\"messagepack\",\"version\":1}\x1e\x09\x95\x03\x80\xa3xyz\x03\x2a",
             b"{\"type\":1,\"invocationId\":\"1\",\"target\":\"A\",\"arguments\":[1],\"streamIds\":[\"2\"]}\x1e",

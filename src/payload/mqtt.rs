@@ -1146,6 +1146,55 @@ mod tests {
         assert_eq!(p[1].summary, "mqtt PINGREQ");
     }
 
+    // MQTT 3.1 (subprotocol mqttv3.1): protocol name "MQIsdp", level 3; CONNACK return code
+    // 5 (not authorized) refuses the connection.
+    #[test]
+    fn mqtt_31_connect_refused() {
+        let mut body = vec![0, 6];
+        body.extend_from_slice(b"MQIsdp");
+        body.extend_from_slice(&[3, 0x02, 0, 60, 0, 2, b'c', b'1']);
+        let connect = [&[0x10, body.len() as u8][..], &body].concat();
+        let mut d = MqttDecoder::new(false);
+        let out = feed(&mut d, &[(C2S, &connect), (S2C, &[0x20, 2, 0, 5])]);
+        let p = packets(&out);
+        assert_eq!(p[0].field("protoname"), Some(&json!("MQIsdp")));
+        assert_eq!(p[0].field("ver"), Some(&json!(3)));
+        assert_eq!(p[1].field("reason_code"), Some(&json!(5)));
+        assert_eq!(exchanges(&out)[0].outcome, Outcome::Error);
+        assert!(anomalies(&out).is_empty());
+    }
+
+    /// Random byte strings, random message cuts, both directions, both protocol levels.
+    #[test]
+    fn random_bytes_do_not_panic() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let mut out = Vec::new();
+        for v5 in [false, true] {
+            let mut d = MqttDecoder::new(v5);
+            for n in 0..20_000u64 {
+                let len = rnd(40);
+                let mut m: Vec<u8> = (0..len).map(|_| rnd(256) as u8).collect();
+                if let Some(b) = m.first_mut() {
+                    // mostly plausible fixed headers
+                    *b = (*b & 0xF0) | [0, 2, 0, 0][rnd(4)];
+                }
+                let dir = if rnd(2) == 0 { C2S } else { S2C };
+                let mut msg = input(dir, false, &m, n);
+                msg.complete = rnd(10) != 0;
+                d.message(&msg, &mut out);
+                out.clear();
+            }
+            d.end(&mut out);
+            out.clear();
+        }
+    }
+
     #[test]
     fn mutated_inputs_do_not_panic() {
         let make = || -> Box<dyn Decoder> { Box::new(MqttDecoder::new(true)) };

@@ -186,9 +186,65 @@ enum Scan {
     Frame(Head, usize, usize, Option<String>),
 }
 
-/// Finds the frame at the start of `b`.
-fn scan(b: &[u8], version: u8) -> Scan {
-    let Some(head) = read_head(b, version) else {
+/// What is known of the unfinished frame at the start of a stream's buffer, so that each
+/// new message costs its own length, not the frame's (a frame sent one byte per message
+/// must not be re-read from its start every time).
+#[derive(Debug, Default)]
+struct Hint {
+    /// Its head, once the blank line after the headers arrived.
+    head: Option<Head>,
+    /// Bytes already searched for the blank line (no head yet) or for the NUL (with one).
+    scanned: usize,
+}
+
+/// Where the head of the frame at `b[0..]` ends (the index after its blank line), searching
+/// from `from`; `Err(i)` when a NUL at `i` comes first (a frame without a blank line).
+fn head_end(b: &[u8], from: usize) -> Option<Result<usize, usize>> {
+    let from = from.saturating_sub(2);
+    let mut i = from;
+    while let Some(&x) = b.get(i) {
+        match x {
+            0 => return Some(Err(i)),
+            b'\n' if b.get(i + 1) == Some(&b'\n') => return Some(Ok(i + 2)),
+            b'\n' if b.get(i + 1..i + 3) == Some(b"\r\n") => return Some(Ok(i + 3)),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Finds the end of the frame at the start of `b`, resuming from `hint`.
+fn scan(b: &[u8], version: u8, hint: &mut Hint) -> Scan {
+    if hint.head.is_none() {
+        match head_end(b, hint.scanned) {
+            None => {
+                hint.scanned = b.len();
+                return Scan::More;
+            }
+            Some(Err(nul)) => {
+                // No blank line before the NUL: the headers are what precedes it.
+                let mut text = b.get(..nul).unwrap_or_default().to_vec();
+                text.extend_from_slice(b"\n\n");
+                let mut head = read_head(&text, version).unwrap_or(Head {
+                    command: String::new(),
+                    headers: Vec::new(),
+                    body_start: nul,
+                    problems: Vec::new(),
+                });
+                head.problems
+                    .push("headers not ended by a blank line".to_string());
+                head.body_start = nul;
+                *hint = Hint::default();
+                return Scan::Frame(head, nul, nul + 1, None);
+            }
+            Some(Ok(end)) => {
+                hint.head = read_head(b.get(..end).unwrap_or_default(), version);
+                hint.scanned = end;
+            }
+        }
+    }
+    let Some(head) = hint.head.as_ref() else {
         return Scan::More;
     };
     let start = head.body_start;
@@ -196,12 +252,18 @@ fn scan(b: &[u8], version: u8) -> Scan {
     if let Some(cl) = head.get("content-length") {
         match cl.trim().parse::<usize>() {
             Ok(n) => match start.checked_add(n).and_then(|e| b.get(e).map(|&x| (e, x))) {
-                Some((e, 0)) => return Scan::Frame(head, e, e + 1, None),
+                Some((e, 0)) => {
+                    let head = hint.head.take().unwrap_or_else(|| unreachable_head(start));
+                    *hint = Hint::default();
+                    return Scan::Frame(head, e, e + 1, None);
+                }
                 Some((e, _)) => {
                     problem = Some(format!(
                         "content-length {n}: byte {} of the body is not NUL",
                         e - start
-                    ))
+                    ));
+                    // The NUL is searched from the body's start after all.
+                    hint.scanned = hint.scanned.min(start);
                 }
                 None => return Scan::More,
             },
@@ -213,12 +275,30 @@ fn scan(b: &[u8], version: u8) -> Scan {
             }
         }
     }
+    let from = hint.scanned.max(start);
     match b
-        .get(start..)
+        .get(from..)
         .and_then(|body| body.iter().position(|&x| x == 0))
     {
-        Some(i) => Scan::Frame(head, start + i, start + i + 1, problem),
-        None => Scan::More,
+        Some(i) => {
+            let head = hint.head.take().unwrap_or_else(|| unreachable_head(start));
+            *hint = Hint::default();
+            Scan::Frame(head, from + i, from + i + 1, problem)
+        }
+        None => {
+            hint.scanned = b.len();
+            Scan::More
+        }
+    }
+}
+
+/// A placeholder head (never used: `scan` only takes a head it holds).
+fn unreachable_head(body_start: usize) -> Head {
+    Head {
+        command: String::new(),
+        headers: Vec::new(),
+        body_start,
+        problems: Vec::new(),
     }
 }
 
@@ -238,6 +318,8 @@ struct Stream {
     first: Option<u64>,
     /// Skipping an over-long frame up to its NUL.
     skipping: bool,
+    /// What is known of the unfinished frame at `buf[0]`.
+    hint: Hint,
 }
 
 /// Per-connection STOMP decoder.
@@ -570,18 +652,12 @@ impl Decoder for StompDecoder {
             return self.heartbeat(msg, out);
         }
         // A new frame where the previous one still waits for its NUL: that one never had it.
-        if !self.streams[i].buf.is_empty() && starts_with_command(data) {
-            let held = &self.streams[i].buf;
-            let start = held
-                .iter()
-                .position(|&b| b != b'\n' && b != b'\r')
-                .unwrap_or(held.len());
-            if read_head(&held[start..], self.version).is_some() {
-                self.streams[i].buf.drain(..start);
-                self.flush_unterminated(i, msg, true, out);
-            }
+        // (The held frame starts the buffer: end-of-lines before it were dropped.)
+        if self.streams[i].hint.head.is_some() && starts_with_command(data) {
+            self.flush_unterminated(i, msg, true, out);
         }
         let mut buf = std::mem::take(&mut self.streams[i].buf);
+        let mut hint = std::mem::take(&mut self.streams[i].hint);
         let mut first = self.streams[i].first.take().unwrap_or(msg.packet);
         buf.extend_from_slice(data);
         let mut pos = 0;
@@ -597,7 +673,7 @@ impl Decoder for StompDecoder {
             if pos >= buf.len() {
                 break;
             }
-            match scan(&buf[pos..], self.version) {
+            match scan(&buf[pos..], self.version, &mut hint) {
                 Scan::Frame(head, body_end, next, problem) => {
                     let bs = head.body_start;
                     let body = buf.get(pos + bs..pos + body_end).unwrap_or_default();
@@ -626,6 +702,7 @@ impl Decoder for StompDecoder {
         }
         if !buf.is_empty() {
             self.streams[i].first = Some(first);
+            self.streams[i].hint = hint;
         }
         self.streams[i].buf = buf;
     }
@@ -899,6 +976,34 @@ mod tests {
         );
     }
 
+    /// A frame sent one byte per message costs linear time: the unfinished frame is not
+    /// re-read from its start for every message (200 000 messages here).
+    #[test]
+    fn one_byte_messages_are_linear() {
+        let frame = [
+            b"SEND\ndestination:/slow\n".as_slice(),
+            &vec![b'h'; 100_000],
+            b":v\n\n",
+            &vec![b'b'; 100_000],
+            b"\0",
+        ]
+        .concat();
+        let mut d = StompDecoder::new(12);
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        for (n, b) in frame.iter().enumerate() {
+            d.message(
+                &input(C2S, true, std::slice::from_ref(b), n as u64 + 1),
+                &mut out,
+            );
+        }
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+        let p = packets(&out);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].field("body_len"), Some(&json!(100_000)));
+        assert_eq!((p[0].first_packet, p[0].packet), (1, frame.len() as u64));
+    }
+
     #[test]
     fn over_long_frame_is_cut_and_skipped() {
         let mut d = StompDecoder::new(12);
@@ -917,6 +1022,80 @@ mod tests {
         let s = sums(&out);
         assert_eq!(s.len(), 2);
         assert_eq!(s[1], "stomp SEND /n");
+    }
+
+    // STOMP 1.0 (v10.stomp) has no header escaping; the CONNECTED version switches it on.
+    #[test]
+    fn version_from_subprotocol_and_connected() {
+        let ctx = Context {
+            request_uri: "/ws",
+            subprotocol: Some("v10.stomp"),
+            ..Context::default()
+        };
+        let mut d = new_decoder(&ctx);
+        let out = run(
+            d.as_mut(),
+            &[
+                (C2S, "SEND\ndestination:/a\\cb\n\n\0"),
+                (S2C, "CONNECTED\nversion:1.1\n\n\0"),
+                (C2S, "SEND\ndestination:/a\\cb\n\n\0"),
+            ],
+        );
+        let p = packets(&out);
+        assert_eq!(p[0].field("destination"), Some(&json!("/a\\cb")));
+        assert_eq!(p[2].field("destination"), Some(&json!("/a:b")));
+    }
+
+    /// Random text and bytes with STOMP-like pieces, random cuts, both directions.
+    #[test]
+    fn random_bytes_do_not_panic() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let pieces: &[&[u8]] = &[
+            b"SEND\n",
+            b"MESSAGE\n",
+            b"RECEIPT\n",
+            b"CONNECT\r\n",
+            b"receipt:1\n",
+            b"receipt-id:1\n",
+            b"content-length:3\n",
+            b"content-length:x\n",
+            b"subscription:0\n",
+            b"id:0\n",
+            b"\n",
+            b"\r\n",
+            b"\0",
+            b"\\c",
+            b"\\",
+            b"abc",
+            b"\xff\xfe",
+            b"SUBSCRIBE\n",
+            b"UNSUBSCRIBE\n",
+            b":",
+        ];
+        let mut out = Vec::new();
+        let mut d = StompDecoder::new(12);
+        for n in 0..20_000u64 {
+            let mut m = Vec::new();
+            for _ in 0..rnd(8) {
+                m.extend_from_slice(pieces[rnd(pieces.len())]);
+            }
+            let dir = if rnd(2) == 0 { C2S } else { S2C };
+            let mut msg = input(dir, true, &m, n);
+            msg.complete = rnd(10) != 0;
+            d.message(&msg, &mut out);
+            for o in out.drain(..) {
+                if let AppOutput::Packet(p) = o {
+                    assert!(p.summary.chars().count() <= bound::MAX_SUMMARY);
+                }
+            }
+        }
+        d.end(&mut out);
     }
 
     #[test]

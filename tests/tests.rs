@@ -4,6 +4,7 @@
 
 mod util;
 
+mod appviews;
 mod check;
 mod cli;
 #[cfg(not(feature = "live"))]

@@ -892,6 +892,7 @@ mod tests {
             (rules::APP_JSONRPC_EMPTY_BATCH, App),
             (rules::APP_JSON_INVALID, App),
             (rules::APP_PENDING_DROPPED, App),
+            (rules::APP_UNANSWERED_REQUEST, App),
             (CAPTURE_ERROR, Connection),
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),

@@ -1,6 +1,6 @@
 //! Detail trees (`-V`), laid out like Wireshark's packet details pane.
 
-use crate::event::{FrameEvent, HttpRequestEvent, HttpResponseEvent};
+use crate::event::{FrameEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::Header;
 use crate::term::escape::{escape_into, escape_line, hex_dump_into};
@@ -203,6 +203,121 @@ fn write_payload(out: &mut String, ev: &FrameEvent<'_>) {
     } else {
         let _ = writeln!(out, "Data ({} bytes)", payload.len());
         hex_dump_into(out, payload, "    ", MAX_PAYLOAD_SHOWN);
+    }
+}
+
+/// Most lines of one application packet's subtree (its fields and nested values).
+const MAX_APP_LINES: usize = 64;
+/// Deepest nesting of JSON values shown.
+const MAX_APP_DEPTH: usize = 6;
+/// Longest string value shown.
+const MAX_APP_STRING: usize = 200;
+
+/// One node of the tree at `depth` (0: a protocol line), escaped by the caller.
+fn node(out: &mut String, depth: usize, text: &str) {
+    for _ in 0..depth {
+        out.push_str("    ");
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// Appends the application layer of a whole message, as Wireshark shows a dissected
+/// sub-protocol under the WebSocket payload: per application packet a protocol line (with
+/// the decoder and how it was chosen), its summary, then its fields with nested JSON
+/// values indented, at most [`MAX_APP_LINES`] lines per packet.
+pub fn write_app(out: &mut String, m: &MessageEvent<'_>) {
+    for p in m.app {
+        let title = match m.app_decoder {
+            Some((decoder, by)) if decoder == p.protocol => {
+                format!("{} (chosen by {})", p.protocol.name(), by.name())
+            }
+            Some((decoder, by)) => format!(
+                "{} (read by the {} decoder, chosen by {})",
+                p.protocol.name(),
+                decoder.name(),
+                by.name()
+            ),
+            None => p.protocol.name().to_string(),
+        };
+        node(out, 0, &title);
+        node(
+            out,
+            1,
+            &format!("[{}]", escape_line(p.summary.as_bytes(), MAX_APP_STRING)),
+        );
+        if p.messages > 1 {
+            node(
+                out,
+                1,
+                &format!(
+                    "[{} messages, packets {}-{}]",
+                    p.messages, p.first_packet, p.packet
+                ),
+            );
+        }
+        let mut budget = MAX_APP_LINES;
+        for (name, value) in &p.fields {
+            if !json_node(out, 1, name, value, &mut budget) {
+                node(out, 1, "[… more fields not shown]");
+                break;
+            }
+        }
+    }
+}
+
+/// `name: value` for a scalar, `name` then its members one level deeper for an object or
+/// array. Returns false once the line budget is spent.
+fn json_node(
+    out: &mut String,
+    depth: usize,
+    name: &str,
+    value: &serde_json::Value,
+    budget: &mut usize,
+) -> bool {
+    use serde_json::Value;
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    let name = escape_line(name.as_bytes(), 80);
+    match value {
+        Value::Object(map) if depth < MAX_APP_DEPTH && !map.is_empty() => {
+            let n = map.len();
+            let s = if n == 1 { "" } else { "s" };
+            node(out, depth, &format!("{name}: {{{n} member{s}}}"));
+            map.iter()
+                .all(|(k, v)| json_node(out, depth + 1, k, v, budget))
+        }
+        Value::Array(items) if depth < MAX_APP_DEPTH && !items.is_empty() => {
+            let n = items.len();
+            let s = if n == 1 { "" } else { "s" };
+            node(out, depth, &format!("{name}: [{n} item{s}]"));
+            items
+                .iter()
+                .enumerate()
+                .all(|(i, v)| json_node(out, depth + 1, &format!("[{i}]"), v, budget))
+        }
+        Value::String(text) => {
+            node(
+                out,
+                depth,
+                &format!(
+                    "{name}: \"{}\"",
+                    escape_line(text.as_bytes(), MAX_APP_STRING)
+                ),
+            );
+            true
+        }
+        other => {
+            let text = other.to_string();
+            node(
+                out,
+                depth,
+                &format!("{name}: {}", escape_line(text.as_bytes(), MAX_APP_STRING)),
+            );
+            true
+        }
     }
 }
 

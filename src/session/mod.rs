@@ -62,6 +62,8 @@ pub struct ConnConfig {
     pub decode_as: Vec<DecodeAs>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
+    /// The Engine.IO long-polling sessions, shared by every connection.
+    pub polling: http::PollingSessions,
     /// The memory budget's account of payload held for display, shared by every
     /// connection (the default accounts nothing).
     pub held_payload: crate::flow::budget::HeldPayload,
@@ -82,6 +84,7 @@ impl Default for ConnConfig {
             tls_hold: 0,
             decode_as: Vec::new(),
             app_fields: true,
+            polling: http::PollingSessions::default(),
             held_payload: crate::flow::budget::HeldPayload::default(),
             reassembly_held: crate::flow::budget::HeldPayload::default(),
         }

@@ -72,7 +72,14 @@ struct App {
     packets: Vec<AppPacket>,
     /// Messages the decoder read so far.
     read: u64,
+    /// Payload kept per message for the decoder when the outputs keep none (`check`).
+    retain: Option<usize>,
 }
+
+/// Payload kept per message for a decoder the peers or the user named when the outputs
+/// keep none (`check`): larger messages reach it incomplete, and it then reports nothing
+/// malformed in them.
+const APP_RETAINED: usize = 1 << 20;
 
 /// WebSocket in the directions that upgraded.
 #[derive(Debug)]
@@ -133,6 +140,7 @@ impl WebSocketAnalyzer {
                 out: Vec::new(),
                 packets: Vec::new(),
                 read: 0,
+                retain: None,
             },
         }
     }
@@ -144,12 +152,11 @@ impl WebSocketAnalyzer {
         {
             return;
         }
-        // Decoders read whole messages: without kept payloads (the packet list without -V,
-        // check) there is nothing to read.
-        if conn.config.max_message_payload == 0 {
-            self.app.slot = AppSlot::Off;
-            return;
-        }
+        // Without kept payloads (the packet list without -V, check) a decoder is attached
+        // only when the peers or the user named it (subprotocol, path, --decode-as), and
+        // its connection keeps payloads for it; sniffing content would mean keeping every
+        // connection's.
+        let sniff = conn.config.max_message_payload > 0;
         self.app.fields = conn.config.app_fields;
         self.app.request_uri = conn
             .request
@@ -170,6 +177,13 @@ impl WebSocketAnalyzer {
         if let Some((protocol, chosen_by)) = choice {
             self.app.slot = attach(protocol, chosen_by, &self.app, self.subprotocol.as_deref());
         }
+        if !sniff {
+            if let AppSlot::On { .. } = self.app.slot {
+                self.app.retain = Some(APP_RETAINED);
+            } else {
+                self.app.slot = AppSlot::Off;
+            }
+        }
     }
 
     /// Starts decoding side `side` under the rules the handshake set (or their defaults
@@ -184,11 +198,6 @@ impl WebSocketAnalyzer {
                 Direction::ServerToClient => params.server_no_context_takeover,
             }
         });
-        let limits = MessageLimits {
-            max_retained: conn.config.max_message_payload,
-            max_inflated: conn.config.max_inflated,
-            frame_retained: conn.config.decoder.max_retained_payload,
-        };
         if self.subprotocol.is_none() {
             self.subprotocol = conn
                 .response
@@ -197,6 +206,11 @@ impl WebSocketAnalyzer {
                 .map(|p| p.trim().into());
         }
         self.choose_decoder(conn);
+        let limits = MessageLimits {
+            max_retained: self.app.retain.unwrap_or(conn.config.max_message_payload),
+            max_inflated: conn.config.max_inflated,
+            frame_retained: conn.config.decoder.max_retained_payload,
+        };
         if let Some(slot) = self.streams.get_mut(side) {
             *slot = Some(Box::new(WsStream {
                 decoder: FrameDecoder::new(conn.config.decoder)
@@ -583,16 +597,35 @@ fn decode_message(
 }
 
 /// Reports an exchange, an unanswered request or an anomaly of the payload decoder.
-fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
+pub(super) fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
     match output {
         AppOutput::Exchange(e) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
             conn,
             exchange: AppExchange::Answered(&e),
         })),
-        AppOutput::Unanswered(u) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
-            conn,
-            exchange: AppExchange::Unanswered(&u),
-        })),
+        AppOutput::Unanswered(u) => {
+            cx.emit(&Event::AppExchange(&AppExchangeEvent {
+                conn,
+                exchange: AppExchange::Unanswered(&u),
+            }))?;
+            let kind = rules::APP_UNANSWERED_REQUEST;
+            let what = match &u.name {
+                Some(name) => format!("{} \"{name}\" id={}", u.protocol.name(), u.id),
+                None => format!("{} id={}", u.protocol.name(), u.id),
+            };
+            let message = format!(
+                "{}: {what}, sent in packet {}",
+                kind.description, u.request_packet
+            );
+            cx.finding(
+                conn,
+                Finding {
+                    kind,
+                    dir: Some(u.request_dir),
+                    message,
+                },
+            )
+        }
         AppOutput::Anomaly(a) => {
             let kind = app_rule_kind(a.kind);
             let message = if a.detail.is_empty() {

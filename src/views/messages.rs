@@ -4,6 +4,7 @@
 
 use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
+use crate::payload::AppPacket;
 use crate::term::escape;
 use crate::ws::OpCode;
 use std::fmt::Write as _;
@@ -22,6 +23,10 @@ pub struct Messages<W: Write> {
     line: String,
     flush_each_line: bool,
     time: super::ViewTime,
+    /// Lines of HTTP messages whose bodies carried application packets (Engine.IO
+    /// long-polling), after the time column: written when their packet's record gives the
+    /// time.
+    polled: Vec<String>,
 }
 
 impl<W: Write> Messages<W> {
@@ -32,6 +37,7 @@ impl<W: Write> Messages<W> {
             line: String::with_capacity(256),
             flush_each_line,
             time: super::ViewTime::default(),
+            polled: Vec::new(),
         }
     }
 
@@ -147,6 +153,26 @@ impl<W: Write> Messages<W> {
         line.push('\n');
     }
 
+    /// An HTTP message whose body carried application packets: `→  POST  polling  socket.io
+    /// EVENT ...` (Engine.IO long-polling before or instead of the upgrade).
+    fn polled(&mut self, conn: u32, dir: Direction, kind: String, app: &[AppPacket]) {
+        let mut line = format!(
+            "  conn {:<3} {}  {:<8} {:>10}  ",
+            conn,
+            Self::arrow(dir),
+            kind,
+            "polling"
+        );
+        for (i, packet) in app.iter().enumerate() {
+            if i > 0 {
+                line.push_str(" | ");
+            }
+            line.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
+        }
+        line.push('\n');
+        self.polled.push(line);
+    }
+
     fn ping_pong(&mut self, p: &PingPongEvent) {
         self.line.clear();
         let _ = writeln!(
@@ -185,6 +211,28 @@ impl<W: Write> EventSink for Messages<W> {
             Event::Anomaly(a) => self.anomaly(a),
             Event::Packet(p) => {
                 self.time.observe(p);
+                if !self.polled.is_empty() {
+                    let time = self
+                        .time
+                        .text(p.rel_time)
+                        .unwrap_or_else(|| format!("{:.6}", p.rel_time));
+                    for line in std::mem::take(&mut self.polled) {
+                        write!(self.out, "{time:>11}{line}")?;
+                    }
+                    if self.flush_each_line {
+                        self.out.flush()?;
+                    }
+                }
+                return Ok(());
+            }
+            Event::HttpRequest(r) if !r.app.is_empty() => {
+                let kind = escape::escape_line(r.request.method.as_bytes(), 8);
+                self.polled(r.conn, Direction::ClientToServer, kind, r.app);
+                return Ok(());
+            }
+            Event::HttpResponse(r) if !r.app.is_empty() => {
+                let kind = format!("HTTP {}", r.response.status);
+                self.polled(r.conn, Direction::ServerToClient, kind, r.app);
                 return Ok(());
             }
             _ => return Ok(()),

@@ -516,6 +516,7 @@ impl DissectArgs {
         config.conn.decode_as = self.decode_as.clone();
         // Only JSON Lines and -V show the decoders' fields; the views need summaries.
         config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
+        config.conn.app_json_value = self.verbose;
         config
     }
 }

@@ -334,4 +334,50 @@ mod tests {
         assert_eq!(bits(0xb9, 0x80), "1... ....");
         assert_eq!(bits(0xb9, 0x7f), ".011 1001");
     }
+
+    #[test]
+    fn application_subtree_is_capped_and_escaped() {
+        use crate::flow::analysis::Direction;
+        use crate::payload::{AppPacket, ChosenBy, Protocol};
+        use crate::ws::OpCode;
+        // 20 levels deep, then 1000 items: the tree stops at its depth and line caps.
+        let mut deep = serde_json::json!("\u{1b}[31mred");
+        for _ in 0..20 {
+            deep = serde_json::json!({ "k": deep });
+        }
+        let wide = serde_json::Value::Array((0..1000).map(serde_json::Value::from).collect());
+        let app = [AppPacket {
+            protocol: Protocol::Json,
+            dir: Direction::ClientToServer,
+            first_packet: 1,
+            packet: 1,
+            messages: 1,
+            summary: "json \u{1b}]0;title\u{7}".into(),
+            fields: vec![("deep", deep), ("wide", wide)],
+        }];
+        let mut m = crate::views::fixtures::message(
+            0,
+            Direction::ClientToServer,
+            OpCode::Text,
+            b"{}",
+            1,
+            1,
+        );
+        m.app = &app;
+        m.app_decoder = Some((Protocol::Json, ChosenBy::Content));
+        let mut out = String::new();
+        super::write_app(&mut out, &m);
+        assert!(out.starts_with("json (chosen by content)\n"), "{out}");
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+        let lines = out.lines().count();
+        // Title, summary, at most MAX_APP_LINES field lines, the "more" line.
+        assert!(lines <= super::MAX_APP_LINES + 3, "{lines} lines");
+        assert!(out.contains("[… more fields not shown]"), "{out}");
+        let deepest = out
+            .lines()
+            .map(|l| l.len() - l.trim_start().len())
+            .max()
+            .unwrap_or(0);
+        assert!(deepest <= 4 * super::MAX_APP_DEPTH, "{out}");
+    }
 }

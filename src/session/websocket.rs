@@ -66,6 +66,8 @@ struct App {
     request_uri: Box<str>,
     /// Decoders build every field, or summaries only.
     fields: bool,
+    /// The generic JSON decoder keeps the value (`-V`).
+    json_value: bool,
     /// Scratch: what the decoder yielded for the current message.
     out: Vec<AppOutput>,
     /// Scratch: the packets among them.
@@ -137,6 +139,7 @@ impl WebSocketAnalyzer {
                 slot: AppSlot::Undecided,
                 request_uri: "".into(),
                 fields: true,
+                json_value: false,
                 out: Vec::new(),
                 packets: Vec::new(),
                 read: 0,
@@ -158,6 +161,7 @@ impl WebSocketAnalyzer {
         // connection's.
         let sniff = conn.config.max_message_payload > 0;
         self.app.fields = conn.config.app_fields;
+        self.app.json_value = conn.config.app_json_value;
         self.app.request_uri = conn
             .request
             .as_ref()
@@ -529,7 +533,7 @@ fn attach(
         subprotocol,
         // Generic JSON's fields would repeat the message text JSON Lines already carries:
         // it only validates and summarises (a third of the instructions per message).
-        summary_only: !app.fields || protocol == payload::Protocol::Json,
+        summary_only: !app.fields || (protocol == payload::Protocol::Json && !app.json_value),
     };
     match payload::new_decoder(protocol, &context) {
         Some(decoder) => AppSlot::On { decoder, chosen_by },

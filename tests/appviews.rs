@@ -456,6 +456,17 @@ fn polling_bodies_are_decoded_where_tshark_sees_them() {
         post["conn"], x["conn"],
         "the answer came on another connection"
     );
+    // The explanation of the upgraded connection names the handshake body of packet 6 (the
+    // only polling exchange of that connection, tshark's frame 6: `0{"sid":...}`).
+    let first = tsv.lines().find(|l| l.starts_with("6\t")).unwrap();
+    let body = first.split('\t').nth(5).unwrap();
+    let open: Value = serde_json::from_str(&body[1..]).unwrap();
+    let explain = read(&[&sample_path("socketio.pcap"), "--view", "explain"]);
+    let want = format!(
+        "Engine.IO long-polling body: engine.io open sid=\"{}\"",
+        open["sid"].as_str().unwrap()
+    );
+    assert!(explain.contains(&want), "{explain}");
     let messages = read(&[&sample_path("socketio.pcap"), "--view", "messages"]);
     let line = format!(
         "POST        polling  socket.io EVENT {} {} {} ack=1",

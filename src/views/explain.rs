@@ -295,6 +295,7 @@ impl<W: Write> Explain<W> {
                 "the HTTP request",
             )
         };
+        sub.extend(polling_lines(ev.app));
         self.items.push(Item {
             conn: ev.conn,
             dir: Direction::ClientToServer,
@@ -327,7 +328,7 @@ impl<W: Write> Explain<W> {
             dir: Direction::ServerToClient,
             phase: Phase::HttpUpgrade,
             text: format!("{line}: an ordinary HTTP response"),
-            sub: Vec::new(),
+            sub: polling_lines(ev.app),
             label: format!("the {} response", ev.response.status),
             kind: ItemKind::Response,
         });
@@ -744,7 +745,7 @@ impl<W: Write> Explain<W> {
                 if let Some(item) = self.items.iter_mut().rev().find(|i| {
                     i.conn == x.conn
                         && i.dir != e.request_dir
-                        && matches!(i.kind, ItemKind::Frame(_))
+                        && matches!(i.kind, ItemKind::Frame(_) | ItemKind::Response)
                 }) {
                     item.sub.push(app::exchange_line(e));
                 }
@@ -1183,6 +1184,13 @@ impl<W: Write> Explain<W> {
         }
         Ok(())
     }
+}
+
+/// What an Engine.IO long-polling body carried, one line per packet.
+fn polling_lines(app: &[crate::payload::AppPacket]) -> Vec<String> {
+    app::packet_lines(app)
+        .map(|line| format!("Engine.IO long-polling body: {line}"))
+        .collect()
 }
 
 /// How the payload of a message with `opcode` is previewed.

@@ -656,3 +656,65 @@ fn emit_request(
     };
     cx.emit(&Event::HttpRequest(&event))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(dir: Direction, body: &[u8], packet: u64) -> AppInput<'_> {
+        AppInput {
+            dir,
+            text: true,
+            payload: body,
+            complete: true,
+            packet,
+            time_ns: packet * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn a_polling_body_is_kept_up_to_its_cap_and_then_marked_incomplete() {
+        let mut body = PollBody::new("/socket.io/?EIO=4&transport=polling&sid=a");
+        let piece = vec![b'4'; 64 * 1024];
+        for _ in 0..(MAX_POLLING_BODY / piece.len()) {
+            body.push(&piece);
+        }
+        assert!(body.complete);
+        body.push(b"x");
+        assert!(!body.complete);
+        assert_eq!(body.data.len(), MAX_POLLING_BODY);
+    }
+
+    #[test]
+    fn sessions_pair_across_requests_and_stay_bounded() {
+        let sessions = PollingSessions::default();
+        let uri = "/socket.io/?EIO=4&transport=polling&sid=s1";
+        let mut out = Vec::new();
+        // Socket.IO v5 spec: an event with ack id 12, then its ACK.
+        sessions.decode(
+            uri,
+            &input(Direction::ClientToServer, br#"4212["hello","world"]"#, 1),
+            &mut out,
+        );
+        sessions.decode(
+            uri,
+            &input(Direction::ServerToClient, br#"4312["bar"]"#, 2),
+            &mut out,
+        );
+        let exchange = out.iter().find_map(|o| match o {
+            AppOutput::Exchange(x) => Some(x),
+            _ => None,
+        });
+        assert_eq!(
+            exchange.map(|x| (x.request_packet, x.answer_packet)),
+            Some((1, 2))
+        );
+        for i in 0..MAX_POLLING_SESSIONS + 10 {
+            let uri = format!("/socket.io/?EIO=4&transport=polling&sid=x{i}");
+            sessions.decode(&uri, &input(Direction::ClientToServer, b"2", 3), &mut out);
+        }
+        let table = sessions.0.lock().unwrap();
+        assert_eq!(table.by_sid.len(), MAX_POLLING_SESSIONS);
+        assert_eq!(table.order.len(), MAX_POLLING_SESSIONS);
+    }
+}

@@ -177,17 +177,19 @@ impl ConversationTable {
     }
 
     fn row(&mut self, conn: ConnId) -> &mut Row {
-        if !self.rows.contains_key(&conn) && self.rows.len() >= MAX_ROWS {
-            self.rows.pop_first();
-            self.dropped_rows += 1;
-        }
-        let first = self.first_seen.remove(&conn);
-        self.rows.entry(conn).or_insert_with(|| {
+        // Called for every frame: the first-seen table is only looked at for a new row.
+        if !self.rows.contains_key(&conn) {
+            if self.rows.len() >= MAX_ROWS {
+                self.rows.pop_first();
+                self.dropped_rows += 1;
+            }
+            let first = self.first_seen.remove(&conn);
             // Anomalies raised before the connection showed it belongs in the table.
             let mut row = Row::new(first.map(|(t, _)| t));
             row.anomalies = first.map_or(0, |(_, n)| n);
-            row
-        })
+            self.rows.insert(conn, row);
+        }
+        self.rows.entry(conn).or_insert_with(|| Row::new(None))
     }
 
     /// Takes one event into account.

@@ -8,7 +8,7 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(capture http_head extensions frame_decoder inflate pipeline)
+    targets=(capture http_head extensions frame_decoder inflate pipeline app_decoders)
 fi
 
 # Exit status: 1 when a target found a crash or a hang, or the targets do not compile; 2 when

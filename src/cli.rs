@@ -383,8 +383,22 @@ impl SelectArgs {
         })
     }
 
+    /// Whether the filter or the columns read application protocols' fields (the payload
+    /// decoders must build them, see [`needs_payloads`](Self::needs_payloads)).
+    pub fn needs_app_fields(options: &wsdissect::output::select::SelectOptions) -> bool {
+        Self::ids(options, |reg, ids| reg.needs_app_fields(ids))
+    }
+
     /// Whether the filter or the columns read data payloads (the dissector must keep them).
     pub fn needs_payloads(options: &wsdissect::output::select::SelectOptions) -> bool {
+        Self::ids(options, |reg, ids| reg.needs_payloads(ids))
+    }
+
+    /// `test` on the fields the filter and the columns name.
+    fn ids(
+        options: &wsdissect::output::select::SelectOptions,
+        test: impl Fn(&wsdissect::values::Registry, &[wsdissect::filter::FieldId]) -> bool,
+    ) -> bool {
         let reg = wsdissect::values::Registry::new();
         let mut ids: Vec<wsdissect::filter::FieldId> = Vec::new();
         if let Some(f) = &options.filter {
@@ -397,7 +411,7 @@ impl SelectArgs {
                     .filter_map(|n| wsdissect::filter::FieldRegistry::lookup(&reg, n).map(|x| x.0)),
             );
         }
-        reg.needs_payloads(&ids)
+        test(&reg, &ids)
     }
 }
 
@@ -556,6 +570,7 @@ impl DissectArgs {
         config.conn.protobuf = self.proto_schemas().ok().flatten();
         // Only JSON Lines and -V show the decoders' fields; the views need summaries.
         config.conn.app_fields = output.format == wsdissect::printer::Format::Jsonl || self.verbose;
+        config.conn.app_json_value = self.verbose;
         config
     }
 }
@@ -652,6 +667,11 @@ pub struct CheckArgs {
     /// Capture files (pcap or pcapng), `-` for standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Payload decoder by hand, as for read: PORT:PROTO, conn=N:PROTO, PROTO or none
+    /// (check decodes payloads only of connections whose decoder is named by
+    /// Sec-WebSocket-Protocol, the URL path or this option).
+    #[arg(long = "decode-as", value_name = "SPEC", value_parser = parse_decode_as)]
+    pub decode_as: Vec<wsdissect::payload::DecodeAs>,
     /// Memory budget.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -709,10 +729,14 @@ impl CheckArgs {
     /// frames still are, whole, for close codes and ping/pong pairing); every byte is
     /// still unmasked, counted, inflated and UTF-8-validated as it passes.
     pub fn dissect_config(&self) -> DissectConfig {
-        DissectConfig {
+        let mut config = DissectConfig {
             budget: self.budget.budget(),
             ..dissect_config(&self.ws_ports, &self.ports, self.max_inflated, 0)
-        }
+        };
+        config.conn.decode_as = self.decode_as.clone();
+        // Diagnostics need the decoders' findings and pairs, not their fields.
+        config.conn.app_fields = false;
+        config
     }
 }
 

@@ -146,6 +146,9 @@ pub struct HttpRequestEvent<'a> {
     pub endpoints: Endpoints,
     /// The request.
     pub request: &'a Request,
+    /// What its body carried, read by a payload decoder (Engine.IO long-polling POSTs;
+    /// empty otherwise).
+    pub app: &'a [AppPacket],
 }
 
 /// An HTTP response head.
@@ -162,6 +165,9 @@ pub struct HttpResponseEvent<'a> {
     /// For an answer to a WebSocket upgrade request: the accept-key verdict
     /// (`None` for ordinary HTTP exchanges and for refused upgrades).
     pub accept: Option<&'a AcceptVerdict>,
+    /// What its body carried, read by a payload decoder (the 200 answer to an Engine.IO
+    /// long-polling GET; empty otherwise).
+    pub app: &'a [AppPacket],
 }
 
 /// An HTTP head waiting for its body.

@@ -258,6 +258,24 @@ fields! {
     WSD_CAPTURE_ERROR_MESSAGE = ("wsd.capture_error.message", Str, "message", "why the capture could not be read further");
 }
 
+/// A field made at start-up from a registry of a higher layer, not listed in [`ALL`]: the
+/// application protocols' fields (`socketio.event`, `jsonrpc.id`, ...), one per field a
+/// payload decoder declares, named `<protocol prefix>.<field>` (see `payload::app_fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynField {
+    /// The name a user types.
+    pub name: String,
+    /// Its type.
+    pub ty: FieldType,
+    /// The protocol's field prefix (`socketio`).
+    pub prefix: &'static str,
+    /// The key of the field in JSON Lines `app` objects; `None` for the protocol itself
+    /// (present when a packet of it was decoded).
+    pub key: Option<&'static str>,
+    /// What it means.
+    pub description: String,
+}
+
 /// The field named `name`.
 pub fn field(name: &str) -> Option<&'static Field> {
     ALL.iter().find(|f| f.name == name)

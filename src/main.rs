@@ -74,6 +74,12 @@ fn list_fields() -> ExitCode {
         .iter()
         .filter(|f| wsdissect::values::per_packet(f))
         .try_for_each(|f| writeln!(out, "{}\t{}\t{}", f.name, f.ty.name(), f.description))
+        .and_then(|()| {
+            // The application protocols' fields, from the payload decoders.
+            wsdissect::payload::app_fields()
+                .iter()
+                .try_for_each(|f| writeln!(out, "{}\t{}\t{}", f.name, f.ty.name(), f.description))
+        })
         .and_then(|()| out.flush());
     match listed {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -218,6 +224,9 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
         cli::retain_payloads(&mut config, args.dissect.max_payload);
     }
     config.conn.inject_secrets = args.inject_secrets;
+    if cli::SelectArgs::needs_app_fields(&select) {
+        config.conn.app_fields = true;
+    }
     let mut dissector = Dissector::new(config);
     if let Err(e) = cli::key_logs(&args.dissect.keylogs)
         .and_then(|paths| cli::load_key_logs(&mut dissector, &paths))

@@ -117,6 +117,12 @@ enum Get {
     WsdAnomalySeverity,
     WsdAnomalyKind,
     WsdAnomalyMessage,
+    /// An application protocol's field (`key`) or the protocol itself (`None`), of the
+    /// packets whose protocol has the field prefix `prefix`.
+    App {
+        prefix: &'static str,
+        key: Option<&'static str>,
+    },
 }
 
 fn getter(f: &Field) -> Option<Get> {
@@ -267,9 +273,26 @@ pub struct Registry {
 
 impl Default for Registry {
     fn default() -> Self {
+        // The table's fields, then the application protocols' (ids follow on).
+        let app = crate::payload::app_fields().iter().map(|f| {
+            Some(Get::App {
+                prefix: f.prefix,
+                key: f.key,
+            })
+        });
         Registry {
-            gets: fields::ALL.iter().map(getter).collect(),
+            gets: fields::ALL.iter().map(getter).chain(app).collect(),
         }
+    }
+}
+
+/// Name and type of field `i`: the table's, then the application protocols'.
+fn name_and_type(i: usize) -> Option<(&'static str, fields::FieldType)> {
+    match fields::ALL.get(i) {
+        Some(f) => Some((f.name, f.ty)),
+        None => crate::payload::app_fields()
+            .get(i - fields::ALL.len())
+            .map(|f| (f.name.as_str(), f.ty)),
     }
 }
 
@@ -294,7 +317,7 @@ impl Registry {
     }
 
     /// Whether any of `ids` needs data payloads kept by the dissector (payload bytes or
-    /// text of data frames and messages).
+    /// text of data frames and messages, or what the payload decoders read in them).
     pub fn needs_payloads(&self, ids: &[FieldId]) -> bool {
         ids.iter().any(|id| {
             matches!(
@@ -304,25 +327,41 @@ impl Registry {
                         | Get::WsPayloadText
                         | Get::WsdMessagePayload
                         | Get::WsdMessageText
+                        | Get::App { .. }
                 )
             )
         })
+    }
+
+    /// Whether any of `ids` is an application protocol's field: the payload decoders must
+    /// then build every field, not only summaries.
+    pub fn needs_app_fields(&self, ids: &[FieldId]) -> bool {
+        ids.iter()
+            .any(|id| matches!(self.get(*id), Some(Get::App { .. })))
     }
 }
 
 impl FieldRegistry for Registry {
     fn lookup(&self, name: &str) -> Option<(FieldId, FieldType)> {
-        let i = fields::ALL.iter().position(|f| f.name == name)?;
+        let i = fields::ALL
+            .iter()
+            .position(|f| f.name == name)
+            .or_else(|| {
+                crate::payload::app_fields()
+                    .iter()
+                    .position(|f| f.name == name)
+                    .map(|j| fields::ALL.len() + j)
+            })?;
         self.gets.get(i).copied().flatten()?;
-        Some((FieldId(i as u32), filter_type(fields::ALL[i].ty)))
+        let (_, ty) = name_and_type(i)?;
+        Some((FieldId(i as u32), filter_type(ty)))
     }
 
     fn names(&self) -> Vec<&str> {
-        fields::ALL
-            .iter()
-            .zip(&self.gets)
-            .filter(|(_, g)| g.is_some())
-            .map(|(f, _)| f.name)
+        (0..self.gets.len())
+            .filter(|i| self.gets[*i].is_some())
+            .filter_map(name_and_type)
+            .map(|(name, _)| name)
             .collect()
     }
 
@@ -353,6 +392,8 @@ pub enum Child {
         endpoints: Endpoints,
         /// The head.
         request: Request,
+        /// What its body carried (Engine.IO long-polling).
+        app: Vec<crate::payload::AppPacket>,
     },
     /// [`Event::HttpResponse`].
     HttpResponse {
@@ -366,6 +407,8 @@ pub enum Child {
         response: Response,
         /// Accept verdict of an upgrade answer.
         accept: Option<AcceptVerdict>,
+        /// What its body carried (Engine.IO long-polling).
+        app: Vec<crate::payload::AppPacket>,
     },
     /// [`Event::HttpPending`].
     HttpPending {
@@ -464,6 +507,7 @@ impl Child {
                 packet: e.packet,
                 endpoints: e.endpoints,
                 request: e.request.clone(),
+                app: e.app.to_vec(),
             },
             Event::HttpResponse(e) => Child::HttpResponse {
                 conn: e.conn,
@@ -471,6 +515,7 @@ impl Child {
                 endpoints: e.endpoints,
                 response: e.response.clone(),
                 accept: e.accept.cloned(),
+                app: e.app.to_vec(),
             },
             Event::HttpPending(e) => Child::HttpPending {
                 conn: e.conn,
@@ -560,11 +605,13 @@ impl Child {
                 packet,
                 endpoints,
                 request,
+                app,
             } => f(&Event::HttpRequest(&HttpRequestEvent {
                 conn: *conn,
                 packet: *packet,
                 endpoints: *endpoints,
                 request,
+                app,
             })),
             Child::HttpResponse {
                 conn,
@@ -572,12 +619,14 @@ impl Child {
                 endpoints,
                 response,
                 accept,
+                app,
             } => f(&Event::HttpResponse(&HttpResponseEvent {
                 conn: *conn,
                 packet: *packet,
                 endpoints: *endpoints,
                 response,
                 accept: accept.as_ref(),
+                app,
             })),
             Child::HttpPending {
                 conn,
@@ -766,6 +815,15 @@ impl PacketView<'_> {
         self.children.iter().filter_map(|c| match c {
             Child::Message(m) => Some(m),
             _ => None,
+        })
+    }
+
+    /// The application packets the payload decoders read in this packet's messages.
+    fn app_packets(&self) -> impl Iterator<Item = &crate::payload::AppPacket> {
+        self.children.iter().flat_map(|c| match c {
+            Child::Message(m) => m.app.as_slice(),
+            Child::HttpRequest { app, .. } | Child::HttpResponse { app, .. } => app.as_slice(),
+            _ => &[],
         })
     }
 
@@ -1093,6 +1151,28 @@ impl PacketView<'_> {
             }
             WsdAnomaly => {
                 Self::each(self.anomalies().take(1), f, |_| Some(Value::Present));
+                ControlFlow::Continue(())
+            }
+            App { prefix, key } => {
+                let mut packets = self
+                    .app_packets()
+                    .filter(|p| p.protocol.field_prefix() == prefix);
+                let Some(key) = key else {
+                    if packets.next().is_some() {
+                        let _ = f(Value::Present);
+                    }
+                    return;
+                };
+                // Numbers, booleans and nested values print as JSON text.
+                let texts: Vec<std::borrow::Cow<'_, str>> = packets
+                    .filter_map(|p| p.field(key))
+                    .filter(|v| !v.is_null())
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                        other => std::borrow::Cow::Owned(other.to_string()),
+                    })
+                    .collect();
+                Self::each(texts.iter(), f, |t| Some(Value::Str(t)));
                 ControlFlow::Continue(())
             }
             WsdAnomalySeverity | WsdAnomalyKind | WsdAnomalyMessage => {

@@ -5,6 +5,7 @@
 mod util;
 
 mod appproto;
+mod appviews;
 mod binproto;
 mod check;
 mod cli;

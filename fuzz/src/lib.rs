@@ -249,3 +249,83 @@ pub fn pipeline(data: &[u8]) {
     report.push(suite);
     std::hint::black_box(report.xml());
 }
+
+/// Most messages one input is cut into (bounds the loop).
+const MAX_APP_MESSAGES: usize = 4096;
+
+/// Application-payload decoders: the input is a sequence of messages, each a header byte
+/// (bit 0: from the server, bit 1: text, bit 2: incomplete), a big-endian 16-bit length
+/// (cut to what is left) and the payload. Every registered decoder (built for a Socket.IO
+/// URL, a subprotocol, and with summaries only) and an Engine.IO polling decoder read the
+/// whole sequence and end; a summary past its cap is a finding.
+pub fn app_decoders(data: &[u8]) {
+    use wsdissect::flow::analysis::Direction;
+    use wsdissect::payload::{
+        self, AppInput, AppOutput, Context, DECODERS, Decoder, bound, socketio::SocketIoDecoder,
+    };
+    let contexts = [
+        Context {
+            request_uri: "/socket.io/?EIO=4&transport=websocket",
+            subprotocol: None,
+            summary_only: false,
+        },
+        Context {
+            request_uri: "/graphql",
+            subprotocol: Some("graphql-transport-ws"),
+            summary_only: true,
+        },
+    ];
+    let mut decoders: Vec<Box<dyn Decoder>> = Vec::new();
+    for ctx in &contexts {
+        decoders.extend(DECODERS.iter().map(|d| (d.new)(ctx)));
+    }
+    for uri in [
+        "/socket.io/?EIO=4&transport=polling&sid=x",
+        "/socket.io/?EIO=3&transport=polling&sid=x",
+    ] {
+        if let Some(d) = SocketIoDecoder::polling(uri) {
+            decoders.push(Box::new(d));
+        }
+    }
+    let mut out = Vec::new();
+    let check = |out: &mut Vec<AppOutput>| {
+        for o in out.drain(..) {
+            if let AppOutput::Packet(p) = &o {
+                assert!(p.summary.chars().count() <= bound::MAX_SUMMARY);
+                std::hint::black_box(p.to_json(Some(payload::ChosenBy::Content)));
+            }
+            std::hint::black_box(&o);
+        }
+    };
+    let mut rest = data;
+    let mut packet = 0u64;
+    while let [head, hi, lo, tail @ ..] = rest {
+        if packet as usize >= MAX_APP_MESSAGES {
+            break;
+        }
+        packet += 1;
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (body, after) = tail.split_at(len);
+        rest = after;
+        let input = AppInput {
+            dir: if head & 1 == 0 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            },
+            text: head & 2 != 0,
+            payload: body,
+            complete: head & 4 == 0,
+            packet,
+            time_ns: packet * 1_000,
+        };
+        for d in &mut decoders {
+            d.message(&input, &mut out);
+            check(&mut out);
+        }
+    }
+    for d in &mut decoders {
+        d.end(&mut out);
+        check(&mut out);
+    }
+}

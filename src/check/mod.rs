@@ -914,6 +914,7 @@ mod tests {
             (rules::APP_ZLIB_STREAM_CORRUPT, App),
             (rules::APP_ZLIB_STREAM_TOO_LARGE, App),
             (rules::APP_PENDING_DROPPED, App),
+            (rules::APP_UNANSWERED_REQUEST, App),
             (CAPTURE_ERROR, Connection),
             (EXPECT_CLOSE_HANDSHAKE, Expectations),
             (EXPECT_CLOSE_CODE, Expectations),

@@ -415,6 +415,7 @@ fn check_file(
         && Registry::new().needs_payloads(f.fields())
     {
         crate::cli::retain_payloads(&mut dissect_config, 16 << 20);
+        dissect_config.conn.app_fields |= Registry::new().needs_app_fields(f.fields());
     }
     let mut dissector = Dissector::new(dissect_config);
     if let Err(e) = crate::cli::load_key_logs(&mut dissector, key_logs) {

@@ -117,6 +117,9 @@ mod enabled {
         if crate::cli::SelectArgs::needs_payloads(&select) {
             crate::cli::retain_payloads(&mut config, args.dissect.max_payload);
         }
+        if crate::cli::SelectArgs::needs_app_fields(&select) {
+            config.conn.app_fields = true;
+        }
         // A browser writes a connection's key log line when its handshake ends, after the
         // first encrypted records went by: hold them until the line is read.
         config.conn.tls_hold = 1 << 20;

@@ -68,14 +68,25 @@ impl BodySkipper {
     /// the body (the rest belongs to the next message). A body that runs until close, or a
     /// malformed chunked body, consumes everything.
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        self.feed_with(bytes, &mut |_| {})
+    }
+
+    /// As [`feed`](Self::feed), handing each piece of the body's content (chunked coding
+    /// removed) to `data` in order. A malformed chunked body hands nothing more.
+    pub fn feed_with(&mut self, bytes: &[u8], data: &mut dyn FnMut(&[u8])) -> usize {
         let mut used = 0;
         while used < bytes.len() {
             let rest = bytes.get(used..).unwrap_or_default();
             match self.state {
                 State::Done => break,
-                State::UntilClose | State::Malformed => return bytes.len(),
+                State::Malformed => return bytes.len(),
+                State::UntilClose => {
+                    data(rest);
+                    return bytes.len();
+                }
                 State::Fixed { remaining } => {
                     let n = take_up_to(remaining, rest.len());
+                    data(rest.get(..n).unwrap_or_default());
                     used += n;
                     let remaining = remaining - n as u64;
                     self.state = if remaining == 0 {
@@ -86,6 +97,7 @@ impl BodySkipper {
                 }
                 State::Chunked(Chunked::Data { remaining }) => {
                     let n = take_up_to(remaining, rest.len());
+                    data(rest.get(..n).unwrap_or_default());
                     used += n;
                     let remaining = remaining - n as u64;
                     self.state = State::Chunked(if remaining == 0 {
@@ -310,5 +322,32 @@ mod tests {
         let mut s = BodySkipper::new(BodyLength::Chunked);
         assert_eq!(s.feed(b"ffffffffffffffff\r\nabc"), 21);
         assert!(!s.is_done() && !s.is_malformed());
+    }
+
+    #[test]
+    fn content_comes_out_without_the_chunked_coding_at_every_split() {
+        // RFC 9112 §7.1: chunk-size in hex, CRLF, data, CRLF; a last chunk of 0; trailers.
+        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        for step in 1..=body.len() {
+            let mut s = BodySkipper::new(BodyLength::Chunked);
+            let mut content = Vec::new();
+            let mut used = 0;
+            for piece in body.chunks(step) {
+                used += s.feed_with(piece, &mut |d| content.extend_from_slice(d));
+                if s.is_done() {
+                    break;
+                }
+            }
+            assert!(s.is_done(), "step {step}");
+            assert_eq!(content, b"Wikipedia", "step {step}");
+            assert_eq!(&body[used..], b"NEXT", "step {step}");
+        }
+        let mut s = BodySkipper::new(BodyLength::Fixed(3));
+        let mut content = Vec::new();
+        assert_eq!(
+            s.feed_with(b"abcdef", &mut |d| content.extend_from_slice(d)),
+            3
+        );
+        assert_eq!(content, b"abc");
     }
 }

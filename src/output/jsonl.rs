@@ -7,6 +7,7 @@ use crate::event::{
     FrameEvent, Handshake, MessageEvent, PingPongEvent, TlsSessionEvent,
 };
 use crate::fields::{self as F, Field, RECORD_TYPE_KEY};
+use crate::payload::{AppPacket, ChosenBy};
 use crate::term::escape::{Digits, push_base64, push_json_str, push_secs6, push_u64};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -144,6 +145,34 @@ fn push_json_value(buf: &mut Vec<u8>, v: &serde_json::Value) {
         }
     }
 }
+/// `app` (the first application packet) and, when there are several, `app_packets` (all
+/// of them, in order: MQTT, STOMP, JSON-RPC batch parts, polling payloads).
+fn push_app(o: &mut Obj<'_>, app: &[AppPacket], chosen_by: Option<ChosenBy>) {
+    let Some(first) = app.first() else {
+        return;
+    };
+    o.key(F::WSD_APP.json);
+    push_json_value(o.buf, &first.to_json(chosen_by));
+    if app.len() > 1 {
+        o.key(F::WSD_APP_PACKETS.json);
+        o.buf.push(b'[');
+        for (i, p) in app.iter().enumerate() {
+            if i > 0 {
+                o.buf.push(b',');
+            }
+            push_json_value(o.buf, &p.to_json(chosen_by));
+        }
+        o.buf.push(b']');
+    }
+}
+
+/// The head of an HTTP message whose body carried application packets.
+#[derive(Clone, Copy)]
+enum HttpHeadRef<'a> {
+    Request(&'a crate::http::head::Request),
+    Response(&'a crate::http::head::Response),
+}
+
 /// Where a record's `ts` goes (byte offset in the line) and its relative time.
 type TsAt = Option<(usize, f64)>;
 
@@ -248,23 +277,27 @@ impl<W: Write> JsonLines<W> {
             m.payload,
             m.payload_complete,
         );
-        if let Some(first) = m.app.first() {
-            o.key(F::WSD_APP.json);
-            push_json_value(o.buf, &first.to_json(m.app_decoder.map(|(_, by)| by)));
-            if m.app.len() > 1 {
-                // Several application packets in one message (MQTT, STOMP, JSON-RPC batch
-                // parts): all of them, in order.
-                o.key(F::WSD_APP_PACKETS.json);
-                o.buf.push(b'[');
-                for (i, p) in m.app.iter().enumerate() {
-                    if i > 0 {
-                        o.buf.push(b',');
-                    }
-                    push_json_value(o.buf, &p.to_json(m.app_decoder.map(|(_, by)| by)));
-                }
-                o.buf.push(b']');
+        push_app(&mut o, m.app, m.app_decoder.map(|(_, by)| by));
+        o.finish();
+    }
+
+    /// The `app` record: what an HTTP message's body carried (Engine.IO long-polling).
+    fn app_http(&mut self, conn: u32, packet: u64, head: HttpHeadRef<'_>, app: &[AppPacket]) {
+        let mut o = Obj::new(&mut self.line, "app");
+        o.num(F::TCP_STREAM.json, conn);
+        o.num(F::FRAME_NUMBER.json, packet);
+        match head {
+            HttpHeadRef::Request(r) => {
+                o.str(F::WSD_DIRECTION.json, "c2s");
+                o.str(F::HTTP_REQUEST_METHOD.json, &r.method);
+                o.str(F::HTTP_REQUEST_URI.json, &r.path);
+            }
+            HttpHeadRef::Response(r) => {
+                o.str(F::WSD_DIRECTION.json, "s2c");
+                o.num(F::HTTP_RESPONSE_CODE.json, r.status);
             }
         }
+        push_app(&mut o, app, Some(ChosenBy::Path));
         o.finish();
     }
 
@@ -450,6 +483,12 @@ impl<W: Write> EventSink for JsonLines<W> {
                     }
                 }
                 return Ok(());
+            }
+            Event::HttpRequest(r) if !r.app.is_empty() => {
+                self.app_http(r.conn, r.packet, HttpHeadRef::Request(r.request), r.app)
+            }
+            Event::HttpResponse(r) if !r.app.is_empty() => {
+                self.app_http(r.conn, r.packet, HttpHeadRef::Response(r.response), r.app)
             }
             Event::HttpRequest(_) | Event::HttpResponse(_) | Event::HttpPending(_) => {
                 return Ok(());

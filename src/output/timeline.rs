@@ -268,10 +268,13 @@ impl<W: Write> EventSink for Timeline<W> {
             Event::HttpPending(p) => self.info.pending(p),
             Event::Frame(f) => self.on_frame(f),
             Event::Anomaly(a) => self.on_anomaly(a),
-            Event::Handshake(_)
-            | Event::ConnectionEnd(_)
-            | Event::Message(_)
-            | Event::PingPong(_) => {}
+            Event::Message(m) => {
+                // -V: the application layer under the frame that completed the message.
+                if self.options.verbose && !m.app.is_empty() {
+                    tree::write_app(&mut self.detail, m);
+                }
+            }
+            Event::Handshake(_) | Event::ConnectionEnd(_) | Event::PingPong(_) => {}
             // Printed by the caller on stderr; nothing to add to the packet list.
             Event::CaptureError(_) | Event::Tls(_) | Event::AppExchange(_) => {}
         }

@@ -1,6 +1,6 @@
 //! Detail trees (`-V`), laid out like Wireshark's packet details pane.
 
-use crate::event::{FrameEvent, HttpRequestEvent, HttpResponseEvent};
+use crate::event::{FrameEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::Header;
 use crate::term::escape::{escape_into, escape_line, hex_dump_into};
@@ -206,6 +206,121 @@ fn write_payload(out: &mut String, ev: &FrameEvent<'_>) {
     }
 }
 
+/// Most lines of one application packet's subtree (its fields and nested values).
+const MAX_APP_LINES: usize = 64;
+/// Deepest nesting of JSON values shown.
+const MAX_APP_DEPTH: usize = 6;
+/// Longest string value shown.
+const MAX_APP_STRING: usize = 200;
+
+/// One node of the tree at `depth` (0: a protocol line), escaped by the caller.
+fn node(out: &mut String, depth: usize, text: &str) {
+    for _ in 0..depth {
+        out.push_str("    ");
+    }
+    out.push_str(text);
+    out.push('\n');
+}
+
+/// Appends the application layer of a whole message, as Wireshark shows a dissected
+/// sub-protocol under the WebSocket payload: per application packet a protocol line (with
+/// the decoder and how it was chosen), its summary, then its fields with nested JSON
+/// values indented, at most [`MAX_APP_LINES`] lines per packet.
+pub fn write_app(out: &mut String, m: &MessageEvent<'_>) {
+    for p in m.app {
+        let title = match m.app_decoder {
+            Some((decoder, by)) if decoder == p.protocol => {
+                format!("{} (chosen by {})", p.protocol.name(), by.name())
+            }
+            Some((decoder, by)) => format!(
+                "{} (read by the {} decoder, chosen by {})",
+                p.protocol.name(),
+                decoder.name(),
+                by.name()
+            ),
+            None => p.protocol.name().to_string(),
+        };
+        node(out, 0, &title);
+        node(
+            out,
+            1,
+            &format!("[{}]", escape_line(p.summary.as_bytes(), MAX_APP_STRING)),
+        );
+        if p.messages > 1 {
+            node(
+                out,
+                1,
+                &format!(
+                    "[{} messages, packets {}-{}]",
+                    p.messages, p.first_packet, p.packet
+                ),
+            );
+        }
+        let mut budget = MAX_APP_LINES;
+        for (name, value) in &p.fields {
+            if !json_node(out, 1, name, value, &mut budget) {
+                node(out, 1, "[… more fields not shown]");
+                break;
+            }
+        }
+    }
+}
+
+/// `name: value` for a scalar, `name` then its members one level deeper for an object or
+/// array. Returns false once the line budget is spent.
+fn json_node(
+    out: &mut String,
+    depth: usize,
+    name: &str,
+    value: &serde_json::Value,
+    budget: &mut usize,
+) -> bool {
+    use serde_json::Value;
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    let name = escape_line(name.as_bytes(), 80);
+    match value {
+        Value::Object(map) if depth < MAX_APP_DEPTH && !map.is_empty() => {
+            let n = map.len();
+            let s = if n == 1 { "" } else { "s" };
+            node(out, depth, &format!("{name}: {{{n} member{s}}}"));
+            map.iter()
+                .all(|(k, v)| json_node(out, depth + 1, k, v, budget))
+        }
+        Value::Array(items) if depth < MAX_APP_DEPTH && !items.is_empty() => {
+            let n = items.len();
+            let s = if n == 1 { "" } else { "s" };
+            node(out, depth, &format!("{name}: [{n} item{s}]"));
+            items
+                .iter()
+                .enumerate()
+                .all(|(i, v)| json_node(out, depth + 1, &format!("[{i}]"), v, budget))
+        }
+        Value::String(text) => {
+            node(
+                out,
+                depth,
+                &format!(
+                    "{name}: \"{}\"",
+                    escape_line(text.as_bytes(), MAX_APP_STRING)
+                ),
+            );
+            true
+        }
+        other => {
+            let text = other.to_string();
+            node(
+                out,
+                depth,
+                &format!("{name}: {}", escape_line(text.as_bytes(), MAX_APP_STRING)),
+            );
+            true
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::bits;
@@ -218,5 +333,51 @@ mod tests {
         assert_eq!(bits(0x81, 0x0f), ".... 0001");
         assert_eq!(bits(0xb9, 0x80), "1... ....");
         assert_eq!(bits(0xb9, 0x7f), ".011 1001");
+    }
+
+    #[test]
+    fn application_subtree_is_capped_and_escaped() {
+        use crate::flow::analysis::Direction;
+        use crate::payload::{AppPacket, ChosenBy, Protocol};
+        use crate::ws::OpCode;
+        // 20 levels deep, then 1000 items: the tree stops at its depth and line caps.
+        let mut deep = serde_json::json!("\u{1b}[31mred");
+        for _ in 0..20 {
+            deep = serde_json::json!({ "k": deep });
+        }
+        let wide = serde_json::Value::Array((0..1000).map(serde_json::Value::from).collect());
+        let app = [AppPacket {
+            protocol: Protocol::Json,
+            dir: Direction::ClientToServer,
+            first_packet: 1,
+            packet: 1,
+            messages: 1,
+            summary: "json \u{1b}]0;title\u{7}".into(),
+            fields: vec![("deep", deep), ("wide", wide)],
+        }];
+        let mut m = crate::views::fixtures::message(
+            0,
+            Direction::ClientToServer,
+            OpCode::Text,
+            b"{}",
+            1,
+            1,
+        );
+        m.app = &app;
+        m.app_decoder = Some((Protocol::Json, ChosenBy::Content));
+        let mut out = String::new();
+        super::write_app(&mut out, &m);
+        assert!(out.starts_with("json (chosen by content)\n"), "{out}");
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+        let lines = out.lines().count();
+        // Title, summary, at most MAX_APP_LINES field lines, the "more" line.
+        assert!(lines <= super::MAX_APP_LINES + 3, "{lines} lines");
+        assert!(out.contains("[… more fields not shown]"), "{out}");
+        let deepest = out
+            .lines()
+            .map(|l| l.len() - l.trim_start().len())
+            .max()
+            .unwrap_or(0);
+        assert!(deepest <= 4 * super::MAX_APP_DEPTH, "{out}");
     }
 }

@@ -925,6 +925,52 @@ impl AppAnomaly {
     }
 }
 
+/// The filter fields (`-Y`, `-e`) of every registered decoder, made once from
+/// [`DECODERS`]: per field prefix the protocol itself (present when one of its packets was
+/// decoded in the packet) and `<prefix>.<field>` for each field its decoders declare, as text
+/// (JSON strings as they are, numbers and booleans as written, objects and arrays as
+/// compact JSON). A decoder added to [`DECODERS`] gets its fields with no other change.
+pub fn app_fields() -> &'static [crate::fields::DynField] {
+    use crate::fields::{DynField, FieldType};
+    static FIELDS: std::sync::OnceLock<Vec<DynField>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut out: Vec<DynField> = Vec::new();
+        for d in DECODERS {
+            let prefix = d.protocol.field_prefix();
+            if !out.iter().any(|f| f.name == prefix) {
+                let names: Vec<&str> = DECODERS
+                    .iter()
+                    .filter(|o| o.protocol.field_prefix() == prefix)
+                    .map(|o| o.protocol.name())
+                    .collect();
+                out.push(DynField {
+                    name: prefix.to_string(),
+                    ty: FieldType::Protocol,
+                    prefix,
+                    key: None,
+                    description: format!(
+                        "an application packet decoded as {} (payload decoder)",
+                        names.join(" or ")
+                    ),
+                });
+            }
+            for (key, meaning) in d.fields {
+                let name = format!("{prefix}.{key}");
+                if !out.iter().any(|f| f.name == name) {
+                    out.push(DynField {
+                        name,
+                        ty: FieldType::Str,
+                        prefix,
+                        key: Some(key),
+                        description: format!("{}: {meaning}", d.protocol.name()),
+                    });
+                }
+            }
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;

@@ -337,6 +337,8 @@ kinds! {
         "message of a zlib-stream connection inflating past the inflation cap (decompression bomb)");
     APP_PENDING_DROPPED = ("app-pending-dropped", Warning, App,
         "requests dropped from the pending table because too many were waiting for answers");
+    APP_UNANSWERED_REQUEST = ("app-unanswered-request", Note, App,
+        "an application request (JSON-RPC call, Socket.IO event with an ack id, GraphQL operation) still had no answer when the connection ended; open subscriptions and captures cut short end this way");
 }
 
 /// Kinds `check` adds itself: failed CI expectations and unreadable captures. They are

@@ -2,17 +2,130 @@
 //! WebSocket upgrade and its accept-key check. When a connection upgrades (or `--ws-port`
 //! says it is WebSocket), it attaches a [`WebSocketAnalyzer`] child and forwards the
 //! upgraded directions to it, as Zeek's HTTP analyzer attaches its WebSocket child.
+//!
+//! Engine.IO long-polling (the HTTP requests Socket.IO makes before it upgrades, or
+//! instead): the bodies of POST requests and of 200 responses to GET requests of an
+//! Engine.IO polling URL are kept (capped) and read by the session's Socket.IO decoder in
+//! [`PollingSessions`], shared by every connection since one session's requests travel on
+//! several; the packets come with the HTTP message's event.
 
 use super::websocket::WebSocketAnalyzer;
 use super::{Analyzer, ConnState, Cx, Side};
 use crate::event::{
     Event, Handshake, HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, UpgradeState,
 };
+use crate::flow::analysis::Direction;
 use crate::http::accept::{self, AcceptVerdict};
 use crate::http::body::BodySkipper;
 use crate::http::head::{self, BodyLength, HeadBuffer, HeadProgress, Request, Response};
+use crate::payload::socketio::SocketIoDecoder;
+use crate::payload::{self, AppInput, AppOutput, AppPacket, Decoder as _};
 use crate::rules::{self, FrameRules};
+use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::{Arc, Mutex};
+
+/// Most bytes of one Engine.IO polling body decoded (the rest is counted out, the body
+/// marked incomplete); Engine.IO's own default `maxHttpBufferSize` is 1 MB.
+const MAX_POLLING_BODY: usize = 1 << 20;
+/// Most Engine.IO polling sessions remembered (the oldest is forgotten first).
+const MAX_POLLING_SESSIONS: usize = 1024;
+/// Most requests of one connection waiting for their responses, remembered to know which
+/// response bodies are polling bodies.
+const MAX_PENDING_REQUESTS: usize = 64;
+
+/// The Engine.IO long-polling sessions of a capture: one Socket.IO decoder per session id,
+/// shared by every connection (a session's GETs and POSTs travel on several). Cloning
+/// shares the table.
+#[derive(Clone, Default)]
+pub struct PollingSessions(Arc<Mutex<Sessions>>);
+
+#[derive(Default)]
+struct Sessions {
+    by_sid: HashMap<String, SocketIoDecoder>,
+    /// Session ids, oldest first.
+    order: VecDeque<String>,
+}
+
+impl std::fmt::Debug for PollingSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |s| s.by_sid.len());
+        write!(f, "PollingSessions({n})")
+    }
+}
+
+impl PollingSessions {
+    /// Decodes one polling body of the session `uri` names (a body of a request with no
+    /// session id yet, the handshake, gets a decoder of its own).
+    fn decode(&self, uri: &str, input: &AppInput<'_>, out: &mut Vec<AppOutput>) {
+        let Some(r) = payload::engineio::request(uri).filter(|r| r.is_polling()) else {
+            return;
+        };
+        let Some(sid) = r.sid else {
+            if let Some(mut d) = SocketIoDecoder::polling(uri) {
+                d.message(input, out);
+            }
+            return;
+        };
+        // A poisoned lock only means another thread panicked: the table is still usable.
+        let mut sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let sessions = &mut *sessions;
+        if !sessions.by_sid.contains_key(&sid) {
+            let Some(d) = SocketIoDecoder::polling(uri) else {
+                return;
+            };
+            if sessions.order.len() >= MAX_POLLING_SESSIONS
+                && let Some(old) = sessions.order.pop_front()
+            {
+                sessions.by_sid.remove(&old);
+            }
+            sessions.order.push_back(sid.clone());
+            sessions.by_sid.insert(sid.clone(), d);
+        }
+        if let Some(d) = sessions.by_sid.get_mut(&sid) {
+            d.message(input, out);
+        }
+    }
+}
+
+/// A polling body being kept.
+#[derive(Debug)]
+struct PollBody {
+    /// The request-target of the polling request (the one answered, for a response).
+    uri: Box<str>,
+    data: Vec<u8>,
+    complete: bool,
+}
+
+impl PollBody {
+    fn new(uri: &str) -> Box<Self> {
+        Box::new(PollBody {
+            uri: uri.into(),
+            data: Vec::new(),
+            complete: true,
+        })
+    }
+
+    /// Keeps `piece`, up to [`MAX_POLLING_BODY`] bytes in all.
+    fn push(&mut self, piece: &[u8]) {
+        let room = MAX_POLLING_BODY.saturating_sub(self.data.len());
+        if piece.len() > room {
+            self.complete = false;
+        }
+        self.data
+            .extend_from_slice(piece.get(..piece.len().min(room)).unwrap_or_default());
+    }
+}
+
+/// Whether this connection's Engine.IO polling bodies are decoded: not when `--decode-as`
+/// gave it another protocol or none.
+fn polling_decoded(conn: &ConnState) -> bool {
+    match payload::decode_as_for(&conn.config.decode_as, u64::from(conn.id), conn.ports()) {
+        None => true,
+        Some(Some(p)) => matches!(p, payload::Protocol::SocketIo | payload::Protocol::EngineIo),
+        Some(None) => false,
+    }
+}
 
 /// What one direction's bytes are being parsed as.
 #[derive(Debug)]
@@ -22,8 +135,9 @@ enum HttpDir {
     /// Inside an HTTP head.
     Head(HeadBuffer),
     /// Skipping an HTTP body; the message's head is reported when the body ends, as
-    /// Wireshark reports a reassembled HTTP message on its last packet.
-    Body(BodySkipper, Option<Box<HttpHead>>),
+    /// Wireshark reports a reassembled HTTP message on its last packet. An Engine.IO
+    /// polling body is kept for the decoder.
+    Body(BodySkipper, Option<Box<HttpHead>>, Option<Box<PollBody>>),
     /// Client sent an upgrade request; bytes after it wait for the server's answer.
     AwaitResponse(HeldBytes),
     /// WebSocket: the bytes go to the child analyzer.
@@ -54,6 +168,9 @@ enum HttpHead {
 pub struct HttpAnalyzer {
     dirs: [HttpDir; 2],
     websocket: Option<WebSocketAnalyzer>,
+    /// Per request waiting for its response, in order: the request-target of an Engine.IO
+    /// polling GET (whose 200 response carries packets), else `None`.
+    polls: VecDeque<Option<Box<str>>>,
 }
 
 impl Default for HttpAnalyzer {
@@ -68,6 +185,7 @@ impl HttpAnalyzer {
         HttpAnalyzer {
             dirs: [HttpDir::Detect, HttpDir::Detect],
             websocket: None,
+            polls: VecDeque::new(),
         }
     }
 
@@ -149,7 +267,7 @@ impl HttpAnalyzer {
             conn.set_client(side);
         }
         if request.is_websocket_upgrade() {
-            emit_request(conn, cx, &request)?;
+            emit_request(conn, cx, &request, &[])?;
             let checker = &mut conn.checker;
             cx.check(conn.id, |out| checker.request(&request, out))?;
             conn.upgrade = Some(UpgradeState::Requested);
@@ -157,7 +275,22 @@ impl HttpAnalyzer {
             conn.request = Some((cx.packet, request));
         } else {
             let len = request.body_length();
-            self.dirs[side] = after_head(conn, cx, len, HttpHead::Request(request))?;
+            // Engine.IO long-polling: a POST's body, and the 200 answer to a GET, carry packets.
+            let poll = polling_decoded(conn)
+                .then(|| payload::engineio::request(&request.path))
+                .flatten()
+                .filter(|r| r.is_polling())
+                .is_some();
+            if self.polls.len() >= MAX_PENDING_REQUESTS {
+                self.polls.pop_front();
+            }
+            self.polls.push_back(
+                (poll && request.method.eq_ignore_ascii_case("GET"))
+                    .then(|| request.path.as_str().into()),
+            );
+            let body = (poll && request.method.eq_ignore_ascii_case("POST"))
+                .then(|| PollBody::new(&request.path));
+            self.dirs[side] = after_head(conn, cx, len, HttpHead::Request(request), body)?;
         }
         Ok(())
     }
@@ -182,12 +315,16 @@ impl HttpAnalyzer {
                             .to_string(),
                     )?;
                 }
-                emit_head(conn, cx, &HttpHead::Response(response))?;
+                emit_head(conn, cx, &HttpHead::Response(response), &[])?;
                 // Another protocol from here on, in both directions.
                 self.dirs = [HttpDir::Opaque, HttpDir::Opaque];
             } else {
                 let len = response.body_length(None);
-                self.dirs[side] = after_head(conn, cx, len, HttpHead::Response(response))?;
+                let polled = self.polls.pop_front().flatten();
+                let body = polled
+                    .filter(|_| response.status == 200)
+                    .map(|uri| PollBody::new(&uri));
+                self.dirs[side] = after_head(conn, cx, len, HttpHead::Response(response), body)?;
             }
             return Ok(());
         };
@@ -208,6 +345,7 @@ impl HttpAnalyzer {
             endpoints: conn.endpoints(),
             response: &response,
             accept: upgraded.then_some(&verdict),
+            app: &[],
         };
         cx.pdus_completed += 1;
         cx.emit(&Event::HttpResponse(&event))?;
@@ -263,7 +401,7 @@ impl HttpAnalyzer {
                 BodyLength::None | BodyLength::Fixed(0) => {
                     HttpDir::Head(HeadBuffer::new(conn.config.max_http_head))
                 }
-                len => HttpDir::Body(BodySkipper::new(len), None),
+                len => HttpDir::Body(BodySkipper::new(len), None, None),
             };
             let held = std::mem::replace(
                 &mut self.dirs[client],
@@ -318,14 +456,24 @@ impl Analyzer for HttpAnalyzer {
                         )?;
                     }
                 },
-                HttpDir::Body(skipper, head) => {
-                    let consumed = skipper.feed(bytes);
+                HttpDir::Body(skipper, head, poll) => {
+                    let consumed = match poll {
+                        Some(body) => skipper.feed_with(bytes, &mut |piece| body.push(piece)),
+                        None => skipper.feed(bytes),
+                    };
                     bytes = bytes.get(consumed..).unwrap_or_default();
                     if skipper.is_done() {
                         let head = head.take();
+                        let poll = poll.take();
                         self.dirs[side] = HttpDir::Head(HeadBuffer::new(conn.config.max_http_head));
                         if let Some(head) = head {
-                            emit_head(conn, cx, &head)?;
+                            let dir = conn.direction(side);
+                            let decoded = poll.map(|body| decode_poll(conn, cx, dir, &body));
+                            let (app, rest) = decoded.unwrap_or_default();
+                            emit_head(conn, cx, &head, &app)?;
+                            for output in rest {
+                                super::websocket::app_output(conn.id, output, cx)?;
+                            }
                         }
                     } else {
                         cx.delivered_into_pdu = true;
@@ -400,20 +548,23 @@ impl Analyzer for HttpAnalyzer {
 
 /// The state after an HTTP head whose body has length `len`: the head is reported now
 /// if there is no body (or it runs to the end of the connection), else when it ends.
+/// A polling body (`poll`) is kept while the body is skipped; one that runs until the
+/// connection closes is not decoded.
 fn after_head(
     conn: &ConnState,
     cx: &mut Cx<'_>,
     len: BodyLength,
     head: HttpHead,
+    poll: Option<Box<PollBody>>,
 ) -> io::Result<HttpDir> {
     Ok(match len {
         BodyLength::None | BodyLength::Fixed(0) => {
-            emit_head(conn, cx, &head)?;
+            emit_head(conn, cx, &head, &[])?;
             HttpDir::Head(HeadBuffer::new(conn.config.max_http_head))
         }
         BodyLength::UntilClose => {
-            emit_head(conn, cx, &head)?;
-            HttpDir::Body(BodySkipper::new(len), None)
+            emit_head(conn, cx, &head, &[])?;
+            HttpDir::Body(BodySkipper::new(len), None, None)
         }
         len => {
             let (request, response) = match &head {
@@ -428,15 +579,52 @@ fn after_head(
             };
             cx.emit(&Event::HttpPending(&event))?;
             cx.delivered_into_pdu = true;
-            HttpDir::Body(BodySkipper::new(len), Some(Box::new(head)))
+            HttpDir::Body(BodySkipper::new(len), Some(Box::new(head)), poll)
         }
     })
 }
 
-/// Reports a complete HTTP message.
-fn emit_head(conn: &ConnState, cx: &mut Cx<'_>, head: &HttpHead) -> io::Result<()> {
+/// Reads a whole polling body with its session's decoder: the packets (for the HTTP
+/// message's event) and the rest (exchanges, anomalies) to report after it.
+fn decode_poll(
+    conn: &ConnState,
+    cx: &Cx<'_>,
+    dir: Direction,
+    body: &PollBody,
+) -> (Vec<AppPacket>, Vec<AppOutput>) {
+    if body.data.is_empty() {
+        return Default::default();
+    }
+    let input = AppInput {
+        dir,
+        text: true,
+        payload: &body.data,
+        complete: body.complete,
+        packet: cx.packet,
+        time_ns: (cx.rel_time * 1e9).round() as u64,
+    };
+    let mut out = Vec::new();
+    conn.config.polling.decode(&body.uri, &input, &mut out);
+    let mut packets = Vec::new();
+    let mut rest = Vec::new();
+    for o in out {
+        match o {
+            AppOutput::Packet(p) => packets.push(p),
+            other => rest.push(other),
+        }
+    }
+    (packets, rest)
+}
+
+/// Reports a complete HTTP message, with the application packets its body carried.
+fn emit_head(
+    conn: &ConnState,
+    cx: &mut Cx<'_>,
+    head: &HttpHead,
+    app: &[AppPacket],
+) -> io::Result<()> {
     match head {
-        HttpHead::Request(request) => emit_request(conn, cx, request),
+        HttpHead::Request(request) => emit_request(conn, cx, request, app),
         HttpHead::Response(response) => {
             cx.pdus_completed += 1;
             let event = HttpResponseEvent {
@@ -445,19 +633,88 @@ fn emit_head(conn: &ConnState, cx: &mut Cx<'_>, head: &HttpHead) -> io::Result<(
                 endpoints: conn.endpoints(),
                 response,
                 accept: None,
+                app,
             };
             cx.emit(&Event::HttpResponse(&event))
         }
     }
 }
 
-fn emit_request(conn: &ConnState, cx: &mut Cx<'_>, request: &Request) -> io::Result<()> {
+fn emit_request(
+    conn: &ConnState,
+    cx: &mut Cx<'_>,
+    request: &Request,
+    app: &[AppPacket],
+) -> io::Result<()> {
     cx.pdus_completed += 1;
     let event = HttpRequestEvent {
         conn: conn.id,
         packet: cx.packet,
         endpoints: conn.endpoints(),
         request,
+        app,
     };
     cx.emit(&Event::HttpRequest(&event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(dir: Direction, body: &[u8], packet: u64) -> AppInput<'_> {
+        AppInput {
+            dir,
+            text: true,
+            payload: body,
+            complete: true,
+            packet,
+            time_ns: packet * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn a_polling_body_is_kept_up_to_its_cap_and_then_marked_incomplete() {
+        let mut body = PollBody::new("/socket.io/?EIO=4&transport=polling&sid=a");
+        let piece = vec![b'4'; 64 * 1024];
+        for _ in 0..(MAX_POLLING_BODY / piece.len()) {
+            body.push(&piece);
+        }
+        assert!(body.complete);
+        body.push(b"x");
+        assert!(!body.complete);
+        assert_eq!(body.data.len(), MAX_POLLING_BODY);
+    }
+
+    #[test]
+    fn sessions_pair_across_requests_and_stay_bounded() {
+        let sessions = PollingSessions::default();
+        let uri = "/socket.io/?EIO=4&transport=polling&sid=s1";
+        let mut out = Vec::new();
+        // Socket.IO v5 spec: an event with ack id 12, then its ACK.
+        sessions.decode(
+            uri,
+            &input(Direction::ClientToServer, br#"4212["hello","world"]"#, 1),
+            &mut out,
+        );
+        sessions.decode(
+            uri,
+            &input(Direction::ServerToClient, br#"4312["bar"]"#, 2),
+            &mut out,
+        );
+        let exchange = out.iter().find_map(|o| match o {
+            AppOutput::Exchange(x) => Some(x),
+            _ => None,
+        });
+        assert_eq!(
+            exchange.map(|x| (x.request_packet, x.answer_packet)),
+            Some((1, 2))
+        );
+        for i in 0..MAX_POLLING_SESSIONS + 10 {
+            let uri = format!("/socket.io/?EIO=4&transport=polling&sid=x{i}");
+            sessions.decode(&uri, &input(Direction::ClientToServer, b"2", 3), &mut out);
+        }
+        let table = sessions.0.lock().unwrap();
+        assert_eq!(table.by_sid.len(), MAX_POLLING_SESSIONS);
+        assert_eq!(table.order.len(), MAX_POLLING_SESSIONS);
+    }
 }

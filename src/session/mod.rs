@@ -69,6 +69,11 @@ pub struct ConnConfig {
     pub protobuf: Option<crate::payload::protobuf::SharedSchemas>,
     /// Payload decoders build every field (JSON Lines, -V); else summaries only.
     pub app_fields: bool,
+    /// The generic JSON decoder keeps the value (the `-V` tree); else it only validates
+    /// and summarises (what JSON Lines' `text` already carries).
+    pub app_json_value: bool,
+    /// The Engine.IO long-polling sessions, shared by every connection.
+    pub polling: http::PollingSessions,
     /// The memory budget's account of payload held for display, shared by every
     /// connection (the default accounts nothing).
     pub held_payload: crate::flow::budget::HeldPayload,
@@ -91,6 +96,8 @@ impl Default for ConnConfig {
             decode_as: Vec::new(),
             protobuf: None,
             app_fields: true,
+            app_json_value: false,
+            polling: http::PollingSessions::default(),
             held_payload: crate::flow::budget::HeldPayload::default(),
             reassembly_held: crate::flow::budget::HeldPayload::default(),
         }

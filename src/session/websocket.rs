@@ -66,6 +66,8 @@ struct App {
     request_uri: Box<str>,
     /// Decoders build every field, or summaries only.
     fields: bool,
+    /// The generic JSON decoder keeps the value (`-V`).
+    json_value: bool,
     /// Scratch: what the decoder yielded for the current message.
     out: Vec<AppOutput>,
     /// Scratch: the packets among them.
@@ -74,7 +76,14 @@ struct App {
     read: u64,
     /// The protobuf message type `--proto-message` names for this connection.
     proto_message: Option<payload::protobuf::ProtoMessages>,
+    /// Payload kept per message for the decoder when the outputs keep none (`check`).
+    retain: Option<usize>,
 }
+
+/// Payload kept per message for a decoder the peers or the user named when the outputs
+/// keep none (`check`): larger messages reach it incomplete, and it then reports nothing
+/// malformed in them.
+const APP_RETAINED: usize = 1 << 20;
 
 /// WebSocket in the directions that upgraded.
 #[derive(Debug)]
@@ -154,10 +163,12 @@ impl WebSocketAnalyzer {
                 slot: AppSlot::Undecided,
                 request_uri: "".into(),
                 fields: true,
+                json_value: false,
                 out: Vec::new(),
                 packets: Vec::new(),
                 read: 0,
                 proto_message: None,
+                retain: None,
             },
         }
     }
@@ -169,13 +180,13 @@ impl WebSocketAnalyzer {
         {
             return;
         }
-        // Decoders read whole messages: without kept payloads (the packet list without -V,
-        // check) there is nothing to read.
-        if conn.config.max_message_payload == 0 {
-            self.app.slot = AppSlot::Off;
-            return;
-        }
+        // Without kept payloads (the packet list without -V, check) a decoder is attached
+        // only when the peers or the user named it (subprotocol, path, --decode-as), and
+        // its connection keeps payloads for it; sniffing content would mean keeping every
+        // connection's.
+        let sniff = conn.config.max_message_payload > 0;
         self.app.fields = conn.config.app_fields;
+        self.app.json_value = conn.config.app_json_value;
         self.app.request_uri = conn
             .request
             .as_ref()
@@ -208,6 +219,13 @@ impl WebSocketAnalyzer {
         if let Some((protocol, chosen_by)) = choice {
             self.app.slot = attach(protocol, chosen_by, &self.app, self.subprotocol.as_deref());
         }
+        if !sniff {
+            if let AppSlot::On { .. } = self.app.slot {
+                self.app.retain = Some(APP_RETAINED);
+            } else {
+                self.app.slot = AppSlot::Off;
+            }
+        }
     }
 
     /// Starts decoding side `side` under the rules the handshake set (or their defaults
@@ -222,11 +240,6 @@ impl WebSocketAnalyzer {
                 Direction::ServerToClient => params.server_no_context_takeover,
             }
         });
-        let limits = MessageLimits {
-            max_retained: conn.config.max_message_payload,
-            max_inflated: conn.config.max_inflated,
-            frame_retained: conn.config.decoder.max_retained_payload,
-        };
         if self.subprotocol.is_none() {
             self.subprotocol = conn
                 .response
@@ -235,6 +248,11 @@ impl WebSocketAnalyzer {
                 .map(|p| p.trim().into());
         }
         self.choose_decoder(conn);
+        let limits = MessageLimits {
+            max_retained: self.app.retain.unwrap_or(conn.config.max_message_payload),
+            max_inflated: conn.config.max_inflated,
+            frame_retained: conn.config.decoder.max_retained_payload,
+        };
         if let Some(slot) = self.streams.get_mut(side) {
             *slot = Some(Box::new(WsStream {
                 decoder: FrameDecoder::new(conn.config.decoder)
@@ -553,7 +571,7 @@ fn attach(
         subprotocol,
         // Generic JSON's fields would repeat the message text JSON Lines already carries:
         // it only validates and summarises (a third of the instructions per message).
-        summary_only: !app.fields || protocol == payload::Protocol::Json,
+        summary_only: !app.fields || (protocol == payload::Protocol::Json && !app.json_value),
         proto_message: app.proto_message.as_ref(),
     };
     match payload::new_decoder(protocol, &context) {
@@ -636,16 +654,35 @@ fn decode_message(
 }
 
 /// Reports an exchange, an unanswered request or an anomaly of the payload decoder.
-fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
+pub(super) fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
     match output {
         AppOutput::Exchange(e) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
             conn,
             exchange: AppExchange::Answered(&e),
         })),
-        AppOutput::Unanswered(u) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
-            conn,
-            exchange: AppExchange::Unanswered(&u),
-        })),
+        AppOutput::Unanswered(u) => {
+            cx.emit(&Event::AppExchange(&AppExchangeEvent {
+                conn,
+                exchange: AppExchange::Unanswered(&u),
+            }))?;
+            let kind = rules::APP_UNANSWERED_REQUEST;
+            let what = match &u.name {
+                Some(name) => format!("{} \"{name}\" id={}", u.protocol.name(), u.id),
+                None => format!("{} id={}", u.protocol.name(), u.id),
+            };
+            let message = format!(
+                "{}: {what}, sent in packet {}",
+                kind.description, u.request_packet
+            );
+            cx.finding(
+                conn,
+                Finding {
+                    kind,
+                    dir: Some(u.request_dir),
+                    message,
+                },
+            )
+        }
         AppOutput::Anomaly(a) => {
             let kind = app_rule_kind(a.kind);
             let message = if a.detail.is_empty() {

@@ -56,6 +56,7 @@ pub(crate) enum Owned {
         packet: u64,
         endpoints: Endpoints,
         request: Request,
+        app: Vec<AppPacket>,
     },
     HttpResponse {
         conn: ConnId,
@@ -63,6 +64,7 @@ pub(crate) enum Owned {
         endpoints: Endpoints,
         response: Response,
         accept: Option<AcceptVerdict>,
+        app: Vec<AppPacket>,
     },
     HttpPending {
         conn: ConnId,
@@ -203,6 +205,7 @@ impl EventSink for Collected {
                 packet: r.packet,
                 endpoints: r.endpoints,
                 request: r.request.clone(),
+                app: r.app.to_vec(),
             },
             Event::HttpResponse(r) => Owned::HttpResponse {
                 conn: r.conn,
@@ -210,6 +213,7 @@ impl EventSink for Collected {
                 endpoints: r.endpoints,
                 response: r.response.clone(),
                 accept: r.accept.cloned(),
+                app: r.app.to_vec(),
             },
             Event::HttpPending(p) => Owned::HttpPending {
                 conn: p.conn,
@@ -333,11 +337,13 @@ impl Owned {
                 packet,
                 endpoints,
                 request,
+                app,
             } => sink.event(&Event::HttpRequest(&HttpRequestEvent {
                 conn: *conn,
                 packet: *packet,
                 endpoints: *endpoints,
                 request,
+                app,
             })),
             Owned::HttpResponse {
                 conn,
@@ -345,12 +351,14 @@ impl Owned {
                 endpoints,
                 response,
                 accept,
+                app,
             } => sink.event(&Event::HttpResponse(&HttpResponseEvent {
                 conn: *conn,
                 packet: *packet,
                 endpoints: *endpoints,
                 response,
                 accept: accept.as_ref(),
+                app,
             })),
             Owned::HttpPending {
                 conn,

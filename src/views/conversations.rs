@@ -10,12 +10,14 @@
 use super::{MIN_WIDTH, display_width};
 use crate::event::{
     ConnId, ConnectionSummary, Event, EventSink, FrameEvent, Handshake, PacketBody, TcpEnd,
-    UpgradeState,
+    TlsSessionEvent, UpgradeState,
 };
 use crate::flow::analysis::Direction;
 use crate::http::accept::AcceptVerdict;
+use crate::payload::{ChosenBy, Protocol};
 use crate::term::escape::escape_line;
 use crate::term::style::{Role, Style, close_code_role};
+use crate::tls::DecryptStatus;
 use crate::ws::OpCode;
 use comfy_table::{
     Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle, presets,
@@ -39,7 +41,7 @@ const MAX_TEXT: usize = 60;
 const MAX_BLOCK_TEXT: usize = 1000;
 
 /// Column titles.
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 16] = [
     "conn",
     "client",
     "server",
@@ -54,7 +56,11 @@ const HEADER: [&str; 14] = [
     "ping RTT min/avg/max",
     "closed by",
     "anomalies",
+    "app",
+    "tls",
 ];
+/// Columns before these two are right-aligned from `duration` on.
+const RIGHT_ALIGNED: std::ops::Range<usize> = 7..14;
 
 /// The accept verdict of a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,8 @@ enum Verdict {
     Upgraded(AcceptVerdict),
     /// Answered with another status.
     Refused(u16),
+    /// TLS that was not decrypted: whether it carried WebSocket is unknown.
+    Encrypted,
     /// 101 to another protocol.
     OtherProtocol,
     /// Decoded as WebSocket because of `--ws-port`.
@@ -94,6 +102,20 @@ struct Row {
     first_close: Option<(Direction, Option<u16>)>,
     tcp_end: Option<TcpEnd>,
     anomalies: u64,
+    /// The payload decoder and how it was chosen.
+    app: Option<(Protocol, ChosenBy)>,
+    /// What the TLS handshake said, for a connection over TLS.
+    tls: Option<TlsRow>,
+}
+
+/// The TLS facts of a row (from [`Event::Tls`]).
+#[derive(Debug, Clone)]
+struct TlsRow {
+    version: Option<u16>,
+    cipher_suite: Option<u16>,
+    sni: Option<String>,
+    alpn: Option<String>,
+    status: DecryptStatus,
 }
 
 /// Ping round trips.
@@ -125,6 +147,8 @@ impl Row {
             first_close: None,
             tcp_end: None,
             anomalies: 0,
+            app: None,
+            tls: None,
         }
     }
 }
@@ -134,7 +158,7 @@ impl Row {
 pub struct ConversationTable {
     rows: BTreeMap<ConnId, Row>,
     /// First-packet times of connections not (yet) known to try an upgrade.
-    first_seen: BTreeMap<ConnId, f64>,
+    first_seen: BTreeMap<ConnId, (f64, u64)>,
     /// Rows dropped because there were too many.
     dropped_rows: u64,
 }
@@ -156,12 +180,19 @@ impl ConversationTable {
     }
 
     fn row(&mut self, conn: ConnId) -> &mut Row {
-        if !self.rows.contains_key(&conn) && self.rows.len() >= MAX_ROWS {
-            self.rows.pop_first();
-            self.dropped_rows += 1;
+        // Called for every frame: the first-seen table is only looked at for a new row.
+        if !self.rows.contains_key(&conn) {
+            if self.rows.len() >= MAX_ROWS {
+                self.rows.pop_first();
+                self.dropped_rows += 1;
+            }
+            let first = self.first_seen.remove(&conn);
+            // Anomalies raised before the connection showed it belongs in the table.
+            let mut row = Row::new(first.map(|(t, _)| t));
+            row.anomalies = first.map_or(0, |(_, n)| n);
+            self.rows.insert(conn, row);
         }
-        let first = self.first_seen.remove(&conn);
-        self.rows.entry(conn).or_insert_with(|| Row::new(first))
+        self.rows.entry(conn).or_insert_with(|| Row::new(None))
     }
 
     /// Takes one event into account.
@@ -180,7 +211,7 @@ impl ConversationTable {
                             {
                                 self.first_seen.pop_first();
                             }
-                            self.first_seen.entry(rec.conn).or_insert(p.rel_time);
+                            self.first_seen.entry(rec.conn).or_insert((p.rel_time, 0));
                         }
                     }
                 }
@@ -194,6 +225,11 @@ impl ConversationTable {
             Event::Handshake(h) => self.handshake(h),
             Event::Frame(f) => self.frame(f),
             Event::Message(m) => {
+                if let Some(decoder) = m.app_decoder
+                    && let Some(row) = self.rows.get_mut(&m.conn)
+                {
+                    row.app = Some(decoder);
+                }
                 if self.rows.contains_key(&m.conn) && !m.opcode.is_control() {
                     let row = self.row(m.conn);
                     row.message_events = true;
@@ -217,11 +253,16 @@ impl ConversationTable {
                 }
             }
             Event::Anomaly(a) => {
-                if let Some(row) = a.conn.and_then(|c| self.rows.get_mut(&c)) {
-                    row.anomalies += 1;
+                if let Some(conn) = a.conn {
+                    if let Some(row) = self.rows.get_mut(&conn) {
+                        row.anomalies += 1;
+                    } else if let Some((_, n)) = self.first_seen.get_mut(&conn) {
+                        *n += 1;
+                    }
                 }
             }
             Event::ConnectionEnd(c) => self.connection_end(c),
+            Event::Tls(t) => self.tls(t),
             _ => {}
         }
     }
@@ -265,6 +306,28 @@ impl ConversationTable {
             row.first_close = Some((f.dir, f.close_code.map(|c| c.code())));
         }
         row.last_time = Some(f.rel_time.max(row.last_time.unwrap_or(f.rel_time)));
+    }
+
+    /// A TLS connection ended. A decrypted one has a row when it tried to upgrade; one
+    /// that was not decrypted gets a row too, since what it carried is unknown.
+    fn tls(&mut self, t: &TlsSessionEvent<'_>) {
+        let decrypted = t.status == DecryptStatus::Decrypted;
+        if decrypted && !self.rows.contains_key(&t.conn) {
+            return;
+        }
+        let row = self.row(t.conn);
+        row.client.get_or_insert(t.endpoints.client);
+        row.server.get_or_insert(t.endpoints.server);
+        if !decrypted && row.verdict == Verdict::NoAnswer && row.path.is_none() {
+            row.verdict = Verdict::Encrypted;
+        }
+        row.tls = Some(TlsRow {
+            version: t.version,
+            cipher_suite: t.cipher_suite,
+            sni: t.sni.map(str::to_string),
+            alpn: t.alpn.map(str::to_string),
+            status: t.status,
+        });
     }
 
     fn connection_end(&mut self, c: &ConnectionSummary) {
@@ -386,7 +449,7 @@ impl ConversationTable {
             table.add_row(self.cells(*conn, row, style, MAX_TEXT));
         }
         for (i, column) in table.column_iter_mut().enumerate() {
-            if i == 0 || i >= 7 {
+            if i == 0 || RIGHT_ALIGNED.contains(&i) {
                 column.set_cell_alignment(CellAlignment::Right);
             }
         }
@@ -415,6 +478,7 @@ impl ConversationTable {
             Verdict::Upgraded(AcceptVerdict::MissingAccept) => ("no accept".to_string(), Role::Bad),
             Verdict::Upgraded(AcceptVerdict::MissingKey) => ("no key".to_string(), Role::Bad),
             Verdict::Refused(status) => (format!("refused {status}"), Role::Warn),
+            Verdict::Encrypted => ("encrypted".to_string(), Role::Dim),
             Verdict::OtherProtocol => ("not websocket".to_string(), Role::Warn),
             Verdict::Assumed => ("assumed".to_string(), Role::Dim),
         };
@@ -451,6 +515,8 @@ impl ConversationTable {
             None => match row.tcp_end {
                 Some(TcpEnd::Reset) => ("TCP reset".to_string(), Some(Role::Warn)),
                 Some(TcpEnd::Closed) | Some(TcpEnd::HalfClosed) => ("TCP FIN".to_string(), None),
+                // A TLS connection that was not decrypted: nothing above TCP is known.
+                None if row.verdict == Verdict::Encrypted => ("-".to_string(), None),
                 Some(TcpEnd::Open) | None => ("open".to_string(), None),
             },
         };
@@ -470,8 +536,62 @@ impl ConversationTable {
             Cell::new(rtt),
             paint(closed, closed_role),
             paint(row.anomalies.to_string(), anomalies_role),
+            Cell::new(row.app.map_or_else(
+                || "-".to_string(),
+                |(protocol, by)| format!("{} ({})", protocol.name(), by.name()),
+            )),
+            match &row.tls {
+                None => Cell::new("-"),
+                Some(t) => paint(
+                    tls_text(t),
+                    Some(if t.status == DecryptStatus::Decrypted {
+                        Role::Good
+                    } else {
+                        Role::Warn
+                    }),
+                ),
+            },
         ]
     }
+}
+
+/// `1.3 AES_128_GCM sni=localhost alpn=http/1.1 ✓`, or `✗ no key for this client random`
+/// when not decrypted.
+fn tls_text(t: &TlsRow) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = t.version {
+        let name = crate::tls::version_name(v);
+        parts.push(name.strip_prefix("TLSv").unwrap_or(name).to_string());
+    }
+    if let Some(id) = t.cipher_suite {
+        parts.push(suite_short(id));
+    }
+    if let Some(sni) = &t.sni {
+        parts.push(format!("sni={}", escape_line(sni.as_bytes(), MAX_TEXT)));
+    }
+    if let Some(alpn) = &t.alpn {
+        parts.push(format!("alpn={}", escape_line(alpn.as_bytes(), MAX_TEXT)));
+    }
+    parts.push(match t.status {
+        DecryptStatus::Decrypted => "✓".to_string(),
+        other => format!("✗ {}", other.describe()),
+    });
+    parts.join(" ")
+}
+
+/// A cipher suite's IANA name without `TLS_`, the key exchange and the hash:
+/// `AES_128_GCM`, `CHACHA20_POLY1305`; its number when this tool does not know it.
+fn suite_short(id: u16) -> String {
+    let Some(suite) = crate::tls::crypto::suite(id) else {
+        return format!("0x{id:04x}");
+    };
+    let name = suite.name.strip_prefix("TLS_").unwrap_or(suite.name);
+    let name = name.split_once("_WITH_").map_or(name, |(_, bulk)| bulk);
+    let name = name
+        .rsplit_once('_')
+        .filter(|(_, hash)| hash.starts_with("SHA"))
+        .map_or(name, |(bulk, _)| bulk);
+    name.to_string()
 }
 
 /// A rule under the header, nothing else.
@@ -595,6 +715,31 @@ mod tests {
         let text = table.render(Style::plain(), None);
         assert!(text.contains(" 2/0 "), "messages from events: {text}");
         assert!(text.contains("1.000ms/2.000ms/3.000ms"), "{text}");
+    }
+
+    #[test]
+    fn tls_column_names_suites_by_their_iana_names() {
+        // IANA TLS Cipher Suites registry names, shortened.
+        assert_eq!(suite_short(0x1301), "AES_128_GCM");
+        assert_eq!(suite_short(0x1303), "CHACHA20_POLY1305");
+        assert_eq!(suite_short(0xC02F), "AES_128_GCM");
+        assert_eq!(suite_short(0x1234), "0x1234");
+        let row = TlsRow {
+            version: Some(0x0304),
+            cipher_suite: Some(0x1301),
+            sni: Some("localhost".into()),
+            alpn: None,
+            status: DecryptStatus::Decrypted,
+        };
+        assert_eq!(tls_text(&row), "1.3 AES_128_GCM sni=localhost ✓");
+        let row = TlsRow {
+            status: DecryptStatus::NoKey,
+            ..row
+        };
+        assert_eq!(
+            tls_text(&row),
+            "1.3 AES_128_GCM sni=localhost ✗ no key for this client random"
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! Connections that never try to upgrade, and packets that are not TCP, are summed up in
 //! one line at the end.
 
-use super::{Gate, PREVIEW_CHARS, Preview, bytes_text, push_preview};
+use super::{Gate, PREVIEW_CHARS, Preview, app, bytes_text, push_preview};
 use crate::event::{
-    Anomaly, ConnId, Event, EventSink, FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent,
-    HttpResponseEvent, MessageEvent, PacketBody, PacketRecord, PingPongEvent, Severity, TcpRecord,
+    Anomaly, AppExchange, AppExchangeEvent, ConnId, Event, EventSink, FrameEvent, Handshake,
+    HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent, PacketBody, PacketRecord,
+    PingPongEvent, Severity, TcpRecord,
 };
 use crate::flow::analysis::{AnalysisFlags, Direction};
 use crate::flow::seq::seq_ge;
@@ -313,6 +314,7 @@ impl<W: Write> Explain<W> {
                 "the HTTP request",
             )
         };
+        sub.extend(polling_lines(ev.app));
         self.items.push(Item {
             conn: ev.conn,
             dir: Direction::ClientToServer,
@@ -345,7 +347,7 @@ impl<W: Write> Explain<W> {
             dir: Direction::ServerToClient,
             phase: Phase::HttpUpgrade,
             text: format!("{line}: an ordinary HTTP response"),
-            sub: Vec::new(),
+            sub: polling_lines(ev.app),
             label: format!("the {} response", ev.response.status),
             kind: ItemKind::Response,
         });
@@ -698,6 +700,7 @@ impl<W: Write> Explain<W> {
     /// A message the message layer completed: for one spanning several frames or
     /// compressed, its whole (inflated) content goes under the frame that ended it.
     fn on_message(&mut self, m: &MessageEvent<'_>) {
+        self.on_app(m);
         if m.opcode.is_control() || (m.frames <= 1 && !m.compressed) {
             return;
         }
@@ -723,6 +726,54 @@ impl<W: Write> Explain<W> {
             line.push_str(&self.style.paint(Role::Warn, " (incomplete)"));
         }
         item.sub.push(line);
+    }
+
+    /// What the payload decoder read in a message: which decoder (the first time) and one
+    /// line per application packet, under the frame that ended the message.
+    fn on_app(&mut self, m: &MessageEvent<'_>) {
+        let decoder = m
+            .app_decoder
+            .filter(|(protocol, _)| m.app_first && *protocol != crate::payload::Protocol::Json);
+        let packets = app::worth_showing(m.app);
+        if decoder.is_none() && !packets {
+            return;
+        }
+        let Some(item) =
+            self.items.iter_mut().rev().find(|i| {
+                i.conn == m.conn && i.dir == m.dir && matches!(i.kind, ItemKind::Frame(_))
+            })
+        else {
+            return;
+        };
+        if let Some((protocol, by)) = decoder {
+            let text = format!("the payload is {}", app::decoded_as(protocol, by));
+            item.sub.push(self.style.paint(Role::Dim, &text));
+        }
+        if packets {
+            for line in app::packet_lines(m.app) {
+                item.sub.push(format!("application: {line}"));
+            }
+        }
+    }
+
+    /// An answered application request goes under the frame that carried the answer; an
+    /// unanswered one is a note of its connection.
+    fn on_exchange(&mut self, x: &AppExchangeEvent<'_>) {
+        match x.exchange {
+            AppExchange::Answered(e) => {
+                if let Some(item) = self.items.iter_mut().rev().find(|i| {
+                    i.conn == x.conn
+                        && i.dir != e.request_dir
+                        && matches!(i.kind, ItemKind::Frame(_) | ItemKind::Response)
+                }) {
+                    item.sub.push(app::exchange_line(e));
+                }
+            }
+            AppExchange::Unanswered(u) => {
+                let text = self.style.paint(Role::Warn, &app::unanswered_line(u));
+                self.notes.push((Some(x.conn), text));
+            }
+        }
     }
 
     fn on_ping_pong(&mut self, p: &PingPongEvent) {
@@ -1157,6 +1208,13 @@ impl<W: Write> Explain<W> {
     }
 }
 
+/// What an Engine.IO long-polling body carried, one line per packet.
+fn polling_lines(app: &[crate::payload::AppPacket]) -> Vec<String> {
+    app::packet_lines(app)
+        .map(|line| format!("Engine.IO long-polling body: {line}"))
+        .collect()
+}
+
 /// How the payload of a message with `opcode` is previewed.
 fn preview_of(opcode: OpCode) -> Preview {
     match opcode {
@@ -1220,8 +1278,9 @@ impl<W: Write> EventSink for Explain<W> {
                 self.flush_held(c.conn)?;
                 self.gate.mark_ended(c.conn);
             }
+            Event::AppExchange(x) => self.on_exchange(x),
             // Printed by the caller on stderr.
-            Event::CaptureError(_) | Event::Tls(_) | Event::AppExchange(_) => {}
+            Event::CaptureError(_) | Event::Tls(_) => {}
         }
         Ok(())
     }

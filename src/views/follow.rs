@@ -14,8 +14,10 @@
 //! reserved opcodes. `index.tsv` lists them: index, time, dir, opcode, length, file,
 //! complete (`no` when the capture did not hold the whole payload).
 
-use super::{PREVIEW_CHARS, Preview, bytes_text, push_preview};
-use crate::event::{ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBody};
+use super::{PREVIEW_CHARS, Preview, app, bytes_text, push_preview};
+use crate::event::{
+    AppExchange, AppExchangeEvent, ConnId, Event, EventSink, FrameEvent, MessageEvent, PacketBody,
+};
 use crate::flow::analysis::Direction;
 use crate::term::escape::{escape_into, hex_dump_into};
 use crate::term::style::{Role, Style, close_code_role};
@@ -34,6 +36,24 @@ const MAX_TEXT_SHOWN: usize = 16 * 1024;
 const MAX_HEX_SHOWN: usize = 1024;
 /// Indentation of a message's body lines.
 const BODY_INDENT: &str = "    ";
+/// Marks the lines that say what the application said (decoded packets, exchanges).
+const APP_MARK: &str = "» ";
+
+/// The decoder line (for the first message the decoder read) and one line per decoded
+/// application packet of `m`.
+fn app_lines(m: &MessageEvent<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if m.app_first
+        && let Some((protocol, by)) = m.app_decoder
+        && protocol != crate::payload::Protocol::Json
+    {
+        lines.push(app::decoded_as(protocol, by));
+    }
+    if app::worth_showing(m.app) {
+        lines.extend(app::packet_lines(m.app));
+    }
+    lines
+}
 
 /// What to follow and where to export.
 #[derive(Debug, Clone)]
@@ -74,6 +94,9 @@ struct Msg {
     /// Close messages: the code and reason, as the dissector split them.
     close_code: Option<CloseCode>,
     close_reason: Vec<u8>,
+    /// What the payload decoder read in it: the decoder line (first message it read),
+    /// then one escaped line per application packet.
+    app: Vec<String>,
 }
 
 /// A message being joined from frames in one direction.
@@ -230,8 +253,29 @@ impl<W: Write> Follow<W> {
             compressed: m.compressed,
             close_code: m.close_code,
             close_reason: m.close_reason.to_vec(),
+            app: app_lines(m),
         };
         self.show(&msg)
+    }
+
+    /// An application request answered (after its answer's message) or left unanswered
+    /// (at the end of the connection).
+    fn on_exchange(&mut self, x: &AppExchangeEvent<'_>) -> io::Result<()> {
+        let line = match x.exchange {
+            AppExchange::Answered(e) => app::exchange_line(e),
+            AppExchange::Unanswered(u) => app::unanswered_line(u),
+        };
+        let role = match x.exchange {
+            AppExchange::Answered(_) => Role::Dim,
+            AppExchange::Unanswered(_) => Role::Warn,
+        };
+        self.write_header()?;
+        let text = self.options.style.paint(role, &format!("{APP_MARK}{line}"));
+        writeln!(self.out, "{BODY_INDENT}{text}")?;
+        if self.options.streaming {
+            self.out.flush()?;
+        }
+        Ok(())
     }
 
     /// Joins frames into messages while the message layer is silent.
@@ -301,6 +345,7 @@ impl<W: Write> Follow<W> {
                 compressed: j.compressed,
                 close_code: f.close_code,
                 close_reason: f.close_reason.to_vec(),
+                app: Vec::new(),
             });
         }
     }
@@ -401,6 +446,9 @@ impl<W: Write> Follow<W> {
                     hex_dump_into(s, &m.payload, BODY_INDENT, MAX_HEX_SHOWN);
                 }
             }
+        }
+        for line in &m.app {
+            let _ = writeln!(self.buf, "{BODY_INDENT}{APP_MARK}{line}");
         }
         self.out.write_all(self.buf.as_bytes())?;
         self.export(m)?;
@@ -655,6 +703,7 @@ impl<W: Write> EventSink for Follow<W> {
             }
             Event::Frame(f) if f.conn == conn => self.on_frame(f),
             Event::Message(m) if m.conn == conn => self.on_message(m)?,
+            Event::AppExchange(x) if x.conn == conn => self.on_exchange(x)?,
             _ => {}
         }
         Ok(())

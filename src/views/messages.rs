@@ -4,6 +4,7 @@
 
 use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
+use crate::payload::AppPacket;
 use crate::term::escape;
 use crate::term::style::{Role, Style, close_code_role};
 use crate::term::width::{FitLine, push_wrapped};
@@ -27,6 +28,10 @@ pub struct Messages<W: Write> {
     style: Style,
     /// Lines are cut to this many columns (`…`), diagnostics wrapped.
     width: Option<usize>,
+    /// Lines of HTTP messages whose bodies carried application packets (Engine.IO
+    /// long-polling), after the time column: written when their packet's record gives the
+    /// time.
+    polled: Vec<String>,
 }
 
 impl<W: Write> Messages<W> {
@@ -39,6 +44,7 @@ impl<W: Write> Messages<W> {
             time: super::ViewTime::default(),
             style: Style::plain(),
             width: None,
+            polled: Vec::new(),
         }
     }
 
@@ -192,6 +198,26 @@ impl<W: Write> Messages<W> {
         self.push_line(l);
     }
 
+    /// An HTTP message whose body carried application packets: `→  POST  polling  socket.io
+    /// EVENT ...` (Engine.IO long-polling before or instead of the upgrade).
+    fn polled(&mut self, conn: u32, dir: Direction, kind: String, app: &[AppPacket]) {
+        let mut line = format!(
+            "  conn {:<3} {}  {:<8} {:>10}  ",
+            conn,
+            Self::arrow(dir),
+            kind,
+            "polling"
+        );
+        for (i, packet) in app.iter().enumerate() {
+            if i > 0 {
+                line.push_str(" | ");
+            }
+            line.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
+        }
+        line.push('\n');
+        self.polled.push(line);
+    }
+
     fn ping_pong(&mut self, p: &PingPongEvent) {
         self.line.clear();
         let mut l = FitLine::new(self.style, self.width);
@@ -246,6 +272,28 @@ impl<W: Write> EventSink for Messages<W> {
             Event::Anomaly(a) => self.anomaly(a),
             Event::Packet(p) => {
                 self.time.observe(p);
+                if !self.polled.is_empty() {
+                    let time = self
+                        .time
+                        .text(p.rel_time)
+                        .unwrap_or_else(|| format!("{:.6}", p.rel_time));
+                    for line in std::mem::take(&mut self.polled) {
+                        write!(self.out, "{time:>11}{line}")?;
+                    }
+                    if self.flush_each_line {
+                        self.out.flush()?;
+                    }
+                }
+                return Ok(());
+            }
+            Event::HttpRequest(r) if !r.app.is_empty() => {
+                let kind = escape::escape_line(r.request.method.as_bytes(), 8);
+                self.polled(r.conn, Direction::ClientToServer, kind, r.app);
+                return Ok(());
+            }
+            Event::HttpResponse(r) if !r.app.is_empty() => {
+                let kind = format!("HTTP {}", r.response.status);
+                self.polled(r.conn, Direction::ServerToClient, kind, r.app);
                 return Ok(());
             }
             _ => return Ok(()),

@@ -2,6 +2,7 @@
 //! once from flags, plus what they share: which connections they show, payload previews,
 //! output width.
 
+pub mod app;
 pub mod conversations;
 pub mod explain;
 pub mod export;

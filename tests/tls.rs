@@ -1077,6 +1077,29 @@ mod pipeline {
         );
     }
 
+    /// An SSL 2.0-format ClientHello (hand-crafted client, real TLS 1.2 server;
+    /// samples/gen/tls_sslv2_hello.py) is found as TLS without configuration. Oracles:
+    /// tshark 4.0.17 told to decode the port as TLS (`-d`), and the manifest (the version in
+    /// the hello).
+    #[test]
+    fn sslv2_format_client_hello_is_recognised() {
+        let capture = sample("sslv2-hello.pcap");
+        assert_eq!(
+            upper_lines(&capture, &[]),
+            reference("sslv2-hello", "tshark-tls-list")
+        );
+        let m = manifest("sslv2-hello");
+        assert_eq!(
+            m["connections"][0]["sslv2_client_hello"]["version"],
+            "0x0303"
+        );
+        let records = jsonl(&capture, &[]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0]["version"], "TLSv1.2");
+        assert_eq!(tls[0]["decrypted"], false);
+    }
+
     /// WebSocket over HTTP/2 (RFC 8441; samples/gen/tls_h2.js: Node http2 with
     /// `enableConnectProtocol`, an extended CONNECT with `:protocol websocket`): reported as
     /// HTTP/2, never read as HTTP/1.1. Oracles: the manifest (ALPN h2, the CONNECT request)

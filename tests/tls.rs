@@ -1173,6 +1173,13 @@ mod pipeline {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("note[tls-alpn-h2]"), "{text}");
         assert!(text.contains("HTTP/2"), "{text}");
+        // The server's SETTINGS enabled the extended CONNECT (the generator set
+        // enableConnectProtocol; tshark: "Settings - Extended CONNECT : 1").
+        assert_eq!(conn["http2"]["settings_enable_connect_protocol"], 1);
+        assert!(
+            text.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"),
+            "{text}"
+        );
         assert!(!text.contains("error["), "{text}");
     }
 

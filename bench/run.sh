@@ -286,3 +286,39 @@ if ((${#FAILURES[@]})); then
   exit 1
 fi
 echo "bench: frame counts match the generator's" >&2
+
+# ---- TLS (issue 13): check --keylog on wss:// traffic -----------------------------------
+# gencap --tls wraps the same traffic in TLS 1.3 TLS_AES_128_GCM_SHA256 and writes the key
+# log; check decrypts every record (AES-GCM through RustCrypto's aes-gcm, AES-NI when the CPU
+# has it) and must still count every frame the generator wrote. BENCH_TLS_SIZE=MB (default
+# 200); BENCH_NO_TLS=1 skips this block.
+if [[ -z "${BENCH_NO_TLS:-}" ]]; then
+  TLS_SIZE=${BENCH_TLS_SIZE:-200}
+  TROWS=()
+  for mix in small large; do
+    f=$DATA/tls-$mix-${TLS_SIZE}mb-c$CONNS-s$SEED.pcap
+    if [[ ! -s $f.counts.json || ! -s $f || ! -s $f.keys ]]; then
+      echo "== generating $f (TLS)" >&2
+      rm -f "$f.counts.json"
+      "$GEN" --size-mb "$TLS_SIZE" --frames "$mix" --conns "$CONNS" --seed "$SEED" \
+        --tls "$f.keys" --out "$f" > "$f.counts.tmp"
+      mv "$f.counts.tmp" "$f.counts.json"
+    fi
+    bytes=$(stat -c %s "$f")
+    packets=$(json_field "$f.counts.json" packets)
+    frames=$(json_field "$f.counts.json" frames)
+    cat "$f" >/dev/null
+    got=$("$WS" read "$f" --keylog "$f.keys" --format jsonl | grep -c '"type":"frame"' || true)
+    [[ $got == "$frames" ]] || { echo "bench: FAILED: tls $mix: $got frames decrypted, the generator wrote $frames" >&2; exit 1; }
+    timed "'$WS' check '$f' --keylog '$f.keys' --expect-decrypted"
+    [[ $STATUS == 0 ]] || { echo "bench: FAILED: tls $mix: check --keylog exited $STATUS" >&2; exit 1; }
+    TROWS+=("tls $mix ${TLS_SIZE} MB"$'\t'"$WALL"$'\t'"$(awk "BEGIN{printf \"%.0f\", $bytes / 1e6 / ($WALL > 0 ? $WALL : 0.001)}")"$'\t'"$(awk "BEGIN{printf \"%.2f\", $frames / 1e6 / ($WALL > 0 ? $WALL : 0.001)}")"$'\t'"$(awk "BEGIN{printf \"%.1f\", $RSS / 1024}")")
+  done
+  printf '\n| workload (TLS 1.3, AES-128-GCM) | command | wall s | MB/s | Mframes/s | peak RSS MiB |\n|---|---|---:|---:|---:|---:|\n'
+  for r in "${TROWS[@]}"; do
+    IFS=$'\t' read -r w s m fr r2 <<<"$r"
+    printf '| %s | check --keylog | %s | %s | %s | %s |\n' "$w" "$s" "$m" "$fr" "$r2"
+  done
+  echo "bench: TLS frame counts match the generator's" >&2
+fi
+# ---- end of the TLS block ----------------------------------------------------------------

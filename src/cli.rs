@@ -764,6 +764,12 @@ pub struct LiveArgs {
     /// Also save the raw packets: pcapng when FILE ends in .pcapng, else pcap.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// With -w FILE.pcapng: when the capture stops, FILE is rewritten with the TLS secrets
+    /// of the connections it holds (Decryption Secrets Blocks before their ClientHellos, as
+    /// `editcap --inject-secrets`), read from the key logs as they are then; the capture
+    /// goes to FILE.raw.pcapng meanwhile (removed once FILE is written).
+    #[arg(long, requires = "write")]
+    pub inject_secrets: bool,
     /// Kernel capture buffer in MiB (raise it if the summary reports drops).
     #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=2047))]
     pub buffer_size: u32,

@@ -237,6 +237,13 @@ impl Dissector {
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some(addrs)) => {
+                if self.watch_key_logs
+                    && (seg.flags.has(TcpFlags::FIN) || seg.flags.has(TcpFlags::RST))
+                {
+                    // A TLS connection that ends here may be waiting for its key log line,
+                    // written since the last look (live: packets can come in a burst).
+                    self.idle();
+                }
                 let src = SocketAddr::new(addrs.src, seg.src_port);
                 let dst = SocketAddr::new(addrs.dst, seg.dst_port);
                 let key = FlowKey::new(src, dst);
@@ -338,6 +345,8 @@ impl Dissector {
 
     /// The capture ended: flushes every connection (in connection order) and reports them.
     pub fn finish(&mut self, sink: &mut dyn EventSink) -> io::Result<()> {
+        // The last key log lines, for the connections still waiting for theirs.
+        self.idle();
         let last = self.stats.packets;
         let mut conns: Vec<Box<Connection>> = self.connections.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.session.id());

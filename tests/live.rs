@@ -799,6 +799,7 @@ fn wss_decrypts_with_a_key_log_that_grows_during_the_capture() {
     let l = listener();
     let addr = l.local_addr().unwrap();
     let port = addr.port().to_string();
+    let saved = temp_path("growing.pcapng");
     let Some(capture) = start(&[
         "--port",
         &port,
@@ -806,6 +807,9 @@ fn wss_decrypts_with_a_key_log_that_grows_during_the_capture() {
         keys.to_str().unwrap(),
         "--format",
         "jsonl",
+        "-w",
+        saved.to_str().unwrap(),
+        "--inject-secrets",
     ]) else {
         return;
     };
@@ -901,5 +905,26 @@ fn wss_decrypts_with_a_key_log_that_grows_during_the_capture() {
             .iter()
             .any(|a| a["kind"].as_str().unwrap().starts_with("tls-")),
         "{records:?}"
+    );
+
+    // -w --inject-secrets: the saved pcapng carries both connections' secrets and decrypts
+    // without a key log; the raw capture is gone.
+    assert!(!saved.with_extension("raw.pcapng").exists());
+    let out = Command::new(BIN)
+        .args(["read", saved.to_str().unwrap(), "--format", "jsonl"])
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let again = parse_jsonl(&String::from_utf8(out.stdout).unwrap());
+    let tls = of_type(&again, "tls");
+    assert_eq!(tls.len(), 2, "{again:?}");
+    assert!(tls.iter().all(|t| t["decrypted"] == true), "{tls:?}");
+    assert_eq!(
+        frames_of(&again, "c2s")
+            .into_iter()
+            .filter(|f| f.0 == 1)
+            .count(),
+        2
     );
 }

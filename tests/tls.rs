@@ -1077,6 +1077,29 @@ mod pipeline {
         );
     }
 
+    /// An SSL 2.0-format ClientHello (hand-crafted client, real TLS 1.2 server;
+    /// samples/gen/tls_sslv2_hello.py) is found as TLS without configuration. Oracles:
+    /// tshark 4.0.17 told to decode the port as TLS (`-d`), and the manifest (the version in
+    /// the hello).
+    #[test]
+    fn sslv2_format_client_hello_is_recognised() {
+        let capture = sample("sslv2-hello.pcap");
+        assert_eq!(
+            upper_lines(&capture, &[]),
+            reference("sslv2-hello", "tshark-tls-list")
+        );
+        let m = manifest("sslv2-hello");
+        assert_eq!(
+            m["connections"][0]["sslv2_client_hello"]["version"],
+            "0x0303"
+        );
+        let records = jsonl(&capture, &[]);
+        let tls = of_type(&records, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(tls[0]["version"], "TLSv1.2");
+        assert_eq!(tls[0]["decrypted"], false);
+    }
+
     /// WebSocket over HTTP/2 (RFC 8441; samples/gen/tls_h2.js: Node http2 with
     /// `enableConnectProtocol`, an extended CONNECT with `:protocol websocket`): reported as
     /// HTTP/2, never read as HTTP/1.1. Oracles: the manifest (ALPN h2, the CONNECT request)
@@ -1150,6 +1173,13 @@ mod pipeline {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("note[tls-alpn-h2]"), "{text}");
         assert!(text.contains("HTTP/2"), "{text}");
+        // The server's SETTINGS enabled the extended CONNECT (the generator set
+        // enableConnectProtocol; tshark: "Settings - Extended CONNECT : 1").
+        assert_eq!(conn["http2"]["settings_enable_connect_protocol"], 1);
+        assert!(
+            text.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"),
+            "{text}"
+        );
         assert!(!text.contains("error["), "{text}");
     }
 
@@ -1167,5 +1197,150 @@ mod pipeline {
         );
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("no such key log file"));
+    }
+}
+
+// ---- Proxy handshakes before the tunnel (hand-crafted; oracles: RFC 1928 and 1929 for
+// SOCKS5, the SOCKS4/4a protocol notes, RFC 9110 §9.3.6 for CONNECT, RFC 6455 §1.3 for
+// the WebSocket upgrade inside) ----
+
+mod proxy {
+    use crate::util::{Conversation, RFC_ACCEPT, client_frame, jsonl, of_type, packet_lines};
+
+    /// The client's and the server's proxy messages, in the order they are sent.
+    type Exchange = Vec<(bool, Vec<u8>)>;
+
+    fn socks5_with_password() -> Exchange {
+        let mut request = vec![5, 1, 0, 3, 11];
+        request.extend_from_slice(b"example.com");
+        request.extend_from_slice(&80u16.to_be_bytes());
+        let mut auth = vec![1, 4];
+        auth.extend_from_slice(b"user");
+        auth.push(6);
+        auth.extend_from_slice(b"secret");
+        vec![
+            (true, vec![5, 2, 0, 2]),
+            (false, vec![5, 2]),
+            (true, auth),
+            (false, vec![1, 0]),
+            (true, request),
+            (false, vec![5, 0, 0, 1, 93, 184, 216, 34, 0, 80]),
+        ]
+    }
+
+    fn socks4a() -> Exchange {
+        let mut request = vec![4, 1, 0, 80, 0, 0, 0, 1];
+        request.extend_from_slice(b"wsd\0example.com\0");
+        vec![(true, request), (false, vec![0, 0x5A, 0, 0, 0, 0, 0, 0])]
+    }
+
+    fn connect() -> Exchange {
+        vec![
+            (
+                true,
+                b"CONNECT example.com:80 HTTP/1.1\r\nHost: example.com:80\r\n\r\n".to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec(),
+            ),
+        ]
+    }
+
+    /// The exchange (each message in `split`-byte segments), then the RFC 6455 §1.3
+    /// upgrade and one masked text frame through the tunnel.
+    fn capture(name: &str, exchange: &Exchange, split: usize) -> std::path::PathBuf {
+        let mut c = Conversation::open();
+        for (from_client, msg) in exchange {
+            for part in msg.chunks(split) {
+                if *from_client {
+                    c.c2s(part);
+                } else {
+                    c.s2c(part);
+                }
+            }
+        }
+        c.c2s(&Conversation::upgrade_request());
+        c.s2c(&Conversation::upgrade_response(RFC_ACCEPT));
+        c.c2s(&client_frame(0x81, [1, 2, 3, 4], b"tunnelled"));
+        c.close();
+        c.write(name)
+    }
+
+    #[test]
+    fn websocket_through_each_proxy_whole_or_byte_by_byte() {
+        for (name, exchange, socks_lines) in [
+            ("socks5-auth", socks5_with_password(), 6),
+            ("socks4a", socks4a(), 2),
+            ("connect", connect(), 0),
+        ] {
+            for split in [usize::MAX, 1] {
+                let path = capture(&format!("proxy-{name}-{split}.pcap"), &exchange, split);
+                let records = jsonl(&path, &[]);
+                let hs = of_type(&records, "handshake");
+                assert_eq!(hs.len(), 1, "{name}/{split}: {records:?}");
+                assert_eq!(hs[0]["accept_ok"], true);
+                assert_eq!(hs[0]["path"], "/chat");
+                let frames = of_type(&records, "frame");
+                assert_eq!(frames.len(), 1, "{name}/{split}");
+                assert_eq!(frames[0]["text"], "tunnelled");
+                // The hand-made session ends without a close handshake: that finding only.
+                let kinds: Vec<&str> = of_type(&records, "anomaly")
+                    .iter()
+                    .map(|a| a["kind"].as_str().unwrap())
+                    .collect();
+                assert_eq!(kinds, ["no-close-handshake"], "{name}/{split}");
+                // One Socks line per SOCKS message (Wireshark labels each).
+                let lines = packet_lines(&path, &[]);
+                let socks = lines.iter().filter(|l| l.contains("\tSocks\t")).count();
+                assert_eq!(socks, socks_lines, "{name}/{split}: {lines:#?}");
+            }
+        }
+    }
+
+    /// A refused request (SOCKS4 0x5B, CONNECT 407): no tunnel; what follows is read as it
+    /// is, and nothing breaks.
+    #[test]
+    fn refused_tunnels_are_not_followed() {
+        let mut socks = socks4a();
+        socks[1].1[1] = 0x5B;
+        let mut connect = connect();
+        connect[1].1 =
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n".to_vec();
+        for (name, exchange) in [("socks4-refused", socks), ("connect-407", connect)] {
+            let mut c = Conversation::open();
+            for (from_client, msg) in &exchange {
+                if *from_client {
+                    c.c2s(msg);
+                } else {
+                    c.s2c(msg);
+                }
+            }
+            c.close();
+            let path = c.write(&format!("proxy-{name}.pcap"));
+            let records = jsonl(&path, &[]);
+            assert!(of_type(&records, "handshake").is_empty(), "{name}");
+            assert!(of_type(&records, "tls").is_empty(), "{name}");
+        }
+    }
+
+    /// Bytes that start like a proxy handshake but are not one never panic and are read on
+    /// as plain bytes.
+    #[test]
+    fn broken_handshakes_fall_back() {
+        for bytes in [
+            vec![5, 1, 0, 9, 9, 9, 9, 9],
+            vec![4, 1, 0, 80, 1, 2, 3, 4, 0, 0xFF, 0xFF],
+            b"CONNECT x:1 HTTP/1.1\r\n".repeat(4000),
+            vec![5, 2, 0, 2],
+        ] {
+            let mut c = Conversation::open();
+            c.c2s(&bytes);
+            c.s2c(&[5, 0xFF, 1, 2, 3]);
+            c.close();
+            let path = c.write("proxy-broken.pcap");
+            let out = crate::util::run(&["read", path.to_str().unwrap()], None);
+            assert!(out.status.success());
+        }
     }
 }

@@ -57,6 +57,8 @@ capture h2ws-tls13        9152 node tls_h2.js 9152 h2ws-tls13
 capture tls13-chromium    9153 python3 tls_chromium.py 9153 9154 tls13-chromium
 # TLS after a proxy handshake: SOCKS4, SOCKS5 (port 1080) and HTTP CONNECT (port 3128), the
 # ports Wireshark's SOCKS and HTTP dissectors know ("PORT" is spliced into `tcp port PORT`).
+# An SSL 2.0-format ClientHello (hand-crafted client) answered by a real TLS 1.2 server.
+capture sslv2-hello       9158 python3 tls_sslv2_hello.py 9158 sslv2-hello
 capture tls13-proxied     "1080 or tcp port 3128" python3 tls_proxy.py 1080 3128 tls13-proxied
 
 # The same traffic as tls13-node-aes128.pcap, with its key log embedded as a pcapng

@@ -704,7 +704,8 @@ fn open_saver(
         detail,
     };
     if is_pcapng_path(path) {
-        let file = File::create(path).map_err(|e| save_error(e.to_string()))?;
+        // Not through a symbolic link planted where the capture is saved.
+        let file = super::writer::create_no_follow(path).map_err(|e| save_error(e.to_string()))?;
         let description = InterfaceDescription {
             link_type,
             snaplen: SNAPLEN,

@@ -60,12 +60,28 @@ mod enabled {
         };
         // Live lines come as packets arrive.
         select.flush_each_packet = true;
+        // --inject-secrets: the capture is saved as it comes to FILE.raw.pcapng, then
+        // rewritten into FILE with the secrets known at the end (a browser writes a
+        // connection's key log line after its first records went by).
+        let raw_save = match (&args.write, args.inject_secrets) {
+            (Some(path), true) => {
+                if !wsdissect::capture::writer::is_pcapng_file_name(path) {
+                    eprintln!(
+                        "wsdissect: --inject-secrets writes pcapng Decryption Secrets Blocks: \
+                         give -w a file name ending in .pcapng"
+                    );
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+                Some(path.with_extension("raw.pcapng"))
+            }
+            _ => None,
+        };
         let config = LiveConfig {
             interface: args.interface.clone(),
             filter: capture_filter(&args.dissect.ports, args.filter.as_deref()),
             count: args.count,
             duration: args.duration,
-            save: args.write.clone(),
+            save: raw_save.clone().or_else(|| args.write.clone()),
             buffer_size: Some(args.buffer_size << 20),
             queue_bytes: usize::try_from(args.queue_size << 20).unwrap_or(usize::MAX),
         };
@@ -215,6 +231,25 @@ mod enabled {
                     .render_summary(style, output_width(terminal), SUMMARY_ROWS)
                     .as_bytes(),
             );
+        }
+        drop(err);
+        // The capture thread has ended: the raw file is complete.
+        drop(source);
+        if let (Some(raw), Some(path)) = (&raw_save, &args.write) {
+            let keys = crate::cli::key_logs(&args.dissect.keylogs).unwrap_or_default();
+            match wsdissect::output::select::rewrite_with_secrets(raw, path, &keys) {
+                Ok(_) => {
+                    let _ = std::fs::remove_file(raw);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "wsdissect: writing {} with its TLS secrets: {e} (the capture is in {})",
+                        path.display(),
+                        raw.display()
+                    );
+                    status = EXIT_BAD_INPUT;
+                }
+            }
         }
         ExitCode::from(status)
     }

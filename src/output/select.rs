@@ -412,3 +412,45 @@ impl EventSink for Select<'_> {
         }
     }
 }
+
+/// A renderer that shows nothing (for [`rewrite_with_secrets`]).
+struct Discard;
+
+impl EventSink for Discard {
+    fn event(&mut self, _event: &Event<'_>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rewrites the capture at `input` into the pcapng `output`, every packet as it is, with a
+/// Decryption Secrets Block before the ClientHello of each TLS connection whose secrets
+/// are in `key_logs` or in the input's own secrets blocks (`-w --inject-secrets` after a
+/// live capture, when every key log line is there). Returns the packets written.
+pub fn rewrite_with_secrets(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    key_logs: &[PathBuf],
+) -> io::Result<u64> {
+    use crate::dissect::{DissectConfig, Dissector};
+    let mut source = crate::capture::open_path(input)
+        .map_err(|e| io::Error::other(format!("{}: {e}", input.display())))?;
+    let mut config = DissectConfig::default();
+    config.conn.inject_secrets = true;
+    config.conn.app_fields = false;
+    let mut dissector = Dissector::new(config);
+    for path in key_logs {
+        dissector.add_key_log_file(path)?;
+    }
+    let options = SelectOptions {
+        save: Some(output.to_path_buf()),
+        inject_secrets: true,
+        ..SelectOptions::default()
+    };
+    let mut nowhere = io::sink();
+    let mut sink = Select::new(options, |_| Box::new(Discard), &mut nowhere)?;
+    let outcome = crate::app::run(source.as_mut(), &mut dissector, &mut sink)?;
+    match outcome.error {
+        Some(e) => Err(io::Error::other(format!("{}: {e}", input.display()))),
+        None => Ok(outcome.packets),
+    }
+}

@@ -31,15 +31,21 @@ const MAX_SOCKS_MESSAGE: usize = 1024;
 
 impl ProxyKind {
     /// Recognises a proxy handshake from the client's first bytes (`None`: not one).
-    /// SOCKS4: version 4, command connect or bind, and the NUL-terminated user id within
-    /// the bytes; SOCKS5: version 5 and a method list of the announced length, alone or
-    /// followed by a request (version 5 again); HTTP: `CONNECT `.
+    /// SOCKS4: version 4, command connect or bind; SOCKS5: version 5 and a plausible
+    /// method list, alone or followed by a request (version 5 again); HTTP: `CONNECT `.
+    /// First bytes too short to tell (a handshake cut into small segments) count as the
+    /// handshake they begin: the analyzer hands them to HTTP if the rest does not follow.
     pub fn detect(first: &[u8]) -> Option<ProxyKind> {
         match first {
-            [4, 1 | 2, _, _, _, _, _, _, rest @ ..] if rest.contains(&0) => Some(ProxyKind::Socks4),
+            [4] | [4, 1 | 2, ..] => {
+                // A whole first segment without the user id's NUL is not SOCKS4.
+                let whole = first.len() > 8 && !first[8..].contains(&0);
+                (!whole || first.len() < 8).then_some(ProxyKind::Socks4)
+            }
+            [5] => Some(ProxyKind::Socks5),
             [5, n, rest @ ..] if *n > 0 => {
                 let n = usize::from(*n);
-                let methods = rest.get(..n)?;
+                let methods = rest.get(..n).unwrap_or(rest);
                 // Defined methods: none, GSSAPI, username/password, and the private range.
                 let plausible = methods
                     .iter()
@@ -48,7 +54,11 @@ impl ProxyKind {
                 (plausible && (after.is_empty() || after.first() == Some(&5)))
                     .then_some(ProxyKind::Socks5)
             }
-            _ if first.starts_with(b"CONNECT ") => Some(ProxyKind::HttpConnect),
+            _ if first.starts_with(b"CONNECT ")
+                || (!first.is_empty() && b"CONNECT ".starts_with(first)) =>
+            {
+                Some(ProxyKind::HttpConnect)
+            }
             _ => None,
         }
     }
@@ -122,8 +132,8 @@ impl ProxyAnalyzer {
             ProxyKind::Socks5 => match (client, messages, self.socks5_method) {
                 (true, 0, _) => match b {
                     [5, n, ..] => need(b, 2 + usize::from(*n)),
-                    [_, ..] => Parsed::Invalid,
-                    [] => Parsed::Incomplete,
+                    [] | [5] => Parsed::Incomplete,
+                    _ => Parsed::Invalid,
                 },
                 // RFC 1929: version 1, username, password.
                 (true, 1, Some(2)) => match b {
@@ -131,14 +141,21 @@ impl ProxyAnalyzer {
                         Some(plen) => need(b, 3 + usize::from(*ulen) + usize::from(*plen)),
                         None => Parsed::Incomplete,
                     },
-                    [_, ..] => Parsed::Invalid,
-                    [] => Parsed::Incomplete,
+                    [] | [1] => Parsed::Incomplete,
+                    _ => Parsed::Invalid,
                 },
                 (true, _, _) => socks5_address_message(b),
                 (false, 0, _) => fixed(b, 2, |b| b[0] == 5 && b[1] != 0xFF),
                 (false, 1, Some(2)) => fixed(b, 2, |b| b[0] == 1 && b[1] == 0),
                 (false, _, _) => socks5_address_message(b),
             },
+            // Only the client's first message must be a CONNECT (the detection may have
+            // seen just its first bytes).
+            ProxyKind::HttpConnect
+                if client && !b.starts_with(b"CONNECT ") && !b"CONNECT ".starts_with(b) =>
+            {
+                Parsed::Invalid
+            }
             ProxyKind::HttpConnect => match b.windows(4).position(|w| w == b"\r\n\r\n") {
                 Some(end) => Parsed::Message(end + 4),
                 None if b.len() > self.max_head => Parsed::Invalid,
@@ -241,10 +258,10 @@ fn fixed(b: &[u8], len: usize, ok: impl Fn(&[u8]) -> bool) -> Parsed {
 /// 0.0.0.x, x ≠ 0): a NUL-terminated host name follows.
 fn socks4_request(b: &[u8]) -> Parsed {
     let [4, 1 | 2, _, _, a, b1, c, d, rest @ ..] = b else {
-        return if b.len() >= 2 {
-            Parsed::Invalid
-        } else {
-            Parsed::Incomplete
+        return match b {
+            [] | [4] => Parsed::Incomplete,
+            [4, 1 | 2, rest @ ..] if rest.len() < 6 => Parsed::Incomplete,
+            _ => Parsed::Invalid,
         };
     };
     let Some(user_end) = rest.iter().position(|&x| x == 0) else {
@@ -414,13 +431,23 @@ mod tests {
             Some(ProxyKind::Socks5)
         );
         assert_eq!(ProxyKind::detect(&[5, 1, 0x42]), None);
-        assert_eq!(ProxyKind::detect(&[5, 3, 0]), None);
+        assert_eq!(ProxyKind::detect(&[5, 2, 0, 0x42]), None);
         // SOCKS4: version 4, connect, port 80, 10.0.0.1, user "u".
         assert_eq!(
             ProxyKind::detect(&[4, 1, 0, 80, 10, 0, 0, 1, b'u', 0]),
             Some(ProxyKind::Socks4)
         );
-        assert_eq!(ProxyKind::detect(&[4, 1, 0, 80, 10, 0, 0, 1, b'u']), None);
+        assert_eq!(
+            ProxyKind::detect(&[4, 1, 0, 80, 10, 0, 0, 1, b'u']),
+            None,
+            "a whole first segment without the user id's end"
+        );
+        // Cut short: the beginning of a handshake.
+        assert_eq!(ProxyKind::detect(&[5]), Some(ProxyKind::Socks5));
+        assert_eq!(ProxyKind::detect(&[5, 2, 0]), Some(ProxyKind::Socks5));
+        assert_eq!(ProxyKind::detect(&[4, 1, 0]), Some(ProxyKind::Socks4));
+        assert_eq!(ProxyKind::detect(b"CON"), Some(ProxyKind::HttpConnect));
+        assert_eq!(ProxyKind::detect(b"COPY /x HTTP/1.1\r\n"), None);
         assert_eq!(
             ProxyKind::detect(b"CONNECT example.com:443 HTTP/1.1\r\n"),
             Some(ProxyKind::HttpConnect)

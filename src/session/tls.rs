@@ -34,7 +34,7 @@ pub struct TlsAnalyzer {
     tls: TlsConnection,
     child: HttpAnalyzer,
     /// ALPN selected HTTP/2: the plaintext is not HTTP/1.1, so the child gets none of it.
-    h2: bool,
+    h2: H2,
     /// `--inject-secrets`: attach the connection's key log lines to its packets.
     inject: bool,
     /// Length of the key log lines attached last (attached again only when they grew).
@@ -48,7 +48,7 @@ impl TlsAnalyzer {
         TlsAnalyzer {
             tls: TlsConnection::with_hold_limit(hold),
             child: HttpAnalyzer::new(),
-            h2: false,
+            h2: H2::No,
             inject: false,
             injected: 0,
         }
@@ -77,6 +77,69 @@ impl TlsAnalyzer {
     }
 }
 
+/// HTTP/2 by ALPN (RFC 8441 WebSocket is not decoded yet): what is known for the
+/// `tls-alpn-h2` note, which waits for the server's first SETTINGS frame (RFC 9113 §6.5) to
+/// say whether it enabled the extended CONNECT that carries WebSocket (RFC 8441 §3).
+#[derive(Debug)]
+enum H2 {
+    /// Not HTTP/2.
+    No,
+    /// HTTP/2: the server's plaintext so far, until its SETTINGS frame; `side` is the
+    /// server's (the note is about it).
+    Sniffing { side: Side, buf: Vec<u8> },
+    /// The note was given.
+    Reported,
+}
+
+/// Server plaintext looked at for the SETTINGS frame; it is the server's first frame
+/// (RFC 9113 §3.4), so little is ever needed.
+const H2_SNIFF_LIMIT: usize = 16 << 10;
+/// HTTP/2 frame header length and the SETTINGS frame type (RFC 9113 §4.1, §6.5).
+const H2_FRAME_HEADER: usize = 9;
+const H2_SETTINGS: u8 = 4;
+/// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
+const H2_ENABLE_CONNECT_PROTOCOL: u16 = 8;
+
+/// The server's first non-ACK SETTINGS frame in `buf`: whether it sets
+/// SETTINGS_ENABLE_CONNECT_PROTOCOL to 1; `None` while it is not whole yet.
+fn h2_extended_connect(buf: &[u8]) -> Option<bool> {
+    let mut at = 0;
+    loop {
+        let head = buf.get(at..at + H2_FRAME_HEADER)?;
+        let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+        let body = buf.get(at + H2_FRAME_HEADER..at + H2_FRAME_HEADER + len)?;
+        if head[3] == H2_SETTINGS && head[4] & 1 == 0 {
+            return Some(body.chunks_exact(6).any(|p| {
+                u16::from_be_bytes([p[0], p[1]]) == H2_ENABLE_CONNECT_PROTOCOL
+                    && p[2..6] == [0, 0, 0, 1]
+            }));
+        }
+        at += H2_FRAME_HEADER + len;
+    }
+}
+
+/// Gives the `tls-alpn-h2` note (once), saying whether the server enabled the extended
+/// CONNECT when that is known.
+fn report_h2(
+    h2: &mut H2,
+    conn: &mut ConnState,
+    cx: &mut Cx<'_>,
+    extended_connect: Option<bool>,
+) -> io::Result<()> {
+    let H2::Sniffing { side, .. } = *h2 else {
+        return Ok(());
+    };
+    *h2 = H2::Reported;
+    let message = match extended_connect {
+        Some(true) => "the server selected HTTP/2 by ALPN and enabled the extended CONNECT \
+                       (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1): WebSocket over HTTP/2 (RFC 8441) \
+                       may be inside, not decoded yet"
+            .to_string(),
+        _ => rules::TLS_ALPN_H2.description.to_string(),
+    };
+    conn.anomaly(cx, Some(side), rules::TLS_ALPN_H2, message)
+}
+
 fn tls_dir(dir: Direction) -> Dir {
     match dir {
         Direction::ClientToServer => Dir::ClientToServer,
@@ -96,7 +159,7 @@ fn side_of(conn: &ConnState, dir: Dir) -> Side {
 /// Hands one TLS event on: plaintext and losses to the child, labels to the packet,
 /// anomalies to the sink.
 fn forward(
-    (child, h2): (&mut HttpAnalyzer, &mut bool),
+    (child, h2): (&mut HttpAnalyzer, &mut H2),
     conn: &mut ConnState,
     cx: &mut Cx<'_>,
     packet: u64,
@@ -107,23 +170,35 @@ fn forward(
         TlsEvent::EncryptedExtensions { alpn, .. } => *alpn,
         _ => None,
     };
-    if alpn == Some("h2") && !*h2 {
-        *h2 = true;
+    if alpn == Some("h2") && matches!(h2, H2::No) {
         let side = match &ev {
             TlsEvent::ServerHello { dir, .. } | TlsEvent::EncryptedExtensions { dir, .. } => {
                 side_of(conn, *dir)
             }
             _ => 0,
         };
-        conn.anomaly(
-            cx,
-            Some(side),
-            rules::TLS_ALPN_H2,
-            rules::TLS_ALPN_H2.description.to_string(),
-        )?;
+        *h2 = H2::Sniffing {
+            side,
+            buf: Vec::new(),
+        };
     }
     match ev {
-        TlsEvent::Plaintext { .. } | TlsEvent::PlaintextGap { .. } if *h2 => Ok(()),
+        TlsEvent::Plaintext { dir, data } if !matches!(h2, H2::No) => {
+            if let H2::Sniffing { side, buf } = h2
+                && side_of(conn, dir) == *side
+            {
+                buf.extend_from_slice(
+                    data.get(..H2_SNIFF_LIMIT.saturating_sub(buf.len()))
+                        .unwrap_or(data),
+                );
+                let found = h2_extended_connect(buf);
+                if found.is_some() || buf.len() >= H2_SNIFF_LIMIT {
+                    report_h2(h2, conn, cx, found)?;
+                }
+            }
+            Ok(())
+        }
+        TlsEvent::PlaintextGap { .. } if !matches!(h2, H2::No) => report_h2(h2, conn, cx, None),
         TlsEvent::Plaintext { dir, data } => {
             let side = side_of(conn, dir);
             child.data(conn, cx, side, packet, data)
@@ -216,6 +291,8 @@ impl Analyzer for TlsAnalyzer {
             });
         }
         result?;
+        // HTTP/2 whose server SETTINGS never showed (not decrypted): the note all the same.
+        report_h2(h2, conn, cx, None)?;
         child.end(conn, cx)?;
         let summary = tls.summary();
         let event = TlsSessionEvent {
@@ -240,6 +317,28 @@ impl Analyzer for TlsAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Frames laid out as RFC 9113 §4.1 and §6.5 give them.
+    #[test]
+    fn the_server_settings_say_whether_extended_connect_is_on() {
+        let frame = |ty: u8, flags: u8, body: &[u8]| {
+            let mut f = (body.len() as u32).to_be_bytes()[1..].to_vec();
+            f.extend_from_slice(&[ty, flags, 0, 0, 0, 0]);
+            f.extend_from_slice(body);
+            f
+        };
+        // SETTINGS: MAX_CONCURRENT_STREAMS (3) = 100, ENABLE_CONNECT_PROTOCOL (8) = 1.
+        let on = frame(4, 0, &[0, 3, 0, 0, 0, 100, 0, 8, 0, 0, 0, 1]);
+        assert_eq!(h2_extended_connect(&on), Some(true));
+        assert_eq!(h2_extended_connect(&on[..on.len() - 1]), None);
+        let off = frame(4, 0, &[0, 3, 0, 0, 0, 100]);
+        assert_eq!(h2_extended_connect(&off), Some(false));
+        // An ACK (flag 1) carries no settings: the next SETTINGS counts.
+        let mut acked = frame(4, 1, &[]);
+        acked.extend_from_slice(&on);
+        assert_eq!(h2_extended_connect(&acked), Some(true));
+        assert_eq!(h2_extended_connect(&[]), None);
+    }
 
     #[test]
     fn every_tls_finding_maps_to_its_rule_of_the_same_name_and_severity() {

@@ -336,6 +336,13 @@ impl TlsConnection {
         }
         let i = dir.index();
         let mut at = 0;
+        if self.sides[i].pos == 0
+            && self.summary.client_hello.is_none()
+            && let Some((len, hello)) = handshake::parse_sslv2_client_hello(bytes)
+        {
+            self.sslv2_client_hello(i, len, hello, out);
+            at = len;
+        }
         while at < bytes.len() {
             if self.sides[i].dead {
                 self.sides[i].pos += (bytes.len() - at) as u64;
@@ -401,6 +408,47 @@ impl TlsConnection {
                 }
             }
         }
+    }
+
+    /// The stream of side `i` began with an SSL 2.0-compatible ClientHello of `len` bytes
+    /// (whole in the first chunk): it is reported as Wireshark shows it (an `SSLv2` record,
+    /// "Client Hello") and the records that follow are TLS.
+    fn sslv2_client_hello(
+        &mut self,
+        i: usize,
+        len: usize,
+        hello: handshake::ClientHello,
+        out: &mut dyn FnMut(TlsEvent<'_>),
+    ) {
+        let dir = Dir::from_index(i);
+        if i == 1 {
+            self.client = 1;
+            self.summary.roles_swapped = true;
+        }
+        out(TlsEvent::ClientHello { dir, hello: &hello });
+        out(TlsEvent::Handshake {
+            dir,
+            msg_type: HandshakeType::CLIENT_HELLO,
+            length: (len - 2) as u32,
+            decrypted: false,
+        });
+        self.summary.client_hello = Some(hello);
+        self.summary.records += 1;
+        self.sides[i].pos = len as u64;
+        out(TlsEvent::Record(RecordInfo {
+            dir,
+            header: RecordHeader {
+                content_type: ContentType::Handshake,
+                version: 0x0002,
+                length: (len - 2) as u16,
+            },
+            encrypted: false,
+            decrypted: false,
+            inner_type: ContentType::Handshake,
+            display_version: 0x0002,
+            stream_offset: 0,
+            end_in_chunk: len,
+        }));
     }
 
     /// Validates a header found at the start of unbuffered input; on failure the side is

@@ -220,3 +220,76 @@ fn extensions(block: &[u8]) -> impl Iterator<Item = TlsExtension<'_>> {
 pub(crate) fn tests_hrr_random() -> [u8; 32] {
     HRR_RANDOM
 }
+
+/// An SSL 2.0-compatible ClientHello (RFC 5246 Appendix E.2, the format of RFC 6101
+/// Appendix E.2.1 with a TLS version): a two-byte header with the top bit set, message type
+/// 1, version, the lengths of the cipher specs (3 bytes each), session id and challenge, then
+/// those. `bytes` must hold the whole message; returns its length (header included) and the
+/// hello, whose random is the challenge right-justified in 32 bytes (Appendix E.2), the key
+/// a key log uses for such a connection.
+pub fn parse_sslv2_client_hello(bytes: &[u8]) -> Option<(usize, ClientHello)> {
+    let [h0, h1, 1, v0, v1, c0, c1, s0, s1, l0, l1, rest @ ..] = bytes else {
+        return None;
+    };
+    if h0 & 0x80 == 0 {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([h0 & 0x7F, *h1]));
+    let version = u16::from_be_bytes([*v0, *v1]);
+    let specs = usize::from(u16::from_be_bytes([*c0, *c1]));
+    let session = usize::from(u16::from_be_bytes([*s0, *s1]));
+    let challenge = usize::from(u16::from_be_bytes([*l0, *l1]));
+    let plausible = (version == 0x0002 || (0x0300..=0x0303).contains(&version))
+        && specs > 0
+        && specs % 3 == 0
+        && session <= 32
+        && (16..=32).contains(&challenge)
+        && len == 9 + specs + session + challenge;
+    if !plausible {
+        return None;
+    }
+    let body = rest.get(..specs + session + challenge)?;
+    let mut random = [0u8; 32];
+    random[32 - challenge..].copy_from_slice(body.get(specs + session..)?);
+    Some((
+        2 + len,
+        ClientHello {
+            legacy_version: version,
+            random,
+            cipher_suites: specs / 3,
+            ..ClientHello::default()
+        },
+    ))
+}
+
+#[cfg(test)]
+mod sslv2_tests {
+    use super::*;
+
+    /// The layout of RFC 5246 Appendix E.2, built here field by field.
+    #[test]
+    fn sslv2_client_hello() {
+        let challenge: Vec<u8> = (0xA0..0xB0).collect();
+        let mut body = vec![1, 3, 3, 0, 6, 0, 0, 0, 16];
+        body.extend_from_slice(&[0, 0xC0, 0x2F, 0, 0, 0x9C]);
+        body.extend_from_slice(&challenge);
+        let mut msg = vec![0x80, body.len() as u8];
+        msg.extend_from_slice(&body);
+        let (len, hello) = parse_sslv2_client_hello(&msg).unwrap();
+        assert_eq!(len, msg.len());
+        assert_eq!(hello.legacy_version, 0x0303);
+        assert_eq!(hello.cipher_suites, 2);
+        assert_eq!(&hello.random[..16], &[0; 16]);
+        assert_eq!(&hello.random[16..], &challenge[..]);
+        // Cut short, a wrong message type, a length that does not add up: not one.
+        assert!(parse_sslv2_client_hello(&msg[..msg.len() - 1]).is_none());
+        let mut bad = msg.clone();
+        bad[2] = 2;
+        assert!(parse_sslv2_client_hello(&bad).is_none());
+        let mut bad = msg.clone();
+        bad[1] += 1;
+        assert!(parse_sslv2_client_hello(&bad).is_none());
+        // A TLS record is not one.
+        assert!(parse_sslv2_client_hello(&[22, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3]).is_none());
+    }
+}

@@ -8,6 +8,7 @@ use std::fmt;
 /// Wireshark's name of a record-layer or negotiated version ("TLSv1.3", "SSLv3", ...).
 pub fn version_name(v: u16) -> &'static str {
     match v {
+        0x0002 => "SSLv2",
         0x0300 => "SSLv3",
         0x0301 => "TLSv1",
         0x0302 => "TLSv1.1",

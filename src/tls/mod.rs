@@ -165,7 +165,7 @@ impl RecordHeader {
 pub fn looks_like_tls(first_bytes: &[u8]) -> bool {
     RecordHeader::parse(first_bytes).is_some_and(|h| {
         matches!(h.content_type.to_u8(), 20..=23) && h.is_plausible() && h.length > 0
-    })
+    }) || handshake::parse_sslv2_client_hello(first_bytes).is_some()
 }
 
 #[cfg(test)]
@@ -182,5 +182,10 @@ mod tests {
         assert!(!looks_like_tls(&[22, 3, 3, 0x50, 0x01]));
         assert!(!looks_like_tls(&[22, 3, 3, 0, 0]));
         assert!(!looks_like_tls(&[0x81, 0x05, b'h', b'e', b'l']));
+        // An SSL 2.0-compatible ClientHello (RFC 5246 Appendix E.2), 3 specs, 16-byte challenge.
+        let mut v2 = vec![0x80, 9 + 9 + 16, 1, 3, 1, 0, 9, 0, 0, 0, 16];
+        v2.extend_from_slice(&[0, 0, 0x2F, 0, 0, 0x35, 0, 0, 0xFF]);
+        v2.extend_from_slice(&[7; 16]);
+        assert!(looks_like_tls(&v2));
     }
 }

@@ -37,8 +37,46 @@ const MAX_PENDING_REQUESTS: usize = 64;
 /// The Engine.IO long-polling sessions of a capture: one Socket.IO decoder per session id,
 /// shared by every connection (a session's GETs and POSTs travel on several). Cloning
 /// shares the table.
+///
+/// With several dissection threads a table shared by connections on different threads
+/// would see their bodies in an order that depends on timing; there the workers use a
+/// [`PollingSessions::deferred`] table, which only records each body
+/// ([`DeferredPoll`]), and the thread that puts events back in packet order decodes them
+/// with the real table ([`PollingSessions::decode_deferred`]), so the output stays that
+/// of one thread.
 #[derive(Clone, Default)]
-pub struct PollingSessions(Arc<Mutex<Sessions>>);
+pub struct PollingSessions(Polling);
+
+#[derive(Clone)]
+enum Polling {
+    Decode(Arc<Mutex<Sessions>>),
+    Defer(Arc<Mutex<VecDeque<DeferredPoll>>>),
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling::Decode(Arc::default())
+    }
+}
+
+/// A polling body recorded for decoding later, in packet order (see [`PollingSessions`]).
+#[derive(Debug, Clone)]
+pub struct DeferredPoll {
+    /// Connection of the HTTP message.
+    pub conn: crate::event::ConnId,
+    /// The request-target of the polling request.
+    pub uri: String,
+    /// Who sent the body.
+    pub dir: Direction,
+    /// The body (capped).
+    pub data: Vec<u8>,
+    /// False when the body was capped.
+    pub complete: bool,
+    /// Packet number that completed the HTTP message.
+    pub packet: u64,
+    /// Its capture time, nanoseconds.
+    pub time_ns: u64,
+}
 
 #[derive(Default)]
 struct Sessions {
@@ -49,8 +87,13 @@ struct Sessions {
 
 impl std::fmt::Debug for PollingSessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.lock().map_or(0, |s| s.by_sid.len());
-        write!(f, "PollingSessions({n})")
+        match &self.0 {
+            Polling::Decode(t) => {
+                let n = t.lock().map_or(0, |s| s.by_sid.len());
+                write!(f, "PollingSessions({n})")
+            }
+            Polling::Defer(_) => write!(f, "PollingSessions(deferred)"),
+        }
     }
 }
 
@@ -58,6 +101,11 @@ impl PollingSessions {
     /// Decodes one polling body of the session `uri` names (a body of a request with no
     /// session id yet, the handshake, gets a decoder of its own).
     fn decode(&self, uri: &str, input: &AppInput<'_>, out: &mut Vec<AppOutput>) {
+        let table = match &self.0 {
+            Polling::Decode(table) => table,
+            // Recorded by `decode_poll`, decoded later in packet order.
+            Polling::Defer(_) => return,
+        };
         let Some(r) = payload::engineio::request(uri).filter(|r| r.is_polling()) else {
             return;
         };
@@ -68,7 +116,7 @@ impl PollingSessions {
             return;
         };
         // A poisoned lock only means another thread panicked: the table is still usable.
-        let mut sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = table.lock().unwrap_or_else(|e| e.into_inner());
         let sessions = &mut *sessions;
         if !sessions.by_sid.contains_key(&sid) {
             let Some(d) = SocketIoDecoder::polling(uri) else {
@@ -85,6 +133,60 @@ impl PollingSessions {
         if let Some(d) = sessions.by_sid.get_mut(&sid) {
             d.message(input, out);
         }
+    }
+
+    /// A table that records polling bodies instead of decoding them (one per worker thread).
+    pub fn deferred() -> Self {
+        PollingSessions(Polling::Defer(Arc::default()))
+    }
+
+    /// Whether bodies are recorded rather than decoded.
+    pub fn is_deferred(&self) -> bool {
+        matches!(self.0, Polling::Defer(_))
+    }
+
+    fn record(&self, poll: DeferredPoll) {
+        if let Polling::Defer(queue) = &self.0 {
+            queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(poll);
+        }
+    }
+
+    /// The body recorded for the HTTP message of connection `conn` completed by `packet`,
+    /// if one was; older records (of messages no event was kept for) are dropped.
+    pub fn take_deferred(&self, conn: crate::event::ConnId, packet: u64) -> Option<DeferredPoll> {
+        let Polling::Defer(queue) = &self.0 else {
+            return None;
+        };
+        let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(front) = queue.front() {
+            if front.conn == conn && front.packet == packet {
+                return queue.pop_front();
+            }
+            if front.packet > packet {
+                return None;
+            }
+            queue.pop_front();
+        }
+        None
+    }
+
+    /// Decodes a recorded body with this (decoding) table: the packets for the HTTP
+    /// message's event, and the exchanges and anomalies to report after it.
+    pub fn decode_deferred(&self, poll: &DeferredPoll) -> (Vec<AppPacket>, Vec<AppOutput>) {
+        let input = AppInput {
+            dir: poll.dir,
+            text: true,
+            payload: &poll.data,
+            complete: poll.complete,
+            packet: poll.packet,
+            time_ns: poll.time_ns,
+        };
+        let mut out = Vec::new();
+        self.decode(&poll.uri, &input, &mut out);
+        split_outputs(out)
     }
 }
 
@@ -603,8 +705,25 @@ fn decode_poll(
         packet: cx.packet,
         time_ns: (cx.rel_time * 1e9).round() as u64,
     };
+    if conn.config.polling.is_deferred() {
+        conn.config.polling.record(DeferredPoll {
+            conn: conn.id,
+            uri: body.uri.to_string(),
+            dir,
+            data: body.data.clone(),
+            complete: body.complete,
+            packet: input.packet,
+            time_ns: input.time_ns,
+        });
+        return Default::default();
+    }
     let mut out = Vec::new();
     conn.config.polling.decode(&body.uri, &input, &mut out);
+    split_outputs(out)
+}
+
+/// Splits a decoder's outputs into packets and the rest.
+fn split_outputs(out: Vec<AppOutput>) -> (Vec<AppPacket>, Vec<AppOutput>) {
     let mut packets = Vec::new();
     let mut rest = Vec::new();
     for o in out {

@@ -655,13 +655,33 @@ fn decode_message(
 
 /// Reports an exchange, an unanswered request or an anomaly of the payload decoder.
 pub(super) fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io::Result<()> {
+    let packet = cx.packet;
+    app_output_events(conn, output, packet, &mut |event| cx.emit(event))
+}
+
+/// The events a decoder's output (other than a packet) is reported as, at packet `packet`:
+/// an `app_exchange`, and an anomaly for an unanswered request or a protocol finding.
+pub fn app_output_events(
+    conn: ConnId,
+    output: AppOutput,
+    packet: u64,
+    emit: &mut dyn FnMut(&Event<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let finding = |kind: rules::Kind, dir, message| crate::event::Anomaly {
+        kind,
+        severity: kind.severity,
+        conn: Some(conn),
+        dir: Some(dir),
+        packet,
+        message,
+    };
     match output {
-        AppOutput::Exchange(e) => cx.emit(&Event::AppExchange(&AppExchangeEvent {
+        AppOutput::Exchange(e) => emit(&Event::AppExchange(&AppExchangeEvent {
             conn,
             exchange: AppExchange::Answered(&e),
         })),
         AppOutput::Unanswered(u) => {
-            cx.emit(&Event::AppExchange(&AppExchangeEvent {
+            emit(&Event::AppExchange(&AppExchangeEvent {
                 conn,
                 exchange: AppExchange::Unanswered(&u),
             }))?;
@@ -674,14 +694,7 @@ pub(super) fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io
                 "{}: {what}, sent in packet {}",
                 kind.description, u.request_packet
             );
-            cx.finding(
-                conn,
-                Finding {
-                    kind,
-                    dir: Some(u.request_dir),
-                    message,
-                },
-            )
+            emit(&Event::Anomaly(&finding(kind, u.request_dir, message)))
         }
         AppOutput::Anomaly(a) => {
             let kind = app_rule_kind(a.kind);
@@ -690,14 +703,7 @@ pub(super) fn app_output(conn: ConnId, output: AppOutput, cx: &mut Cx<'_>) -> io
             } else {
                 format!("{}: {}", kind.description, a.detail)
             };
-            cx.finding(
-                conn,
-                Finding {
-                    kind,
-                    dir: Some(a.dir),
-                    message,
-                },
-            )
+            emit(&Event::Anomaly(&finding(kind, a.dir, message)))
         }
         // A packet completed only by the end of the connection: shown nowhere.
         AppOutput::Packet(_) => Ok(()),

@@ -29,6 +29,7 @@ use crate::dissect::{
 };
 use crate::event::{CaptureProblem, ConnId, Event, EventSink, PacketBody};
 use crate::flow::table::{ConnMap, FlowKey, Lingering};
+use crate::session::http::PollingSessions;
 use crate::tls::{KeyLog, SegmentLabel};
 use crate::wire::{self, TcpFlags, Transport};
 use order::Reorder;
@@ -161,7 +162,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(config: DissectConfig, keys: Arc<KeyLog>) -> Self {
+    fn new(mut config: DissectConfig, keys: Arc<KeyLog>) -> Self {
+        // Polling bodies of Engine.IO sessions that span connections are decoded by the
+        // reading thread, in packet order (see `PollingSessions`).
+        config.conn.polling = PollingSessions::deferred();
         Worker {
             config,
             keys,
@@ -175,6 +179,7 @@ impl Worker {
         while let Ok(batch) = jobs.recv() {
             // Room for what the last batch held: no regrowing, no copying.
             let mut out = Collected::like(size);
+            out.polls = Some(self.config.conn.polling.clone());
             let result = batch
                 .jobs
                 .into_iter()
@@ -582,7 +587,7 @@ impl Driver {
                     None => None,
                 };
                 for event in collected.job(i) {
-                    event.emit(&collected, at.as_ref(), sink)?;
+                    event.emit(&collected, at.as_ref(), &self.config.conn.polling, sink)?;
                 }
                 Ok(())
             }

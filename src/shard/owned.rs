@@ -10,7 +10,9 @@ use crate::event::{
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
 use crate::http::head::{Request, Response};
-use crate::payload::{AppPacket, ChosenBy, Exchange, Protocol, Unanswered};
+use crate::payload::{AppOutput, AppPacket, ChosenBy, Exchange, Protocol, Unanswered};
+use crate::session::http::{DeferredPoll, PollingSessions};
+use crate::session::websocket::app_output_events;
 use crate::tls::{DecryptStatus, SegmentLabel};
 use crate::wire::TcpSegment;
 use crate::ws::{CloseCode, FrameHeader, OpCode};
@@ -57,6 +59,7 @@ pub(crate) enum Owned {
         endpoints: Endpoints,
         request: Request,
         app: Vec<AppPacket>,
+        poll: Option<Box<DeferredPoll>>,
     },
     HttpResponse {
         conn: ConnId,
@@ -65,6 +68,7 @@ pub(crate) enum Owned {
         response: Response,
         accept: Option<AcceptVerdict>,
         app: Vec<AppPacket>,
+        poll: Option<Box<DeferredPoll>>,
     },
     HttpPending {
         conn: ConnId,
@@ -150,6 +154,8 @@ pub(crate) struct Collected {
     pub(crate) arena: Vec<u8>,
     /// `ends[i]`: one past the last event of the batch's i-th job that reports.
     pub(crate) ends: Vec<usize>,
+    /// The worker's deferred polling table: bodies to attach to their HTTP events.
+    pub(crate) polls: Option<PollingSessions>,
 }
 
 impl Collected {
@@ -160,6 +166,7 @@ impl Collected {
             messages: Vec::with_capacity(like.1),
             arena: Vec::with_capacity(like.2),
             ends: Vec::new(),
+            polls: None,
         }
     }
 
@@ -206,6 +213,11 @@ impl EventSink for Collected {
                 endpoints: r.endpoints,
                 request: r.request.clone(),
                 app: r.app.to_vec(),
+                poll: self
+                    .polls
+                    .as_ref()
+                    .and_then(|p| p.take_deferred(r.conn, r.packet))
+                    .map(Box::new),
             },
             Event::HttpResponse(r) => Owned::HttpResponse {
                 conn: r.conn,
@@ -214,6 +226,11 @@ impl EventSink for Collected {
                 response: r.response.clone(),
                 accept: r.accept.cloned(),
                 app: r.app.to_vec(),
+                poll: self
+                    .polls
+                    .as_ref()
+                    .and_then(|p| p.take_deferred(r.conn, r.packet))
+                    .map(Box::new),
             },
             Event::HttpPending(p) => Owned::HttpPending {
                 conn: p.conn,
@@ -309,6 +326,7 @@ impl Owned {
         &self,
         batch: &Collected,
         packet: Option<&PacketAt<'_>>,
+        polling: &PollingSessions,
         sink: &mut dyn EventSink,
     ) -> io::Result<()> {
         let arena = &batch.arena;
@@ -338,13 +356,18 @@ impl Owned {
                 endpoints,
                 request,
                 app,
-            } => sink.event(&Event::HttpRequest(&HttpRequestEvent {
-                conn: *conn,
-                packet: *packet,
-                endpoints: *endpoints,
-                request,
-                app,
-            })),
+                poll,
+            } => {
+                let (decoded, rest) = decode_poll(polling, poll.as_deref());
+                sink.event(&Event::HttpRequest(&HttpRequestEvent {
+                    conn: *conn,
+                    packet: *packet,
+                    endpoints: *endpoints,
+                    request,
+                    app: if poll.is_some() { &decoded } else { app },
+                }))?;
+                report_rest(*conn, *packet, rest, sink)
+            }
             Owned::HttpResponse {
                 conn,
                 packet,
@@ -352,14 +375,19 @@ impl Owned {
                 response,
                 accept,
                 app,
-            } => sink.event(&Event::HttpResponse(&HttpResponseEvent {
-                conn: *conn,
-                packet: *packet,
-                endpoints: *endpoints,
-                response,
-                accept: accept.as_ref(),
-                app,
-            })),
+                poll,
+            } => {
+                let (decoded, rest) = decode_poll(polling, poll.as_deref());
+                sink.event(&Event::HttpResponse(&HttpResponseEvent {
+                    conn: *conn,
+                    packet: *packet,
+                    endpoints: *endpoints,
+                    response,
+                    accept: accept.as_ref(),
+                    app: if poll.is_some() { &decoded } else { app },
+                }))?;
+                report_rest(*conn, *packet, rest, sink)
+            }
             Owned::HttpPending {
                 conn,
                 packet,
@@ -465,4 +493,27 @@ impl Owned {
             })),
         }
     }
+}
+
+/// A worker's recorded polling body decoded now, in packet order, with the reading
+/// thread's table (see [`PollingSessions`]).
+fn decode_poll(
+    polling: &PollingSessions,
+    poll: Option<&DeferredPoll>,
+) -> (Vec<AppPacket>, Vec<AppOutput>) {
+    poll.map(|p| polling.decode_deferred(p)).unwrap_or_default()
+}
+
+/// The exchanges and anomalies of a polling body, after its HTTP event (as the HTTP
+/// analyzer reports them with one thread).
+fn report_rest(
+    conn: ConnId,
+    packet: u64,
+    rest: Vec<AppOutput>,
+    sink: &mut dyn EventSink,
+) -> io::Result<()> {
+    for output in rest {
+        app_output_events(conn, output, packet, &mut |event| sink.event(event))?;
+    }
+    Ok(())
 }

@@ -278,7 +278,11 @@ impl<W: Write> EventSink for Messages<W> {
                         .text(p.rel_time)
                         .unwrap_or_else(|| format!("{:.6}", p.rel_time));
                     for line in std::mem::take(&mut self.polled) {
-                        write!(self.out, "{time:>11}{line}")?;
+                        // Fitted to the width as every other line of the view.
+                        let text = format!("{time:>11}{}", line.trim_end_matches('\n'));
+                        let mut fitted = FitLine::new(self.style, self.width);
+                        fitted.push(None, &text);
+                        writeln!(self.out, "{}", fitted.into_string())?;
                     }
                     if self.flush_each_line {
                         self.out.flush()?;

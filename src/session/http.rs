@@ -832,8 +832,52 @@ mod tests {
             let uri = format!("/socket.io/?EIO=4&transport=polling&sid=x{i}");
             sessions.decode(&uri, &input(Direction::ClientToServer, b"2", 3), &mut out);
         }
-        let table = sessions.0.lock().unwrap();
+        let Polling::Decode(table) = &sessions.0 else {
+            panic!("a default table decodes");
+        };
+        let table = table.lock().unwrap();
         assert_eq!(table.by_sid.len(), MAX_POLLING_SESSIONS);
         assert_eq!(table.order.len(), MAX_POLLING_SESSIONS);
+    }
+
+    #[test]
+    fn a_deferred_table_records_bodies_and_the_decoding_table_reads_them_in_order() {
+        // Engine.IO v4 polling: the client's POST of a Socket.IO EVENT with ack id 1, then
+        // the server's GET answer with its ACK (socket.io-protocol v5 examples).
+        let uri = "/socket.io/?EIO=4&transport=polling&sid=s1";
+        let deferred = PollingSessions::deferred();
+        assert!(deferred.is_deferred());
+        let mut out = Vec::new();
+        deferred.decode(
+            uri,
+            &input(Direction::ClientToServer, b"421[\"hi\"]", 1),
+            &mut out,
+        );
+        assert!(out.is_empty(), "a deferred table decodes nothing itself");
+        let record = |packet, dir, data: &[u8]| DeferredPoll {
+            conn: 0,
+            uri: uri.to_string(),
+            dir,
+            data: data.to_vec(),
+            complete: true,
+            packet,
+            time_ns: packet * 1000,
+        };
+        deferred.record(record(1, Direction::ClientToServer, b"421[\"hi\"]"));
+        deferred.record(record(2, Direction::ServerToClient, b"431[\"ok\"]"));
+        // A record of a message no event was kept for is skipped.
+        assert!(deferred.take_deferred(0, 0).is_none());
+        let first = deferred.take_deferred(0, 1).expect("recorded");
+        let second = deferred.take_deferred(0, 2).expect("recorded");
+        let table = PollingSessions::default();
+        let (packets, rest) = table.decode_deferred(&first);
+        assert_eq!(packets.len(), 1);
+        assert!(rest.is_empty());
+        let (_, rest) = table.decode_deferred(&second);
+        let exchange = rest.iter().find_map(|o| match o {
+            AppOutput::Exchange(x) => Some((x.request_packet, x.answer_packet, x.latency_ns)),
+            _ => None,
+        });
+        assert_eq!(exchange, Some((1, 2, 1000)));
     }
 }

@@ -159,7 +159,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         };
-        let threads = args.dissect.budget.threads();
+        let threads = args.dissect.budget.shard_threads();
         let result = wsdissect::shard::run(source.as_mut(), dissector, threads, sink.as_mut());
         if let Some(progress) = &progress {
             progress.finish();

@@ -53,7 +53,8 @@ if [[ -z "${BENCH_NO_TSHARK:-}" ]] && command -v tshark >/dev/null; then HAVE_TS
 # json_field FILE KEY: an integer field of the generator's one-line JSON.
 json_field() { grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2; }
 
-# Rows also show: `--threads 1` next to the default (one thread per core), `check` pinned
+# Rows also show: `--threads 2` (one capture's connections over two threads) next to the
+# default (one thread for one capture; files in parallel for several), `check` pinned
 # to one core (taskset -c 0), and the floor: `tcpdump -r F -w /dev/null`, a plain record
 # walk and copy of the same file; the table gives each row's ratio to tshark and to it.
 
@@ -153,16 +154,16 @@ for workload in "${WORKLOADS[@]}"; do
   timed "'$WS' read '$f' --format jsonl"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read --format jsonl exited $STATUS")
   row "$name" "read --format jsonl" "$bytes" "$packets" "$frames"
-  timed "'$WS' read '$f' --format jsonl --threads 1"
-  row "$name" "read --format jsonl --threads 1" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --format jsonl --threads 2"
+  row "$name" "read --format jsonl --threads 2" "$bytes" "$packets" "$frames"
   timed "'$WS' read '$f' --view messages"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read --view messages exited $STATUS")
   row "$name" "read --view messages" "$bytes" "$packets" "$frames"
   timed "'$WS' read '$f'"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read (timeline) exited $STATUS")
   row "$name" "read (timeline)" "$bytes" "$packets" "$frames"
-  timed "'$WS' read '$f' --threads 1"
-  row "$name" "read (timeline) --threads 1" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --threads 2"
+  row "$name" "read (timeline) --threads 2" "$bytes" "$packets" "$frames"
   timed "cat '$f' | '$WS' read - --format jsonl"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | read - exited $STATUS")
   row "$name" "cat | read - --format jsonl" "$bytes" "$packets" "$frames"
@@ -170,8 +171,8 @@ for workload in "${WORKLOADS[@]}"; do
     timed "'$WS' check '$f'"
     [[ $STATUS == 0 ]] || FAILURES+=("$name: check exited $STATUS on generated (valid) traffic")
     row "$name" "check" "$bytes" "$packets" "$frames"
-    timed "'$WS' check '$f' --threads 1"
-    row "$name" "check --threads 1" "$bytes" "$packets" "$frames"
+    timed "'$WS' check '$f' --threads 2"
+    row "$name" "check --threads 2" "$bytes" "$packets" "$frames"
     if command -v taskset >/dev/null; then
       timed "taskset -c 0 '$WS' check '$f' --threads 1"
       row "$name" "taskset -c 0 check --threads 1 (one core)" "$bytes" "$packets" "$frames"

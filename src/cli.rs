@@ -127,17 +127,24 @@ pub struct BudgetArgs {
     /// (reported; a later packet starts a new, mid-stream connection). 0: never.
     #[arg(long, value_name = "SECONDS", default_value_t = wsdissect::flow::budget::DEFAULT_IDLE_TIMEOUT)]
     pub idle_timeout: f64,
-    /// Threads dissecting, connections spread over them (default: one per core; 1: all on
-    /// one thread). The output is the same whatever the number. `live` uses one.
+    /// Threads: `check` of several files checks that many at once (default: one per
+    /// core); one capture's connections are spread over N threads only when N is given
+    /// (README "Performance": it costs half again the CPU). The output is the same whatever
+    /// the number; 1: everything on one thread. `live` uses one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }
 
 impl BudgetArgs {
-    /// `--threads`, or one per core.
+    /// `--threads`, or one per core: for independent files.
     pub fn threads(&self) -> usize {
         self.threads
             .map_or_else(wsdissect::shard::default_threads, usize::from)
+    }
+
+    /// Threads one capture's connections are spread over: `--threads`, or one.
+    pub fn shard_threads(&self) -> usize {
+        self.threads.map_or(1, usize::from)
     }
 
     /// The budget these options describe.

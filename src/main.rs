@@ -249,7 +249,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
             progress: progress.as_ref(),
             tally: &mut tally,
         };
-        let threads = args.dissect.budget.threads();
+        let threads = args.dissect.budget.shard_threads();
         let result = wsdissect::shard::run(source.as_mut(), dissector, threads, &mut end);
         if let Some(progress) = &progress {
             progress.finish();

@@ -394,3 +394,56 @@ fn several_files_in_check_report_in_the_order_given_whatever_the_threads() {
         assert_eq!(outputs[0], outputs[2], "`check {mode}` with 3 threads");
     }
 }
+
+/// Large packets: a batch is cut at 2 MiB of packets long before its job count, so many
+/// batches are out at once; the reading thread must not outrun the workers (this hung
+/// once). 12 MB of 60 KB binary frames on four connections.
+#[test]
+fn large_packets_over_many_batches_print_the_same_whatever_the_threads() {
+    let mut p = Pcap::new();
+    let server = ([10, 0, 0, 2], 8080);
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
+    );
+    let mut seqs = [(1000u32, 5000u32); 4];
+    for (i, (c, s)) in seqs.iter_mut().enumerate() {
+        let cl = ([10, 1, 0, i as u8], 40000);
+        p.tcp(cl, server, *c - 1, 0, SYN, &[]);
+        p.tcp(server, cl, *s - 1, *c, SYN | ACK, &[]);
+        p.tcp(cl, server, *c, *s, PSH | ACK, request.as_bytes());
+        *c += request.len() as u32;
+        p.tcp(server, cl, *s, *c, PSH | ACK, response.as_bytes());
+        *s += response.len() as u32;
+    }
+    // Server frames: 126 marks a 16-bit length (RFC 6455 §5.2), 60 000 bytes each.
+    let mut frame = vec![0x82, 126];
+    frame.extend_from_slice(&60_000u16.to_be_bytes());
+    frame.extend(std::iter::repeat_n(0x5a, 60_000));
+    for _ in 0..50 {
+        for (i, (c, s)) in seqs.iter_mut().enumerate() {
+            let cl = ([10, 1, 0, i as u8], 40000);
+            p.tcp(server, cl, *s, *c, PSH | ACK, &frame);
+            *s += frame.len() as u32;
+        }
+    }
+    let capture = util::write_temp("threads-large-packets.pcap", &p.buf);
+    let modes = [
+        "read",
+        "read --format jsonl",
+        "check",
+        "read --view messages",
+    ];
+    let found = differences(&capture, &modes, false);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let found = differences(&capture, &modes[..2], true);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let (_, out, _) = run(&capture, "read --format jsonl", 3, false);
+    let frames = String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| l.contains("\"type\":\"frame\""))
+        .count();
+    assert_eq!(frames, 200);
+}

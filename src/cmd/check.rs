@@ -256,6 +256,7 @@ fn run_files(
         pending: false,
     };
     let threads = args.budget.threads();
+    let shard_threads = args.budget.shard_threads();
     let text_blocks = args.format == CheckFormat::Text && !args.quiet;
     // Independent files are checked in parallel (one thread each), their reports printed
     // in the order given; standard input streams, and JUnit gathers one report: those
@@ -288,7 +289,7 @@ fn run_files(
             style,
             &mut out,
             junit.as_mut(),
-            threads,
+            shard_threads,
         )? {
             FileOutcome::Checked(summary) => totals.add(&summary),
             FileOutcome::Unreadable => totals.add_unreadable(),

@@ -301,8 +301,6 @@ struct Driver {
     spread: foldhash::fast::RandomState,
     to_workers: Vec<SyncSender<Batch>>,
     from_workers: Vec<Receiver<io::Result<Collected>>>,
-    /// Per worker: batches sent whose results have not been received yet.
-    outstanding: Vec<usize>,
     /// The batch being filled: its bytes and each worker's jobs.
     data: Vec<u8>,
     jobs: Vec<Vec<Job>>,
@@ -314,6 +312,8 @@ struct Driver {
     reorder: Reorder<Out>,
     /// Jobs in the batch being filled that report.
     filling: usize,
+    /// Batches handed to each worker whose results were not taken yet.
+    outstanding: Vec<usize>,
 }
 
 impl Driver {
@@ -337,7 +337,6 @@ impl Driver {
             spread: foldhash::fast::RandomState::default(),
             to_workers,
             from_workers,
-            outstanding: vec![0; workers],
             data: Vec::with_capacity(ROUND_BYTES + (64 << 10)),
             jobs: (0..workers).map(|_| Vec::new()).collect(),
             round: 0,
@@ -346,6 +345,7 @@ impl Driver {
             // Lane `workers` is the reading thread's own (packets that are not TCP).
             reorder: Reorder::new(workers + 1, MAX_IN_FLIGHT),
             filling: 0,
+            outstanding: vec![0; workers],
         }
     }
 
@@ -374,9 +374,14 @@ impl Driver {
                         self.render_all(sink)?;
                         sink.flush()?;
                     } else if self.filling >= ROUND_JOBS || self.data.len() >= ROUND_BYTES {
+                        let handed = self.filling;
                         self.dispatch()?;
-                        // Keep one batch in the workers while this one is rendered.
-                        self.render_until(ROUND_JOBS + 1024, sink)?;
+                        // The workers dissect this batch while the one before is rendered:
+                        // at most two batches per worker are ever out, so neither side
+                        // waits on a full channel for the other (a batch of a few large
+                        // packets holds few jobs: counting jobs alone would let batches
+                        // pile up).
+                        self.render_until(handed, sink)?;
                     }
                 }
                 Ok(None) => {
@@ -458,53 +463,34 @@ impl Driver {
             Vec::with_capacity(ROUND_BYTES + (64 << 10)),
         ));
         self.rounds.push_back((self.round, data.clone()));
-        for lane in 0..self.workers() {
-            // A worker holds at most two batches not yet received: it never blocks on a
-            // full result channel while this thread blocks on its full job channel. The
-            // results taken here wait in the reorder buffer (bounded by MAX_IN_FLIGHT);
-            // those of batches with no reporting job (empty rounds) are simply dropped.
-            while self.outstanding.get(lane).is_some_and(|n| *n >= 2) {
-                self.receive(lane)?;
-            }
-            let Some(jobs) = self.jobs.get_mut(lane) else {
+        for worker in 0..self.workers() {
+            let Some(jobs) = self.jobs.get_mut(worker) else {
                 continue;
             };
+            if jobs.is_empty() {
+                continue;
+            }
             let room = jobs.len();
             let batch = Batch {
                 data: data.clone(),
                 jobs: std::mem::replace(jobs, Vec::with_capacity(room)),
             };
-            let tx = self
-                .to_workers
-                .get(lane)
-                .ok_or_else(|| io::Error::other("no such dissection thread"))?;
-            tx.send(batch)
+            // At most two batches out per worker: its channels (two places each way)
+            // never fill, so neither side can wait on the other for ever.
+            while self.outstanding.get(worker).is_some_and(|n| *n >= 2) {
+                self.receive(worker)?;
+            }
+            self.to_workers
+                .get(worker)
+                .ok_or_else(|| io::Error::other("no such dissection thread"))?
+                .send(batch)
                 .map_err(|_| io::Error::other("a dissection thread ended early"))?;
-            if let Some(n) = self.outstanding.get_mut(lane) {
+            if let Some(n) = self.outstanding.get_mut(worker) {
                 *n += 1;
             }
         }
         self.round += 1;
         self.filling = 0;
-        Ok(())
-    }
-
-    /// Takes the oldest result of worker `lane` into the reorder buffer.
-    fn receive(&mut self, lane: usize) -> io::Result<()> {
-        let receiver = self
-            .from_workers
-            .get(lane)
-            .ok_or_else(|| io::Error::other("no such dissection thread"))?;
-        let collected = receiver
-            .recv()
-            .map_err(|_| io::Error::other("a dissection thread ended early"))??;
-        if let Some(n) = self.outstanding.get_mut(lane) {
-            *n = n.saturating_sub(1);
-        }
-        let collected = Rc::new(collected);
-        for i in 0..collected.ends.len() {
-            self.reorder.deliver(lane, Out::Job(collected.clone(), i));
-        }
         Ok(())
     }
 
@@ -544,6 +530,26 @@ impl Driver {
             .is_some_and(|(round, _)| *round < oldest)
         {
             self.rounds.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Takes worker `worker`'s oldest batch of results into the reorder buffer (waiting
+    /// for it).
+    fn receive(&mut self, worker: usize) -> io::Result<()> {
+        let receiver = self
+            .from_workers
+            .get(worker)
+            .ok_or_else(|| io::Error::other("no such dissection thread"))?;
+        let collected = receiver
+            .recv()
+            .map_err(|_| io::Error::other("a dissection thread ended early"))??;
+        if let Some(n) = self.outstanding.get_mut(worker) {
+            *n = n.saturating_sub(1);
+        }
+        let collected = Rc::new(collected);
+        for i in 0..collected.ends.len() {
+            self.reorder.deliver(worker, Out::Job(collected.clone(), i));
         }
         Ok(())
     }

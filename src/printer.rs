@@ -77,6 +77,7 @@ pub fn printer<'w>(config: &OutputConfig, out: &'w mut dyn Write) -> Box<dyn Eve
                 style: view.style,
                 streaming: view.streaming,
                 time: view.time,
+                width: view.width,
             },
         ));
     }

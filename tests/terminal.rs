@@ -311,6 +311,7 @@ fn every_view_fits_80_and_200_columns() {
         &["--view", "flow", "--frames-only"],
         &["-V", "--columns", "aligned"],
         &["--columns", "aligned"],
+        &["--follow", "0"],
     ];
     for file in [
         "basic.pcap",

@@ -58,6 +58,7 @@ impl<W: Write> ExportAll<W> {
                     time: Default::default(),
                     export_limit: limit,
                     exported,
+                    width: None,
                 },
             )
         })

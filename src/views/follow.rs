@@ -73,6 +73,9 @@ pub struct FollowOptions {
     pub export_limit: u64,
     /// Payload bytes exported so far.
     pub exported: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Lines wider than this many columns wrap under the body indentation (a transcript
+    /// keeps every character; `None`: as long as they are).
+    pub width: Option<usize>,
 }
 
 /// Default `--export-limit`: 1 GiB of exported payload.
@@ -215,6 +218,17 @@ impl<W: Write> Follow<W> {
         Ok(())
     }
 
+    /// Writes `text`, its lines wrapped to the width under the body indentation.
+    fn write_fitted(&mut self, text: &str) -> io::Result<()> {
+        match self.options.width {
+            Some(width) => {
+                let wrapped = crate::term::width::wrap_block(text, width, BODY_INDENT.len());
+                self.out.write_all(wrapped.as_bytes())
+            }
+            None => self.out.write_all(text.as_bytes()),
+        }
+    }
+
     fn write_header(&mut self) -> io::Result<()> {
         if self.header_written {
             return Ok(());
@@ -231,7 +245,7 @@ impl<W: Write> Follow<W> {
             s.push_str(h);
             s.push('\n');
         }
-        self.out.write_all(s.as_bytes())
+        self.write_fitted(&s)
     }
 
     fn on_message(&mut self, m: &MessageEvent<'_>) -> io::Result<()> {
@@ -271,7 +285,7 @@ impl<W: Write> Follow<W> {
         };
         self.write_header()?;
         let text = self.options.style.paint(role, &format!("{APP_MARK}{line}"));
-        writeln!(self.out, "{BODY_INDENT}{text}")?;
+        self.write_fitted(&format!("{BODY_INDENT}{text}\n"))?;
         if self.options.streaming {
             self.out.flush()?;
         }
@@ -450,7 +464,10 @@ impl<W: Write> Follow<W> {
         for line in &m.app {
             let _ = writeln!(self.buf, "{BODY_INDENT}{APP_MARK}{line}");
         }
-        self.out.write_all(self.buf.as_bytes())?;
+        let text = std::mem::take(&mut self.buf);
+        let written = self.write_fitted(&text);
+        self.buf = text;
+        written?;
         self.export(m)?;
         if self.options.streaming {
             self.out.flush()?;
@@ -733,6 +750,10 @@ mod tests {
     use crate::views::fixtures;
 
     fn follow(events: &[Event<'_>]) -> String {
+        follow_at(events, None)
+    }
+
+    fn follow_at(events: &[Event<'_>], width: Option<usize>) -> String {
         let mut out = Vec::new();
         let mut f = Follow::new(
             &mut out,
@@ -744,6 +765,7 @@ mod tests {
                 time: Default::default(),
                 export_limit: DEFAULT_EXPORT_LIMIT,
                 exported: Default::default(),
+                width,
             },
         );
         for e in events {
@@ -779,5 +801,32 @@ mod tests {
         assert!(out.contains("    inflated text\n"), "{out}");
         assert!(!out.contains("compressed?"), "{out}");
         assert_eq!(out.matches("Text, ").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn a_long_body_wraps_under_the_body_indentation_and_keeps_every_character() {
+        let c2s = Direction::ClientToServer;
+        let text = b"one two three four five six seven eight nine ten eleven twelve";
+        let m = fixtures::message(0, c2s, OpCode::Text, text, 1, 1);
+        let out = follow_at(&[Event::Message(&m)], Some(30));
+        for line in out.lines() {
+            assert!(line.chars().count() <= 30, "{line:?} in {out}");
+        }
+        let body: Vec<&str> = out
+            .lines()
+            // The header line wraps too: the body starts after its "(packet 1)".
+            .skip_while(|l| !l.contains("(packet 1)"))
+            .skip(1)
+            .collect();
+        assert!(body.len() > 1, "{out}");
+        assert!(body.iter().all(|l| l.starts_with("    ")), "{out}");
+        let joined = body.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+        assert_eq!(joined.as_bytes(), text);
+        // Without a width nothing changes.
+        let whole = follow_at(&[Event::Message(&m)], None);
+        assert!(
+            whole.contains(std::str::from_utf8(text).unwrap()),
+            "{whole}"
+        );
     }
 }

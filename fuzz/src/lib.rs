@@ -268,11 +268,13 @@ pub fn app_decoders(data: &[u8]) {
             request_uri: "/socket.io/?EIO=4&transport=websocket",
             subprotocol: None,
             summary_only: false,
+            proto_message: None,
         },
         Context {
             request_uri: "/graphql",
             subprotocol: Some("graphql-transport-ws"),
             summary_only: true,
+            proto_message: None,
         },
     ];
     let mut decoders: Vec<Box<dyn Decoder>> = Vec::new();

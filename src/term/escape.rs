@@ -191,12 +191,10 @@ pub fn push_u64_str(out: &mut String, v: u64) {
     push_ascii(out, Digits::new(v).as_bytes());
 }
 
-/// Appends ASCII bytes (digits) to a `String` without UTF-8 validation of the slice.
+/// Appends ASCII bytes (digits) to a `String`. One validated copy: pushing them one `char`
+/// at a time cost ~10% of the packet list's instructions (callgrind, small-20.pcap).
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    out.reserve(ascii.len());
-    for &b in ascii {
-        out.push(char::from(b));
-    }
+    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
 }
 
 /// Seconds below which [`push_secs6`] formats from integers (far below where an `f64`

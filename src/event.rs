@@ -37,6 +37,43 @@ pub trait EventSink {
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// The part of this sink's work that can be done on the thread that dissects a
+    /// connection, one part per dissection thread, when connections are spread over
+    /// threads (`None`, the default: every event comes to [`EventSink::event`]). The
+    /// sink then sees each event of those threads as its part decides: the bytes the part
+    /// wrote (through [`EventSink::part_output`]) and the event itself when the part
+    /// passes it (through [`EventSink::part_event`]), in the one-thread order.
+    fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
+        None
+    }
+
+    /// An event a [`WorkerPart`] passed on: its work for the event is done already.
+    fn part_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.event(event)
+    }
+
+    /// What a [`WorkerPart`] wrote for one event, in that event's place in the order.
+    fn part_output(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// A [`WorkerPart`] after its thread's last event, before [`EventSink::finish`]:
+    /// what it counted joins the sink's own.
+    fn merge_part(&mut self, _part: Box<dyn WorkerPart>) {}
+}
+
+/// The per-event work of an [`EventSink`] done on a dissection thread (its events are
+/// those of the connections that thread dissects, in their order): counting, formatting
+/// records. See [`EventSink::worker_part`].
+pub trait WorkerPart: Send {
+    /// Takes one event; may append bytes for [`EventSink::part_output`] to `out`;
+    /// returns whether the sink must still see the event ([`EventSink::part_event`]),
+    /// after those bytes.
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool;
+
+    /// The part as `Any`, for the sink's [`EventSink::merge_part`] to take it back.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
 
 /// One thing the dissector observed.

@@ -198,14 +198,61 @@ impl FileSummary {
     }
 }
 
+/// What a check does with the events it only counts (packets, frames other than Close,
+/// messages): kept apart so that a dissection thread can count its own connections'
+/// events and hand [`FileCheck`] only the others ([`FileCheck::add_counts`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CheckCounts {
+    packets: u64,
+    frames: [u64; 2],
+    data_messages: u64,
+    any_message: bool,
+}
+
+impl CheckCounts {
+    /// Counts `event` when counting is all a check does with it; `false` when the check
+    /// must see the event itself.
+    pub fn count(&mut self, event: &Event<'_>) -> bool {
+        match event {
+            Event::Packet(_) => self.packets += 1,
+            Event::Frame(f) if f.header.opcode != OpCode::Close => {
+                self.frames[f.dir.index()] += 1;
+            }
+            Event::Message(m) => {
+                self.any_message = true;
+                if m.opcode.is_data() {
+                    self.data_messages += 1;
+                }
+            }
+            Event::PingPong(_) | Event::Tls(_) | Event::AppExchange(_) | Event::HttpPending(_) => {}
+            // HTTP heads carry Engine.IO polling bodies, decoded in packet order.
+            Event::HttpRequest(_)
+            | Event::HttpResponse(_)
+            | Event::Handshake(_)
+            | Event::Frame(_)
+            | Event::Anomaly(_)
+            | Event::ConnectionEnd(_)
+            | Event::CaptureError(_) => return false,
+        }
+        true
+    }
+
+    fn add(&mut self, other: CheckCounts) {
+        self.packets += other.packets;
+        self.frames[0] += other.frames[0];
+        self.frames[1] += other.frames[1];
+        self.data_messages += other.data_messages;
+        self.any_message |= other.any_message;
+    }
+}
+
 /// The check of one capture in progress: feed it every event with [`FileCheck::observe`],
 /// then call [`FileCheck::finish`].
 #[derive(Debug)]
 pub struct FileCheck<'c> {
     config: &'c CheckConfig,
     summary: FileSummary,
-    data_messages: u64,
-    any_message: bool,
+    counts: CheckCounts,
     unreadable: Option<String>,
     /// A TLS connection could not be decrypted: a capture without visible WebSocket may
     /// hold it inside (wss://).
@@ -218,8 +265,7 @@ impl<'c> FileCheck<'c> {
         FileCheck {
             config,
             summary: FileSummary::default(),
-            data_messages: 0,
-            any_message: false,
+            counts: CheckCounts::default(),
             unreadable: None,
             tls_seen: false,
         }
@@ -227,8 +273,10 @@ impl<'c> FileCheck<'c> {
 
     /// Takes one event; calls `emit` for each diagnostic it causes, as it happens.
     pub fn observe(&mut self, event: &Event<'_>, emit: &mut dyn FnMut(&Diagnostic)) {
+        if self.counts.count(event) {
+            return;
+        }
         match event {
-            Event::Packet(_) => self.summary.packets += 1,
             Event::Handshake(h) => {
                 if h.upgraded && h.accept.is_valid() {
                     self.summary.handshakes_ok += 1;
@@ -237,16 +285,9 @@ impl<'c> FileCheck<'c> {
                 }
             }
             Event::Frame(f) => {
+                // Close frames: the others were counted.
                 self.summary.frames[f.dir.index()] += 1;
-                if f.header.opcode == OpCode::Close {
-                    self.close_frame(f, emit);
-                }
-            }
-            Event::Message(m) => {
-                self.any_message = true;
-                if m.opcode.is_data() {
-                    self.data_messages += 1;
-                }
+                self.close_frame(f, emit);
             }
             Event::Anomaly(a) => {
                 self.tls_seen |= NOT_DECRYPTED.contains(&a.kind);
@@ -268,7 +309,6 @@ impl<'c> FileCheck<'c> {
                 )
             }
             Event::ConnectionEnd(c) => self.connection_end(c, emit),
-            Event::Tls(_) | Event::AppExchange(_) => {}
             Event::CaptureError(p) => {
                 if p.packets_read == 0 {
                     // Nothing could be read: the caller reports the file as unreadable.
@@ -292,9 +332,18 @@ impl<'c> FileCheck<'c> {
             }
             Event::HttpRequest(_)
             | Event::HttpResponse(_)
+            | Event::Packet(_)
+            | Event::Message(_)
             | Event::HttpPending(_)
-            | Event::PingPong(_) => {}
+            | Event::PingPong(_)
+            | Event::Tls(_)
+            | Event::AppExchange(_) => {}
         }
+    }
+
+    /// Takes in what a [`CheckCounts`] counted of events this check did not see.
+    pub fn add_counts(&mut self, counts: CheckCounts) {
+        self.counts.add(counts);
     }
 
     /// Why the capture could not be read at all, if that is what happened (no packet
@@ -306,6 +355,9 @@ impl<'c> FileCheck<'c> {
     /// Evaluates the whole-file expectations (emitting their diagnostics) and returns the
     /// summary.
     pub fn finish(mut self, emit: &mut dyn FnMut(&Diagnostic)) -> FileSummary {
+        self.summary.packets += self.counts.packets;
+        self.summary.frames[0] += self.counts.frames[0];
+        self.summary.frames[1] += self.counts.frames[1];
         if let Some(min) = self.config.expect.min_connections {
             let n = self.summary.websocket_connections;
             if n < min {
@@ -369,8 +421,8 @@ impl<'c> FileCheck<'c> {
                 emit,
             );
         }
-        self.summary.messages = if self.any_message || self.summary.total_frames() == 0 {
-            Some(self.data_messages)
+        self.summary.messages = if self.counts.any_message || self.summary.total_frames() == 0 {
+            Some(self.counts.data_messages)
         } else {
             None
         };

@@ -15,10 +15,11 @@ use wsdissect::check::report::diagnostic;
 use wsdissect::check::report::junit::{JunitReport, JunitSuite};
 use wsdissect::check::report::summary::{self, SummaryStyle};
 use wsdissect::check::{
-    AllowedCloseCodes, CheckConfig, Diagnostic, Expectations, FileCheck, FileSummary, Totals,
+    AllowedCloseCodes, CheckConfig, CheckCounts, Diagnostic, Expectations, FileCheck, FileSummary,
+    Totals,
 };
 use wsdissect::dissect::Dissector;
-use wsdissect::event::{Event, EventSink};
+use wsdissect::event::{Event, EventSink, WorkerPart};
 use wsdissect::filter::Filter;
 use wsdissect::output::select::Select;
 use wsdissect::shard;
@@ -115,6 +116,52 @@ impl EventSink for CheckSink<'_, '_> {
             }
         });
         result
+    }
+
+    fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
+        Some(Box::new(CheckPart::default()))
+    }
+
+    fn part_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        // The part kept its connections' rows; only the check needs the event.
+        let CheckSink {
+            check, file, out, ..
+        } = self;
+        let mut result = Ok(());
+        check.observe(event, &mut |d| {
+            if result.is_ok() {
+                result = out.diagnostic(file, d);
+            }
+        });
+        result
+    }
+
+    fn merge_part(&mut self, part: Box<dyn WorkerPart>) {
+        if let Ok(part) = part.into_any().downcast::<CheckPart>() {
+            self.check.add_counts(part.counts);
+            self.conversations.merge(part.conversations);
+        }
+    }
+}
+
+/// What a check does on the thread that dissects the connections: their conversation
+/// rows, and the counting of the events that need nothing more (most of them), so the
+/// reading thread sees only the few events a rule looks at. Measured on small-20.pcap
+/// with `--threads 2` (callgrind, prof build): MEASURE.
+#[derive(Debug, Default)]
+struct CheckPart {
+    counts: CheckCounts,
+    conversations: ConversationTable,
+}
+
+impl WorkerPart for CheckPart {
+    fn event(&mut self, event: &Event<'_>, _out: &mut Vec<u8>) -> bool {
+        self.conversations.observe(event);
+        !self.counts.count(event)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

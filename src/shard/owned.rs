@@ -5,7 +5,7 @@
 use crate::event::{
     AppExchange, AppExchangeEvent, ConnId, ConnectionSummary, Endpoints, Event, EventSink,
     FrameEvent, Handshake, HttpPendingEvent, HttpRequestEvent, HttpResponseEvent, MessageEvent,
-    PacketBody, PacketRecord, PingPongEvent, TcpRecord, TlsSessionEvent,
+    PacketBody, PacketRecord, PingPongEvent, TcpRecord, TlsSessionEvent, WorkerPart,
 };
 use crate::flow::analysis::{Direction, SegmentAnalysis};
 use crate::http::accept::AcceptVerdict;
@@ -107,6 +107,8 @@ pub(crate) enum Owned {
     },
     Answered(ConnId, Box<Exchange>),
     Unanswered(ConnId, Box<Unanswered>),
+    /// Bytes a [`WorkerPart`] wrote for an event.
+    Prepared(Span),
 }
 
 #[derive(Debug)]
@@ -188,6 +190,42 @@ impl Collected {
     /// The current job is done: its events are the ones collected since the last one.
     pub(crate) fn end_job(&mut self) {
         self.ends.push(self.events.len());
+    }
+}
+
+/// A worker's output with the sink's [`WorkerPart`] in front: the part does its work on
+/// each event, and only what it wrote, and the events it passes, are collected.
+pub(crate) struct ThroughPart<'a> {
+    pub(crate) part: &'a mut dyn WorkerPart,
+    pub(crate) out: &'a mut Collected,
+}
+
+impl EventSink for ThroughPart<'_> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        let start = self.out.arena.len();
+        let pass = self.part.event(event, &mut self.out.arena);
+        if self.out.arena.len() > start {
+            let end = self.out.arena.len();
+            self.out.events.push(Owned::Prepared(start..end));
+        }
+        if pass {
+            self.out.event(event)?;
+        }
+        Ok(())
+    }
+}
+
+/// The ordered sink as a worker part's events reach it: passed events go to
+/// [`EventSink::part_event`], the part's bytes to [`EventSink::part_output`].
+pub(crate) struct AsPartEvents<'a>(pub(crate) &'a mut dyn EventSink);
+
+impl EventSink for AsPartEvents<'_> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.0.part_event(event)
+    }
+
+    fn part_output(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.part_output(bytes)
     }
 }
 
@@ -491,6 +529,7 @@ impl Owned {
                 conn: *conn,
                 exchange: AppExchange::Unanswered(u),
             })),
+            Owned::Prepared(span) => sink.part_output(bytes(arena, span)),
         }
     }
 }

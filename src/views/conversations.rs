@@ -195,6 +195,18 @@ impl ConversationTable {
         self.rows.entry(conn).or_insert_with(|| Row::new(None))
     }
 
+    /// Takes in a table that observed other connections (another dissection thread's),
+    /// keeping at most as many rows as one table keeps: the latest connections. The
+    /// connections not seen to upgrade yet are forgotten: the run is over.
+    pub fn merge(&mut self, other: ConversationTable) {
+        self.rows.extend(other.rows);
+        self.dropped_rows += other.dropped_rows;
+        while self.rows.len() > MAX_ROWS {
+            self.rows.pop_first();
+            self.dropped_rows += 1;
+        }
+    }
+
     /// Takes one event into account.
     pub fn observe(&mut self, event: &Event<'_>) {
         match event {

@@ -57,8 +57,7 @@ fn captures() -> Vec<PathBuf> {
             }
         }
     }
-    walk(&root().join("../../shared/captures"), &mut out);
-    walk(Path::new("/work/shared/captures"), &mut out);
+    walk(&root().join("../shared/captures"), &mut out);
     out.retain(|p| {
         let name = p.to_string_lossy();
         [

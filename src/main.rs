@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wsdissect::app::{EXIT_BAD_INPUT, EXIT_OK};
 use wsdissect::capture::{self, PacketSource};
 use wsdissect::dissect::Dissector;
-use wsdissect::event::{Event, EventSink};
+use wsdissect::event::{Event, EventSink, WorkerPart};
 use wsdissect::output::live_summary::{Tally, write_counts};
 use wsdissect::printer;
 use wsdissect::term::progress;
@@ -127,6 +127,30 @@ impl EventSink for EndOfReading<'_> {
         self.out.event(event)
     }
 
+    fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
+        let inner = self.out.worker_part()?;
+        Some(Box::new(TallyPart {
+            tally: Tally::new(),
+            inner,
+        }))
+    }
+
+    fn part_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.tally.observe(event);
+        self.out.part_event(event)
+    }
+
+    fn part_output(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.part_output(bytes)
+    }
+
+    fn merge_part(&mut self, part: Box<dyn WorkerPart>) {
+        if let Ok(part) = part.into_any().downcast::<TallyPart>() {
+            self.tally.merge(part.tally);
+            self.out.merge_part(part.inner);
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -136,6 +160,27 @@ impl EventSink for EndOfReading<'_> {
             progress.finish();
         }
         self.out.finish()
+    }
+}
+
+/// [`EndOfReading`]'s counting done beside the output's own worker part: the events
+/// that part keeps are counted there.
+struct TallyPart {
+    tally: Tally,
+    inner: Box<dyn WorkerPart>,
+}
+
+impl WorkerPart for TallyPart {
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
+        let pass = self.inner.event(event, out);
+        if !pass {
+            self.tally.observe(event);
+        }
+        pass
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

@@ -113,6 +113,36 @@ impl Tally {
         }
     }
 
+    /// Adds the counts of another tally (of other connections' events).
+    pub fn merge(&mut self, other: Tally) {
+        for (state, n) in other.states {
+            *self.states.entry(state).or_default() += n;
+        }
+        self.handshakes += other.handshakes;
+        self.accept_ok += other.accept_ok;
+        self.accept_bad += other.accept_bad;
+        self.refused += other.refused;
+        for d in 0..2 {
+            self.frames[d] += other.frames[d];
+            self.messages[d] += other.messages[d];
+            self.payload[d] = self.payload[d].saturating_add(other.payload[d]);
+            for (mine, theirs) in self.kinds.iter_mut().zip(other.kinds) {
+                mine[d] += theirs[d];
+            }
+        }
+        for (code, n) in other.closes {
+            let mine = self.closes.entry(code).or_default();
+            mine[0] += n[0];
+            mine[1] += n[1];
+        }
+        for (kind, (severity, n)) in other.anomalies {
+            let entry = self.anomalies.entry(kind).or_insert((severity, 0));
+            entry.0 = entry.0.max(severity);
+            entry.1 += n;
+        }
+        self.capture_errors += other.capture_errors;
+    }
+
     /// WebSocket connections seen (upgraded or tried to).
     pub fn websocket_connections(&self) -> u64 {
         self.states.values().sum()
@@ -354,6 +384,46 @@ mod tests {
             close_reason: &[],
         };
         t.observe(&Event::Frame(&ev));
+    }
+
+    /// Two tallies of alternate events, merged, count what one tally of them all counts
+    /// (the dissection threads' tallies are merged so).
+    #[test]
+    fn merged_tallies_count_as_one() {
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        let frames = [
+            (&[0x01u8, 0x03][..], s2c, None),
+            (&[0x80, 0x02][..], s2c, None),
+            (&[0x89, 0x85, 1, 2, 3, 4][..], c2s, None),
+            (&[0x88, 0x02][..], s2c, Some(1000)),
+            (&[0x88, 0x82, 0, 0, 0, 0][..], c2s, Some(1001)),
+            (&[0x88, 0x82, 0, 0, 0, 0][..], c2s, Some(1000)),
+        ];
+        let (mut all, mut even, mut odd) = (Tally::new(), Tally::new(), Tally::new());
+        for (i, (bytes, dir, close)) in frames.into_iter().enumerate() {
+            let (h, d) = frame(dir, bytes);
+            feed(&mut all, h, d, close);
+            feed(if i % 2 == 0 { &mut even } else { &mut odd }, h, d, close);
+        }
+        for (i, severity) in [Severity::Note, Severity::Error, Severity::Warning]
+            .into_iter()
+            .enumerate()
+        {
+            let anomaly = Anomaly {
+                kind: crate::rules::TCP_GAP,
+                severity,
+                conn: Some(0),
+                dir: None,
+                packet: 3,
+                message: String::new(),
+            };
+            all.observe(&Event::Anomaly(&anomaly));
+            (if i % 2 == 0 { &mut even } else { &mut odd }).observe(&Event::Anomaly(&anomaly));
+        }
+        even.merge(odd);
+        assert_eq!(format!("{even:?}"), format!("{all:?}"));
+        assert_eq!(even.anomalies.get("tcp-gap"), Some(&(Severity::Error, 3)));
     }
 
     /// A fragmented text message (RFC 6455 §5.7: "Hel" + "lo"), a ping, and a close each way.

@@ -653,6 +653,7 @@ mod tests {
                 link_type: LinkType(1),
                 data,
                 original_len: data.len() as u32,
+                block: None,
             };
             dissector.process(&raw, &mut seen).unwrap();
         }

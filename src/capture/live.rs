@@ -355,6 +355,7 @@ fn take_packet(
                     link_type,
                     data: packet.data,
                     original_len: packet.header.len,
+                    block: None,
                 };
                 writer
                     .write_packet(&raw)
@@ -760,6 +761,7 @@ impl PacketSource for LiveSource {
                     link_type: self.link_type,
                     data: &self.current.data,
                     original_len: self.current.original_len,
+                    block: None,
                 }));
             }
             if let Some(finish) = &shared.finish {

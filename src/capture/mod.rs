@@ -101,6 +101,63 @@ pub struct RawPacket<'a> {
     pub data: &'a [u8],
     /// Length of the packet on the wire (`data.len()` when nothing was cut).
     pub original_len: u32,
+    /// The buffer `data` lies in, when the source can share it: another thread keeps the
+    /// packet's bytes by holding it, without copying them (the source writes no byte of
+    /// a buffer that is held).
+    pub block: Option<&'a std::sync::Arc<Block>>,
+}
+
+/// Capture bytes a source read, shareable with other threads ([`RawPacket::block`]).
+/// When the last holder lets go, the memory goes back to the reading thread that filled
+/// it, for its next read: new memory would have to be zero-filled first.
+#[derive(Debug, Default)]
+pub struct Block {
+    bytes: Vec<u8>,
+    home: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl Block {
+    /// `bytes`, given back to `home` once no longer held.
+    pub(crate) fn homed(bytes: Vec<u8>, home: std::sync::mpsc::SyncSender<Vec<u8>>) -> Self {
+        Block {
+            bytes,
+            home: Some(home),
+        }
+    }
+
+    /// Bytes not given back to anyone.
+    pub(crate) fn unhomed(bytes: Vec<u8>) -> Self {
+        Block { bytes, home: None }
+    }
+}
+
+impl Clone for Block {
+    /// A copy of the bytes, given back to nobody.
+    fn clone(&self) -> Self {
+        Block::unhomed(self.bytes.clone())
+    }
+}
+
+impl std::ops::Deref for Block {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.bytes
+    }
+}
+
+impl std::ops::DerefMut for Block {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        if let Some(home) = &self.home {
+            // A full pool frees it instead.
+            let _ = home.try_send(std::mem::take(&mut self.bytes));
+        }
+    }
 }
 
 /// Something that yields packets one at a time, streaming.

@@ -43,7 +43,9 @@ impl Ahead {
         stop: Option<Arc<AtomicBool>>,
     ) -> io::Result<Ahead> {
         let (tx, blocks) = sync_channel::<io::Result<(Vec<u8>, usize)>>(AHEAD_QUEUE);
-        let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 2);
+        // Room for the blocks dissection threads hold (`--threads`: a few batches of
+        // 2 MiB each) to come back rather than be freed.
+        let (recycle, spent) = sync_channel::<Vec<u8>>(AHEAD_QUEUE + 16);
         std::thread::Builder::new()
             .name("wsdissect-read".into())
             .spawn(move || {
@@ -135,6 +137,11 @@ impl Ahead {
     /// Hands a spent block back to the thread for reuse (dropped when it has enough).
     pub(super) fn recycle(&self, block: Vec<u8>) {
         let _ = self.recycle.try_send(block);
+    }
+
+    /// Where a spent block goes back to (see [`super::Block`]).
+    pub(super) fn home(&self) -> SyncSender<Vec<u8>> {
+        self.recycle.clone()
     }
 }
 

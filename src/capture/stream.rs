@@ -15,9 +15,10 @@ use super::pcap::{Legacy, PCAP_HEADER_LEN, PCAP_MAGICS, PCAP_RECORD_HEADER_LEN};
 use super::pcapng::{Ng, PCAPNG_SHB_MAGIC};
 use super::readahead::{AHEAD_BLOCK, AHEAD_HEADROOM, Ahead};
 use super::record::{MAGIC_LEN, MAX_RECORD_LEN, Step};
-use super::{CaptureError, PacketSource, RawPacket};
+use super::{Block, CaptureError, PacketSource, RawPacket};
 use pcap_parser::nom;
 use std::io::{self, ErrorKind, Read};
+use std::sync::Arc;
 
 /// Initial buffer size; grown (doubling) when one record does not fit.
 pub(super) const INITIAL_BUFFER: usize = 1 << 20;
@@ -26,8 +27,10 @@ pub struct FileSource<R: Read> {
     pub(super) reader: R,
     /// Blocks from the read-ahead thread, when there is one (`reader` is then unused).
     pub(super) ahead: Option<Ahead>,
-    /// Buffer; valid bytes are `buf[start..end]`.
-    pub(super) buf: Vec<u8>,
+    /// Buffer; valid bytes are `buf[start..end]`. Shared: a packet's reader on another
+    /// thread may hold it (see [`RawPacket::block`]); it is then never written again (a
+    /// write goes to a copy).
+    pub(super) buf: Arc<Block>,
     pub(super) start: usize,
     pub(super) end: usize,
     /// Bytes of the record returned last time, consumed at the start of the next call.
@@ -59,11 +62,11 @@ impl<R: Read> FileSource<R> {
     pub(super) fn start(reader: R, ahead: Option<Ahead>) -> Result<Self, CaptureError> {
         let mut source = FileSource {
             reader,
-            buf: if ahead.is_some() {
+            buf: Arc::new(Block::unhomed(if ahead.is_some() {
                 Vec::new()
             } else {
                 vec![0; INITIAL_BUFFER]
-            },
+            })),
             ahead,
             start: 0,
             end: 0,
@@ -132,24 +135,25 @@ impl<R: Read> FileSource<R> {
         if self.ahead.is_some() {
             return self.next_block();
         }
-        if self.end == self.buf.len() {
+        let buf = Arc::make_mut(&mut self.buf);
+        if self.end == buf.len() {
             if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
+                buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
             } else {
                 // One record fills the whole buffer: grow it, within the limit.
-                if self.buf.len() >= MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN {
+                if buf.len() >= MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN {
                     return Err(self.malformed(format!(
                         "record longer than {MAX_RECORD_LEN} bytes at file offset {}",
                         self.file_offset
                     )));
                 }
-                let new_len = (self.buf.len() * 2).min(MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN);
-                self.buf.resize(new_len, 0);
+                let new_len = (buf.len() * 2).min(MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN);
+                buf.resize(new_len, 0);
             }
         }
-        let space = self.buf.get_mut(self.end..).unwrap_or_default();
+        let space = buf.get_mut(self.end..).unwrap_or_default();
         loop {
             match self.reader.read(space) {
                 Ok(0) => {
@@ -279,6 +283,7 @@ impl<R: Read> PacketSource for FileSource<R> {
                         link_type,
                         data,
                         original_len,
+                        block: Some(&self.buf),
                     }));
                 }
                 Step::Skip(consumed) => self.advance(consumed),
@@ -364,11 +369,11 @@ impl<R: Read> FileSource<R> {
             ) {
                 dst.copy_from_slice(src);
             }
-            let spent = std::mem::replace(&mut self.buf, block);
+            // The spent block goes back to the thread for reuse when the last packet
+            // reader holding it lets go (now, when none does).
+            self.buf = Arc::new(Block::homed(block, ahead.home()));
             self.start = at;
             self.end = block_end.min(self.buf.len());
-            // Full means the thread has blocks enough; this one is simply freed.
-            ahead.recycle(spent);
         } else {
             if leftover + fresh.len() > MAX_RECORD_LEN + PCAP_RECORD_HEADER_LEN + AHEAD_BLOCK {
                 return Err(self.malformed(format!(
@@ -376,9 +381,10 @@ impl<R: Read> FileSource<R> {
                     self.file_offset
                 )));
             }
-            self.buf.truncate(self.end);
-            self.buf.drain(..self.start);
-            self.buf.extend_from_slice(fresh);
+            let buf = Arc::make_mut(&mut self.buf);
+            buf.truncate(self.end);
+            buf.drain(..self.start);
+            buf.extend_from_slice(fresh);
             self.start = 0;
             self.end = self.buf.len();
             ahead.recycle(block);

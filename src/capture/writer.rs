@@ -346,6 +346,7 @@ mod tests {
             link_type: LinkType::ETHERNET,
             data,
             original_len,
+            block: None,
         }
     }
 

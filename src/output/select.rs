@@ -295,6 +295,7 @@ fn save(saver: &mut Saver, r: &PacketRecord<'_>, secrets: &mut Vec<u8>) -> io::R
         link_type: r.link_type,
         data: r.data,
         original_len: r.wire_len,
+        block: None,
     };
     if let Saver::Pending(..) = saver {
         let Saver::Pending(file, pcapng) = std::mem::replace(saver, Saver::Done) else {

@@ -128,9 +128,10 @@ pub struct BudgetArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = wsdissect::flow::budget::DEFAULT_IDLE_TIMEOUT)]
     pub idle_timeout: f64,
     /// Threads: `check` of several files checks that many at once (default: one per
-    /// core); one capture's connections are spread over N threads only when N is given
-    /// (README "Performance": it costs half again the CPU). The output is the same whatever
-    /// the number; 1: everything on one thread. `live` uses one.
+    /// core); one capture's connections are spread over N threads (default: one per core
+    /// for `check` and JSON Lines, whose per-event work runs on them; one for the other
+    /// outputs, see README "Performance"). The output is the same whatever the number;
+    /// 1: everything on one thread. `live` uses one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }
@@ -142,9 +143,10 @@ impl BudgetArgs {
             .map_or_else(wsdissect::shard::default_threads, usize::from)
     }
 
-    /// Threads one capture's connections are spread over: `--threads`, or one.
-    pub fn shard_threads(&self) -> usize {
-        self.threads.map_or(1, usize::from)
+    /// Threads one capture's connections are spread over: `--threads`, or `None` for the
+    /// default ([`wsdissect::shard::threads_for`]).
+    pub fn shard_threads(&self) -> Option<usize> {
+        self.threads.map(usize::from)
     }
 
     /// The budget these options describe.

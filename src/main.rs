@@ -294,7 +294,7 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
             progress: progress.as_ref(),
             tally: &mut tally,
         };
-        let threads = args.dissect.budget.shard_threads();
+        let threads = wsdissect::shard::threads_for(args.dissect.budget.shard_threads(), &end);
         let result = wsdissect::shard::run(source.as_mut(), dissector, threads, &mut end);
         if let Some(progress) = &progress {
             progress.finish();

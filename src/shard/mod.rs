@@ -54,6 +54,18 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// The threads to spread one capture's connections over: `requested` (`--threads`), or
+/// by default one per core when `sink` has a worker part (its per-event work then runs on
+/// those threads too), else one: without a part the reading thread renders every event,
+/// and the threads cost more than they bring (README "Performance").
+pub fn threads_for(requested: Option<usize>, sink: &dyn EventSink) -> usize {
+    match requested {
+        Some(n) => n.max(1),
+        None if sink.worker_part().is_some() => default_threads(),
+        None => 1,
+    }
+}
+
 /// Reads every packet of `source` through `dissector` into `sink` as [`crate::app::run`]
 /// does, with the per-connection work on `threads` worker threads (1: exactly
 /// [`crate::app::run`], on this thread). The events reach `sink` in the same order, with

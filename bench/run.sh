@@ -53,9 +53,9 @@ if [[ -z "${BENCH_NO_TSHARK:-}" ]] && command -v tshark >/dev/null; then HAVE_TS
 # json_field FILE KEY: an integer field of the generator's one-line JSON.
 json_field() { grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2; }
 
-# Rows also show: `--threads 2` (one capture's connections over two threads) next to the
-# default (one thread for one capture; files in parallel for several), `check` pinned
-# to one core (taskset -c 0), and the floor: `tcpdump -r F -w /dev/null`, a plain record
+# Rows also show: `--threads 1` or `--threads 2` next to the default (a thread per core
+# for `check` and JSON Lines, one for the other outputs; files in parallel for several),
+# `check` pinned to one core (taskset -c 0), and the floor: `tcpdump -r F -w /dev/null`, a plain record
 # walk and copy of the same file; the table gives each row's ratio to tshark and to it.
 
 # gen KIND SIZE -> path; generates once (the counts file is written last, so a partial
@@ -170,9 +170,9 @@ for workload in "${WORKLOADS[@]}"; do
   if [[ $HAVE_CHECK == 1 ]]; then
     timed "'$WS' check '$f'"
     [[ $STATUS == 0 ]] || FAILURES+=("$name: check exited $STATUS on generated (valid) traffic")
-    row "$name" "check" "$bytes" "$packets" "$frames"
-    timed "'$WS' check '$f' --threads 2"
-    row "$name" "check --threads 2" "$bytes" "$packets" "$frames"
+    row "$name" "check (default: a thread per core)" "$bytes" "$packets" "$frames"
+    timed "'$WS' check '$f' --threads 1"
+    row "$name" "check --threads 1" "$bytes" "$packets" "$frames"
     if command -v taskset >/dev/null; then
       timed "taskset -c 0 '$WS' check '$f' --threads 1"
       row "$name" "taskset -c 0 check --threads 1 (one core)" "$bytes" "$packets" "$frames"

@@ -60,7 +60,9 @@ pub trait EventSink {
 
     /// A [`WorkerPart`] after its thread's last event, before [`EventSink::finish`]:
     /// what it counted joins the sink's own.
-    fn merge_part(&mut self, _part: Box<dyn WorkerPart>) {}
+    fn merge_part(&mut self, _part: Box<dyn WorkerPart>) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The per-event work of an [`EventSink`] done on a dissection thread (its events are

@@ -144,10 +144,13 @@ impl EventSink for EndOfReading<'_> {
         self.out.part_output(bytes)
     }
 
-    fn merge_part(&mut self, part: Box<dyn WorkerPart>) {
-        if let Ok(part) = part.into_any().downcast::<TallyPart>() {
-            self.tally.merge(part.tally);
-            self.out.merge_part(part.inner);
+    fn merge_part(&mut self, part: Box<dyn WorkerPart>) -> io::Result<()> {
+        match part.into_any().downcast::<TallyPart>() {
+            Ok(part) => {
+                self.tally.merge(part.tally);
+                self.out.merge_part(part.inner)
+            }
+            Err(_) => Ok(()),
         }
     }
 

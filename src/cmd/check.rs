@@ -136,11 +136,12 @@ impl EventSink for CheckSink<'_, '_> {
         result
     }
 
-    fn merge_part(&mut self, part: Box<dyn WorkerPart>) {
+    fn merge_part(&mut self, part: Box<dyn WorkerPart>) -> io::Result<()> {
         if let Ok(part) = part.into_any().downcast::<CheckPart>() {
             self.check.add_counts(part.counts);
             self.conversations.merge(part.conversations);
         }
+        Ok(())
     }
 }
 

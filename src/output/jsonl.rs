@@ -4,7 +4,7 @@
 
 use crate::event::{
     Anomaly, AppExchange, AppExchangeEvent, CaptureProblem, ConnectionSummary, Event, EventSink,
-    FrameEvent, Handshake, MessageEvent, PingPongEvent, TlsSessionEvent,
+    FrameEvent, Handshake, MessageEvent, PingPongEvent, TlsSessionEvent, WorkerPart,
 };
 use crate::fields::{self as F, Field, RECORD_TYPE_KEY};
 use crate::payload::{AppPacket, ChosenBy};
@@ -512,6 +512,69 @@ impl<W: Write> EventSink for JsonLines<W> {
             write_with_ts(&mut self.out, &line, at, self.base_ns)?;
         }
         self.out.flush()
+    }
+
+    fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
+        Some(Box::new(RecordsPart {
+            records: JsonLines::new(Vec::new(), false),
+            packet_passed: false,
+        }))
+    }
+
+    fn part_output(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            // After records held for the first packet's: in order.
+            self.pending.push((bytes.to_vec(), None));
+            return Ok(());
+        }
+        self.out.write_all(bytes)?;
+        if self.flush_each_record {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn merge_part(&mut self, part: Box<dyn WorkerPart>) -> io::Result<()> {
+        if let Ok(mut part) = part.into_any().downcast::<RecordsPart>() {
+            // Records of a thread that never saw a packet record: held to the end, as here.
+            part.records.finish()?;
+            self.out.write_all(&part.records.out)?;
+        }
+        Ok(())
+    }
+}
+
+/// JSON Lines records made on a dissection thread: each event's record is rendered there
+/// (the rendering is most of JSON Lines' work) and only its bytes come back. Its own `ts`
+/// comes from the capture's start, which any packet record gives (its time less its
+/// relative time), so the thread's first one is enough; it is also passed on, for the
+/// records made on the reading thread. HTTP heads are passed on unrendered: an Engine.IO
+/// polling body in them is decoded on the reading thread, in packet order.
+struct RecordsPart {
+    records: JsonLines<Vec<u8>>,
+    packet_passed: bool,
+}
+
+impl WorkerPart for RecordsPart {
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
+        match event {
+            Event::HttpRequest(_) | Event::HttpResponse(_) => return true,
+            Event::Packet(_) if !self.packet_passed => {
+                self.packet_passed = true;
+                let _ = self.records.event(event);
+                out.append(&mut self.records.out);
+                return true;
+            }
+            _ => {}
+        }
+        // Writing into a Vec cannot fail.
+        let _ = self.records.event(event);
+        out.append(&mut self.records.out);
+        false
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

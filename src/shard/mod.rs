@@ -113,7 +113,7 @@ pub fn run(
         }
         let outcome = outcome?;
         for part in parts.into_iter().flatten() {
-            sink.merge_part(part);
+            sink.merge_part(part)?;
         }
         sink.finish()?;
         Ok(outcome)

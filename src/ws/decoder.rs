@@ -13,7 +13,7 @@ use std::io;
 /// Default cap on the payload bytes kept per frame: 16 MiB.
 pub const DEFAULT_MAX_RETAINED_PAYLOAD: usize = 16 * 1024 * 1024;
 /// Scratch capacity kept between frames; a larger buffer is shrunk back after its frame.
-const SCRATCH_KEEP: usize = 1024 * 1024;
+const SCRATCH_KEEP: usize = 64 << 10;
 
 /// Largest payload a control frame may have (RFC 6455 §5.5). Control frames are kept whole
 /// up to this size whatever [`DecoderLimits::max_retained_payload`] says: their payloads

@@ -594,22 +594,27 @@ fn write_with_ts(
 /// instructions (callgrind, small-20.pcap).
 fn push_ts(buf: &mut Vec<u8>, base: i128, rel: f64) {
     let ns = base + (rel * 1e9).round() as i128;
-    let a = ns.unsigned_abs();
     buf.extend_from_slice(b",\"");
     buf.extend_from_slice(F::FRAME_TIME_EPOCH.json.as_bytes());
     buf.extend_from_slice(b"\":\"");
-    if ns < 0 {
-        buf.push(b'-');
-    }
-    match u64::try_from(a / 1_000_000_000) {
-        Ok(secs) => push_u64(buf, secs),
-        Err(_) => {
-            let _ = write!(buf, "{}", a / 1_000_000_000);
+    // The common case in u64: i128 division is a library call (~100 instructions each).
+    if let Ok(ns) = u64::try_from(ns) {
+        push_u64(buf, ns / 1_000_000_000);
+        push_frac9(buf, ns % 1_000_000_000);
+    } else {
+        let a = ns.unsigned_abs();
+        if ns < 0 {
+            buf.push(b'-');
         }
+        let _ = write!(buf, "{}", a / 1_000_000_000);
+        push_frac9(buf, (a % 1_000_000_000) as u64);
     }
-    buf.push(b'.');
-    // Nine digits with leading zeros: the digits of 10^9 + frac without the leading 1.
-    let frac = Digits::new(1_000_000_000 + (a % 1_000_000_000) as u64);
-    buf.extend_from_slice(frac.as_bytes().get(1..).unwrap_or_default());
     buf.push(b'"');
+}
+
+/// `.` and nine digits with leading zeros: the digits of 10^9 + `frac` without the 1.
+fn push_frac9(buf: &mut Vec<u8>, frac: u64) {
+    buf.push(b'.');
+    let digits = Digits::new(1_000_000_000 + frac);
+    buf.extend_from_slice(digits.as_bytes().get(1..).unwrap_or_default());
 }

@@ -398,62 +398,10 @@ fn json_escape_mask(word: u64) -> u64 {
         | has_zero(word ^ (ONES * 0x7f))
 }
 
-const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Two base64 characters for every 12-bit value: one lookup per 12 input bits.
-static BASE64_PAIRS: [[u8; 2]; 4096] = {
-    let mut t = [[0u8; 2]; 4096];
-    let mut i = 0;
-    while i < 4096 {
-        t[i] = [BASE64_ALPHABET[i >> 6], BASE64_ALPHABET[i & 63]];
-        i += 1;
-    }
-    t
-};
-
-/// Appends `bytes` in standard padded base64 (RFC 4648 §4): six input bytes at a time
-/// (one 8-byte load, four 12-bit lookups, one 8-byte store) into space reserved once.
+/// Appends `bytes` in standard padded base64 (RFC 4648 §4), with base64-simd (SIMD chosen
+/// at run time): see Cargo.toml for the measured reason.
 pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    let start = out.len();
-    out.resize(start + bytes.len().div_ceil(3) * 4, b'=');
-    let dst = out.get_mut(start..).unwrap_or_default();
-    let pair = |n: u64| BASE64_PAIRS[(n & 0xfff) as usize];
-    // Whole groups of six with two bytes to spare, so the 8-byte load stays in bounds.
-    let wide = bytes.len().saturating_sub(2) / 6;
-    let (head, tail) = bytes.split_at(wide * 6);
-    let (dst_head, dst_tail) = dst.split_at_mut(wide * 8);
-    for (i, o) in dst_head.chunks_exact_mut(8).enumerate() {
-        let Some(word) = bytes.get(i * 6..).and_then(|b| b.first_chunk::<8>()) else {
-            break;
-        };
-        let n = u64::from_be_bytes(*word) >> 16;
-        let [a, b] = pair(n >> 36);
-        let [c, d] = pair(n >> 24);
-        let [e, f] = pair(n >> 12);
-        let [g, h] = pair(n);
-        o.copy_from_slice(&[a, b, c, d, e, f, g, h]);
-    }
-    debug_assert_eq!(head.len(), wide * 6);
-    let mut chunks = tail.chunks_exact(3);
-    let mut quads = dst_tail.chunks_exact_mut(4);
-    for (c, q) in (&mut chunks).zip(&mut quads) {
-        let n = u64::from(c[0]) << 16 | u64::from(c[1]) << 8 | u64::from(c[2]);
-        let [a, b] = pair(n >> 12);
-        let [c, d] = pair(n);
-        q.copy_from_slice(&[a, b, c, d]);
-    }
-    let rest = chunks.remainder();
-    if let (Some(&first), Some(q)) = (rest.first(), quads.next()) {
-        let n = u64::from(first) << 16 | rest.get(1).map_or(0, |&b| u64::from(b) << 8);
-        let [a, b] = pair(n >> 12);
-        q[0] = a;
-        q[1] = b;
-        if rest.len() == 2 {
-            q[2] = pair(n)[0];
-        }
-        // The rest stays '='.
-    }
+    base64_simd::STANDARD.encode_append(bytes, out);
 }
 
 #[cfg(test)]

@@ -87,10 +87,10 @@ impl<'a> Obj<'a> {
 
     /// `ts` for relative time `rel`, here when the capture's start is known; else where it
     /// goes, for when it is.
-    fn ts(&mut self, rel: f64, base_ns: Option<i128>) -> TsAt {
+    fn ts(&mut self, rel: f64, base_ns: Option<i128>, times: &mut Times) -> TsAt {
         match base_ns {
             Some(base) => {
-                push_ts(self.buf, base, rel);
+                times.ts(self.buf, base, rel);
                 None
             }
             None => Some((self.buf.len(), rel)),
@@ -227,6 +227,64 @@ pub struct JsonLines<W: Write> {
     pending: Vec<(Vec<u8>, TsAt)>,
     /// The last small payload rendered.
     rendered: Rendered,
+    /// The last times written.
+    times: Times,
+}
+
+/// The last relative time and `ts` written, with their text: a one-frame message's
+/// record repeats its frame's time three times (`time`, `first_time`, `time`) and its `ts`
+/// once. Callgrind, JSON Lines of small-20.pcap: 1,162 M -> 1,102 M instructions.
+#[derive(Default)]
+struct Times {
+    secs: Option<(u64, [u8; 24], usize)>,
+    ts: Option<(u64, i128, [u8; 48], usize)>,
+}
+
+impl Times {
+    /// [`push_secs6`] of `secs`.
+    fn secs(&mut self, buf: &mut Vec<u8>, secs: f64) {
+        let bits = secs.to_bits();
+        if let Some((b, text, len)) = &self.secs
+            && *b == bits
+        {
+            push_fixed(buf, text, *len);
+            return;
+        }
+        let start = buf.len();
+        push_secs6(buf, secs);
+        self.secs = remember(buf.get(start..)).map(|(t, l)| (bits, t, l));
+    }
+
+    /// [`push_ts`] of `base` and `rel`.
+    fn ts(&mut self, buf: &mut Vec<u8>, base: i128, rel: f64) {
+        let bits = rel.to_bits();
+        if let Some((b, was, text, len)) = &self.ts
+            && *b == bits
+            && *was == base
+        {
+            push_fixed(buf, text, *len);
+            return;
+        }
+        let start = buf.len();
+        push_ts(buf, base, rel);
+        self.ts = remember(buf.get(start..)).map(|(t, l)| (bits, base, t, l));
+    }
+}
+
+/// The first `len` bytes of `text`: the whole array appended (a fixed-size store, not a
+/// `memcpy` call) and cut back.
+fn push_fixed<const N: usize>(buf: &mut Vec<u8>, text: &[u8; N], len: usize) {
+    let end = buf.len() + len.min(N);
+    buf.extend_from_slice(text);
+    buf.truncate(end);
+}
+
+/// `text` in a fixed array, when it fits.
+fn remember<const N: usize>(text: Option<&[u8]>) -> Option<([u8; N], usize)> {
+    let text = text?;
+    let mut kept = [0u8; N];
+    kept.get_mut(..text.len())?.copy_from_slice(text);
+    Some((kept, text.len()))
 }
 
 /// Payloads longer than this go out in pieces (once the capture's start is known).
@@ -258,6 +316,7 @@ impl<W: Write> JsonLines<W> {
             base_ns: None,
             pending: Vec::new(),
             rendered: Rendered::default(),
+            times: Times::default(),
         }
     }
 
@@ -274,8 +333,8 @@ impl<W: Write> JsonLines<W> {
         o.num(F::FRAME_NUMBER.json, f.packet);
         o.num(F::WSD_FRAME_FIRST_PACKET.json, f.first_packet);
         o.key(F::FRAME_TIME_RELATIVE.json);
-        push_secs6(o.buf, f.rel_time);
-        self.ts_at = o.ts(f.rel_time, self.base_ns);
+        self.times.secs(o.buf, f.rel_time);
+        self.ts_at = o.ts(f.rel_time, self.base_ns, &mut self.times);
         o.str(F::WSD_DIRECTION.json, f.dir.short());
         o.bool(F::WS_FIN.json, h.fin);
         o.num(F::WS_RSV.json, h.rsv);
@@ -328,10 +387,10 @@ impl<W: Write> JsonLines<W> {
         o.num(F::WSD_MESSAGE_FIRST_PACKET.json, m.first_packet);
         o.num(F::WSD_MESSAGE_LAST_PACKET.json, m.last_packet);
         o.key(F::WSD_MESSAGE_FIRST_TIME.json);
-        push_secs6(o.buf, m.first_time);
+        self.times.secs(o.buf, m.first_time);
         o.key(F::FRAME_TIME_RELATIVE.json);
-        push_secs6(o.buf, m.rel_time);
-        self.ts_at = o.ts(m.rel_time, self.base_ns);
+        self.times.secs(o.buf, m.rel_time);
+        self.ts_at = o.ts(m.rel_time, self.base_ns, &mut self.times);
         o.bool(F::WSD_MESSAGE_COMPRESSED.json, m.compressed);
         o.num(F::WSD_MESSAGE_WIRE_LEN.json, m.wire_len);
         o.bool(F::WSD_PAYLOAD_COMPLETE.json, m.payload_complete);

@@ -158,3 +158,35 @@ fn connection_numbers_are_tcp_stream_indices() {
         }
     }
 }
+
+/// A 200 000-byte Text message (quotes, a bidi override and multi-byte characters all
+/// along it, so some straddle the 48 KiB pieces JSON Lines writes a large payload in),
+/// sent in 50 000-byte segments: the frame and message records carry exactly the payload
+/// the capture was built from, as base64 and as text (read back with serde_json).
+#[test]
+fn large_text_payload_in_jsonl() {
+    let unit = "\"é€😀\u{202e}x\\ "; // 1 + 2 + 3 + 4 + 3 + 1 + 1 + 1 = 16 bytes
+    let mut text = String::new();
+    while text.len() + unit.len() <= 200_000 {
+        text.push_str(unit);
+        text.push_str("abc"); // shifts the units against the piece boundaries
+    }
+    let frame = client_frame(0x81, [1, 2, 3, 4], text.as_bytes());
+    let mut c = Conversation::upgraded(RFC_ACCEPT);
+    for part in frame.chunks(50_000) {
+        c.c2s(part);
+    }
+    let path = c.write("large_text_payload.pcap");
+    let records = jsonl(&path, &[]);
+    for kind in ["frame", "message"] {
+        let r = of_type(&records, kind);
+        assert_eq!(r.len(), 1, "{kind}");
+        assert_eq!(r[0]["payload_complete"], true, "{kind}");
+        assert_eq!(r[0]["text"].as_str(), Some(text.as_str()), "{kind}");
+        assert_eq!(
+            b64(r[0]["payload_b64"].as_str().unwrap()),
+            text.as_bytes(),
+            "{kind}"
+        );
+    }
+}

@@ -528,8 +528,9 @@ impl Keep<'_> {
         if granted < bytes.len() {
             msg.complete = false;
         }
-        self.buf
-            .extend_from_slice(bytes.get(..granted).unwrap_or_default());
+        let kept = bytes.get(..granted).unwrap_or_default();
+        super::decoder::grow_by_quarter(self.buf, kept.len());
+        self.buf.extend_from_slice(kept);
     }
 }
 

@@ -308,17 +308,15 @@ impl ConversationTable {
             Event::Handshake(h) => self.handshake(h),
             Event::Frame(f) => self.frame(f),
             Event::Message(m) => {
-                if let Some(decoder) = m.app_decoder
-                    && let Some(row) = self.rows.get_mut(&m.conn)
-                {
-                    row.app = Some(decoder);
-                }
-                if self.rows.contains_key(&m.conn) && !m.opcode.is_control() {
-                    let row = self.row(m.conn);
+                // One lookup per message: only connections with a row count.
+                if let Some(row) = self.rows.get_mut(&m.conn) {
+                    if let Some(decoder) = m.app_decoder {
+                        row.app = Some(decoder);
+                    }
                     row.message_events = true;
-                    row.messages[m.dir.index()] += 1;
-                } else if let Some(row) = self.rows.get_mut(&m.conn) {
-                    row.message_events = true;
+                    if !m.opcode.is_control() {
+                        row.messages[m.dir.index()] += 1;
+                    }
                 }
             }
             Event::PingPong(p) => {
@@ -373,12 +371,14 @@ impl ConversationTable {
     }
 
     fn frame(&mut self, f: &FrameEvent<'_>) {
-        let known = self.rows.contains_key(&f.conn);
-        let row = self.row(f.conn);
-        if !known {
+        if !self.rows.contains_key(&f.conn) {
             // Frames without a handshake: Decode-As (`--ws-port`).
-            row.verdict = Verdict::Assumed;
+            self.row(f.conn).verdict = Verdict::Assumed;
         }
+        // Two lookups per frame, not three (small frames: one event per frame).
+        let Some(row) = self.rows.get_mut(&f.conn) else {
+            return;
+        };
         let d = f.dir.index();
         row.frames[d] += 1;
         row.bytes[d] = row.bytes[d].saturating_add(f.header.payload_len);

@@ -233,7 +233,10 @@ impl<V> ById<V> {
 /// Accumulates the conversation table from events.
 #[derive(Debug, Default)]
 pub struct ConversationTable {
-    rows: ById<Row>,
+    /// Boxed: a row is ~450 bytes, and a map of 10 000 of them inline (16 384 buckets,
+    /// twice that while it grows) raised the peak RSS of `check` on 100 000 short
+    /// connections from 29 to 44 MiB.
+    rows: ById<Box<Row>>,
     /// First-packet times of connections not (yet) known to try an upgrade.
     first_seen: ById<(f64, u64)>,
     /// Rows dropped because there were too many.
@@ -273,9 +276,12 @@ impl ConversationTable {
             // Anomalies raised before the connection showed it belongs in the table.
             let mut row = Row::new(first.map(|(t, _)| t));
             row.anomalies = first.map_or(0, |(_, n)| n);
-            return self.rows.insert_new(conn, row);
+            return self.rows.insert_new(conn, Box::new(row));
         }
-        self.rows.map.entry(conn).or_insert_with(|| Row::new(None))
+        self.rows
+            .map
+            .entry(conn)
+            .or_insert_with(|| Box::new(Row::new(None)))
     }
 
     /// Takes one event into account.
@@ -433,7 +439,12 @@ impl ConversationTable {
     /// `field value` lines per connection, wrapped to the width.
     pub fn render(&self, style: Style, width: Option<usize>) -> String {
         Shown {
-            rows: self.rows.sorted(),
+            rows: self
+                .rows
+                .sorted()
+                .into_iter()
+                .map(|(c, r)| (c, &**r))
+                .collect(),
             dropped_rows: self.dropped_rows,
         }
         .render(style, width)
@@ -442,7 +453,12 @@ impl ConversationTable {
     /// The table as an end summary (`check`, `live`): at most `max_rows` rows, the latest
     /// connections, with a line saying how many more there were.
     pub fn render_summary(&self, style: Style, width: Option<usize>, max_rows: usize) -> String {
-        let mut rows = self.rows.sorted();
+        let mut rows: Vec<(ConnId, &Row)> = self
+            .rows
+            .sorted()
+            .into_iter()
+            .map(|(c, r)| (c, &**r))
+            .collect();
         let hidden = rows.len().saturating_sub(max_rows);
         rows.drain(..hidden);
         Shown {

@@ -99,13 +99,16 @@ struct CheckSink<'a, 'c> {
     check: FileCheck<'c>,
     file: &'a str,
     out: Output<'a>,
-    /// The conversations table printed after the text summary.
-    conversations: ConversationTable,
+    /// The conversations table printed after the text summary; `None` when nothing
+    /// prints it (JSON Lines, JUnit, `--quiet`), which spares a lookup per event.
+    conversations: Option<ConversationTable>,
 }
 
 impl EventSink for CheckSink<'_, '_> {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        self.conversations.observe(event);
+        if let Some(table) = &mut self.conversations {
+            table.observe(event);
+        }
         let CheckSink {
             check, file, out, ..
         } = self;
@@ -495,7 +498,8 @@ fn check_file(
             },
             CheckFormat::Junit => Output::Junit(&mut suite),
         },
-        conversations: ConversationTable::new(),
+        conversations: (args.format == CheckFormat::Text && !args.quiet)
+            .then(ConversationTable::new),
     };
     let outcome = match filter {
         None => {
@@ -537,7 +541,7 @@ fn check_file(
         }
         (CheckFormat::Text, _) => {
             summary::write_text(out, &name, &summary, style)?;
-            if !conversations.is_empty() {
+            if let Some(conversations) = conversations.filter(|t| !t.is_empty()) {
                 // The conversations view: one row per connection that tried to upgrade.
                 let table_style = term.summary_style(term.stdout);
                 let table_width = term.width;

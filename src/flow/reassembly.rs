@@ -49,6 +49,8 @@ pub enum Delivery<'a> {
 /// Most recently delivered bytes kept per direction to tell a faithful retransmission from
 /// one carrying different bytes ([`PushOutcome::conflicting_overlap`]).
 const RECENT_BYTES: usize = 64 * 1024;
+/// First capacity of the remembered bytes (see [`Recent::push`]).
+const FIRST_RECENT_CAPACITY: usize = 1024;
 
 /// The last delivered bytes of one direction, at most [`RECENT_BYTES`]: a ring that is
 /// filled with block copies (a byte-wise deque cost more than the rest of reassembly).
@@ -72,6 +74,13 @@ impl Recent {
             .unwrap_or(bytes);
         if self.buf.len() < RECENT_BYTES {
             let n = (RECENT_BYTES - self.buf.len()).min(bytes.len());
+            if self.buf.capacity() == 0 {
+                // One first allocation that holds a short connection's whole direction
+                // (an upgrade request and a few frames), instead of regrowing from the
+                // first segment's size: the regrowth was 3% of `check` on 100 000 short
+                // connections (callgrind).
+                self.buf.reserve(n.max(FIRST_RECENT_CAPACITY));
+            }
             let (now, later) = bytes.split_at(n);
             self.buf.extend_from_slice(now);
             bytes = later;

@@ -68,19 +68,28 @@ impl fmt::Display for AcceptVerdict {
 /// Checks the response's Sec-WebSocket-Accept against the request's Sec-WebSocket-Key.
 /// A missing key is reported first; values are compared exactly after trimming.
 pub fn verify(key: Option<&str>, accept: Option<&str>) -> AcceptVerdict {
-    let Some(key) = key else {
+    match (key, accept) {
+        (None, _) => AcceptVerdict::MissingKey,
+        (Some(_), None) => AcceptVerdict::MissingAccept,
+        (Some(key), Some(_)) => verify_expected(Some(&expected_accept(key)), accept),
+    }
+}
+
+/// [`verify`] for a caller that already holds [`expected_accept`] of the key (`None`: the
+/// request had no key), so the SHA-1 is computed once per handshake.
+pub fn verify_expected(expected: Option<&str>, accept: Option<&str>) -> AcceptVerdict {
+    let Some(expected) = expected else {
         return AcceptVerdict::MissingKey;
     };
     let Some(accept) = accept else {
         return AcceptVerdict::MissingAccept;
     };
-    let expected = expected_accept(key);
     let actual = accept.trim();
     if expected == actual {
         AcceptVerdict::Valid
     } else {
         AcceptVerdict::Mismatch {
-            expected,
+            expected: expected.to_owned(),
             actual: actual.to_owned(),
         }
     }

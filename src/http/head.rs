@@ -5,6 +5,7 @@
 //! owned values. Parsing is lenient where real traffic is (bare LF line ends, obsolete
 //! line folding, odd spacing) and strict only where the structure is unrecoverable.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Default cap on the size of one head: 64 KiB.
@@ -431,20 +432,37 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// `bytes` as text, invalid UTF-8 replaced. `str::from_utf8` first: it checks ASCII a
+/// word at a time where `from_utf8_lossy` walks byte by byte. With [`lossy_trimmed`],
+/// `parse_headers` went from 319M to 253M instructions on 300 000 packets of 100 000
+/// short connections (callgrind), where head parsing was 15% of `check`.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    text(bytes).into_owned()
+}
+
+/// Trimmed text in one allocation (`lossy(..).trim().to_owned()` made two).
+fn lossy_trimmed(bytes: &[u8]) -> String {
+    text(bytes).trim().to_owned()
 }
 
 /// Header fields after the start line; obsolete line folding joins the previous value.
 fn parse_headers<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Vec<Header>, HeadError> {
-    let mut headers: Vec<Header> = Vec::new();
+    // Room for a usual head's fields at once instead of growing 4 -> 8.
+    let mut headers: Vec<Header> = Vec::with_capacity(8);
     for (index, line) in lines.enumerate() {
         let line_no = index + 2;
         if line.first().is_some_and(|&b| b == SP || b == HT) {
             let Some(prev) = headers.last_mut() else {
                 return Err(HeadError::InvalidHeader { line: line_no });
             };
-            let more = lossy(line);
+            let more = text(line);
             let more = more.trim();
             if !more.is_empty() {
                 if !prev.value.is_empty() {
@@ -464,7 +482,7 @@ fn parse_headers<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Vec<Header
         }
         headers.push(Header {
             name: lossy(name),
-            value: lossy(value).trim().to_owned(),
+            value: lossy_trimmed(value),
         });
     }
     Ok(headers)
@@ -519,7 +537,7 @@ pub fn parse_response(head: &[u8]) -> Result<Response, HeadError> {
     Ok(Response {
         version,
         status,
-        reason: lossy(reason).trim().to_owned(),
+        reason: lossy_trimmed(reason),
         headers: parse_headers(lines)?,
     })
 }

@@ -437,7 +437,8 @@ impl HttpAnalyzer {
         let upgraded = response.status == 101 && response.header_has_token("Upgrade", "websocket");
         let switched_elsewhere = response.status == 101 && !upgraded;
         let verdict = if upgraded {
-            accept::verify(key, response.header("Sec-WebSocket-Accept"))
+            // The expected value computed above: one SHA-1 per handshake, not two.
+            accept::verify_expected(expected.as_deref(), response.header("Sec-WebSocket-Accept"))
         } else {
             AcceptVerdict::MissingAccept
         };

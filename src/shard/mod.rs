@@ -42,9 +42,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Packets (and other jobs) per batch handed to the workers.
-const ROUND_JOBS: usize = 8192;
+const ROUND_JOBS: usize = 2048;
 /// Captured bytes per batch.
-const ROUND_BYTES: usize = 2 << 20;
+const ROUND_BYTES: usize = 512 << 10;
 /// Jobs handed out and not yet rendered: two batches, so the workers dissect one while
 /// the reading thread renders the other.
 pub const MAX_IN_FLIGHT: usize = 2 * ROUND_JOBS + 1024;

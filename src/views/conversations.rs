@@ -222,6 +222,13 @@ impl<V> ById<V> {
         None
     }
 
+    /// Takes in the entries of another map (of other numbers).
+    fn absorb(&mut self, other: ById<V>) {
+        for (conn, value) in other.map {
+            self.insert_new(conn, value);
+        }
+    }
+
     /// The entries by number.
     fn sorted(&self) -> Vec<(ConnId, &V)> {
         let mut all: Vec<(ConnId, &V)> = self.map.iter().map(|(c, v)| (*c, v)).collect();
@@ -241,6 +248,13 @@ pub struct ConversationTable {
     first_seen: ById<(f64, u64)>,
     /// Rows dropped because there were too many.
     dropped_rows: u64,
+    /// One past the highest connection number whose row was dropped: a connection below
+    /// it gets no row again. Re-created, a dropped row would show only what came after
+    /// (its end, say) and be counted as dropped once more: 100 000 connections of which
+    /// 10 300 were open at once were reported as 10 000 rows and "11 183 earlier
+    /// connections not shown". It also makes the table the same whether one thread saw
+    /// every connection or several saw some each ([`ConversationTable::merge`]).
+    floor: ConnId,
 }
 
 /// Rows to render, by connection number, and how many earlier ones are not among them.
@@ -265,34 +279,47 @@ impl ConversationTable {
         self.rows.is_empty()
     }
 
-    fn row(&mut self, conn: ConnId) -> &mut Row {
+    /// The row of `conn`, made when new; `None` when its row was dropped (or would
+    /// have been: it is older than every row kept).
+    fn row(&mut self, conn: ConnId) -> Option<&mut Row> {
         // Called for every frame: the first-seen table is only looked at for a new row.
         if !self.rows.contains_key(&conn) {
+            if conn < self.floor {
+                return None;
+            }
             if self.rows.len() >= MAX_ROWS {
-                self.rows.pop_first();
-                self.dropped_rows += 1;
+                self.drop_oldest();
             }
             let first = self.first_seen.remove(&conn);
             // Anomalies raised before the connection showed it belongs in the table.
             let mut row = Row::new(first.map(|(t, _)| t));
             row.anomalies = first.map_or(0, |(_, n)| n);
-            return self.rows.insert_new(conn, Box::new(row));
+            return Some(self.rows.insert_new(conn, Box::new(row)));
         }
-        self.rows
-            .map
-            .entry(conn)
-            .or_insert_with(|| Box::new(Row::new(None)))
+        self.rows.get_mut(&conn).map(|row| &mut **row)
+    }
+
+    /// Drops the row of the lowest connection number.
+    fn drop_oldest(&mut self) {
+        if let Some((conn, _)) = self.rows.pop_first() {
+            self.dropped_rows += 1;
+            self.floor = self.floor.max(conn.saturating_add(1));
+        }
     }
 
     /// Takes in a table that observed other connections (another dissection thread's),
-    /// keeping at most as many rows as one table keeps: the latest connections. The
-    /// connections not seen to upgrade yet are forgotten: the run is over.
+    /// keeping at most as many rows as one table keeps: the latest connections, as one
+    /// table that saw them all keeps (rows are only ever dropped lowest number first, and
+    /// never made again). One case differs: a connection whose first row event comes
+    /// after 10 000 rows of later connections is not counted among those not shown by
+    /// one table, and is by merged ones. The connections not seen to upgrade yet are
+    /// forgotten: the run is over.
     pub fn merge(&mut self, other: ConversationTable) {
-        self.rows.extend(other.rows);
+        self.rows.absorb(other.rows);
         self.dropped_rows += other.dropped_rows;
+        self.floor = self.floor.max(other.floor);
         while self.rows.len() > MAX_ROWS {
-            self.rows.pop_first();
-            self.dropped_rows += 1;
+            self.drop_oldest();
         }
     }
 
@@ -318,7 +345,9 @@ impl ConversationTable {
                 }
             }
             Event::HttpRequest(r) if r.request.is_websocket_upgrade() => {
-                let row = self.row(r.conn);
+                let Some(row) = self.row(r.conn) else {
+                    return;
+                };
                 row.client = Some(r.endpoints.client);
                 row.server = Some(r.endpoints.server);
                 row.path = Some(r.request.path.clone());
@@ -367,7 +396,9 @@ impl ConversationTable {
     }
 
     fn handshake(&mut self, h: &Handshake<'_>) {
-        let row = self.row(h.conn);
+        let Some(row) = self.row(h.conn) else {
+            return;
+        };
         row.client = Some(h.endpoints.client);
         row.server = Some(h.endpoints.server);
         row.path = Some(h.request.path.clone());
@@ -391,7 +422,9 @@ impl ConversationTable {
     fn frame(&mut self, f: &FrameEvent<'_>) {
         if !self.rows.contains_key(&f.conn) {
             // Frames without a handshake: Decode-As (`--ws-port`).
-            self.row(f.conn).verdict = Verdict::Assumed;
+            if let Some(row) = self.row(f.conn) {
+                row.verdict = Verdict::Assumed;
+            }
         }
         // Two lookups per frame, not three (small frames: one event per frame).
         let Some(row) = self.rows.get_mut(&f.conn) else {
@@ -416,7 +449,9 @@ impl ConversationTable {
         if decrypted && !self.rows.contains_key(&t.conn) {
             return;
         }
-        let row = self.row(t.conn);
+        let Some(row) = self.row(t.conn) else {
+            return;
+        };
         row.client.get_or_insert(t.endpoints.client);
         row.server.get_or_insert(t.endpoints.server);
         if !decrypted && row.verdict == Verdict::NoAnswer && row.path.is_none() {
@@ -432,7 +467,9 @@ impl ConversationTable {
     }
 
     fn connection_end(&mut self, c: &ConnectionSummary) {
-        let row = self.row(c.conn);
+        let Some(row) = self.row(c.conn) else {
+            return;
+        };
         row.client = Some(c.endpoints.client);
         row.server = Some(c.endpoints.server);
         if row.path.is_none() {

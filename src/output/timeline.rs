@@ -420,7 +420,11 @@ mod tests {
         // The cache gives the same text, full or not, hit or miss.
         let mut cache = AddressCache::default();
         for (i, pair) in cases.windows(2).take(500).enumerate() {
-            for (src, dst) in [(pair[0], pair[1]), (pair[1], pair[0]), (cases[i % 3], pair[1])] {
+            for (src, dst) in [
+                (pair[0], pair[1]),
+                (pair[1], pair[0]),
+                (cases[i % 3], pair[1]),
+            ] {
                 let mut out = String::from("x");
                 cache.push(&mut out, src, dst);
                 assert_eq!(out, format!("x{src}\t{dst}"));

@@ -125,6 +125,24 @@ impl<'a> FitLine<'a> {
         self.push_fitted(role, text)
     }
 
+    /// Appends what `write` writes as one piece, like [`Self::push`]: straight into the
+    /// line when nothing can cut or paint it, else through `scratch` (cleared first).
+    #[inline]
+    pub fn push_with(
+        &mut self,
+        role: Option<Role>,
+        scratch: &mut String,
+        write: impl FnOnce(&mut String),
+    ) -> &mut Self {
+        if self.width.is_none() && (role.is_none() || !self.style.enabled()) {
+            write(self.out);
+            return self;
+        }
+        scratch.clear();
+        write(scratch);
+        self.push_fitted(role, scratch)
+    }
+
     fn push_fitted(&mut self, role: Option<Role>, text: &str) -> &mut Self {
         if self.full || text.is_empty() {
             return self;

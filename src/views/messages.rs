@@ -123,10 +123,11 @@ impl<W: Write> Messages<W> {
         }
     }
 
-    /// Writes `m`'s line into `self.line`. Every piece is built in `self.scratch` and the
-    /// line in `self.line`, both reused, without `fmt`: the `format!` per piece (and a
-    /// `String` per piece in the fitted line) cost more than half of the view's
-    /// instructions (callgrind, small-20.pcap).
+    /// Writes `m`'s line into `self.line`. Pieces are written without `fmt` straight into
+    /// the reused line (through the reused `self.scratch` when the line is fitted or
+    /// coloured): a `format!` per piece and a `String` per piece in the fitted line were
+    /// more than half of the view's instructions, and the copy through `scratch` 2.4%
+    /// (callgrind, small-20.pcap).
     fn message(&mut self, m: &MessageEvent<'_>) {
         self.line.clear();
         let (style, width) = (self.style, self.width);
@@ -159,45 +160,46 @@ impl<W: Write> Messages<W> {
             _ => None,
         };
         let piece = &mut self.scratch;
-        piece.clear();
-        if !self.time.push_text(piece, m.rel_time) {
-            escape::push_secs6_str(piece, m.rel_time);
-        }
-        // `{time:>11}`
-        let pad = 11usize.saturating_sub(piece.chars().count());
-        if pad > 0 {
-            piece.insert_str(0, "           ".get(..pad).unwrap_or_default());
-        }
+        let time = &mut self.time;
         let mut l = FitLine::new(&mut self.line, style, width);
-        l.push(Some(Role::Dim), piece);
-        piece.clear();
-        piece.push_str("  conn ");
-        push_number(piece, m.conn.into(), 3, false);
-        piece.push(' ');
-        l.push(None, piece)
-            .push(Some(dir_role), Self::arrow(m.dir))
-            .push(None, "  ");
-        piece.clear();
-        push_padded(piece, &kind, 8, false);
-        l.push(kind_role, piece);
-        piece.clear();
-        piece.push(' ');
-        push_number(piece, m.len, 8, true);
-        piece.push_str(" B");
-        l.push(None, piece);
+        l.push_with(Some(Role::Dim), piece, |out| {
+            let start = out.len();
+            if !time.push_text(out, m.rel_time) {
+                escape::push_secs6_str(out, m.rel_time);
+            }
+            // `{time:>11}`
+            let shown = out.get(start..).map_or(0, |t| t.chars().count());
+            let pad = 11usize.saturating_sub(shown);
+            if pad > 0 {
+                out.insert_str(start, "           ".get(..pad).unwrap_or_default());
+            }
+        })
+        .push_with(None, piece, |out| {
+            out.push_str("  conn ");
+            push_number(out, m.conn.into(), 3, false);
+            out.push(' ');
+        })
+        .push(Some(dir_role), Self::arrow(m.dir))
+        .push(None, "  ")
+        .push_with(kind_role, piece, |out| push_padded(out, &kind, 8, false))
+        .push_with(None, piece, |out| {
+            out.push(' ');
+            push_number(out, m.len, 8, true);
+            out.push_str(" B");
+        });
         if m.frames > 1 {
-            piece.clear();
-            piece.push_str("  ");
-            escape::push_u64_str(piece, m.frames.into());
-            piece.push_str(" frames");
-            l.push(None, piece);
+            l.push_with(None, piece, |out| {
+                out.push_str("  ");
+                escape::push_u64_str(out, m.frames.into());
+                out.push_str(" frames");
+            });
         }
         if m.compressed {
-            piece.clear();
-            piece.push_str("  deflate ");
-            escape::push_u64_str(piece, m.wire_len);
-            piece.push_str(" B on the wire");
-            l.push(None, piece);
+            l.push_with(None, piece, |out| {
+                out.push_str("  deflate ");
+                escape::push_u64_str(out, m.wire_len);
+                out.push_str(" B on the wire");
+            });
         }
         l.push(None, "  ");
         // Generic JSON adds nothing to the text preview; protocols get their summary.
@@ -207,14 +209,14 @@ impl<W: Write> Messages<W> {
             .is_some_and(|p| p.protocol != crate::payload::Protocol::Json);
         if app {
             // What the application said, as the payload decoder read it.
-            piece.clear();
-            for (i, packet) in m.app.iter().enumerate() {
-                if i > 0 {
-                    piece.push_str(" | ");
+            l.push_with(None, piece, |out| {
+                for (i, packet) in m.app.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" | ");
+                    }
+                    push_escaped(out, packet.summary.as_bytes(), APP_PREVIEW);
                 }
-                push_escaped(piece, packet.summary.as_bytes(), APP_PREVIEW);
-            }
-            l.push(None, piece);
+            });
             if !m.payload_complete {
                 l.push(Some(Role::Warn), "  [incomplete]");
             }
@@ -230,11 +232,11 @@ impl<W: Write> Messages<W> {
                         &format!("{} {}", code.code(), code.name()),
                     );
                     if !m.close_reason.is_empty() {
-                        piece.clear();
-                        piece.push_str(" \"");
-                        push_escaped(piece, m.close_reason, TEXT_PREVIEW);
-                        piece.push('"');
-                        l.push(None, piece);
+                        l.push_with(None, piece, |out| {
+                            out.push_str(" \"");
+                            push_escaped(out, m.close_reason, TEXT_PREVIEW);
+                            out.push('"');
+                        });
                     }
                 }
                 None if m.payload.len() == 1 => {
@@ -248,25 +250,25 @@ impl<W: Write> Messages<W> {
             OpCode::Text | OpCode::Ping | OpCode::Pong
                 if std::str::from_utf8(m.payload).is_ok() =>
             {
-                piece.clear();
-                piece.push('"');
-                push_escaped(piece, m.payload, TEXT_PREVIEW);
-                piece.push('"');
-                l.push(None, piece);
+                l.push_with(None, piece, |out| {
+                    out.push('"');
+                    push_escaped(out, m.payload, TEXT_PREVIEW);
+                    out.push('"');
+                });
             }
             _ => {
-                piece.clear();
-                for &b in m.payload.iter().take(HEX_PREVIEW) {
-                    piece.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-                    piece.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
-                    piece.push(' ');
-                }
-                if m.payload.len() > HEX_PREVIEW {
-                    piece.push('…');
-                } else {
-                    piece.pop();
-                }
-                l.push(None, piece);
+                l.push_with(None, piece, |out| {
+                    for &b in m.payload.iter().take(HEX_PREVIEW) {
+                        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+                        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
+                        out.push(' ');
+                    }
+                    if m.payload.len() > HEX_PREVIEW {
+                        out.push('…');
+                    } else {
+                        out.pop();
+                    }
+                });
             }
         }
         if !m.payload_complete {

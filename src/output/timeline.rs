@@ -73,6 +73,42 @@ pub struct Timeline<W: Write> {
     time: TimeColumn,
     /// An HTTP message ended in the current packet (Wireshark's `http` layer is in it).
     http: bool,
+    addresses: AddressCache,
+}
+
+/// The Source and Destination columns of the last few address pairs, as text: a capture
+/// holds few addresses, and copying their text is ~6x cheaper than writing it (26 M of
+/// the packet list's 469 M instructions saved, callgrind, prof build, small-20.pcap).
+#[derive(Debug, Default)]
+struct AddressCache {
+    /// `(source, destination, "source\tdestination")`.
+    pairs: Vec<(IpAddr, IpAddr, String)>,
+    /// The entry replaced next when the cache is full.
+    next: usize,
+}
+
+/// Address pairs remembered (both directions of a few conversations).
+const ADDRESS_PAIRS: usize = 8;
+
+impl AddressCache {
+    /// Appends `src\tdst`.
+    fn push(&mut self, out: &mut String, src: IpAddr, dst: IpAddr) {
+        if let Some((_, _, text)) = self.pairs.iter().find(|(s, d, _)| *s == src && *d == dst) {
+            out.push_str(text);
+            return;
+        }
+        let mut text = String::with_capacity(32);
+        push_ip(&mut text, src);
+        text.push('\t');
+        push_ip(&mut text, dst);
+        out.push_str(&text);
+        if self.pairs.len() < ADDRESS_PAIRS {
+            self.pairs.push((src, dst, text));
+        } else if let Some(slot) = self.pairs.get_mut(self.next) {
+            *slot = (src, dst, text);
+            self.next = (self.next + 1) % ADDRESS_PAIRS;
+        }
+    }
 }
 
 impl<W: Write> Timeline<W> {
@@ -92,6 +128,7 @@ impl<W: Write> Timeline<W> {
             row: String::new(),
             time: TimeColumn::new(options.time_format),
             http: false,
+            addresses: AddressCache::default(),
         }
     }
 
@@ -198,9 +235,7 @@ impl<W: Write> Timeline<W> {
         self.time.push(line, p);
         line.push('\t');
         if let Some(a) = p.addrs {
-            push_ip(line, a.src);
-            line.push('\t');
-            push_ip(line, a.dst);
+            self.addresses.push(line, a.src, a.dst);
         } else {
             line.push('\t');
         }
@@ -318,21 +353,82 @@ fn align(tabs: &str, addressed: bool, width: Option<usize>) -> String {
     out
 }
 
-/// Appends an address as `Display` writes it; IPv4 (the common case) without `fmt`.
+/// Appends an address as `Display` writes it; IPv4 (the common case) without `fmt`, into a
+/// stack buffer copied once (four `Digits` and four validated copies an address were 14%
+/// of the packet list's instructions before the [`AddressCache`]).
 fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            escape::push_u64_str(out, a.into());
-            out.push('.');
-            escape::push_u64_str(out, b.into());
-            out.push('.');
-            escape::push_u64_str(out, c.into());
-            out.push('.');
-            escape::push_u64_str(out, d.into());
+            // "255.255.255.255"
+            let mut buf = [0u8; 15];
+            let mut len = 0;
+            let mut put = |b: u8| {
+                if let Some(slot) = buf.get_mut(len) {
+                    *slot = b;
+                    len += 1;
+                }
+            };
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    put(b'.');
+                }
+                if octet >= 100 {
+                    put(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    put(b'0' + octet / 10 % 10);
+                }
+                put(b'0' + octet % 10);
+            }
+            out.push_str(
+                buf.get(..len)
+                    .and_then(|text| std::str::from_utf8(text).ok())
+                    .unwrap_or_default(),
+            );
         }
         IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_as_display_writes_them() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut cases: Vec<IpAddr> = vec![
+            "0.0.0.0".parse().unwrap(),
+            "255.255.255.255".parse().unwrap(),
+            "10.0.100.9".parse().unwrap(),
+            "::1".parse().unwrap(),
+            "fe80::1:2".parse().unwrap(),
+        ];
+        for _ in 0..10_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            cases.push(IpAddr::from((seed as u32).to_be_bytes()));
+        }
+        for ip in &cases {
+            let mut out = String::from("x");
+            push_ip(&mut out, *ip);
+            assert_eq!(out, format!("x{ip}"));
+        }
+        // The cache gives the same text, full or not, hit or miss.
+        let mut cache = AddressCache::default();
+        for (i, pair) in cases.windows(2).take(500).enumerate() {
+            for (src, dst) in [
+                (pair[0], pair[1]),
+                (pair[1], pair[0]),
+                (cases[i % 3], pair[1]),
+            ] {
+                let mut out = String::from("x");
+                cache.push(&mut out, src, dst);
+                assert_eq!(out, format!("x{src}\t{dst}"));
+            }
         }
     }
 }

@@ -56,41 +56,135 @@ fn kept_in_emoji_sequence(prev: Option<char>, c: char, next: Option<char>) -> bo
 /// (see [`is_invisible`]; ZWJ and VS16 kept inside emoji sequences) written as `\n`, `\r`,
 /// `\t`, `\xNN` or `\u{NNNN}`, invalid UTF-8 bytes as `\xNN`, backslashes doubled. At most
 /// `max_chars` characters of input are shown; returns whether all were.
+///
+/// Runs of printable ASCII are copied in one piece, and characters are decoded one at a
+/// time rather than by validating all of `bytes` first (a message preview shows 80
+/// characters of payloads of any length): together ~4x fewer instructions than a
+/// `utf8_chunks` walk pushing a `char` at a time (callgrind, `--view messages` on
+/// small-20.pcap). The output is the same: each invalid sequence is the one
+/// `Utf8Chunks` reports, and the character before (`prev`) is forgotten after it, as a
+/// new chunk starts there.
 pub fn escape_into(out: &mut String, bytes: &[u8], max_chars: usize) -> bool {
     let mut shown = 0usize;
-    for chunk in bytes.utf8_chunks() {
-        let mut prev = None;
-        let mut chars = chunk.valid().chars().peekable();
-        while let Some(c) = chars.next() {
-            if shown >= max_chars {
-                return false;
-            }
-            shown += 1;
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if is_invisible(c) && !kept_in_emoji_sequence(prev, c, chars.peek().copied()) => {
-                    if (c as u32) < 0x100 {
-                        let _ = write!(out, "\\x{:02x}", c as u32);
-                    } else {
-                        let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+    let mut rest = bytes;
+    // The previous character of the current run of valid UTF-8.
+    let mut prev: Option<char> = None;
+    loop {
+        let run = plain_ascii_run(rest.get(..max_chars.saturating_sub(shown)).unwrap_or(rest));
+        if let (Some(ascii), Some(tail)) = (rest.get(..run), rest.get(run..))
+            && let Some(&last) = ascii.last()
+        {
+            out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
+            shown += run;
+            prev = Some(char::from(last));
+            rest = tail;
+        }
+        if rest.is_empty() {
+            return true;
+        }
+        if shown >= max_chars {
+            return false;
+        }
+        let (c, len) = match next_char(rest) {
+            Ok(c) => c,
+            Err(invalid) => {
+                for &b in rest.get(..invalid).unwrap_or_default() {
+                    if shown >= max_chars {
+                        return false;
                     }
+                    shown += 1;
+                    out.push_str("\\x");
+                    push_hex_digits(out, u32::from(b), 2);
                 }
-                c => out.push(c),
+                rest = rest.get(invalid..).unwrap_or_default();
+                prev = None;
+                continue;
             }
-            prev = Some(c);
-        }
-        for b in chunk.invalid() {
-            if shown >= max_chars {
-                return false;
+        };
+        shown += 1;
+        rest = rest.get(len..).unwrap_or_default();
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_invisible(c)
+                && !kept_in_emoji_sequence(prev, c, next_char(rest).ok().map(|(c, _)| c)) =>
+            {
+                if (c as u32) < 0x100 {
+                    out.push_str("\\x");
+                    push_hex_digits(out, c as u32, 2);
+                } else {
+                    out.push_str("\\u{");
+                    push_hex_digits(out, c as u32, 4);
+                    out.push('}');
+                }
             }
-            shown += 1;
-            let _ = write!(out, "\\x{b:02x}");
+            c => out.push(c),
         }
+        prev = Some(c);
     }
-    true
+}
+
+/// How many bytes at the start of `bytes` are printable ASCII other than `\\` (shown as
+/// themselves), eight at a time while they are.
+fn plain_ascii_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut run = 0;
+    while let Some(word) = bytes.get(run..).and_then(|b| b.first_chunk::<8>()) {
+        let word = u64::from_le_bytes(*word);
+        // A byte's high bit is set (somewhere in the word, if not exactly in its lane)
+        // when it is below 0x20, 0x7f or above, or a backslash.
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+        let del_or_above = word | word.wrapping_add(ONES);
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+        if (below_space | del_or_above | is_backslash) & HIGH != 0 {
+            break;
+        }
+        run += 8;
+    }
+    run + bytes
+        .get(run..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| !(0x20..0x7f).contains(&b) || b == b'\\')
+        .unwrap_or(bytes.len().saturating_sub(run))
+}
+
+/// The character `bytes` starts with and its length in bytes, or (`Err`, at least 1) how
+/// many bytes at its start `Utf8Chunks` would report as one invalid sequence.
+fn next_char(bytes: &[u8]) -> Result<(char, usize), usize> {
+    let len = match bytes.first() {
+        None => return Err(1),
+        Some(0xc2..=0xdf) => 2,
+        Some(0xe0..=0xef) => 3,
+        Some(0xf0..=0xf4) => 4,
+        Some(_) => 1,
+    };
+    if let Some(c) = bytes
+        .get(..len)
+        .and_then(|seq| std::str::from_utf8(seq).ok())
+        .and_then(|s| s.chars().next())
+    {
+        return Ok((c, len));
+    }
+    // Invalid: the maximal subpart that `from_utf8` (and `Utf8Chunks`) report; a sequence
+    // cut by the end of `bytes` is all of them (four bytes hold any character).
+    let window = bytes.get(..bytes.len().min(4)).unwrap_or_default();
+    match std::str::from_utf8(window) {
+        Err(e) if e.valid_up_to() == 0 => Err(e.error_len().unwrap_or(window.len()).max(1)),
+        _ => Err(1),
+    }
+}
+
+/// Appends `v` in lowercase hex, at least `min_digits` digits (as `{:0N$x}` does).
+fn push_hex_digits(out: &mut String, v: u32, min_digits: u32) {
+    let digits = (32 - v.leading_zeros()).div_ceil(4).max(min_digits);
+    for shift in (0..digits).rev() {
+        out.push(char::from(HEX_LOWER[((v >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// `bytes` escaped as one line, with `…` appended when cut at `max_chars`.
@@ -436,6 +530,142 @@ mod tests {
         let mut dump = String::new();
         hex_dump_into(&mut dump, &all, "  ", 1000);
         assert!(!dump.chars().any(|c| c.is_control() && c != '\n'));
+    }
+
+    /// The `utf8_chunks` walk `escape_into` replaced (a `char` at a time), kept as the
+    /// oracle of the fast one.
+    fn escape_into_by_chunks(out: &mut String, bytes: &[u8], max_chars: usize) -> bool {
+        let mut shown = 0usize;
+        for chunk in bytes.utf8_chunks() {
+            let mut prev = None;
+            let mut chars = chunk.valid().chars().peekable();
+            while let Some(c) = chars.next() {
+                if shown >= max_chars {
+                    return false;
+                }
+                shown += 1;
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if is_invisible(c)
+                        && !kept_in_emoji_sequence(prev, c, chars.peek().copied()) =>
+                    {
+                        if (c as u32) < 0x100 {
+                            let _ = write!(out, "\\x{:02x}", c as u32);
+                        } else {
+                            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+                        }
+                    }
+                    c => out.push(c),
+                }
+                prev = Some(c);
+            }
+            for b in chunk.invalid() {
+                if shown >= max_chars {
+                    return false;
+                }
+                shown += 1;
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        true
+    }
+
+    fn assert_escapes_as_by_chunks(bytes: &[u8], max_chars: usize) {
+        let (mut fast, mut slow) = (String::from("<"), String::from("<"));
+        let all_fast = escape_into(&mut fast, bytes, max_chars);
+        let all_slow = escape_into_by_chunks(&mut slow, bytes, max_chars);
+        assert_eq!(
+            (fast, all_fast),
+            (slow, all_slow),
+            "{bytes:02x?} max {max_chars}"
+        );
+    }
+
+    #[test]
+    fn plain_ascii_runs_stop_at_the_first_other_byte() {
+        for special in 0..=255u8 {
+            let plain = (0x20..0x7f).contains(&special) && special != b'\\';
+            for at in 0..20 {
+                let mut bytes = vec![b'a'; 20];
+                bytes[at] = special;
+                let expected = if plain { 20 } else { at };
+                assert_eq!(plain_ascii_run(&bytes), expected, "{special:#x} at {at}");
+            }
+        }
+        // Neighbours that could carry or borrow into a lane.
+        assert_eq!(plain_ascii_run(b"\xff~~~~~~~"), 0);
+        assert_eq!(plain_ascii_run(b"~~~~~~~\xff"), 7);
+        assert_eq!(plain_ascii_run(b" ~ ~ ~ ~ ~"), 10);
+    }
+
+    #[test]
+    fn fast_escape_matches_the_char_walk() {
+        // Every one- and two-byte input, at every cut.
+        for a in 0..=255u8 {
+            assert_escapes_as_by_chunks(&[a], 1);
+            assert_escapes_as_by_chunks(&[a], 0);
+            for b in 0..=255u8 {
+                for max in [1, 2, 3] {
+                    assert_escapes_as_by_chunks(&[a, b], max);
+                }
+            }
+        }
+        // Random strings over pieces that matter: printable and control ASCII, backslash,
+        // multi-byte characters, emoji, ZWJ, VS15/16, keycaps, tags, bidi controls, stray
+        // continuation and lead bytes, and sequences cut short.
+        let pieces: &[&[u8]] = &[
+            b"a",
+            b"Z ~",
+            b"1",
+            b"#",
+            b"\\",
+            b"\n",
+            b"\r\t",
+            b"\x1b[31m",
+            b"\x7f",
+            b"\x00",
+            "é".as_bytes(),
+            "日本".as_bytes(),
+            "\u{1F468}".as_bytes(),
+            "\u{2764}".as_bytes(),
+            "\u{200D}".as_bytes(),
+            "\u{FE0F}".as_bytes(),
+            "\u{FE0E}".as_bytes(),
+            "\u{20E3}".as_bytes(),
+            "\u{E0041}".as_bytes(),
+            "\u{202E}".as_bytes(),
+            "\u{85}".as_bytes(),
+            "\u{AD}".as_bytes(),
+            b"\x80",
+            b"\xbf\xbf",
+            b"\xc3",
+            b"\xe6\x97",
+            b"\xf0\x9f\x91",
+            b"\xf0\x9f",
+            b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80",
+            b"\xc0\xaf",
+            b"\xff",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200_000 {
+            let mut bytes = Vec::new();
+            for _ in 0..next() % 12 {
+                bytes.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let max = (next() % 16) as usize;
+            assert_escapes_as_by_chunks(&bytes, max);
+            assert_escapes_as_by_chunks(&bytes, 1000);
+        }
     }
 
     #[test]

@@ -6,10 +6,11 @@ use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
 use crate::flow::analysis::Direction;
 use crate::payload::AppPacket;
 use crate::term::escape;
+use crate::term::escape::Digits;
 use crate::term::style::{Role, Style, close_code_role};
 use crate::term::width::{FitLine, push_wrapped};
 use crate::ws::OpCode;
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// Characters of text shown per message.
@@ -18,11 +19,61 @@ const TEXT_PREVIEW: usize = 80;
 const HEX_PREVIEW: usize = 16;
 /// Characters of an application packet's summary shown.
 const APP_PREVIEW: usize = 200;
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `text` padded with spaces to `width` characters, on the left when `right`
+/// (`{:>width$}`), else on the right (`{:<width$}`).
+fn push_padded(out: &mut String, text: &str, width: usize, right: bool) {
+    let pad = width.saturating_sub(text.chars().count());
+    if !right {
+        out.push_str(text);
+    }
+    push_spaces(out, pad);
+    if right {
+        out.push_str(text);
+    }
+}
+
+/// [`push_padded`] for a number (its digits are one column each). The digits are pushed
+/// one `char` at a time: for these 1-8 digit numbers that is cheaper than one validated
+/// copy (`Digits::as_str`), 4 M fewer instructions on small-20.pcap.
+fn push_number(out: &mut String, v: u64, width: usize, right: bool) {
+    let digits = Digits::new(v);
+    let pad = width.saturating_sub(digits.as_bytes().len());
+    if right {
+        push_spaces(out, pad);
+    }
+    for &d in digits.as_bytes() {
+        out.push(char::from(d));
+    }
+    if !right {
+        push_spaces(out, pad);
+    }
+}
+
+/// Appends `n` spaces.
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                ";
+    while n > 0 {
+        let step = n.min(SPACES.len());
+        out.push_str(SPACES.get(..step).unwrap_or_default());
+        n -= step;
+    }
+}
+
+/// Appends `bytes` escaped, with `…` when cut at `max_chars` (as [`escape::escape_line`]).
+fn push_escaped(out: &mut String, bytes: &[u8], max_chars: usize) {
+    if !escape::escape_into(out, bytes, max_chars) {
+        out.push('…');
+    }
+}
 
 /// Messages-view renderer.
 pub struct Messages<W: Write> {
     out: W,
     line: String,
+    /// A piece of the line being built (reused).
+    scratch: String,
     flush_each_line: bool,
     time: super::ViewTime,
     style: Style,
@@ -40,6 +91,7 @@ impl<W: Write> Messages<W> {
         Messages {
             out,
             line: String::with_capacity(256),
+            scratch: String::with_capacity(128),
             flush_each_line,
             time: super::ViewTime::default(),
             style: Style::plain(),
@@ -60,12 +112,6 @@ impl<W: Write> Messages<W> {
         self
     }
 
-    /// Ends `fitted` as a line of `self.line`.
-    fn push_line(&mut self, fitted: FitLine) {
-        self.line.push_str(&fitted.into_string());
-        self.line.push('\n');
-    }
-
     /// Prints times in `format` (`-t`).
     pub fn with_time(mut self, format: crate::output::timefmt::TimeFormat) -> Self {
         self.time = super::ViewTime::new(format);
@@ -79,6 +125,11 @@ impl<W: Write> Messages<W> {
         }
     }
 
+    /// Writes `m`'s line into `self.line`. Pieces are written without `fmt` straight into
+    /// the reused line (through the reused `self.scratch` when the line is fitted or
+    /// coloured): a `format!` per piece and a `String` per piece in the fitted line were
+    /// more than half of the view's instructions, and the copy through `scratch` 2.4%
+    /// (callgrind, small-20.pcap).
     fn message(&mut self, m: &MessageEvent<'_>) {
         self.line.clear();
         let (style, width) = (self.style, self.width);
@@ -87,22 +138,19 @@ impl<W: Write> Messages<W> {
             && protocol != crate::payload::Protocol::Json
         {
             // Never guess silently: say which decoder reads this connection, and why.
-            let mut l = FitLine::new(style, width);
-            l.push(None, &format!("{:>11}  conn {:<3}    ", "", m.conn))
+            FitLine::new(&mut self.line, style, width)
+                .push(None, &format!("{:>11}  conn {:<3}    ", "", m.conn))
                 .push(
                     Some(Role::Dim),
                     &format!("decoded as {} (chosen by {})", protocol.name(), by.name()),
                 );
-            self.push_line(l);
+            self.line.push('\n');
         }
-        let kind = match m.opcode {
-            OpCode::Close => "Close".to_string(),
-            other => other.to_string(),
+        let kind: Cow<'static, str> = match m.opcode {
+            OpCode::Close => "Close".into(),
+            other if other.is_reserved() => other.to_string().into(),
+            other => other.name().into(),
         };
-        let time = self
-            .time
-            .text(m.rel_time)
-            .unwrap_or_else(|| format!("{:.6}", m.rel_time));
         let dir_role = match m.dir {
             Direction::ClientToServer => Role::Client,
             Direction::ServerToClient => Role::Server,
@@ -113,18 +161,47 @@ impl<W: Write> Messages<W> {
             (OpCode::Ping | OpCode::Pong, _) => Some(Role::Dim),
             _ => None,
         };
-        let mut l = FitLine::new(style, width);
-        l.push(Some(Role::Dim), &format!("{time:>11}"))
-            .push(None, &format!("  conn {:<3} ", m.conn))
-            .push(Some(dir_role), Self::arrow(m.dir))
-            .push(None, "  ")
-            .push(kind_role, &format!("{kind:<8}"))
-            .push(None, &format!(" {:>8} B", m.len));
+        let piece = &mut self.scratch;
+        let time = &mut self.time;
+        let mut l = FitLine::new(&mut self.line, style, width);
+        l.push_with(Some(Role::Dim), piece, |out| {
+            let start = out.len();
+            if !time.push_text(out, m.rel_time) {
+                escape::push_secs6_str(out, m.rel_time);
+            }
+            // `{time:>11}`
+            let shown = out.get(start..).map_or(0, |t| t.chars().count());
+            let pad = 11usize.saturating_sub(shown);
+            if pad > 0 {
+                out.insert_str(start, "           ".get(..pad).unwrap_or_default());
+            }
+        })
+        .push_with(None, piece, |out| {
+            out.push_str("  conn ");
+            push_number(out, m.conn.into(), 3, false);
+            out.push(' ');
+        })
+        .push(Some(dir_role), Self::arrow(m.dir))
+        .push(None, "  ")
+        .push_with(kind_role, piece, |out| push_padded(out, &kind, 8, false))
+        .push_with(None, piece, |out| {
+            out.push(' ');
+            push_number(out, m.len, 8, true);
+            out.push_str(" B");
+        });
         if m.frames > 1 {
-            l.push(None, &format!("  {} frames", m.frames));
+            l.push_with(None, piece, |out| {
+                out.push_str("  ");
+                escape::push_u64_str(out, m.frames.into());
+                out.push_str(" frames");
+            });
         }
         if m.compressed {
-            l.push(None, &format!("  deflate {} B on the wire", m.wire_len));
+            l.push_with(None, piece, |out| {
+                out.push_str("  deflate ");
+                escape::push_u64_str(out, m.wire_len);
+                out.push_str(" B on the wire");
+            });
         }
         l.push(None, "  ");
         // Generic JSON adds nothing to the text preview; protocols get their summary.
@@ -134,18 +211,18 @@ impl<W: Write> Messages<W> {
             .is_some_and(|p| p.protocol != crate::payload::Protocol::Json);
         if app {
             // What the application said, as the payload decoder read it.
-            let mut summary = String::new();
-            for (i, packet) in m.app.iter().enumerate() {
-                if i > 0 {
-                    summary.push_str(" | ");
+            l.push_with(None, piece, |out| {
+                for (i, packet) in m.app.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" | ");
+                    }
+                    push_escaped(out, packet.summary.as_bytes(), APP_PREVIEW);
                 }
-                summary.push_str(&escape::escape_line(packet.summary.as_bytes(), APP_PREVIEW));
-            }
-            l.push(None, &summary);
+            });
             if !m.payload_complete {
                 l.push(Some(Role::Warn), "  [incomplete]");
             }
-            self.push_line(l);
+            self.line.push('\n');
             return;
         }
         match m.opcode {
@@ -157,10 +234,11 @@ impl<W: Write> Messages<W> {
                         &format!("{} {}", code.code(), code.name()),
                     );
                     if !m.close_reason.is_empty() {
-                        l.push(
-                            None,
-                            &format!(" \"{}\"", escape::escape_line(m.close_reason, TEXT_PREVIEW)),
-                        );
+                        l.push_with(None, piece, |out| {
+                            out.push_str(" \"");
+                            push_escaped(out, m.close_reason, TEXT_PREVIEW);
+                            out.push('"');
+                        });
                     }
                 }
                 None if m.payload.len() == 1 => {
@@ -174,28 +252,31 @@ impl<W: Write> Messages<W> {
             OpCode::Text | OpCode::Ping | OpCode::Pong
                 if std::str::from_utf8(m.payload).is_ok() =>
             {
-                l.push(
-                    None,
-                    &format!("\"{}\"", escape::escape_line(m.payload, TEXT_PREVIEW)),
-                );
+                l.push_with(None, piece, |out| {
+                    out.push('"');
+                    push_escaped(out, m.payload, TEXT_PREVIEW);
+                    out.push('"');
+                });
             }
             _ => {
-                let mut hex = String::new();
-                for b in m.payload.iter().take(HEX_PREVIEW) {
-                    let _ = write!(hex, "{b:02x} ");
-                }
-                if m.payload.len() > HEX_PREVIEW {
-                    hex.push('…');
-                } else {
-                    hex.pop();
-                }
-                l.push(None, &hex);
+                l.push_with(None, piece, |out| {
+                    for &b in m.payload.iter().take(HEX_PREVIEW) {
+                        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+                        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
+                        out.push(' ');
+                    }
+                    if m.payload.len() > HEX_PREVIEW {
+                        out.push('…');
+                    } else {
+                        out.pop();
+                    }
+                });
             }
         }
         if !m.payload_complete {
             l.push(Some(Role::Warn), "  [incomplete]");
         }
-        self.push_line(l);
+        self.line.push('\n');
     }
 
     /// An HTTP message whose body carried application packets: `→  POST  polling  socket.io
@@ -220,8 +301,8 @@ impl<W: Write> Messages<W> {
 
     fn ping_pong(&mut self, p: &PingPongEvent) {
         self.line.clear();
-        let mut l = FitLine::new(self.style, self.width);
-        l.push(None, &format!("{:>11}  conn {:<3}    ", "", p.conn))
+        FitLine::new(&mut self.line, self.style, self.width)
+            .push(None, &format!("{:>11}  conn {:<3}    ", "", p.conn))
             .push(
                 Some(Role::Dim),
                 &format!(
@@ -231,7 +312,7 @@ impl<W: Write> Messages<W> {
                     p.pong_packet
                 ),
             );
-        self.push_line(l);
+        self.line.push('\n');
     }
 
     fn anomaly(&mut self, a: &Anomaly) {
@@ -280,9 +361,9 @@ impl<W: Write> EventSink for Messages<W> {
                     for line in std::mem::take(&mut self.polled) {
                         // Fitted to the width as every other line of the view.
                         let text = format!("{time:>11}{}", line.trim_end_matches('\n'));
-                        let mut fitted = FitLine::new(self.style, self.width);
-                        fitted.push(None, &text);
-                        writeln!(self.out, "{}", fitted.into_string())?;
+                        let mut fitted = String::new();
+                        FitLine::new(&mut fitted, self.style, self.width).push(None, &text);
+                        writeln!(self.out, "{fitted}")?;
                     }
                     if self.flush_each_line {
                         self.out.flush()?;

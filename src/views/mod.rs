@@ -96,14 +96,21 @@ impl ViewTime {
     /// The text for something `rel_time` seconds after the first packet; `None` for the
     /// default format (the view prints seconds itself).
     pub fn text(&mut self, rel_time: f64) -> Option<String> {
-        let column = self.column.as_mut()?;
+        let mut out = String::new();
+        self.push_text(&mut out, rel_time).then_some(out)
+    }
+
+    /// [`Self::text`] appended to `out`; `false` (nothing appended) for the default format.
+    pub fn push_text(&mut self, out: &mut String, rel_time: f64) -> bool {
+        let Some(column) = self.column.as_mut() else {
+            return false;
+        };
         let origin = self.origin.unwrap_or_default();
         let at = i128::from(origin.secs) * 1_000_000_000
             + i128::from(origin.nanos)
             + (rel_time * 1e9).round() as i128;
-        let mut out = String::new();
-        column.push_at(&mut out, timestamp_of(at), rel_time);
-        Some(out)
+        column.push_at(out, timestamp_of(at), rel_time);
+        true
     }
 
     /// The format.

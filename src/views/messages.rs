@@ -2,8 +2,9 @@
 //!
 //! `  0.254687  conn 0  →  Text      28 B  4 frames  "frag-one|frag-two|frag-three"`
 
-use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent};
+use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent, WorkerPart};
 use crate::flow::analysis::Direction;
+use crate::output::timefmt::TimeFormat;
 use crate::payload::AppPacket;
 use crate::term::escape;
 use crate::term::escape::Digits;
@@ -392,5 +393,61 @@ impl<W: Write> EventSink for Messages<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
+        // Seconds since the first packet need nothing from other connections; the other
+        // `-t` formats need the capture's start and the line before (a delta).
+        if self.time.format() != TimeFormat::Relative {
+            return None;
+        }
+        let mut lines = Messages::new(Vec::new(), false).with_style(self.style);
+        lines.width = self.width;
+        Some(Box::new(LinesPart {
+            lines,
+            pass_packet: false,
+        }))
+    }
+
+    fn part_output(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        if self.flush_each_line {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// The messages view's lines made on a dissection thread: a line depends only on its
+/// event (with the default time format), so only its bytes come back. HTTP heads are
+/// passed on, with their packet's record: an Engine.IO polling body in them is decoded
+/// on the reading thread, in packet order, and its lines are written at that record.
+struct LinesPart {
+    lines: Messages<Vec<u8>>,
+    /// An HTTP head of the current packet was passed on: its record goes too.
+    pass_packet: bool,
+}
+
+impl WorkerPart for LinesPart {
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
+        match event {
+            Event::HttpRequest(_) | Event::HttpResponse(_) => {
+                self.pass_packet = true;
+                return true;
+            }
+            Event::Packet(_) if self.pass_packet => {
+                self.pass_packet = false;
+                return true;
+            }
+            _ => {}
+        }
+        // Writing into a Vec cannot fail.
+        let _ = self.lines.event(event);
+        out.append(&mut self.lines.out);
+        false
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }

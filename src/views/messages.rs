@@ -441,9 +441,10 @@ impl WorkerPart for LinesPart {
             }
             _ => {}
         }
-        // Writing into a Vec cannot fail.
+        // Written straight into `out`; writing into a Vec cannot fail.
+        std::mem::swap(&mut self.lines.out, out);
         let _ = self.lines.event(event);
-        out.append(&mut self.lines.out);
+        std::mem::swap(&mut self.lines.out, out);
         false
     }
 

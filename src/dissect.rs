@@ -141,6 +141,13 @@ pub struct Dissector {
 }
 
 impl Dissector {
+    /// Whether outputs get payloads to show: the bytes are then held under the memory
+    /// budget's display share, which all connections draw from.
+    pub fn holds_payloads(&self) -> bool {
+        self.config.conn.decoder.max_retained_payload > 0
+            || self.config.conn.max_message_payload > 0
+    }
+
     /// A dissector with nothing seen yet.
     pub fn new(mut config: DissectConfig) -> Self {
         config.conn.held_payload = HeldPayload::new(config.budget.held_payload());

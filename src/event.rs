@@ -74,6 +74,13 @@ pub trait WorkerPart: Send {
     /// after those bytes.
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool;
 
+    /// The events up to the next call are one job's: a packet's, or a connection's end.
+    /// `whole`: the one-thread output could join them to something of another
+    /// connection (an evicted connection's last events, shown under the next packet
+    /// whatever its connection; that packet's own), so a part whose output spans
+    /// events should pass them all on.
+    fn job(&mut self, _whole: bool) {}
+
     /// The part as `Any`, for the sink's [`EventSink::merge_part`] to take it back.
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }

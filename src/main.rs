@@ -174,6 +174,10 @@ struct TallyPart {
 }
 
 impl WorkerPart for TallyPart {
+    fn job(&mut self, whole: bool) {
+        self.inner.job(whole);
+    }
+
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
         let pass = self.inner.event(event, out);
         if !pass {
@@ -297,7 +301,8 @@ fn read(args: &ReadArgs, term: &Terminal) -> ExitCode {
             progress: progress.as_ref(),
             tally: &mut tally,
         };
-        let threads = wsdissect::shard::threads_for(args.dissect.budget.shard_threads(), &end);
+        let threads =
+            wsdissect::shard::threads_for(args.dissect.budget.shard_threads(), &end, &dissector);
         let result = wsdissect::shard::run(source.as_mut(), dissector, threads, &mut end);
         if let Some(progress) = &progress {
             progress.finish();

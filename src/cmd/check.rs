@@ -513,12 +513,12 @@ fn check_file(
     };
     let outcome = match filter {
         None => {
-            let threads = shard::threads_for(threads, &sink);
+            let threads = shard::threads_for(threads, &sink, &dissector);
             shard::run(source.as_mut(), dissector, threads, &mut sink)?
         }
         Some(f) => {
             let mut selected = Select::around(f, &mut sink);
-            let threads = shard::threads_for(threads, &selected);
+            let threads = shard::threads_for(threads, &selected, &dissector);
             shard::run(source.as_mut(), dissector, threads, &mut selected)?
         }
     };

@@ -56,12 +56,15 @@ pub fn default_threads() -> usize {
 
 /// The threads to spread one capture's connections over: `requested` (`--threads`), or
 /// by default one per core when `sink` has a worker part (its per-event work then runs on
-/// those threads too), else one: without a part the reading thread renders every event,
-/// and the threads cost more than they bring (README "Performance").
-pub fn threads_for(requested: Option<usize>, sink: &dyn EventSink) -> usize {
+/// those threads too) and `dissector` holds no payload for display, else one. Without a
+/// part the reading thread renders every event, and the threads cost more than they
+/// bring (README "Performance"). Payloads held for display draw on one budget shared by
+/// all connections: once it is spent, which payload is cut depends on how far each
+/// thread has got, so the output would no longer be the one-thread output.
+pub fn threads_for(requested: Option<usize>, sink: &dyn EventSink, dissector: &Dissector) -> usize {
     match requested {
         Some(n) => n.max(1),
-        None if sink.worker_part().is_some() => default_threads(),
+        None if sink.worker_part().is_some() && !dissector.holds_payloads() => default_threads(),
         None => 1,
     }
 }
@@ -123,8 +126,14 @@ pub fn run(
 /// One unit of work for a worker.
 #[derive(Debug)]
 enum Job {
-    /// A TCP packet of connection `conn` (created by it when `new`).
-    Packet { at: Slice, conn: ConnId, new: bool },
+    /// A TCP packet of connection `conn` (created by it when `new`); `whole`: see
+    /// [`WorkerPart::job`] (the first packet after an eviction).
+    Packet {
+        at: Slice,
+        conn: ConnId,
+        new: bool,
+        whole: bool,
+    },
     /// Evict connection `conn` at packet `packet`.
     Evict {
         conn: ConnId,
@@ -286,6 +295,13 @@ impl Worker {
 
     fn job(&mut self, job: Job, data: &Bytes, out: &mut Collected) -> io::Result<()> {
         let reports = job.reports();
+        if let Some(part) = self.part.as_deref_mut() {
+            part.job(match &job {
+                Job::Packet { whole, .. } => *whole,
+                Job::Evict { .. } | Job::End { .. } => true,
+                Job::Drop(_) | Job::Keys(_) => false,
+            });
+        }
         let port_filter = &self.config.port_filter;
         let keys = &*self.keys;
         let label = &mut self.tls_label;
@@ -301,7 +317,7 @@ impl Worker {
             None => &mut *out,
         };
         match job {
-            Job::Packet { at, conn, new } => {
+            Job::Packet { at, conn, new, .. } => {
                 let head = at.head(data, None);
                 let packet = wire::decode(head.link_type, head.data);
                 if let (Transport::Tcp(seg), Some(addrs)) = (&packet.transport, packet.addrs) {
@@ -415,6 +431,8 @@ struct Driver {
     outstanding: Vec<usize>,
     /// The sink has worker parts: what workers collected goes to it as part events.
     parted: bool,
+    /// A connection was evicted: the next packet's job is whole ([`WorkerPart::job`]).
+    whole_next: bool,
 }
 
 impl Driver {
@@ -447,6 +465,7 @@ impl Driver {
             filling: 0,
             outstanding: vec![0; workers],
             parted: false,
+            whole_next: false,
         }
     }
 
@@ -827,6 +846,7 @@ impl Driver {
                     at,
                     conn: conn_id,
                     new,
+                    whole: std::mem::take(&mut self.whole_next),
                 };
                 self.push(worker, job, Slot::Worker(Some((self.round, at))), sink)?;
             }
@@ -883,6 +903,7 @@ impl Driver {
                 packet,
                 message,
             };
+            self.whole_next = true;
             self.push(conn.worker, job, Slot::Worker(None), sink)?;
         }
         if self.recency.len() > 2 * self.table.len() + 1024 {

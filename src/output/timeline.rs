@@ -395,7 +395,8 @@ const PART_ROW: u8 = b'R';
 /// thread: an evicted connection's last events, shown under the next packet (those jobs
 /// come `whole`, passed on), and the anomalies of an Engine.IO polling body decoded
 /// there, shown among the packet's notes (its HTTP head is passed on after the notes
-/// before it). Callgrind, small-20.pcap, release: MEASURE.
+/// before it). Callgrind, small-20.pcap, prof build: one thread 438 M instructions; two:
+/// the reading thread 130 M, the workers 219 M and 205 M.
 struct RowsPart {
     rows: Timeline<Vec<u8>>,
     whole: bool,

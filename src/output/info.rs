@@ -324,7 +324,7 @@ impl InfoBuilder {
                     } else {
                         // `write!("{} → {} ")` for the ports cost ~7.5 M instructions in
                         // fmt on small-20.pcap (callgrind); the whole summary now goes
-                        // through one stack buffer (tcpinfo's `AsciiLine`).
+                        // through tcpinfo's `SummaryWriter` (no fmt, no UTF-8 checks).
                         tcpinfo::write_tcp_line(
                             out,
                             rec,

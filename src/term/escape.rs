@@ -251,16 +251,6 @@ impl Digits {
         Digits { buf, start }
     }
 
-    /// Writes `v` in decimal at the start of `dst` and returns how many bytes it took, or
-    /// `None` (nothing written) when `dst` is too short. Lets a caller build a line in a
-    /// stack buffer without copying a [`Digits`] into it (a `memcpy` call per number).
-    pub fn write_into(dst: &mut [u8], v: u64) -> Option<usize> {
-        let n = v.checked_ilog10().unwrap_or(0) as usize + 1;
-        let digits = dst.get_mut(..n)?;
-        write_digits_before(digits, n, v);
-        Some(n)
-    }
-
     /// Appends `v` in decimal to a `String`, two digits at a time from a `&str` table: no
     /// UTF-8 validation of a byte buffer (`str::from_utf8` cost ~110 instructions a call
     /// for these short numbers, callgrind on small-20.pcap).

@@ -54,7 +54,8 @@ if [[ -z "${BENCH_NO_TSHARK:-}" ]] && command -v tshark >/dev/null; then HAVE_TS
 json_field() { grep -o "\"$2\":[0-9]*" "$1" | head -1 | cut -d: -f2; }
 
 # Rows also show: `--threads 1` or `--threads 2` next to the default (a thread per core
-# for `check` and JSON Lines, one for the other outputs; files in parallel for several),
+# for `check` and the packet list, one for outputs that hold payloads: JSON Lines, the
+# messages view; files in parallel for several),
 # `check` pinned to one core (taskset -c 0), and the floor: `tcpdump -r F -w /dev/null`, a plain record
 # walk and copy of the same file; the table gives each row's ratio to tshark and to it.
 
@@ -159,11 +160,13 @@ for workload in "${WORKLOADS[@]}"; do
   timed "'$WS' read '$f' --view messages"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read --view messages exited $STATUS")
   row "$name" "read --view messages" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --view messages --threads 2"
+  row "$name" "read --view messages --threads 2" "$bytes" "$packets" "$frames"
   timed "'$WS' read '$f'"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: read (timeline) exited $STATUS")
   row "$name" "read (timeline)" "$bytes" "$packets" "$frames"
-  timed "'$WS' read '$f' --threads 2"
-  row "$name" "read (timeline) --threads 2" "$bytes" "$packets" "$frames"
+  timed "'$WS' read '$f' --threads 1"
+  row "$name" "read (timeline) --threads 1" "$bytes" "$packets" "$frames"
   timed "cat '$f' | '$WS' read - --format jsonl"
   [[ $STATUS == 0 ]] || FAILURES+=("$name: cat | read - exited $STATUS")
   row "$name" "cat | read - --format jsonl" "$bytes" "$packets" "$frames"

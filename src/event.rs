@@ -74,6 +74,13 @@ pub trait WorkerPart: Send {
     /// after those bytes.
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool;
 
+    /// An HTTP head carrying an Engine.IO polling body, which is decoded on the reading
+    /// thread, in packet order: the sink sees the head itself ([`EventSink::part_event`])
+    /// after what this writes.
+    fn polled_head(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        let _ = self.event(event, out);
+    }
+
     /// The events up to the next call are one job's: a packet's, or a connection's end.
     /// `whole`: the one-thread output could join them to something of another
     /// connection (an evicted connection's last events, shown under the next packet

@@ -178,6 +178,11 @@ impl WorkerPart for TallyPart {
         self.inner.job(whole);
     }
 
+    fn polled_head(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        // Passed on: counted where it arrives.
+        self.inner.polled_head(event, out);
+    }
+
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
         let pass = self.inner.event(event, out);
         if !pass {

@@ -204,6 +204,8 @@ impl FileSummary {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CheckCounts {
     packets: u64,
+    handshakes_ok: u64,
+    handshakes_failed: u64,
     frames: [u64; 2],
     data_messages: u64,
     any_message: bool,
@@ -224,12 +226,20 @@ impl CheckCounts {
                     self.data_messages += 1;
                 }
             }
-            Event::PingPong(_) | Event::Tls(_) | Event::AppExchange(_) | Event::HttpPending(_) => {}
-            // HTTP heads carry Engine.IO polling bodies, decoded in packet order.
-            Event::HttpRequest(_)
-            | Event::HttpResponse(_)
-            | Event::Handshake(_)
-            | Event::Frame(_)
+            Event::Handshake(h) => {
+                if h.upgraded && h.accept.is_valid() {
+                    self.handshakes_ok += 1;
+                } else {
+                    self.handshakes_failed += 1;
+                }
+            }
+            Event::PingPong(_)
+            | Event::Tls(_)
+            | Event::AppExchange(_)
+            | Event::HttpPending(_)
+            | Event::HttpRequest(_)
+            | Event::HttpResponse(_) => {}
+            Event::Frame(_)
             | Event::Anomaly(_)
             | Event::ConnectionEnd(_)
             | Event::CaptureError(_) => return false,
@@ -239,6 +249,8 @@ impl CheckCounts {
 
     fn add(&mut self, other: CheckCounts) {
         self.packets += other.packets;
+        self.handshakes_ok += other.handshakes_ok;
+        self.handshakes_failed += other.handshakes_failed;
         self.frames[0] += other.frames[0];
         self.frames[1] += other.frames[1];
         self.data_messages += other.data_messages;
@@ -277,13 +289,6 @@ impl<'c> FileCheck<'c> {
             return;
         }
         match event {
-            Event::Handshake(h) => {
-                if h.upgraded && h.accept.is_valid() {
-                    self.summary.handshakes_ok += 1;
-                } else {
-                    self.summary.handshakes_failed += 1;
-                }
-            }
             Event::Frame(f) => {
                 // Close frames: the others were counted.
                 self.summary.frames[f.dir.index()] += 1;
@@ -332,6 +337,7 @@ impl<'c> FileCheck<'c> {
             }
             Event::HttpRequest(_)
             | Event::HttpResponse(_)
+            | Event::Handshake(_)
             | Event::Packet(_)
             | Event::Message(_)
             | Event::HttpPending(_)
@@ -356,6 +362,8 @@ impl<'c> FileCheck<'c> {
     /// summary.
     pub fn finish(mut self, emit: &mut dyn FnMut(&Diagnostic)) -> FileSummary {
         self.summary.packets += self.counts.packets;
+        self.summary.handshakes_ok += self.counts.handshakes_ok;
+        self.summary.handshakes_failed += self.counts.handshakes_failed;
         self.summary.frames[0] += self.counts.frames[0];
         self.summary.frames[1] += self.counts.frames[1];
         if let Some(min) = self.config.expect.min_connections {

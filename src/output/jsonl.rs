@@ -797,8 +797,8 @@ impl<W: Write> EventSink for JsonLines<W> {
 /// (the rendering is most of JSON Lines' work) and only its bytes come back. Its own `ts`
 /// comes from the capture's start, which any packet record gives (its time less its
 /// relative time), so the thread's first one is enough; it is also passed on, for the
-/// records made on the reading thread. HTTP heads are passed on unrendered: an Engine.IO
-/// polling body in them is decoded on the reading thread, in packet order.
+/// records made on the reading thread. An HTTP head with an Engine.IO polling body is
+/// rendered on the reading thread, where the body is decoded, in packet order.
 struct RecordsPart {
     records: JsonLines<Vec<u8>>,
     packet_passed: bool,
@@ -807,7 +807,6 @@ struct RecordsPart {
 impl WorkerPart for RecordsPart {
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
         let pass = match event {
-            Event::HttpRequest(_) | Event::HttpResponse(_) => return true,
             Event::Packet(_) => !std::mem::replace(&mut self.packet_passed, true),
             _ => false,
         };
@@ -817,6 +816,10 @@ impl WorkerPart for RecordsPart {
         let _ = self.records.event(event);
         std::mem::swap(&mut self.records.out, out);
         pass
+    }
+
+    fn polled_head(&mut self, _event: &Event<'_>, _out: &mut Vec<u8>) {
+        // Its record (with the decoded body) is made on the reading thread.
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {

@@ -407,19 +407,23 @@ impl WorkerPart for RowsPart {
         self.whole = whole;
     }
 
+    fn polled_head(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        if self.whole {
+            return;
+        }
+        // Shown here; the notes so far go first, before those of the decoded body.
+        let _ = self.rows.event(event);
+        out.push(PART_HTTP);
+        out.extend_from_slice(self.rows.notes.as_bytes());
+        self.rows.notes.clear();
+    }
+
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
         if self.whole {
             return true;
         }
         // Writing into a Vec cannot fail.
         match event {
-            Event::HttpRequest(_) | Event::HttpResponse(_) => {
-                let _ = self.rows.event(event);
-                out.push(PART_HTTP);
-                out.extend_from_slice(self.rows.notes.as_bytes());
-                self.rows.notes.clear();
-                true
-            }
             Event::Packet(_) => {
                 let own_notes = std::mem::take(&mut self.rows.notes);
                 out.push(PART_ROW);

@@ -154,6 +154,16 @@ impl PollingSessions {
         }
     }
 
+    /// Whether a body was recorded for the HTTP message of connection `conn` completed by
+    /// `packet` (not taken yet).
+    pub fn has_deferred(&self, conn: crate::event::ConnId, packet: u64) -> bool {
+        let Polling::Defer(queue) = &self.0 else {
+            return false;
+        };
+        let queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.iter().any(|d| d.conn == conn && d.packet == packet)
+    }
+
     /// The body recorded for the HTTP message of connection `conn` completed by `packet`,
     /// if one was; older records (of messages no event was kept for) are dropped.
     pub fn take_deferred(&self, conn: crate::event::ConnId, packet: u64) -> Option<DeferredPoll> {

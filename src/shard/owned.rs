@@ -187,6 +187,13 @@ impl Collected {
         self.events.get(start..end).unwrap_or_default()
     }
 
+    /// Whether the HTTP head of `conn` completed by `packet` has a polling body recorded.
+    fn polled(&self, conn: ConnId, packet: u64) -> bool {
+        self.polls
+            .as_ref()
+            .is_some_and(|p| p.has_deferred(conn, packet))
+    }
+
     /// The current job is done: its events are the ones collected since the last one.
     pub(crate) fn end_job(&mut self) {
         self.ends.push(self.events.len());
@@ -203,7 +210,17 @@ pub(crate) struct ThroughPart<'a> {
 impl EventSink for ThroughPart<'_> {
     fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
         let start = self.out.arena.len();
-        let pass = self.part.event(event, &mut self.out.arena);
+        let polled = match event {
+            Event::HttpRequest(r) => self.out.polled(r.conn, r.packet),
+            Event::HttpResponse(r) => self.out.polled(r.conn, r.packet),
+            _ => false,
+        };
+        let pass = if polled {
+            self.part.polled_head(event, &mut self.out.arena);
+            true
+        } else {
+            self.part.event(event, &mut self.out.arena)
+        };
         if self.out.arena.len() > start {
             let end = self.out.arena.len();
             self.out.events.push(Owned::Prepared(start..end));

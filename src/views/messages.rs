@@ -431,10 +431,6 @@ struct LinesPart {
 impl WorkerPart for LinesPart {
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) -> bool {
         match event {
-            Event::HttpRequest(_) | Event::HttpResponse(_) => {
-                self.pass_packet = true;
-                return true;
-            }
             Event::Packet(_) if self.pass_packet => {
                 self.pass_packet = false;
                 return true;
@@ -446,6 +442,12 @@ impl WorkerPart for LinesPart {
         let _ = self.lines.event(event);
         std::mem::swap(&mut self.lines.out, out);
         false
+    }
+
+    fn polled_head(&mut self, _event: &Event<'_>, _out: &mut Vec<u8>) {
+        // Its lines (the decoded body's) are written on the reading thread at its
+        // packet's record, which goes there too.
+        self.pass_packet = true;
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {

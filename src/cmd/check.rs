@@ -109,16 +109,7 @@ impl EventSink for CheckSink<'_, '_> {
         if let Some(table) = &mut self.conversations {
             table.observe(event);
         }
-        let CheckSink {
-            check, file, out, ..
-        } = self;
-        let mut result = Ok(());
-        check.observe(event, &mut |d| {
-            if result.is_ok() {
-                result = out.diagnostic(file, d);
-            }
-        });
-        result
+        self.part_event(event)
     }
 
     fn worker_part(&self) -> Option<Box<dyn WorkerPart>> {
@@ -132,7 +123,7 @@ impl EventSink for CheckSink<'_, '_> {
     }
 
     fn part_event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        // The part kept its connections' rows; only the check needs the event.
+        // The check's rules (a worker part kept its connections' rows already).
         let CheckSink {
             check, file, out, ..
         } = self;

@@ -13,7 +13,7 @@ use crate::payload::{
     self, AnomalyKind, AppInput, AppOutput, AppPacket, ChosenBy, Context, Decoder,
 };
 use crate::rules::{self, Finding};
-use crate::ws::decoder::Piece;
+use crate::ws::decoder::{Piece, Wanted};
 use crate::ws::{
     CloseBody, DecodedFrame, FrameDecoder, FrameTimes, GapOutcome, Message, MessageAssembler,
     MessageLimits, OpCode, PingTracker, parse_close_body,
@@ -299,7 +299,7 @@ impl WebSocketAnalyzer {
             GapOutcome::Absorbed => {
                 // A gap ending exactly at a frame's end completes that frame.
                 self.decode(conn, cx, side, |decoder, out| {
-                    decoder.flush(&mut |frame| out(Piece::Frame(frame)))
+                    decoder.flush(&mut |frame| out(Piece::Frame(frame)).map(|_| ()))
                 })?;
                 conn.anomaly(
                     cx,
@@ -366,7 +366,7 @@ impl WebSocketAnalyzer {
         side: Side,
         f: impl FnOnce(
             &mut crate::ws::FrameDecoder,
-            &mut dyn FnMut(Piece<'_>) -> io::Result<()>,
+            &mut dyn FnMut(Piece<'_>) -> io::Result<Wanted>,
         ) -> io::Result<()>,
     ) -> io::Result<()> {
         let dir = conn.direction(side);
@@ -399,8 +399,11 @@ impl WebSocketAnalyzer {
                     offset,
                     bytes,
                 } => {
-                    messages.payload(&header, offset, bytes);
-                    return Ok(());
+                    return Ok(if messages.payload(&header, offset, bytes) {
+                        Wanted::More
+                    } else {
+                        Wanted::Enough
+                    });
                 }
                 Piece::Frame(frame) => frame,
             };
@@ -475,7 +478,7 @@ impl WebSocketAnalyzer {
             }
             // Rendered: the payload it held goes back to the budget.
             messages.release_display();
-            Ok(())
+            Ok(Wanted::More)
         })?;
         if decoder.take_display_cut() && !*display_cut {
             *display_cut = true;

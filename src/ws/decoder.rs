@@ -82,7 +82,9 @@ pub enum Piece<'a> {
     /// The next captured payload bytes of the current frame, unmasked, starting `offset`
     /// bytes into its payload (bytes lost in a TCP gap are skipped, so offsets jump). Every
     /// payload byte comes out this way whatever the retention cap, so a consumer can
-    /// validate or inflate a payload far larger than what is kept.
+    /// validate or inflate a payload far larger than what is kept, until the consumer
+    /// answers [`Wanted::Enough`]. A frame's first piece may be empty: masked bytes beyond
+    /// the cap are unmasked only once the consumer has said it wants them.
     Payload {
         /// The frame's header.
         header: FrameHeader,
@@ -93,6 +95,26 @@ pub enum Piece<'a> {
     },
     /// A frame completed: as [`FrameDecoder::feed`] emits it (payload as retained).
     Frame(DecodedFrame<'a>),
+}
+
+/// What the consumer of [`FrameDecoder::feed_pieces`] answers to a piece: whether it wants
+/// the rest of the frame's payload pieces (the answer to a [`Piece::Frame`] is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The next pieces of this frame too.
+    More,
+    /// No more pieces of this frame: the decoder stops unmasking its payload (what the
+    /// retention cap keeps is still kept, and the frame still comes out).
+    Enough,
+}
+
+/// Whether the consumer wants the current frame's payload pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interest {
+    /// Not asked yet.
+    Unasked,
+    Wanted,
+    Declined,
 }
 
 /// Most masked bytes unmasked at once for [`Piece::Payload`] beyond the retention cap.
@@ -131,6 +153,8 @@ struct InFlight {
     received: u64,
     gap_bytes: u64,
     truncated: bool,
+    /// The consumer's interest in this frame's payload pieces.
+    interest: Interest,
 }
 
 impl InFlight {
@@ -214,7 +238,7 @@ impl FrameDecoder {
             if let Piece::Frame(frame) = piece {
                 emit(frame);
             }
-            Ok(())
+            Ok(Wanted::More)
         });
         debug_assert!(infallible.is_ok());
     }
@@ -222,13 +246,14 @@ impl FrameDecoder {
     /// Like [`feed`](Self::feed), but also hands out every payload byte, unmasked, as it
     /// arrives ([`Piece::Payload`]), before the [`Piece::Frame`] that completes it. With a
     /// retention cap of 0 nothing is kept: memory stays bounded whatever the frame sizes,
-    /// while a consumer still sees (and can validate, inflate or count) every byte.
+    /// while a consumer still sees (and can validate, inflate or count) every byte it
+    /// wants: `out` answers each piece ([`Wanted`]).
     /// An error returned by `out` (from the stage above) stops decoding and is returned.
     pub fn feed_pieces(
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut dyn FnMut(Piece<'_>) -> io::Result<()>,
+        out: &mut dyn FnMut(Piece<'_>) -> io::Result<Wanted>,
     ) -> io::Result<()> {
         self.decode::<true>(packet, bytes, &mut |piece| out(piece))
     }
@@ -239,7 +264,7 @@ impl FrameDecoder {
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<Wanted>,
     ) -> io::Result<()> {
         if self.desync {
             return Ok(());
@@ -293,14 +318,17 @@ impl FrameDecoder {
         emit: &mut dyn FnMut(DecodedFrame<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
         self.flush_into(&mut |piece| match piece {
-            Piece::Frame(frame) => emit(frame),
-            Piece::Payload { .. } => Ok(()),
+            Piece::Frame(frame) => emit(frame).map(|()| Wanted::More),
+            Piece::Payload { .. } => Ok(Wanted::More),
         })
     }
 
     /// Emits the current frame if it is complete (the cheap test inlined in the loop).
     #[inline]
-    fn flush_into(&mut self, out: &mut impl FnMut(Piece<'_>) -> io::Result<()>) -> io::Result<()> {
+    fn flush_into(
+        &mut self,
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<Wanted>,
+    ) -> io::Result<()> {
         if self.frame.is_some_and(|f| f.remaining() == 0) {
             self.emit_complete(out)?;
         }
@@ -309,7 +337,7 @@ impl FrameDecoder {
 
     fn emit_complete(
         &mut self,
-        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<Wanted>,
     ) -> io::Result<()> {
         let Some(f) = self.frame else { return Ok(()) };
         self.frame = None;
@@ -406,6 +434,7 @@ impl FrameDecoder {
             received: 0,
             gap_bytes: 0,
             truncated: false,
+            interest: Interest::Unasked,
         });
     }
 
@@ -415,7 +444,7 @@ impl FrameDecoder {
         &mut self,
         packet: u64,
         bytes: &[u8],
-        out: &mut impl FnMut(Piece<'_>) -> io::Result<()>,
+        out: &mut impl FnMut(Piece<'_>) -> io::Result<Wanted>,
     ) -> io::Result<usize> {
         let Some(f) = &mut self.frame else {
             return Ok(0);
@@ -433,6 +462,7 @@ impl FrameDecoder {
         };
         let header = f.header;
         let offset = f.received;
+        let interest = f.interest;
 
         // Zero-copy path: a whole unmasked frame inside this slice.
         if offset == 0 && header.mask.is_none() && take as u64 == header.payload_len {
@@ -440,7 +470,7 @@ impl FrameDecoder {
             let truncated = keep < take;
             let frame = *f;
             self.frame = None;
-            if PIECES {
+            if PIECES && interest != Interest::Declined {
                 out(Piece::Payload {
                     header,
                     offset,
@@ -483,39 +513,58 @@ impl FrameDecoder {
         if let (Some(key), Some(fresh)) = (header.mask, self.scratch.get_mut(start..)) {
             apply_mask(fresh, key, phase(offset));
         }
-        if !PIECES {
+        if !PIECES || interest == Interest::Declined {
             return Ok(take);
         }
-        match header.mask {
+        let wanted = match header.mask {
             None => out(Piece::Payload {
                 header,
                 offset,
                 bytes: chunk,
             })?,
             Some(key) => {
-                if let Some(fresh) = self.scratch.get(start..)
-                    && !fresh.is_empty()
-                {
+                let fresh = self.scratch.get(start..).unwrap_or_default();
+                let mut wanted = if !fresh.is_empty() {
                     out(Piece::Payload {
                         header,
                         offset,
                         bytes: fresh,
-                    })?;
-                }
+                    })?
+                } else if interest == Interest::Unasked && !dropped.is_empty() {
+                    // Asked before any unmasking: a consumer that keeps and validates
+                    // nothing of this frame (a binary message past the cap) costs no copy.
+                    out(Piece::Payload {
+                        header,
+                        offset,
+                        bytes: &[],
+                    })?
+                } else {
+                    Wanted::More
+                };
                 // Beyond the cap: unmasked a bounded piece at a time, kept nowhere.
                 let mut at = offset + keep as u64;
                 for part in dropped.chunks(PIECE_LEN) {
+                    if wanted == Wanted::Enough {
+                        break;
+                    }
                     self.piece.clear();
                     self.piece.extend_from_slice(part);
                     apply_mask(&mut self.piece, key, phase(at));
-                    out(Piece::Payload {
+                    wanted = out(Piece::Payload {
                         header,
                         offset: at,
                         bytes: &self.piece,
                     })?;
                     at += part.len() as u64;
                 }
+                wanted
             }
+        };
+        if let Some(f) = &mut self.frame {
+            f.interest = match wanted {
+                Wanted::More => Interest::Wanted,
+                Wanted::Enough => Interest::Declined,
+            };
         }
         Ok(take)
     }
@@ -893,7 +942,7 @@ mod tests {
                     }
                     Piece::Frame(f) => frames.push((own(f), std::mem::take(&mut joined))),
                 }
-                Ok(())
+                Ok(Wanted::More)
             })
             .unwrap();
         }
@@ -951,10 +1000,12 @@ mod tests {
         });
         let mut seen = Vec::new();
         dec.feed_pieces(1, &stream[..header_len + 10], &mut |p| {
-            if let Piece::Payload { offset, bytes, .. } = p {
+            if let Piece::Payload { offset, bytes, .. } = p
+                && !bytes.is_empty()
+            {
                 seen.push((offset, bytes.to_vec()));
             }
-            Ok(())
+            Ok(Wanted::More)
         })
         .unwrap();
         assert_eq!(dec.gap(2, 30), GapOutcome::Absorbed);
@@ -967,7 +1018,7 @@ mod tests {
                     assert_eq!(f.gap_bytes, 30);
                 }
             }
-            Ok(())
+            Ok(Wanted::More)
         })
         .unwrap();
         assert_eq!(frames, 1);
@@ -975,6 +1026,58 @@ mod tests {
             seen,
             vec![(0, payload[..10].to_vec()), (40, payload[40..].to_vec())]
         );
+    }
+
+    #[test]
+    fn a_declined_frame_gets_no_more_pieces_and_still_comes_out() {
+        // Two masked frames larger than a piece, cut into segments; the consumer declines
+        // the first frame's pieces at once and wants all of the second's.
+        let first: Vec<u8> = (0..150_000u32).map(|i| (i % 253) as u8).collect();
+        let second: Vec<u8> = (0..100_000u32).map(|i| (i % 247) as u8).collect();
+        let mut stream = masked(0x82, [9, 8, 7, 6], &first);
+        stream.extend(masked(0x82, [1, 2, 3, 4], &second));
+        for cap in [0, 10] {
+            let mut dec = FrameDecoder::new(DecoderLimits {
+                max_retained_payload: cap,
+            });
+            let mut pieces: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+            let mut frames = Vec::new();
+            for seg in stream.chunks(65_483) {
+                dec.feed_pieces(1, seg, &mut |p| match p {
+                    Piece::Payload { offset, bytes, .. } => {
+                        pieces.push((frames.len(), offset, bytes.to_vec()));
+                        Ok(if frames.is_empty() {
+                            Wanted::Enough
+                        } else {
+                            Wanted::More
+                        })
+                    }
+                    Piece::Frame(f) => {
+                        frames.push(own(f));
+                        Ok(Wanted::More)
+                    }
+                })
+                .unwrap();
+            }
+            assert_eq!(frames.len(), 2, "cap {cap}");
+            assert_eq!(
+                frames[0].payload,
+                first[..cap],
+                "retained whatever the answer"
+            );
+            assert_eq!(frames[1].payload, second[..cap]);
+            // The first frame: one piece (the retained bytes, or an empty announcement),
+            // nothing unmasked after the answer.
+            let of_first: Vec<_> = pieces.iter().filter(|p| p.0 == 0).collect();
+            assert_eq!(of_first.len(), 1, "cap {cap}");
+            assert_eq!(of_first[0].2, first[..cap]);
+            let joined: Vec<u8> = pieces
+                .iter()
+                .filter(|p| p.0 == 1)
+                .flat_map(|p| p.2.clone())
+                .collect();
+            assert_eq!(joined, second, "cap {cap}");
+        }
     }
 
     #[test]

@@ -168,6 +168,9 @@ struct Current {
     role: Role,
     /// Payload offset the next piece should start at.
     next: u64,
+    /// [`payload`](MessageAssembler::payload) said the rest of the frame's payload is not
+    /// wanted: its pieces stop, so `next` stops short of the end without a byte lost.
+    declined: bool,
 }
 
 /// Joins the frames of one direction into messages.
@@ -313,24 +316,31 @@ impl MessageAssembler {
             // Control frames and reserved opcodes: one-frame messages, whatever FIN says.
             _ => Role::Single,
         };
-        Current { role, next: 0 }
+        Current {
+            role,
+            next: 0,
+            declined: false,
+        }
     }
 
     /// Takes the next captured payload bytes of the current frame (with header `header`),
     /// unmasked, starting `offset` bytes into its payload: counted, kept up to the cap,
     /// inflated and UTF-8-validated as the message requires. A jump in offsets means bytes
     /// were lost: the message is then incomplete and no longer validated or inflated.
-    pub fn payload(&mut self, header: &FrameHeader, offset: u64, bytes: &[u8]) {
+    ///
+    /// Returns whether the rest of the frame's payload is wanted: `false` once nothing
+    /// would be inflated, validated or kept from it (a binary message past the cap, a
+    /// control frame), so the decoder can stop unmasking it. `bytes` may be empty: the
+    /// frame is then only announced.
+    pub fn payload(&mut self, header: &FrameHeader, offset: u64, bytes: &[u8]) -> bool {
         let current = match self.current {
             Some(c) => c,
             None => self.begin_frame(header),
         };
-        self.current = Some(Current {
-            next: offset.saturating_add(bytes.len() as u64),
-            ..current
-        });
+        let next = offset.saturating_add(bytes.len() as u64);
+        self.current = Some(Current { next, ..current });
         if current.role != Role::Data {
-            return;
+            return self.decline();
         }
         let MessageAssembler {
             limits,
@@ -348,27 +358,48 @@ impl MessageAssembler {
             held,
             reserved,
         };
-        let Some(msg) = open else { return };
+        let Some(msg) = open else {
+            return self.decline();
+        };
         if offset != current.next {
             lose_bytes(msg, inflater);
         }
         let is_text = msg.opcode == OpCode::Text;
         if msg.compressed {
-            if let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) {
-                let was_limited = msg.limited;
-                let mut sink =
-                    |chunk: &[u8]| keep_inflated(msg, &mut keep, utf8, *limits, is_text, chunk);
-                let result = inf.feed(bytes, &mut sink);
-                note_inflate(msg, inflate, result, was_limited, limits.max_inflated);
-            }
-            return;
+            let Some(inf) = inflater.as_mut().filter(|i| !i.is_stopped()) else {
+                return self.decline();
+            };
+            let was_limited = msg.limited;
+            let mut sink =
+                |chunk: &[u8]| keep_inflated(msg, &mut keep, utf8, *limits, is_text, chunk);
+            let result = inf.feed(bytes, &mut sink);
+            note_inflate(msg, inflate, result, was_limited, limits.max_inflated);
+            return true;
         }
         if !msg.borrow {
             keep.extend(msg, limits.max_retained, bytes);
         }
         if is_text && msg.utf8_checked {
             utf8.feed(bytes);
+            return true;
         }
+        if !msg.borrow && keep.buf.len() < limits.max_retained {
+            return true;
+        }
+        // Nothing more is kept or validated. Past the cap, each further piece would only
+        // have marked the message incomplete: done here at once.
+        if !msg.borrow && next < header.payload_len {
+            msg.complete = false;
+        }
+        self.decline()
+    }
+
+    /// The rest of the current frame's payload is not wanted ([`payload`](Self::payload)).
+    fn decline(&mut self) -> bool {
+        if let Some(current) = &mut self.current {
+            current.declined = true;
+        }
+        false
     }
 
     /// Takes the next frame of the direction, after all of its payload went through
@@ -426,7 +457,7 @@ impl MessageAssembler {
         msg.frames = msg.frames.saturating_add(1);
         msg.wire_len = msg.wire_len.saturating_add(h.payload_len);
         let is_text = msg.opcode == OpCode::Text;
-        if frame.gap_bytes > 0 || current.next < frame.header.payload_len {
+        if frame.gap_bytes > 0 || (!current.declined && current.next < frame.header.payload_len) {
             lose_bytes(msg, inflater);
         }
         if msg.compressed {
@@ -749,6 +780,8 @@ mod tests {
         messages: Vec<Owned>,
         frag: Vec<Fragmentation>,
         inflate: Vec<InflateProblem>,
+        /// Payload bytes fed as pieces.
+        fed: usize,
     }
 
     fn run(asm: &mut MessageAssembler, frames: &[DecodedFrame<'_>]) -> Run {
@@ -763,6 +796,19 @@ mod tests {
         piece: usize,
         frame_cap: usize,
     ) -> Run {
+        run_fed(asm, frames, piece, frame_cap, false)
+    }
+
+    /// [`run_pieces`]; `as_decoder`: each frame is first announced by an empty piece and
+    /// its pieces stop once [`MessageAssembler::payload`] declines them, as
+    /// `FrameDecoder::feed_pieces` does.
+    fn run_fed(
+        asm: &mut MessageAssembler,
+        frames: &[DecodedFrame<'_>],
+        piece: usize,
+        frame_cap: usize,
+        as_decoder: bool,
+    ) -> Run {
         let mut r = Run::default();
         for (i, f) in frames.iter().enumerate() {
             let t = FrameTimes {
@@ -770,9 +816,14 @@ mod tests {
                 end: i as f64,
             };
             let mut offset = 0;
+            let mut wanted = !as_decoder || f.payload.is_empty() || asm.payload(&f.header, 0, &[]);
             for p in f.payload.chunks(piece.max(1)) {
-                asm.payload(&f.header, offset, p);
+                if !wanted {
+                    break;
+                }
+                wanted = asm.payload(&f.header, offset, p) || !as_decoder;
                 offset += p.len() as u64;
+                r.fed += p.len();
             }
             let cap = if f.header.opcode.is_control() {
                 frame_cap.max(MAX_CONTROL_PAYLOAD)
@@ -1063,6 +1114,52 @@ mod tests {
                 assert_eq!(got.inflate, want.inflate);
             }
         }
+    }
+
+    #[test]
+    fn declined_pieces_change_nothing() {
+        // Every kind of frame the assembler tells apart: fragmented and whole, text and
+        // binary, compressed and not, control frames between fragments, frames out of place.
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let big: Vec<u8> = (0..70_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let frames = [
+            frame(0x02, &big[..10], 1),
+            frame(0x89, b"Hello", 2),
+            frame(0x80, &big[10..], 3),
+            frame(0xc1, &hello, 4),
+            frame(0xc2, &hello, 5),
+            frame(0x81, &big, 6),
+            frame(0x82, &big, 7),
+            frame(0x01, b"ab", 8),
+            frame(0x82, &big[..100], 9),
+            frame(0x80, b"orphan", 10),
+            frame(0x88, &[0x03, 0xe8], 11),
+        ];
+        let mut declined_some = false;
+        for max_retained in [0, 3, 100, crate::ws::decoder::DEFAULT_MAX_RETAINED_PAYLOAD] {
+            for frame_cap in [0, 3, 100_000] {
+                for piece in [1, 7, 1448, usize::MAX] {
+                    let limits = MessageLimits {
+                        max_retained,
+                        frame_retained: frame_cap,
+                        ..MessageLimits::default()
+                    };
+                    let mut all = MessageAssembler::new(limits, Some(false));
+                    let want = run_fed(&mut all, &frames, piece, frame_cap, false);
+                    let mut asked = MessageAssembler::new(limits, Some(false));
+                    let got = run_fed(&mut asked, &frames, piece, frame_cap, true);
+                    let case = format!("max {max_retained} frame cap {frame_cap} piece {piece}");
+                    assert_eq!(got.messages, want.messages, "{case}");
+                    assert_eq!(got.frag, want.frag, "{case}");
+                    assert_eq!(got.inflate, want.inflate, "{case}");
+                    declined_some |= got.fed < want.fed;
+                }
+            }
+        }
+        assert!(
+            declined_some,
+            "a binary message past the cap declines its pieces"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 pub mod order;
 mod owned;
+mod sample;
 
 use crate::app::RunOutcome;
 use crate::capture::{Block, LinkType, PacketSource, RawPacket, Timestamp};
@@ -54,6 +55,16 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// How many threads one capture's connections are spread over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// This many (`--threads`, or one where more would not pay).
+    Exactly(usize),
+    /// One per core, unless most of the capture's first bytes are in large packets: then
+    /// one (src/shard/sample.rs says why).
+    PerCore,
+}
+
 /// The threads to spread one capture's connections over: `requested` (`--threads`), or
 /// by default one per core when `sink` has a worker part (its per-event work then runs on
 /// those threads too) and `dissector` holds no payload for display, else one. Without a
@@ -61,11 +72,15 @@ pub fn default_threads() -> usize {
 /// bring (README "Performance"). Payloads held for display draw on one budget shared by
 /// all connections: once it is spent, which payload is cut depends on how far each
 /// thread has got, so the output would no longer be the one-thread output.
-pub fn threads_for(requested: Option<usize>, sink: &dyn EventSink, dissector: &Dissector) -> usize {
+pub fn threads_for(
+    requested: Option<usize>,
+    sink: &dyn EventSink,
+    dissector: &Dissector,
+) -> Threads {
     match requested {
-        Some(n) => n.max(1),
-        None if sink.worker_part().is_some() && !dissector.holds_payloads() => default_threads(),
-        None => 1,
+        Some(n) => Threads::Exactly(n.max(1)),
+        None if sink.worker_part().is_some() && !dissector.holds_payloads() => Threads::PerCore,
+        None => Threads::Exactly(1),
     }
 }
 
@@ -74,6 +89,28 @@ pub fn threads_for(requested: Option<usize>, sink: &dyn EventSink, dissector: &D
 /// [`crate::app::run`], on this thread). The events reach `sink` in the same order, with
 /// the same content, as with one thread.
 pub fn run(
+    source: &mut dyn PacketSource,
+    dissector: Dissector,
+    threads: Threads,
+    sink: &mut dyn EventSink,
+) -> io::Result<RunOutcome> {
+    match threads {
+        Threads::Exactly(n) => run_on(source, dissector, n, sink),
+        Threads::PerCore if default_threads() <= 1 => run_on(source, dissector, 1, sink),
+        Threads::PerCore => {
+            let mut sampled = sample::Sampled::read(source);
+            let n = if sampled.mostly_large() {
+                1
+            } else {
+                default_threads()
+            };
+            run_on(&mut sampled, dissector, n, sink)
+        }
+    }
+}
+
+/// [`run`] on exactly `threads` threads.
+fn run_on(
     source: &mut dyn PacketSource,
     dissector: Dissector,
     threads: usize,

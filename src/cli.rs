@@ -129,9 +129,10 @@ pub struct BudgetArgs {
     pub idle_timeout: f64,
     /// Threads: `check` of several files checks that many at once (default: one per
     /// core); one capture's connections are spread over N threads (default: one per core
-    /// for `check` and JSON Lines, whose per-event work runs on them; one for the other
-    /// outputs, see README "Performance"). The output is the same whatever the number;
-    /// 1: everything on one thread. `live` uses one.
+    /// for `check` and the packet list, whose per-event work runs on them, unless the
+    /// capture's first packets are mostly large; one for the other outputs, see README
+    /// "Threads"). The output is the same whatever the number; 1: everything on one
+    /// thread. `live` uses one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }

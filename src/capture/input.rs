@@ -8,6 +8,26 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+/// What standard input's pipe is widened to: Linux's limit for an unprivileged process
+/// (`/proc/sys/fs/pipe-max-size`, 1 MiB by default).
+#[cfg(target_os = "linux")]
+const STDIN_PIPE_SIZE: usize = 1 << 20;
+
+/// Widens standard input's pipe, when it is one, from Linux's 64 KiB, so a read takes up
+/// to a read-ahead block instead of 64 KiB with a wake-up of the writer in between.
+/// Not a pipe, or a lower limit: the call fails and nothing changes.
+///
+/// `cat F | wsdissect check -`, 200 MB, median of 30-40 runs (hyperfine): small frames
+/// 307.5 → 286.0 ms (by path: 273.3 ms); large frames 227 → 102 ms (by path: 41.5 ms;
+/// `cat F > /dev/null` alone takes 31 ms there).
+#[cfg(target_os = "linux")]
+fn widen_pipe(fd: impl std::os::fd::AsFd) {
+    let _ = rustix::pipe::fcntl_setpipe_size(fd, STDIN_PIPE_SIZE);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen_pipe<T>(_: T) {}
+
 /// An opened input not yet parsed: a file or standard input.
 pub struct Input {
     reader: Box<dyn Read + Send>,
@@ -19,7 +39,9 @@ impl Input {
     /// Opens `path`, or standard input when it is [`STDIN_PATH`].
     pub fn open(path: &Path) -> Result<Input, CaptureError> {
         if path.as_os_str() == STDIN_PATH {
-            return Ok(Input::from_reader(io::stdin(), None));
+            let stdin = io::stdin();
+            widen_pipe(&stdin);
+            return Ok(Input::from_reader(stdin, None));
         }
         let file = std::fs::File::open(path).map_err(CaptureError::Io)?;
         // Only a regular file's length is the number of bytes that will be read.
@@ -89,5 +111,30 @@ impl<F: FnMut(u64)> Read for Counting<F> {
         let n = self.inner.read(buf)?;
         (self.on_bytes)(n as u64);
         Ok(n)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipe_is_widened_and_anything_else_left_alone() {
+        let (reader, _writer) = io::pipe().unwrap();
+        let before = rustix::pipe::fcntl_getpipe_size(&reader).unwrap();
+        widen_pipe(&reader);
+        let after = rustix::pipe::fcntl_getpipe_size(&reader).unwrap();
+        // An unprivileged process may be held to a lower limit than asked.
+        let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(after >= before);
+        if limit >= STDIN_PIPE_SIZE {
+            assert_eq!(after, STDIN_PIPE_SIZE);
+        }
+        // A regular file: nothing to widen, nothing fails.
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        widen_pipe(&file);
     }
 }

@@ -4,183 +4,14 @@
 //! frames asked for, packet ids the MQTT library gave, refs the Phoenix client gave, the
 //! answers each received). Latencies are checked against the packets' own capture times.
 
+use crate::util::decoded::{Decoded, decode};
 use crate::util::{jsonl, manifest, of_type, sample};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::io;
-use wsdissect::app;
-use wsdissect::capture::open_path;
-use wsdissect::dissect::{DissectConfig, Dissector};
-use wsdissect::event::{Event, EventSink};
 use wsdissect::flow::analysis::Direction;
-use wsdissect::payload::{
-    self, AnomalyKind, AppInput, AppOutput, AppPacket, ChosenBy, Context, Exchange, Outcome,
-    Protocol,
-};
-use wsdissect::ws::OpCode;
+use wsdissect::payload::{self, AppOutput, AppPacket, ChosenBy, Exchange, Outcome, Protocol};
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
-
-struct Msg {
-    dir: Direction,
-    text: bool,
-    payload: Vec<u8>,
-    complete: bool,
-    packet: u64,
-}
-
-#[derive(Default)]
-struct Collect {
-    handshake: Option<(String, Option<String>)>,
-    msgs: Vec<Msg>,
-    times: HashMap<u64, u64>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        match event {
-            Event::Handshake(h) if h.upgraded => {
-                assert!(self.handshake.is_none(), "one connection per sample");
-                let sp = h
-                    .response
-                    .header("Sec-WebSocket-Protocol")
-                    .map(str::to_string);
-                self.handshake = Some((h.request.path.clone(), sp));
-            }
-            Event::Message(m) if matches!(m.opcode, OpCode::Text | OpCode::Binary) => {
-                self.msgs.push(Msg {
-                    dir: m.dir,
-                    text: m.opcode == OpCode::Text,
-                    payload: m.payload.to_vec(),
-                    complete: m.payload_complete,
-                    packet: m.last_packet,
-                });
-            }
-            Event::Packet(p) => {
-                let ns = p.timestamp.secs as u64 * 1_000_000_000 + u64::from(p.timestamp.nanos);
-                self.times.insert(p.number, ns);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-struct Decoded {
-    choice: payload::Choice,
-    out: Vec<AppOutput>,
-    times: HashMap<u64, u64>,
-}
-
-impl Decoded {
-    fn packets(&self) -> Vec<&AppPacket> {
-        self.out
-            .iter()
-            .filter_map(|o| match o {
-                AppOutput::Packet(p) => Some(p),
-                _ => None,
-            })
-            .collect()
-    }
-    fn exchanges(&self) -> Vec<&Exchange> {
-        self.out
-            .iter()
-            .filter_map(|o| match o {
-                AppOutput::Exchange(x) => Some(x),
-                _ => None,
-            })
-            .collect()
-    }
-    fn anomalies(&self) -> Vec<AnomalyKind> {
-        self.out
-            .iter()
-            .filter_map(|o| match o {
-                AppOutput::Anomaly(a) => Some(a.kind),
-                _ => None,
-            })
-            .collect()
-    }
-    fn unanswered(&self) -> usize {
-        self.out
-            .iter()
-            .filter(|o| matches!(o, AppOutput::Unanswered(_)))
-            .count()
-    }
-    /// The exchange whose request is `packet`.
-    fn exchange_of(&self, packet: u64) -> &Exchange {
-        self.exchanges()
-            .into_iter()
-            .find(|x| x.request_packet == packet)
-            .unwrap_or_else(|| panic!("no exchange for packet {packet}"))
-    }
-    /// Every exchange's latency and duration equal its packets' timestamp differences.
-    fn check_latencies(&self) {
-        let t = |n: u64| self.times[&n];
-        for x in self.exchanges() {
-            assert_eq!(
-                x.latency_ns,
-                t(x.answer_packet) - t(x.request_packet),
-                "{x:?}"
-            );
-            assert_eq!(x.duration_ns, t(x.end_packet) - t(x.request_packet));
-            assert!(x.answer_packet > x.request_packet, "{x:?}");
-        }
-    }
-    /// Packets of `dir` whose field `name` is `value`.
-    fn with(&self, dir: Direction, name: &str, value: Value) -> Vec<&AppPacket> {
-        self.packets()
-            .into_iter()
-            .filter(|p| p.dir == dir && p.field(name) == Some(&value))
-            .collect()
-    }
-}
-
-fn decode(name: &str) -> Decoded {
-    let mut source = open_path(&sample(name)).expect("sample opens");
-    let mut dissector = Dissector::new(DissectConfig::default());
-    let mut c = Collect::default();
-    app::run(source.as_mut(), &mut dissector, &mut c).expect("no sink error");
-    let (uri, sp) = c.handshake.clone().expect("an upgraded connection");
-    assert!(c.msgs.iter().all(|m| m.complete));
-    let first = c.msgs.first().map(|m| (m.text, m.payload.as_slice()));
-    let choice = payload::choose(sp.as_deref(), &uri, None)
-        .or_else(|| payload::choose(sp.as_deref(), &uri, first))
-        .expect("a decoder is chosen");
-    let ctx = Context {
-        request_uri: &uri,
-        subprotocol: sp.as_deref(),
-        summary_only: false,
-        proto_message: None,
-    };
-    let mut d = payload::new_decoder(choice.protocol, &ctx).expect("registered");
-    let mut out = Vec::new();
-    for m in &c.msgs {
-        let input = AppInput {
-            dir: m.dir,
-            text: m.text,
-            payload: &m.payload,
-            complete: m.complete,
-            packet: m.packet,
-            time_ns: c.times[&m.packet],
-        };
-        d.message(&input, &mut out);
-    }
-    d.end(&mut out);
-    for o in &out {
-        if let AppOutput::Packet(p) = o {
-            let declared = payload::decoder_info(p.protocol).unwrap().fields;
-            for (n, _) in &p.fields {
-                assert!(declared.iter().any(|(d, _)| d == n), "{} {n}", p.protocol);
-            }
-        }
-    }
-    Decoded {
-        choice,
-        out,
-        times: c.times,
-    }
-}
 
 fn text_hex(v: Option<&Value>) -> String {
     v.and_then(Value::as_str)
@@ -434,9 +265,7 @@ fn mqtt_matches(name: &str, level: u8) -> Decoded {
             assert_eq!(got["correlation_data"], props["CorrelationData"]);
         }
     }
-    d.check_latencies();
-    assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
-    assert_eq!(d.unanswered(), 0);
+    d.check_clean();
     d
 }
 
@@ -552,9 +381,7 @@ fn phoenix_pushes_and_replies_match_the_manifest() {
     let received = m["received"].as_array().unwrap();
     assert_eq!(bc.len(), received.len());
     assert_eq!(bc[0].field("payload"), Some(&received[0]["payload"]));
-    d.check_latencies();
-    assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
-    assert_eq!(d.unanswered(), 0);
+    d.check_clean();
 }
 
 // ---- ActionCable: the @rails/actioncable consumer ----
@@ -604,9 +431,7 @@ fn actioncable_commands_and_subscriptions_match_the_manifest() {
     assert!(!d.with(S2C, "type", json!("ping")).is_empty());
     let bye = &d.with(S2C, "type", json!("disconnect"))[0];
     assert_eq!(bye.field("reconnect"), Some(&json!(false)));
-    d.check_latencies();
-    assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
-    assert_eq!(d.unanswered(), 0);
+    d.check_clean();
 }
 
 // ---- The whole pipeline: `read --format jsonl` ----

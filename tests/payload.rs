@@ -5,196 +5,14 @@
 //! (samples/expected/socketio.tshark-http.tsv). Latencies are checked against the packets'
 //! own capture timestamps.
 
-use crate::util::{manifest, root, sample};
+use crate::util::decoded::decode;
+use crate::util::{manifest, root};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io;
-use wsdissect::app;
-use wsdissect::capture::open_path;
-use wsdissect::dissect::{DissectConfig, Dissector};
-use wsdissect::event::{Event, EventSink};
 use wsdissect::flow::analysis::Direction;
 use wsdissect::payload::{
-    self, AnomalyKind, AppInput, AppOutput, AppPacket, ChosenBy, Context, Exchange, Outcome,
-    Protocol,
+    self, AnomalyKind, AppInput, AppOutput, AppPacket, ChosenBy, Exchange, Outcome, Protocol,
 };
-use wsdissect::ws::OpCode;
-
-/// One data message as the pipeline delivered it.
-struct Msg {
-    conn: u32,
-    dir: Direction,
-    text: bool,
-    payload: Vec<u8>,
-    complete: bool,
-    packet: u64,
-}
-
-/// Collects handshakes, data messages and every packet's timestamp.
-#[derive(Default)]
-struct Collect {
-    handshakes: HashMap<u32, (String, Option<String>)>,
-    msgs: Vec<Msg>,
-    times: HashMap<u64, u64>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        match event {
-            Event::Handshake(h) if h.upgraded => {
-                let sp = h
-                    .response
-                    .header("Sec-WebSocket-Protocol")
-                    .map(str::to_string);
-                self.handshakes.insert(h.conn, (h.request.path.clone(), sp));
-            }
-            Event::Message(m) if matches!(m.opcode, OpCode::Text | OpCode::Binary) => {
-                self.msgs.push(Msg {
-                    conn: m.conn,
-                    dir: m.dir,
-                    text: m.opcode == OpCode::Text,
-                    payload: m.payload.to_vec(),
-                    complete: m.payload_complete,
-                    packet: m.last_packet,
-                });
-            }
-            Event::Packet(p) => {
-                let ns = p.timestamp.secs as u64 * 1_000_000_000 + u64::from(p.timestamp.nanos);
-                self.times.insert(p.number, ns);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-/// The one upgraded connection of `name`: how the decoder was chosen and what it yielded.
-struct Decoded {
-    choice: payload::Choice,
-    out: Vec<AppOutput>,
-    times: HashMap<u64, u64>,
-}
-
-impl Decoded {
-    fn packets(&self) -> Vec<&AppPacket> {
-        self.out
-            .iter()
-            .filter_map(|o| {
-                if let AppOutput::Packet(p) = o {
-                    Some(p)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-    fn exchanges(&self) -> Vec<&Exchange> {
-        self.out
-            .iter()
-            .filter_map(|o| {
-                if let AppOutput::Exchange(x) = o {
-                    Some(x)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-    fn anomalies(&self) -> Vec<AnomalyKind> {
-        self.out
-            .iter()
-            .filter_map(|o| {
-                if let AppOutput::Anomaly(a) = o {
-                    Some(a.kind)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
-    fn unanswered(&self) -> usize {
-        self.out
-            .iter()
-            .filter(|o| matches!(o, AppOutput::Unanswered(_)))
-            .count()
-    }
-    fn packet_at(&self, packet: u64) -> Vec<&AppPacket> {
-        self.packets()
-            .into_iter()
-            .filter(|p| p.packet == packet)
-            .collect()
-    }
-    /// Every exchange's latency equals the difference of its two packets' timestamps.
-    fn check_latencies(&self) {
-        for x in self.exchanges() {
-            let t = |n: u64| self.times[&n];
-            assert_eq!(
-                x.latency_ns,
-                t(x.answer_packet) - t(x.request_packet),
-                "{x:?}"
-            );
-            assert_eq!(
-                x.duration_ns,
-                t(x.end_packet) - t(x.request_packet),
-                "{x:?}"
-            );
-            assert!(x.answer_packet > x.request_packet);
-        }
-    }
-}
-
-fn decode(name: &str) -> Decoded {
-    let mut source = open_path(&sample(name)).expect("sample opens");
-    let mut dissector = Dissector::new(DissectConfig::default());
-    let mut c = Collect::default();
-    app::run(source.as_mut(), &mut dissector, &mut c).expect("no sink error");
-    assert_eq!(c.handshakes.len(), 1, "one WebSocket connection in {name}");
-    let (&conn, (uri, sp)) = c.handshakes.iter().next().expect("one");
-    let msgs: Vec<&Msg> = c.msgs.iter().filter(|m| m.conn == conn).collect();
-    assert!(msgs.iter().all(|m| m.complete));
-    let first = msgs.first().map(|m| (m.text, m.payload.as_slice()));
-    let choice = payload::choose(sp.as_deref(), uri, first).expect("a decoder is chosen");
-    let ctx = Context {
-        request_uri: uri,
-        subprotocol: sp.as_deref(),
-        summary_only: false,
-        ..Context::default()
-    };
-    let mut d = payload::new_decoder(choice.protocol, &ctx).expect("registered");
-    let mut out = Vec::new();
-    for m in &msgs {
-        let input = AppInput {
-            dir: m.dir,
-            text: m.text,
-            payload: &m.payload,
-            complete: m.complete,
-            packet: m.packet,
-            time_ns: c.times[&m.packet],
-        };
-        d.message(&input, &mut out);
-    }
-    d.end(&mut out);
-    // every field a packet carries is declared in its decoder's registry entry
-    for o in &out {
-        if let AppOutput::Packet(p) = o {
-            let declared = payload::decoder_info(p.protocol)
-                .expect("registered")
-                .fields;
-            for (name, _) in &p.fields {
-                assert!(
-                    declared.iter().any(|(n, _)| n == name),
-                    "{} {name}",
-                    p.protocol
-                );
-            }
-        }
-    }
-    Decoded {
-        choice,
-        out,
-        times: c.times,
-    }
-}
 
 fn side(dir: Direction) -> &'static str {
     match dir {
@@ -471,9 +289,7 @@ fn graphql_ws_operations_match_the_manifest() {
         .find(|p| p.field("operation_name") == Some(&json!("Count")))
         .unwrap();
     assert_eq!(sub.field("operation"), Some(&json!("subscription")));
-    d.check_latencies();
-    assert!(d.anomalies().is_empty(), "{:?}", d.anomalies());
-    assert_eq!(d.unanswered(), 0);
+    d.check_clean();
 }
 
 #[test]

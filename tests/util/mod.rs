@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: run the built binary on the bundled samples.
 #![allow(dead_code)]
 
+pub mod decoded;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -600,6 +600,71 @@ fn late_keys_decrypt_held_records() {
 }
 
 #[test]
+fn a_key_log_read_between_its_handshake_and_traffic_lines_still_decrypts() {
+    // Live: a TLS 1.3 client writes its handshake secrets when it reads the ServerHello and
+    // its traffic secrets only after the server's Finished, which the capture may dissect
+    // in between (seen in the live test: a connection then stayed undecrypted). Each split
+    // of the stream: the handshake lines known from chunk `hs_from`, the rest from chunk
+    // `all_from`.
+    for (name, _) in SAMPLES {
+        if !name.starts_with("tls13") || *name == "tls13-missing-key" || name.ends_with("resumed") {
+            continue;
+        }
+        let text = std::fs::read_to_string(root().join("samples").join(format!("{name}.keys")))
+            .expect("keys");
+        let handshake_lines: String = text
+            .lines()
+            .filter(|l| l.contains("_HANDSHAKE_TRAFFIC_SECRET "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let early = KeyLog::from_bytes(handshake_lines.as_bytes());
+        let keys = KeyLog::from_bytes(text.as_bytes());
+        let path = root().join("samples").join(format!("{name}.pcap"));
+        let (conns, _) = run(&path, &keys);
+        let want = &conns[0].plaintext;
+        let streams = raw_streams(&path);
+        let empty = KeyLog::new();
+        for hs_from in 0..=streams.len() {
+            for all_from in hs_from..=streams.len() {
+                let mut c = TlsConnection::with_hold_limit(1 << 20);
+                let mut got = [Vec::new(), Vec::new()];
+                let mut anomalies = Vec::new();
+                let mut sink = |ev: TlsEvent<'_>| match ev {
+                    TlsEvent::Plaintext { dir, data } => {
+                        got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
+                    }
+                    TlsEvent::Anomaly { kind, .. } => anomalies.push(kind.name()),
+                    _ => {}
+                };
+                for (n, (dir, bytes)) in streams.iter().enumerate() {
+                    let k = if n >= all_from {
+                        &keys
+                    } else if n >= hs_from {
+                        &early
+                    } else {
+                        &empty
+                    };
+                    c.data(*dir, bytes, k, &mut sink);
+                }
+                c.retry_keys(&keys, &mut sink);
+                c.end(Dir::ClientToServer, &mut sink);
+                let case =
+                    format!("{name}: handshake lines from chunk {hs_from}, all from {all_from}");
+                let lens = |p: &[Vec<u8>]| p.iter().map(Vec::len).collect::<Vec<_>>();
+                assert_eq!(
+                    lens(&got),
+                    lens(want),
+                    "{case}: plaintext bytes per direction"
+                );
+                assert!(&got == want, "{case}: plaintext differs");
+                assert_eq!(c.status(), DecryptStatus::Decrypted, "{case}");
+                assert!(anomalies.is_empty(), "{case}: {anomalies:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn capture_started_after_the_handshake() {
     // tls12-mid.pcap: tls12-gcm.pcap cut before its first WebSocket frame.
     let path = root().join("samples/tls12-mid.pcap");

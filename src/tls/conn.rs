@@ -889,12 +889,28 @@ impl TlsConnection {
             HandshakeType::FINISHED if self.tls13 => {
                 self.sides[i].finished = true;
                 // The sender's next records use its application traffic secret.
-                if let Some(secrets) = self.client_random().and_then(|r| keys.get(&r)) {
-                    let secret = if i == self.client {
-                        secrets.client_traffic.clone()
+                let secrets = self.client_random().and_then(|r| keys.get(&r));
+                let secret = secrets.and_then(|s| {
+                    if i == self.client {
+                        s.client_traffic.clone()
                     } else {
-                        secrets.server_traffic.clone()
-                    };
+                        s.server_traffic.clone()
+                    }
+                });
+                let may_come =
+                    matches!(self.status, DecryptStatus::Decrypted | DecryptStatus::NoKey);
+                if secret.is_none() && self.hold_limit > 0 && may_come {
+                    // Live: a client writes its traffic secrets only once it has read the
+                    // server's Finished, which may be dissected first. This side's next
+                    // records are held for `retry_keys`; said only if the key never comes.
+                    let side = &mut self.sides[i];
+                    side.cipher = None;
+                    side.secret = None;
+                    if self.no_key_deferred.is_none() {
+                        self.no_key_deferred = Some((dir, start));
+                    }
+                    self.set_status(DecryptStatus::NoKey, out);
+                } else if secrets.is_some() {
                     self.set_tls13_secret(i, secret);
                 } else {
                     self.sides[i].cipher = None;
@@ -1005,14 +1021,31 @@ impl TlsConnection {
         };
         let (c, s) = (self.client, 1 - self.client);
         if self.tls13 {
-            let (Some(ch), Some(sh_secret)) = (
-                secrets.client_handshake.clone(),
-                secrets.server_handshake.clone(),
-            ) else {
-                return false;
+            // A side without keys takes its handshake secret, or its application traffic
+            // secret once its Finished went by; a side that has keys keeps them (and its
+            // record sequence number). Nothing is installed unless every secret is there.
+            let wanted = |i: usize| {
+                let secret = match (i == c, self.sides[i].finished) {
+                    (true, false) => &secrets.client_handshake,
+                    (true, true) => &secrets.client_traffic,
+                    (false, false) => &secrets.server_handshake,
+                    (false, true) => &secrets.server_traffic,
+                };
+                secret.clone()
             };
-            self.set_tls13_secret(c, Some(ch));
-            self.set_tls13_secret(s, Some(sh_secret));
+            let (for_c, for_s) = (
+                self.sides[c].cipher.is_none().then(|| wanted(c)),
+                self.sides[s].cipher.is_none().then(|| wanted(s)),
+            );
+            if matches!(for_c, Some(None)) || matches!(for_s, Some(None)) {
+                return false;
+            }
+            if let Some(secret) = for_c {
+                self.set_tls13_secret(c, secret);
+            }
+            if let Some(secret) = for_s {
+                self.set_tls13_secret(s, secret);
+            }
             self.sides[c].cipher.is_some() && self.sides[s].cipher.is_some()
         } else {
             let Some(master) = secrets.master.as_ref() else {

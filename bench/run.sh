@@ -253,7 +253,7 @@ for r in "${ROWS[@]}"; do
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$wl" "${cmd//|/\\|}" "$wall" "$mbs" "$pps" "$fps" "$rss" "$ratio" "$floor"
 done
 printf '\n%s, %s cores; best of %s runs (up to 25 for a command under %s s); page cache warm; MB = 10^6 bytes; tshark ratios against tshark on the 200 MB capture of the same kind; floor = tcpdump -r F -w /dev/null on the same file; load while measuring: %s.\n' \
-  "$(uname -m)" "$(nproc)" "$RUNS" "$(awk "BEGIN{print ${BENCH_MIN_SECONDS:-1} / 3}")" "$(uptime | sed 's/.*load average/load average/')"
+  "$(uname -m)" "$(nproc)" "$RUNS" "$(awk "BEGIN{printf \"%.2f\", ${BENCH_MIN_SECONDS:-1} / 3}")" "$(uptime | sed 's/.*load average/load average/')"
 [[ $HAVE_CHECK == 1 ]] || printf '(this wsdissect has no check subcommand: check rows skipped)\n'
 
 # Hostile cases at full size: every output mode must stay under 128 MiB of peak RSS.

@@ -541,26 +541,22 @@ fn late_keys_decrypt_held_records() {
         let streams = raw_streams(&path);
         for known_from in 0..=streams.len() {
             let mut c = TlsConnection::with_hold_limit(1 << 20);
-            let mut got = [Vec::new(), Vec::new()];
-            let mut anomalies = Vec::new();
+            let mut seen = Conn::default();
             let empty = KeyLog::new();
-            let mut sink = |ev: TlsEvent<'_>| match ev {
-                TlsEvent::Plaintext { dir, data } => {
-                    got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
-                }
-                TlsEvent::Anomaly { kind, .. } => anomalies.push(kind.name()),
-                _ => {}
-            };
+            let mut sink = |ev: TlsEvent<'_>| record(&mut seen, &ev);
             for (n, (dir, bytes)) in streams.iter().enumerate() {
                 let k = if n < known_from { &empty } else { &keys };
                 c.data(*dir, bytes, k, &mut sink);
             }
             c.retry_keys(&keys, &mut sink);
             c.end(Dir::ClientToServer, &mut sink);
-            assert_eq!(&got, want, "{name}: keys known from chunk {known_from}");
+            assert_eq!(
+                &seen.plaintext, want,
+                "{name}: keys known from chunk {known_from}"
+            );
             assert_eq!(c.status(), DecryptStatus::Decrypted, "{name}");
             // A key that came late is no finding: the connection decrypted.
-            assert!(anomalies.is_empty(), "{name}: {anomalies:?}");
+            assert!(seen.anomalies.is_empty(), "{name}: {:?}", seen.anomalies);
         }
         // Held, and the key never comes: the no-key note is reported when the connection
         // ends (not lost).
@@ -627,15 +623,8 @@ fn a_key_log_read_between_its_handshake_and_traffic_lines_still_decrypts() {
         for hs_from in 0..=streams.len() {
             for all_from in hs_from..=streams.len() {
                 let mut c = TlsConnection::with_hold_limit(1 << 20);
-                let mut got = [Vec::new(), Vec::new()];
-                let mut anomalies = Vec::new();
-                let mut sink = |ev: TlsEvent<'_>| match ev {
-                    TlsEvent::Plaintext { dir, data } => {
-                        got[usize::from(dir == Dir::ServerToClient)].extend_from_slice(data);
-                    }
-                    TlsEvent::Anomaly { kind, .. } => anomalies.push(kind.name()),
-                    _ => {}
-                };
+                let mut seen = Conn::default();
+                let mut sink = |ev: TlsEvent<'_>| record(&mut seen, &ev);
                 for (n, (dir, bytes)) in streams.iter().enumerate() {
                     let k = if n >= all_from {
                         &keys
@@ -652,13 +641,13 @@ fn a_key_log_read_between_its_handshake_and_traffic_lines_still_decrypts() {
                     format!("{name}: handshake lines from chunk {hs_from}, all from {all_from}");
                 let lens = |p: &[Vec<u8>]| p.iter().map(Vec::len).collect::<Vec<_>>();
                 assert_eq!(
-                    lens(&got),
+                    lens(&seen.plaintext),
                     lens(want),
                     "{case}: plaintext bytes per direction"
                 );
-                assert!(&got == want, "{case}: plaintext differs");
+                assert!(&seen.plaintext == want, "{case}: plaintext differs");
                 assert_eq!(c.status(), DecryptStatus::Decrypted, "{case}");
-                assert!(anomalies.is_empty(), "{case}: {anomalies:?}");
+                assert!(seen.anomalies.is_empty(), "{case}: {:?}", seen.anomalies);
             }
         }
     }

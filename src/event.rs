@@ -92,6 +92,21 @@ pub trait WorkerPart: Send {
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
 
+/// Runs `write` on `output` with `out` standing in for the output's own byte buffer
+/// (`buffer` of `output`): a [`WorkerPart`] renders straight into the bytes it hands back,
+/// without a copy through a buffer of its own (which cost JSON Lines 8% more CPU with two
+/// threads).
+pub fn render_into<O>(
+    output: &mut O,
+    buffer: fn(&mut O) -> &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut O),
+) {
+    std::mem::swap(buffer(output), out);
+    write(output);
+    std::mem::swap(buffer(output), out);
+}
+
 /// One thing the dissector observed.
 #[derive(Debug)]
 pub enum Event<'a> {

@@ -9,7 +9,7 @@ use super::timefmt::{TimeColumn, TimeFormat};
 use super::tree;
 use crate::event::{
     Anomaly, Event, EventSink, FrameEvent, HttpRequestEvent, HttpResponseEvent, PacketBody,
-    PacketRecord, WorkerPart,
+    PacketRecord, WorkerPart, render_into,
 };
 use crate::term::escape;
 use crate::term::style::{Role, Style};
@@ -429,9 +429,14 @@ impl WorkerPart for RowsPart {
                 out.push(PART_ROW);
                 let at = out.len();
                 out.extend_from_slice(&[0; 4]);
-                std::mem::swap(&mut self.rows.out, out);
-                let _ = self.rows.event(event);
-                std::mem::swap(&mut self.rows.out, out);
+                render_into(
+                    &mut self.rows,
+                    |r| &mut r.out,
+                    out,
+                    |r| {
+                        let _ = r.event(event);
+                    },
+                );
                 let len = u32::try_from(out.len() - at - 4).unwrap_or(u32::MAX);
                 if let Some(slot) = out.get_mut(at..at + 4) {
                     slot.copy_from_slice(&len.to_le_bytes());

@@ -2,7 +2,9 @@
 //!
 //! `  0.254687  conn 0  →  Text      28 B  4 frames  "frag-one|frag-two|frag-three"`
 
-use crate::event::{Anomaly, Event, EventSink, MessageEvent, PingPongEvent, WorkerPart};
+use crate::event::{
+    Anomaly, Event, EventSink, MessageEvent, PingPongEvent, WorkerPart, render_into,
+};
 use crate::flow::analysis::Direction;
 use crate::output::timefmt::TimeFormat;
 use crate::payload::AppPacket;
@@ -437,10 +439,15 @@ impl WorkerPart for LinesPart {
             }
             _ => {}
         }
-        // Written straight into `out`; writing into a Vec cannot fail.
-        std::mem::swap(&mut self.lines.out, out);
-        let _ = self.lines.event(event);
-        std::mem::swap(&mut self.lines.out, out);
+        // Writing into a Vec cannot fail.
+        render_into(
+            &mut self.lines,
+            |l| &mut l.out,
+            out,
+            |l| {
+                let _ = l.event(event);
+            },
+        );
         false
     }
 
